@@ -1,0 +1,1 @@
+"""pagi-front: the edge process (listeners, HTTP, routing to workers)."""

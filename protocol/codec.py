@@ -1,0 +1,119 @@
+"""Sans-I/O framing of the worker link: bytes in, messages out, and back.
+
+A frame is a 4-byte big-endian unsigned payload length followed by exactly that
+many bytes holding one msgpack value (packed with ``use_bin_type=True``,
+unpacked with ``raw=False``, so ``bytes`` and ``str`` keep their identity).
+
+Invariants of :class:`LinkDecoder`:
+
+* a length prefix larger than ``max_frame_size`` raises before any of the
+  payload is buffered, so a hostile peer cannot make the decoder allocate;
+* buffered bytes never exceed ``max_frame_size + LENGTH_PREFIX_SIZE`` plus one
+  ``feed`` call's worth of data;
+* every malformed input raises :class:`LinkError` and leaves the decoder
+  unusable (the link is to be closed); it never returns a half message.
+"""
+
+from collections.abc import Iterable
+from struct import Struct
+from typing import Any
+
+import msgpack
+
+from .errors import LinkError
+from .kinds import LENGTH_PREFIX_SIZE, Event, Kind
+from .messages import (
+    EVENTS_FROM_FRONT,
+    EVENTS_FROM_WORKER,
+    FROM_FRONT,
+    FROM_WORKER,
+    Message,
+    validate,
+)
+
+#: Default largest payload accepted: big enough for any header block and any
+#: flow-control window, small enough that one frame cannot exhaust memory.
+DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+
+_LENGTH = Struct(">I")
+
+
+def encode(msg: Message) -> bytes:
+    """One message as one complete frame."""
+    payload = msgpack.packb(msg, use_bin_type=True)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def encode_many(msgs: Iterable[Message]) -> bytes:
+    """Several messages as consecutive frames, for one coalesced write."""
+    return b"".join(encode(m) for m in msgs)
+
+
+class LinkDecoder:
+    """Turns a byte stream from one peer into validated messages.
+
+    ``side`` is the side doing the decoding: ``"front"`` accepts what workers
+    may send, ``"worker"`` what the front may send.
+    """
+
+    __slots__ = ("_buffer", "_closed", "_events", "_kinds", "max_frame_size")
+
+    def __init__(self, side: str, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+        if side == "front":
+            self._kinds: frozenset[Kind] = FROM_WORKER
+            self._events: frozenset[Event] = EVENTS_FROM_WORKER
+        elif side == "worker":
+            self._kinds = FROM_FRONT
+            self._events = EVENTS_FROM_FRONT
+        else:
+            raise ValueError(f"side must be 'front' or 'worker', not {side!r}")
+        self.max_frame_size = max_frame_size
+        self._buffer = bytearray()
+        self._closed = False
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return every message they complete, in order."""
+        if self._closed:
+            raise LinkError("decoder already failed; the link must be closed")
+        buf = self._buffer
+        buf += data
+        out: list[Message] = []
+        pos = 0
+        end = len(buf)
+        try:
+            while end - pos >= LENGTH_PREFIX_SIZE:
+                (size,) = _LENGTH.unpack_from(buf, pos)
+                if size > self.max_frame_size:
+                    raise LinkError(
+                        f"frame of {size} bytes exceeds the maximum of {self.max_frame_size}"
+                    )
+                if size == 0:
+                    raise LinkError("empty frame")
+                start = pos + LENGTH_PREFIX_SIZE
+                if end - start < size:
+                    break
+                out.append(self._decode_payload(bytes(buf[start : start + size])))
+                pos = start + size
+        except LinkError:
+            self._closed = True
+            raise
+        if pos:
+            del buf[:pos]
+        return out
+
+    def _decode_payload(self, payload: bytes) -> Message:
+        try:
+            value: Any = msgpack.unpackb(payload, raw=False, use_list=True, strict_map_key=False)
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise LinkError(f"undecodable msgpack payload: {exc}") from None
+        return validate(value, self._kinds, self._events)
+
+    def check_eof(self) -> None:
+        """Call at end of stream: raise if it cut a frame short."""
+        if self._buffer:
+            raise LinkError(f"connection closed inside a frame ({len(self._buffer)} bytes pending)")

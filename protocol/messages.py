@@ -1,0 +1,290 @@
+"""Shapes of worker-link messages: constructors and the validator.
+
+A message is a Python list ``[kind, scope_id, *fields]`` exactly as msgpack
+decodes it. :func:`validate` checks a decoded message against the table below
+(arity and the type of every field, per kind and per event code) and that the
+kind may travel in the direction being decoded; anything else raises
+:class:`~pagi.protocol.errors.LinkError`. After validation, consumers may index
+fields without further checks.
+
+Constructors build the same lists; they do not validate (the sender is trusted
+to be this code), which keeps the hot path to one list per message.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import LinkError
+from .kinds import BodyMode, Event, Kind
+
+Message = list[Any]
+Headers = list[list[bytes]]
+
+FieldCheck = Callable[[object], bool]
+
+
+def _is_int(v: object) -> bool:
+    return type(v) is int
+
+
+def _is_non_negative_int(v: object) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _is_positive_int(v: object) -> bool:
+    return type(v) is int and v > 0
+
+
+def _is_bool(v: object) -> bool:
+    return type(v) is bool
+
+
+def _is_str(v: object) -> bool:
+    return type(v) is str
+
+
+def _is_bytes(v: object) -> bool:
+    return type(v) is bytes
+
+
+def _is_map(v: object) -> bool:
+    return type(v) is dict
+
+
+def _is_optional_non_negative_int(v: object) -> bool:
+    return v is None or _is_non_negative_int(v)
+
+
+def _is_headers(v: object) -> bool:
+    if type(v) is not list:
+        return False
+    for pair in v:
+        if type(pair) is not list or len(pair) != 2:
+            return False
+        if type(pair[0]) is not bytes or type(pair[1]) is not bytes:
+            return False
+    return True
+
+
+def _is_address(v: object) -> bool:
+    """``None`` or ``[host: str, port: int | None]``."""
+    if v is None:
+        return True
+    return (
+        type(v) is list
+        and len(v) == 2
+        and type(v[0]) is str
+        and (v[1] is None or type(v[1]) is int)
+    )
+
+
+def _is_body_mode(v: object) -> bool:
+    return type(v) is int and v in _BODY_MODES
+
+
+def _is_status(v: object) -> bool:
+    return type(v) is int and 100 <= v <= 999
+
+
+_BODY_MODES = frozenset(int(m) for m in BodyMode)
+
+# Link-level scope id must be 0; scope messages need a positive id.
+_LINK_KINDS = frozenset(
+    {Kind.HELLO, Kind.WELCOME, Kind.REJECT, Kind.DRAIN, Kind.PING, Kind.PONG, Kind.STATS}
+)
+
+#: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
+_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
+    Kind.HELLO: (_is_int, _is_map),  # version, info
+    Kind.WELCOME: (_is_int, _is_map),  # version, info
+    Kind.REJECT: (_is_str,),  # reason
+    Kind.OPEN: (
+        _is_str,  # scope type: "http" | "websocket" | "sse"
+        _is_str,  # http_version
+        _is_str,  # method
+        _is_str,  # scheme
+        _is_bytes,  # raw_path
+        _is_bytes,  # query_string
+        _is_headers,  # headers
+        _is_address,  # client
+        _is_address,  # server
+        _is_map,  # extras (subprotocols, extensions, ...)
+        _is_body_mode,  # body mode
+    ),
+    Kind.CREDIT: (_is_positive_int,),  # bytes granted
+    Kind.CLOSE: (_is_str,),  # reason
+    Kind.END: (_is_int, _is_bool, _is_str),  # outcome, response_started, detail
+    Kind.DRAIN: (),
+    Kind.PING: (_is_int,),  # token
+    Kind.PONG: (_is_int,),  # token
+    Kind.STATS: (_is_map,),
+}
+
+#: Field checks after ``[EVENT, scope_id, code]``, per event code.
+_EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
+    Event.HTTP_REQUEST: (_is_bytes, _is_bool),  # body, more
+    Event.HTTP_RESPONSE_START: (_is_status, _is_headers, _is_bool),  # status, headers, trailers
+    Event.HTTP_RESPONSE_BODY: (_is_bytes, _is_bool),  # body, more
+    Event.HTTP_RESPONSE_FILE: (  # offset, length (None: to end of file)
+        _is_non_negative_int,
+        _is_optional_non_negative_int,
+    ),
+    Event.HTTP_RESPONSE_TRAILERS: (_is_headers,),  # headers
+}
+
+#: Kinds the front may receive (sent by a worker) and vice versa.
+FROM_WORKER = frozenset(
+    {
+        Kind.HELLO,
+        Kind.EVENT,
+        Kind.CREDIT,
+        Kind.END,
+        Kind.DRAIN,
+        Kind.PING,
+        Kind.PONG,
+        Kind.STATS,
+    }
+)
+FROM_FRONT = frozenset(
+    {
+        Kind.WELCOME,
+        Kind.REJECT,
+        Kind.OPEN,
+        Kind.EVENT,
+        Kind.CREDIT,
+        Kind.CLOSE,
+        Kind.PING,
+        Kind.PONG,
+    }
+)
+#: Event codes each side may send.
+EVENTS_FROM_WORKER = frozenset(
+    {
+        Event.HTTP_RESPONSE_START,
+        Event.HTTP_RESPONSE_BODY,
+        Event.HTTP_RESPONSE_FILE,
+        Event.HTTP_RESPONSE_TRAILERS,
+    }
+)
+EVENTS_FROM_FRONT = frozenset({Event.HTTP_REQUEST})
+
+
+def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck, ...]) -> None:
+    if len(fields) != len(checks):
+        raise LinkError(f"{what}: expected {len(checks)} fields, got {len(fields)}")
+    for index, (value, check) in enumerate(zip(fields, checks, strict=True)):
+        if not check(value):
+            raise LinkError(f"{what}: field {index} has invalid value {value!r:.80}")
+
+
+def validate(
+    msg: object, kinds: frozenset[Kind], events: frozenset[Event]
+) -> Message:
+    """Return ``msg`` if it is a well-formed message allowed in this direction.
+
+    ``kinds`` and ``events`` are the kinds and event codes the decoding side
+    accepts (:data:`FROM_WORKER`/:data:`EVENTS_FROM_WORKER` at the front,
+    :data:`FROM_FRONT`/:data:`EVENTS_FROM_FRONT` at a worker).
+    """
+    if type(msg) is not list or len(msg) < 2:
+        raise LinkError(f"message must be an array [kind, scope_id, ...], got {msg!r:.80}")
+    kind, scope_id = msg[0], msg[1]
+    if type(kind) is not int or kind not in kinds:
+        raise LinkError(f"unknown or unexpected message kind {kind!r:.40}")
+    if type(scope_id) is not int:
+        raise LinkError(f"{Kind(kind).name}: scope_id must be an integer")
+    if kind in _LINK_KINDS:
+        if scope_id != 0:
+            raise LinkError(f"{Kind(kind).name}: scope_id must be 0 for a link message")
+    elif scope_id <= 0:
+        raise LinkError(f"{Kind(kind).name}: scope_id must be positive")
+    if kind == Kind.EVENT:
+        if len(msg) < 3 or type(msg[2]) is not int or msg[2] not in events:
+            raise LinkError(f"EVENT: unknown or unexpected event code {msg[2:3]!r:.40}")
+        _check_fields(Event(msg[2]).name, msg[3:], _EVENT_FIELDS[msg[2]])
+    else:
+        _check_fields(Kind(kind).name, msg[2:], _FIELDS[kind])
+    return msg
+
+
+def carries_fd(msg: Message) -> bool:
+    """True for the one message that travels with a file descriptor."""
+    return msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_FILE
+
+
+# --- constructors -------------------------------------------------------------
+
+
+def hello(version: int, info: dict[str, Any]) -> Message:
+    return [Kind.HELLO, 0, version, info]
+
+
+def welcome(version: int, info: dict[str, Any]) -> Message:
+    return [Kind.WELCOME, 0, version, info]
+
+
+def reject(reason: str) -> Message:
+    return [Kind.REJECT, 0, reason]
+
+
+def open_scope(
+    scope_id: int,
+    scope_type: str,
+    http_version: str,
+    method: str,
+    scheme: str,
+    raw_path: bytes,
+    query_string: bytes,
+    headers: Headers,
+    client: list[Any] | None,
+    server: list[Any] | None,
+    extras: dict[str, Any],
+    body_mode: BodyMode,
+) -> Message:
+    return [
+        Kind.OPEN,
+        scope_id,
+        scope_type,
+        http_version,
+        method,
+        scheme,
+        raw_path,
+        query_string,
+        headers,
+        client,
+        server,
+        extras,
+        body_mode,
+    ]
+
+
+def event(scope_id: int, code: Event, *fields: Any) -> Message:
+    return [Kind.EVENT, scope_id, code, *fields]
+
+
+def credit(scope_id: int, nbytes: int) -> Message:
+    return [Kind.CREDIT, scope_id, nbytes]
+
+
+def close(scope_id: int, reason: str) -> Message:
+    return [Kind.CLOSE, scope_id, reason]
+
+
+def end(scope_id: int, outcome: int, response_started: bool, detail: str) -> Message:
+    return [Kind.END, scope_id, outcome, response_started, detail]
+
+
+def drain() -> Message:
+    return [Kind.DRAIN, 0]
+
+
+def ping(token: int) -> Message:
+    return [Kind.PING, 0, token]
+
+
+def pong(token: int) -> Message:
+    return [Kind.PONG, 0, token]
+
+
+def stats(info: dict[str, Any]) -> Message:
+    return [Kind.STATS, 0, info]

@@ -1,0 +1,38 @@
+"""Standard disconnect reasons (PAGI spec), shared by front and worker."""
+
+from typing import Final
+
+CLIENT_CLOSED: Final = "client_closed"
+CLIENT_TIMEOUT: Final = "client_timeout"
+IDLE_TIMEOUT: Final = "idle_timeout"
+KEEPALIVE_TIMEOUT: Final = "keepalive_timeout"
+WRITE_TIMEOUT: Final = "write_timeout"
+WRITE_ERROR: Final = "write_error"
+READ_ERROR: Final = "read_error"
+PROTOCOL_ERROR: Final = "protocol_error"
+SERVER_SHUTDOWN: Final = "server_shutdown"
+SERVER_ERROR: Final = "server_error"
+BODY_TOO_LARGE: Final = "body_too_large"
+QUEUE_OVERFLOW: Final = "queue_overflow"
+
+STANDARD_REASONS: Final = frozenset(
+    {
+        CLIENT_CLOSED,
+        CLIENT_TIMEOUT,
+        IDLE_TIMEOUT,
+        KEEPALIVE_TIMEOUT,
+        WRITE_TIMEOUT,
+        WRITE_ERROR,
+        READ_ERROR,
+        PROTOCOL_ERROR,
+        SERVER_SHUTDOWN,
+        SERVER_ERROR,
+        BODY_TOO_LARGE,
+        QUEUE_OVERFLOW,
+    }
+)
+
+
+def is_valid_reason(reason: str) -> bool:
+    """A reason is one of the standard names or a custom one starting ``x-``."""
+    return reason in STANDARD_REASONS or reason.startswith("x-")
