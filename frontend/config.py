@@ -1,0 +1,58 @@
+"""Every setting of pagi-front, in one place.
+
+The CLI (``cli.py``) fills a :class:`FrontConfig`; nothing else reads options
+or environment variables. Defaults here are the documented defaults
+(``docs/cli.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+@dataclass(slots=True)
+class FrontConfig:
+    # --- embedded mode (pagi-front --app M:A --workers N) -------------------
+    app: str | None = None  # MODULE:ATTR; None = production layout (no spawning)
+    workers: int = 1
+    app_dir: str | None = None  # forwarded to spawned workers
+    factory: bool = False  # forwarded to spawned workers
+    lifespan: str = "auto"  # forwarded to spawned workers
+    root_path: str = ""  # forwarded to spawned workers
+
+    # --- sockets -------------------------------------------------------------
+    socket_dir: str = "/run/pagi"  # holds workers.sock
+    binds: list[str] = field(default_factory=list)  # "HOST:PORT", "[::1]:PORT"
+    uds: list[str] = field(default_factory=list)  # client-facing UNIX sockets
+    fds: list[int] = field(default_factory=list)  # inherited listening sockets
+    backlog: int = 2048
+
+    # --- HTTP/1.1 --------------------------------------------------------------
+    http: str = "auto"  # h11 | httptools | auto
+    max_body_size: int = 1 * GiB  # 413 above this
+    max_header_size: int = 64 * KiB  # 431 above this (whole header block)
+    max_headers: int = 100  # 431 above this many header fields
+    max_request_line: int = 8190  # 414 above this
+    keepalive_timeout: float = 5.0  # idle keep-alive connection is closed
+    header_timeout: float = 10.0  # request head must arrive within this (408)
+    server_header: bool = True  # add "server: pagi" unless the app set one
+
+    # --- workers and the link --------------------------------------------------
+    worker_wait_timeout: float = 10.0  # 503 + retry-after if no worker by then
+    graceful_timeout: float = 30.0  # bound on draining at shutdown
+    response_window: int = 256 * KiB  # per-scope response credit granted to workers
+    max_frame_size: int = 16 * MiB  # largest link frame accepted from a worker
+
+    # --- logging ---------------------------------------------------------------
+    access_log: bool = True
+    log_level: str = "info"
+
+    def listen_addresses(self) -> list[str]:
+        """The TCP binds, defaulting to 127.0.0.1:8000 when nothing is given."""
+        if not self.binds and not self.uds and not self.fds:
+            return ["127.0.0.1:8000"]
+        return list(self.binds)
