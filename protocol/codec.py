@@ -40,7 +40,7 @@ _LENGTH = Struct(">I")
 
 def encode(msg: Message) -> bytes:
     """One message as one complete frame."""
-    payload = msgpack.packb(msg, use_bin_type=True)
+    payload: bytes = msgpack.packb(msg, use_bin_type=True)
     return _LENGTH.pack(len(payload)) + payload
 
 

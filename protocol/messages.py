@@ -209,7 +209,7 @@ def validate(
 
 def carries_fd(msg: Message) -> bool:
     """True for the one message that travels with a file descriptor."""
-    return msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_FILE
+    return bool(msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_FILE)
 
 
 # --- constructors -------------------------------------------------------------
