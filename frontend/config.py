@@ -26,6 +26,9 @@ class FrontConfig:
 
     # --- sockets -------------------------------------------------------------
     socket_dir: str = "/run/pagi"  # holds workers.sock
+    # True in embedded mode when --socket-dir was not given: run() replaces
+    # socket_dir with a fresh private directory and removes it at exit.
+    private_socket_dir: bool = False
     binds: list[str] = field(default_factory=list)  # "HOST:PORT", "[::1]:PORT"
     uds: list[str] = field(default_factory=list)  # client-facing UNIX sockets
     fds: list[int] = field(default_factory=list)  # inherited listening sockets
@@ -46,6 +49,8 @@ class FrontConfig:
     graceful_timeout: float = 30.0  # bound on draining at shutdown
     response_window: int = 256 * KiB  # per-scope response credit granted to workers
     max_frame_size: int = 16 * MiB  # largest link frame accepted from a worker
+    handshake_timeout: float = 10.0  # a new link must say HELLO within this
+    max_link_buffer: int = 64 * MiB  # a worker whose unsent data exceeds this is stuck
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

@@ -1,0 +1,47 @@
+"""Logging setup of pagi-front.
+
+Everything goes to stderr, one line per record::
+
+    2025-01-31 12:00:00,123 INFO front[4242] listening on http://127.0.0.1:8000
+
+Loggers:
+
+* ``pagi.front`` — the front's own messages (listening, workers joining and
+  leaving, errors), filtered by ``--log-level``;
+* ``pagi.access`` — one INFO line per request (written by the HTTP layer).
+  It is governed only by ``--access-log/--no-access-log``, not by
+  ``--log-level``, so quietening errors never loses the access log;
+* anything else (``asyncio``, libraries) follows ``--log-level`` too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+FORMAT = "%(asctime)s %(levelname)s front[%(process)d] %(message)s"
+
+_HANDLER_NAME = "pagi-front"
+
+
+def setup_logging(log_level: str = "info", access_log: bool = True) -> None:
+    """Install the stderr handler on the root logger (idempotent)."""
+    level = logging.getLevelNamesMapping()[log_level.upper()]
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("pagi").setLevel(level)
+
+    access = logging.getLogger("pagi.access")
+    # Records propagate to the root handler regardless of ancestor levels, so
+    # the access logger's own level alone decides whether lines appear.
+    access.setLevel(logging.INFO if access_log else logging.CRITICAL + 1)
+    access.disabled = not access_log
