@@ -33,6 +33,10 @@ class ListenError(Exception):
     """A listening socket could not be created; the message says which and why."""
 
 
+class AddressInUse(ListenError):
+    """A UNIX socket path is taken: a live process answers on it."""
+
+
 @dataclass(frozen=True, slots=True)
 class BindAddress:
     """A parsed ``--bind`` value. ``host`` has no brackets."""
@@ -73,7 +77,9 @@ def parse_bind(text: str) -> BindAddress:
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise ValueError(f"bad bind address {text!r}: {host!r} is not an IPv6 address") from None
+            raise ValueError(
+                f"bad bind address {text!r}: {host!r} is not an IPv6 address"
+            ) from None
     else:
         host, sep, port_text = value.rpartition(":")
         if not sep:
@@ -99,7 +105,10 @@ def _is_hostname(host: str) -> bool:
         return False
     labels = host.rstrip(".").split(".")
     return all(
-        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label) and label.isascii()
+        label
+        and len(label) <= 63
+        and all(c.isalnum() or c == "-" for c in label)
+        and label.isascii()
         for label in labels
     )
 
@@ -183,7 +192,7 @@ def remove_stale_socket(path: str, what: str) -> None:
     except OSError as exc:
         raise ListenError(f"cannot use {what} {path}: {exc.strerror or exc}") from None
     else:
-        raise ListenError(f"{what} {path} is in use: another process is listening on it")
+        raise AddressInUse(f"{what} {path} is in use: another process is listening on it")
     finally:
         probe.close()
     with contextlib.suppress(FileNotFoundError):
@@ -229,6 +238,7 @@ def adopt_fd(fd: int, backlog: int) -> Listener:
         if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
             sock.listen(backlog)
         sock.setblocking(False)
+        sock.set_inheritable(False)  # spawned workers must not hold it open
     except ListenError:
         sock.detach()
         raise

@@ -51,7 +51,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
     if path == "/hello":
         await _respond(send, 200, b"hello")
-    elif path == "/scope":
+    elif path.startswith("/scope"):
         info = {
             k: (v.decode("latin-1") if isinstance(v, bytes) else v)
             for k, v in scope.items()

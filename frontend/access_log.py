@@ -1,0 +1,88 @@
+"""The access log: one INFO line per request on the ``pagi.access`` logger.
+
+Format::
+
+    127.0.0.1:50312 - "GET /hello?x=1 HTTP/1.1" 200 5 0.8ms worker=app:app #1
+
+* client ``host:port`` (IPv6 hosts in brackets; ``-`` for a UNIX-socket client);
+* the request line as the client sent it (target undecoded; bytes outside
+  printable ASCII are shown as ``\\xNN``);
+* the status sent (``499``: the client went away before any response was
+  written; nginx's convention);
+* response body bytes sent (not counting the head or chunk framing);
+* milliseconds from the parsed request head to the last byte handed to the
+  socket (or to the abort);
+* the worker that served the scope, or ``-`` when the front answered alone
+  (400, 408, 413, 503, ...).
+
+The line is formatted only when the logger is enabled for INFO.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+access_logger = logging.getLogger("pagi.access")
+
+_INFO = logging.INFO
+
+
+def short_target(target: bytes, limit: int = 200) -> str:
+    """A request-target for error log lines: bounded, never raises."""
+    text = target[:limit].decode("ascii", "backslashreplace")
+    return text + "..." if len(target) > limit else text
+
+
+def client_label(client: list[Any] | None) -> str:
+    """``host:port`` for log lines; ``[v6]:port`` for IPv6; ``-`` without an address."""
+    if not client:
+        return "-"
+    host, port = client[0], client[1]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else str(host)
+
+
+def format_access_line(
+    client: str,
+    method: str,
+    target: bytes,
+    http_version: str,
+    status: int,
+    body_bytes: int,
+    duration: float,
+    worker: str,
+) -> str:
+    """The access line (``duration`` in seconds)."""
+    path = target.decode("ascii", "backslashreplace")
+    if not path.isprintable():
+        path = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in path)
+    return (
+        f'{client} - "{method} {path} HTTP/{http_version}" {status} {body_bytes} '
+        f"{duration * 1000.0:.1f}ms worker={worker}"
+    )
+
+
+def access_enabled() -> bool:
+    """Whether a line would be emitted (cheap: the logging module caches it)."""
+    return access_logger.isEnabledFor(_INFO)
+
+
+def log_access(
+    client: str,
+    method: str,
+    target: bytes,
+    http_version: str,
+    status: int,
+    body_bytes: int,
+    duration: float,
+    worker: str,
+) -> None:
+    """Emit one access line if the access logger is enabled for INFO."""
+    if access_logger.isEnabledFor(_INFO):
+        access_logger.info(
+            format_access_line(
+                client, method, target, http_version, status, body_bytes, duration, worker
+            )
+        )

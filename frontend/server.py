@@ -1,0 +1,281 @@
+"""The pagi-front process: sockets, workers, signals, orderly shutdown.
+
+:func:`run` is the whole life of the process and returns its exit status:
+
+* 0 — stopped by SIGTERM/SIGINT after draining;
+* 1 — could not start (socket in use, bind failed, another front running on
+  the same socket dir), or a second signal cut the drain short;
+* 2 / 3 — in embedded mode, a worker could not load the app (2) or its
+  lifespan startup failed (3); the front stops with the worker's status.
+
+Startup order: worker socket (fails fast if another front owns it), client
+listeners, then (embedded mode) the workers. Each client listener is logged
+as ``listening on http://HOST:PORT`` or ``listening on unix:PATH`` with the
+address actually bound.
+
+Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
+client connection; wait up to ``--graceful-timeout`` for them to finish;
+``conn.abort("server_shutdown")`` on the rest; stop embedded workers (SIGTERM,
+up to ``--graceful-timeout`` + 1 s, then SIGKILL); close the worker links and
+remove ``workers.sock``. A second signal skips the waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from typing import Any
+
+import uvloop
+from pagi.protocol import reasons
+
+from .config import FrontConfig
+from .context import FrontContext
+from .listeners import (
+    AddressInUse,
+    Listener,
+    ListenError,
+    bind_unix,
+    close_listeners,
+    open_listeners,
+)
+from .logs import setup_logging
+from .pool import WorkerPool
+from .supervisor import Supervisor
+from .worker_link import WorkerLink
+
+logger = logging.getLogger("pagi.front")
+
+WORKER_SOCKET_NAME = "workers.sock"
+WORKER_SOCKET_MODE = 0o660
+SOCKET_DIR_MODE = 0o750
+
+
+class WorkerSocket:
+    """``<socket-dir>/workers.sock``: accepts workers and owns their links."""
+
+    def __init__(self, config: FrontConfig, pool: WorkerPool) -> None:
+        self._config = config
+        self._pool = pool
+        self.path = os.path.join(config.socket_dir, WORKER_SOCKET_NAME)
+        self.links: set[WorkerLink] = set()
+        self._next_id = 1
+        self._loop = asyncio.get_running_loop()
+        self._listener: Listener | None = None
+
+    def open(self) -> None:
+        """Create the directory and the socket. Raises :class:`ListenError`."""
+        directory = self._config.socket_dir
+        if not os.path.isdir(directory):
+            try:
+                os.makedirs(directory, mode=SOCKET_DIR_MODE, exist_ok=True)
+                os.chmod(directory, SOCKET_DIR_MODE)
+            except OSError as exc:
+                raise ListenError(
+                    f"cannot create socket dir {directory}: {exc.strerror or exc}"
+                ) from None
+        try:
+            self._listener = bind_unix(self.path, 128, WORKER_SOCKET_MODE, "worker socket")
+        except AddressInUse:
+            raise ListenError(
+                f"another pagi-front is already running: {self.path} answers "
+                "(use another --socket-dir, or stop that front first)"
+            ) from None
+        self._loop.add_reader(self._listener.sock.fileno(), self._accept)
+        logger.info("accepting workers on unix:%s", self.path)
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        for _ in range(64):
+            try:
+                sock, _addr = self._listener.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                logger.warning("accepting a worker link failed: %s", exc.strerror or exc)
+                return
+            worker_id = self._next_id
+            self._next_id += 1
+            link = WorkerLink(sock, worker_id, self._config, self._pool, self.links.discard)
+            self.links.add(link)
+
+    def close(self) -> None:
+        """Stop accepting, close every link, remove the socket file."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._loop.remove_reader(listener.sock.fileno())
+            close_listeners([listener])
+        for link in list(self.links):
+            link.close("front stopping")
+
+
+class FrontServer:
+    """State of one running front; :meth:`serve` is its lifetime."""
+
+    def __init__(self, config: FrontConfig) -> None:
+        self.config = config
+        self.pool = WorkerPool()
+        self.ctx = FrontContext(config=config, pool=self.pool)
+        self.exit_code = 0
+        self._stop = asyncio.Event()
+        self._force = asyncio.Event()
+        self._signals = 0
+        self._listeners: list[Listener] = []
+        self._servers: list[asyncio.AbstractServer] = []
+        self._workers: WorkerSocket | None = None
+        self._supervisor: Supervisor | None = None
+        self._private_dir: str | None = None
+
+    # --- lifetime ---------------------------------------------------------------
+
+    async def serve(self) -> int:
+        try:
+            if not await self._start():
+                return 1
+            await self._stop.wait()
+            await self._shutdown()
+        finally:
+            self._cleanup()
+        logger.info("stopped (exit status %d)", self.exit_code)
+        return self.exit_code
+
+    async def _start(self) -> bool:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        if config.private_socket_dir:
+            self._private_dir = tempfile.mkdtemp(prefix="pagi-")
+            config.socket_dir = self._private_dir
+        self._workers = WorkerSocket(config, self.pool)
+        try:
+            self._workers.open()
+            self._listeners = open_listeners(
+                config.listen_addresses(), config.uds, config.fds, config.backlog
+            )
+        except ListenError as exc:
+            logger.error("%s", exc)
+            return False
+
+        from .http11 import HTTP11Connection
+
+        ctx = self.ctx
+        for listener in self._listeners:
+            server = await loop.create_server(
+                lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
+            )
+            self._servers.append(server)
+        for listener in self._listeners:
+            logger.info("listening on %s", listener.url)
+        self._set_title()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        if config.app is not None:
+            self._supervisor = Supervisor(config, self._on_fatal)
+            self._supervisor.start()
+        else:
+            logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
+        return True
+
+    def _set_title(self) -> None:
+        try:
+            from setproctitle import setproctitle
+        except ImportError:  # pragma: no cover - a declared dependency
+            return
+        where = " ".join(listener.url.removeprefix("http://") for listener in self._listeners)
+        if self.config.app is not None:
+            setproctitle(f"pagi-front: {where} workers={self.config.workers}")
+        else:
+            setproctitle(f"pagi-front: {where} socket-dir={self.config.socket_dir}")
+
+    def _on_signal(self, sig: int) -> None:
+        self._signals += 1
+        name = signal.Signals(sig).name
+        if self._signals == 1:
+            logger.info(
+                "%s received: shutting down (up to %g s for open requests)",
+                name,
+                self.config.graceful_timeout,
+            )
+            self._stop.set()
+        else:
+            logger.warning("%s received again: stopping now", name)
+            self.exit_code = self.exit_code or 1
+            self._force.set()
+            self._stop.set()
+
+    def _on_fatal(self, code: int) -> None:
+        if not self._stop.is_set():
+            self.exit_code = code
+            self._stop.set()
+
+    async def _shutdown(self) -> None:
+        ctx = self.ctx
+        ctx.shutting_down = True
+        for server in self._servers:
+            server.close()
+        close_listeners(self._listeners)
+        self._listeners = []
+
+        timeout = self.config.graceful_timeout
+        for conn in list(ctx.connections):
+            _call(conn, "shutdown")
+        if ctx.connections and not self._force.is_set():
+            logger.info("waiting for %d open connection(s)", len(ctx.connections))
+            await self._wait_for(lambda: not ctx.connections, timeout)
+        if ctx.connections:
+            logger.warning(
+                "closing %d connection(s) still open after the graceful timeout",
+                len(ctx.connections),
+            )
+            for conn in list(ctx.connections):
+                _call(conn, "abort", reasons.SERVER_SHUTDOWN)
+
+        if self._supervisor is not None:
+            if self._force.is_set():
+                await self._supervisor.kill()
+            else:
+                stopping = asyncio.ensure_future(self._supervisor.stop(timeout + 1.0))
+                # A second signal during this wait kills the workers at once.
+                force = asyncio.ensure_future(self._force.wait())
+                await asyncio.wait({stopping, force}, return_when=asyncio.FIRST_COMPLETED)
+                force.cancel()
+                if not stopping.done():
+                    await self._supervisor.kill()
+                    await stopping
+
+    async def _wait_for(self, condition: Any, timeout: float) -> None:
+        """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition() and not self._force.is_set() and loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._force.wait(), 0.05)
+
+    def _cleanup(self) -> None:
+        for server in self._servers:
+            server.close()
+        close_listeners(self._listeners)
+        if self._workers is not None:
+            self._workers.close()
+        if self._private_dir is not None:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+
+
+def _call(conn: Any, method: str, *args: Any) -> None:
+    try:
+        getattr(conn, method)(*args)
+    except Exception:
+        logger.exception("error in connection.%s()", method)
+
+
+def run(config: FrontConfig) -> int:
+    """Run the front until it stops; return the process exit status."""
+    setup_logging(config.log_level, config.access_log)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(FrontServer(config).serve())

@@ -1,0 +1,182 @@
+"""``pagi-worker APP [options]``: the command line (every option also reads a
+``PAGI_*`` environment variable, so systemd ``EnvironmentFile=`` works).
+
+This module only turns arguments into a :class:`~pagi.worker.config.WorkerConfig`
+and hands it to :func:`~pagi.worker.runner.run`; ``main`` is the console script.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from .config import WorkerConfig
+
+
+class LifespanMode(StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+cli = typer.Typer(
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=(
+        "Run a PAGI/ASGI application as a pagi-worker: import APP, run its lifespan, "
+        "connect to pagi-front over <socket-dir>/workers.sock and serve the requests it "
+        "hands over. Exit status: 0 graceful stop, 1 rejected by the front or other fatal "
+        "error, 2 APP cannot be loaded, 3 lifespan startup failed."
+    ),
+)
+
+
+@cli.command()
+def serve(
+    app: Annotated[
+        str,
+        typer.Argument(
+            metavar="APP",
+            envvar="PAGI_APP",
+            help="The application as MODULE:ATTR, e.g. mypackage.main:app.",
+            show_default=False,
+        ),
+    ],
+    socket_dir: Annotated[
+        str,
+        typer.Option(
+            "--socket-dir",
+            envvar="PAGI_SOCKET_DIR",
+            help="Directory holding pagi-front's workers.sock.",
+        ),
+    ] = "/run/pagi",
+    app_dir: Annotated[
+        str,
+        typer.Option(
+            "--app-dir",
+            envvar="PAGI_APP_DIR",
+            help="Directory put first on sys.path before importing APP.",
+        ),
+    ] = ".",
+    factory: Annotated[
+        bool,
+        typer.Option(
+            "--factory/--no-factory",
+            envvar="PAGI_FACTORY",
+            help="APP is a zero-argument callable that returns the application.",
+        ),
+    ] = False,
+    lifespan: Annotated[
+        LifespanMode,
+        typer.Option(
+            "--lifespan",
+            envvar="PAGI_LIFESPAN",
+            case_sensitive=False,
+            help=(
+                "auto: use lifespan if the app supports it; on: require it; off: never "
+                "send lifespan events."
+            ),
+        ),
+    ] = LifespanMode.auto,
+    graceful_timeout: Annotated[
+        float,
+        typer.Option(
+            "--graceful-timeout",
+            envvar="PAGI_GRACEFUL_TIMEOUT",
+            min=0,
+            metavar="SECONDS",
+            help=(
+                "On SIGTERM/SIGINT, how long open requests may run before they are "
+                "cancelled; also bounds lifespan shutdown."
+            ),
+        ),
+    ] = 30.0,
+    root_path: Annotated[
+        str,
+        typer.Option(
+            "--root-path",
+            envvar="PAGI_ROOT_PATH",
+            help="scope['root_path'] of every request (where the app is mounted).",
+        ),
+    ] = "",
+    worker_num: Annotated[
+        int,
+        typer.Option(
+            "--worker-num",
+            envvar="PAGI_WORKER_NUM",
+            min=0,
+            metavar="N",
+            help="This worker's number: lifespan scope pagi.worker_num, logs and name.",
+        ),
+    ] = 0,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            envvar="PAGI_WORKER_NAME",
+            help='Name shown by the front and in the process title; defaults to "APP #N".',
+            show_default=False,
+        ),
+    ] = None,
+    capacity: Annotated[
+        int,
+        typer.Option(
+            "--capacity",
+            envvar="PAGI_WORKER_CAPACITY",
+            min=0,
+            metavar="N",
+            help="Most requests this worker takes at once (told to the front); 0 = no limit.",
+        ),
+    ] = 0,
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window",
+            envvar="PAGI_WORKER_WINDOW",
+            min=1,
+            metavar="BYTES",
+            help="Request-body bytes the front may forward per request before the app reads.",
+        ),
+    ] = 256 * 1024,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            envvar="PAGI_LOG_LEVEL",
+            case_sensitive=False,
+            help="Logging threshold.",
+        ),
+    ] = LogLevel.info,
+) -> None:
+    from .runner import run  # keeps --help fast: no uvloop/app imports
+
+    config = WorkerConfig(
+        app=app,
+        socket_dir=socket_dir,
+        app_dir=app_dir,
+        factory=factory,
+        lifespan=lifespan.value,
+        graceful_timeout=graceful_timeout,
+        root_path=root_path,
+        worker_num=worker_num,
+        name=name or None,
+        capacity=capacity,
+        window=window,
+        log_level=log_level.value,
+    )
+    raise typer.Exit(run(config))
+
+
+def main() -> None:
+    """Console script entry point (``pagi-worker``)."""
+    cli(prog_name="pagi-worker")

@@ -1,0 +1,62 @@
+"""The response credit window of one scope (worker -> front direction).
+
+``available`` is how many more response body bytes the worker may send on the
+scope: the front's WELCOME window, plus every CREDIT, minus what was sent. It
+never goes negative: senders take at most ``available`` and otherwise
+:meth:`SendWindow.wait`.
+
+Waiting is resolved, never cancelled, by the server: a CREDIT wakes every
+waiter, and so does :meth:`SendWindow.close` (the client side is gone), after
+which ``closed`` is true and senders stop sending.
+
+(The request direction needs no waiting on this side: its bookkeeping is two
+integers kept by the scope itself.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class SendWindow:
+    __slots__ = ("_waiters", "available", "closed")
+
+    def __init__(self, initial: int) -> None:
+        self.available = initial
+        self.closed = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def take(self, wanted: int) -> int:
+        """Reserve up to ``wanted`` bytes of window; return how many (maybe 0)."""
+        n = wanted if wanted <= self.available else self.available
+        self.available -= n
+        return n
+
+    def grant(self, nbytes: int) -> None:
+        self.available += nbytes
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    async def wait(self) -> None:
+        """Return once there is window again or the window is closed."""
+        if self.available > 0 or self.closed:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if self._waiters is not None and future in self._waiters:
+                self._waiters.remove(future)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, None
+        if waiters:
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)

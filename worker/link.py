@@ -1,0 +1,268 @@
+"""The worker's I/O shell around the sans-I/O link codec: one UNIX socket.
+
+Reading: the socket is non-blocking and watched with ``loop.add_reader``; each
+readable event does one ``recv`` and feeds :class:`~pagi.protocol.LinkDecoder`,
+and every complete message goes to the handler in order. Malformed input (a
+:class:`~pagi.protocol.LinkError` from the decoder *or* from the handler, which
+raises it for messages that are well-formed but break the rules, such as more
+request body than granted) is logged and closes the link.
+
+Writing: messages are encoded as they are queued and written once per loop
+iteration (one ``call_soon``), all of that iteration's frames joined into one
+``send``. A file descriptor queued with a frame rides as ``SCM_RIGHTS`` on the
+``sendmsg`` that carries the first unsent byte at or before that frame, so it
+reaches the front no later than the frame's first byte; our copy is closed as
+soon as that ``sendmsg`` succeeds. Partial writes keep the rest in a buffer and
+wait with ``loop.add_writer``.
+
+Invariants: bytes leave in the order queued; ``_sent <= position of every
+queued fd < _queued``; after :meth:`Link.abort` nothing is sent, every fd not
+yet sent is closed, and the handler has been told exactly once.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import collections
+import logging
+import os
+import socket
+from typing import Any, Protocol
+
+from pagi.protocol import DEFAULT_MAX_FRAME_SIZE, LinkDecoder, LinkError, encode
+
+logger = logging.getLogger("pagi.worker")
+
+Message = list[Any]
+
+READ_SIZE = 256 * 1024
+#: Linux refuses more descriptors than this in one SCM_RIGHTS message.
+MAX_FDS_PER_SEND = 253
+
+
+class LinkHandler(Protocol):
+    def message_received(self, msg: Message) -> None:
+        """One decoded, codec-validated message; may raise LinkError."""
+
+    def link_lost(self, exc: BaseException | None) -> None:
+        """The link is closed (EOF, error, malformed input or our own close)."""
+
+
+class Link:
+    __slots__ = (
+        "_closed",
+        "_decoder",
+        "_drained",
+        "_fd",
+        "_fds",
+        "_flush_handle",
+        "_handler",
+        "_loop",
+        "_out",
+        "_pending",
+        "_queued",
+        "_sent",
+        "_sock",
+        "_writing",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        handler: LinkHandler,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    ) -> None:
+        sock.setblocking(False)
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._handler = handler
+        self._decoder = LinkDecoder("worker", max_frame_size)
+        self._closed = False
+        self._out: list[bytes] = []  # encoded frames queued this iteration
+        self._pending = bytearray()  # flushed but not yet accepted by the kernel
+        self._fds: collections.deque[tuple[int, int]] = collections.deque()  # (pos, fd)
+        self._queued = 0  # stream position after the last queued byte
+        self._sent = 0  # stream position after the last sent byte
+        self._flush_handle: asyncio.Handle | None = None
+        self._writing = False  # add_writer is active
+        self._drained: asyncio.Future[None] | None = None
+        loop.add_reader(self._fd, self._on_readable)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- sending ---------------------------------------------------------------
+
+    def send(self, msg: Message) -> None:
+        """Queue one message for this iteration's write (dropped if closed)."""
+        if self._closed:
+            return
+        frame = encode(msg)
+        self._out.append(frame)
+        self._queued += len(frame)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue an already encoded frame (see :meth:`send`)."""
+        if self._closed:
+            return
+        self._out.append(frame)
+        self._queued += len(frame)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def send_with_fd(self, msg: Message, fd: int) -> None:
+        """Queue a message that carries ``fd``; the link now owns (closes) it."""
+        if self._closed:
+            os.close(fd)
+            return
+        self._fds.append((self._queued, fd))
+        self.send(msg)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        out = self._out
+        if self._closed or not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        if self._pending or self._writing:
+            self._pending += data
+            return
+        try:
+            n = self._write(data)
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if n < len(data):
+            self._pending += memoryview(data)[n:]
+            self._write_pending()
+
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
+        """One send of a prefix of ``data`` (the unsent stream); 0 on EAGAIN."""
+        fds = self._fds
+        try:
+            if not fds:
+                n = self._sock.send(data)
+            else:
+                count = min(len(fds), MAX_FDS_PER_SEND)
+                batch = array.array("i", (fds[i][1] for i in range(count)))
+                if len(fds) > count:
+                    # the rest must ride on a later send that starts at or
+                    # before their frames: stop this one short of them
+                    limit = fds[count][0] - self._sent
+                    if limit < len(data):
+                        data = memoryview(data)[:limit]
+                ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, batch)]
+                n = self._sock.sendmsg([data], ancillary)
+                for _ in range(count):
+                    os.close(fds.popleft()[1])
+        except (BlockingIOError, InterruptedError):
+            return 0
+        self._sent += n
+        return n
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        while pending:
+            try:
+                n = self._write(pending)
+            except OSError as exc:
+                self._lost(exc)
+                return
+            if n == 0:
+                break
+            del pending[:n]
+        if pending:
+            if not self._writing:
+                self._writing = True
+                self._loop.add_writer(self._fd, self._write_pending)
+        else:
+            if self._writing:
+                self._writing = False
+                self._loop.remove_writer(self._fd)
+            if self._drained is not None and not self._drained.done():
+                self._drained.set_result(None)
+
+    # --- receiving -------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        try:
+            data = self._sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if not data:
+            try:
+                self._decoder.check_eof()
+            except LinkError as exc:
+                logger.error("link to pagi-front: %s", exc)
+                self._lost(exc)
+                return
+            self._lost(None)
+            return
+        try:
+            messages = self._decoder.feed(data)
+            handler = self._handler
+            for msg in messages:
+                if self._closed:
+                    return
+                handler.message_received(msg)
+        except LinkError as exc:
+            logger.error("malformed input from pagi-front (%s); dropping the link", exc)
+            self._lost(exc)
+        except Exception as exc:
+            logger.exception("internal error while handling a link message; dropping the link")
+            self._lost(exc)
+
+    # --- closing -----------------------------------------------------------------
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Close now, dropping anything unsent."""
+        self._lost(exc)
+
+    async def close_gracefully(self, timeout: float) -> None:
+        """Write out everything queued (up to ``timeout`` seconds), then close."""
+        if self._closed:
+            return
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
+        if self._pending and not self._closed:
+            self._drained = self._loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._drained), timeout)
+            except TimeoutError:
+                logger.warning(
+                    "could not write the last %d bytes to pagi-front", len(self._pending)
+                )
+        self._lost(None)
+
+    def _lost(self, exc: BaseException | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._loop.remove_reader(self._fd)
+        if self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._fd)
+        self._sock.close()
+        while self._fds:
+            os.close(self._fds.popleft()[1])
+        self._out.clear()
+        # a fresh buffer, not clear(): an exception traceback may still hold a
+        # memoryview export of the old one
+        self._pending = bytearray()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._handler.link_lost(exc)

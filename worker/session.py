@@ -1,0 +1,188 @@
+"""One connection to pagi-front: handshake, scope table, message dispatch.
+
+A :class:`Session` owns one :class:`~pagi.worker.link.Link`. It sends HELLO at
+once and accepts only WELCOME or REJECT until the handshake is over; after
+WELCOME it dispatches every message to the scope it names (messages for scope
+ids it no longer knows are ignored: they crossed an END on the wire).
+
+Rules it enforces beyond the codec (a violation drops the link, like
+malformed input): nothing but WELCOME/REJECT before the handshake completes,
+no second WELCOME, scope ids of OPEN strictly increasing, and the request-body
+rules checked by each scope.
+
+When the link closes, for whatever reason, every scope still in the table sees
+its client side end with reason ``server_shutdown`` and the table is emptied;
+those scopes' apps keep running to their end, but what they send goes nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from pagi.protocol import DEFAULT_MAX_FRAME_SIZE, PROTOCOL_VERSION, Kind, LinkError, reasons
+from pagi.protocol import messages as m
+
+from .http_scope import HTTPScope
+from .link import Link
+
+if TYPE_CHECKING:
+    from .runner import Worker
+
+logger = logging.getLogger("pagi.worker")
+
+_OPEN = int(Kind.OPEN)
+_EVENT = int(Kind.EVENT)
+_CREDIT = int(Kind.CREDIT)
+_CLOSE = int(Kind.CLOSE)
+_PING = int(Kind.PING)
+_PONG = int(Kind.PONG)
+_WELCOME = int(Kind.WELCOME)
+_REJECT = int(Kind.REJECT)
+
+#: Largest body piece relative to the frame limit (room for the frame header).
+_BODY_FRAME_OVERHEAD = 64
+
+
+class Session:
+    __slots__ = (
+        "_last_sid",
+        "_ready",
+        "_worker",
+        "app",
+        "closed",
+        "link",
+        "max_body_piece",
+        "max_frame_size",
+        "reject_reason",
+        "request_window",
+        "response_window",
+        "root_path",
+        "scopes",
+        "state",
+        "welcomed",
+        "worker_id",
+    )
+
+    def __init__(self, worker: Worker, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        config = worker.config
+        self._worker = worker
+        self.app = worker.app
+        self.root_path = config.root_path
+        self.state = worker.state
+        self.request_window = config.window
+        self.response_window = 0  # from WELCOME
+        self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's limit, from WELCOME
+        self.max_body_piece = DEFAULT_MAX_FRAME_SIZE - _BODY_FRAME_OVERHEAD
+        self.worker_id: int | None = None
+        self.scopes: dict[int, HTTPScope] = {}
+        self._last_sid = 0
+        self._ready = False  # WELCOME received
+        self.reject_reason: str | None = None
+        #: True on WELCOME; False on REJECT or a link lost before WELCOME.
+        self.welcomed: asyncio.Future[bool] = loop.create_future()
+        #: Resolved when the link has closed, whatever the cause.
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.link = Link(loop, sock, self)
+        self.link.send(
+            m.hello(
+                PROTOCOL_VERSION,
+                {
+                    "pid": os.getpid(),
+                    "name": config.display_name,
+                    "app": config.app,
+                    "interface": "pagi",
+                    "capacity": config.capacity,
+                    "window": config.window,
+                },
+            )
+        )
+
+    @property
+    def stopping(self) -> bool:
+        return self._worker.stopping
+
+    # --- LinkHandler ----------------------------------------------------------------
+
+    def message_received(self, msg: list[Any]) -> None:
+        kind = msg[0]
+        if not self._ready and kind != _WELCOME and kind != _REJECT:
+            raise LinkError(f"{Kind(kind).name} before WELCOME")
+        if kind == _EVENT:  # the only event from the front: HTTP_REQUEST
+            scope = self.scopes.get(msg[1])
+            if scope is not None:
+                scope.on_request_body(msg[3], msg[4])
+        elif kind == _CREDIT:
+            scope = self.scopes.get(msg[1])
+            if scope is not None:
+                scope.on_credit(msg[2])
+        elif kind == _OPEN:
+            self._open(msg)
+        elif kind == _CLOSE:
+            scope = self.scopes.get(msg[1])
+            if scope is not None:
+                scope.on_close(msg[2])
+        elif kind == _PING:
+            self.link.send(m.pong(msg[2]))
+        elif kind == _PONG:
+            pass
+        elif kind == _WELCOME:
+            self._welcome(msg)
+        elif kind == _REJECT:
+            self.reject_reason = msg[2]
+            logger.error("pagi-front rejected this worker: %s", msg[2])
+            self.link.abort()
+
+    def link_lost(self, exc: BaseException | None) -> None:
+        scopes, self.scopes = self.scopes, {}
+        for scope in scopes.values():
+            scope.on_close(reasons.SERVER_SHUTDOWN)
+        if not self.welcomed.done():
+            self.welcomed.set_result(False)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # --- handshake and scopes ----------------------------------------------------
+
+    def _welcome(self, msg: list[Any]) -> None:
+        if self._ready:
+            raise LinkError("WELCOME received twice")
+        version, info = msg[2], msg[3]
+        if version != PROTOCOL_VERSION:
+            raise LinkError(f"WELCOME for protocol version {version}; this worker speaks 1")
+        window = info.get("window")
+        if type(window) is not int or window < 0:
+            raise LinkError(f"WELCOME: 'window' must be an int >= 0, got {window!r:.40}")
+        max_frame = info.get("max_frame_size", DEFAULT_MAX_FRAME_SIZE)
+        if type(max_frame) is not int or max_frame <= _BODY_FRAME_OVERHEAD * 2:
+            raise LinkError(f"WELCOME: invalid 'max_frame_size' {max_frame!r:.40}")
+        worker_id = info.get("worker_id")
+        self.worker_id = worker_id if type(worker_id) is int else None
+        self.response_window = window
+        self.max_frame_size = max_frame
+        self.max_body_piece = max_frame - _BODY_FRAME_OVERHEAD
+        self._ready = True
+        if not self.welcomed.done():
+            self.welcomed.set_result(True)
+
+    def _open(self, msg: list[Any]) -> None:
+        sid: int = msg[1]
+        if sid <= self._last_sid:
+            raise LinkError(f"OPEN: scope id {sid} is not above the last one ({self._last_sid})")
+        self._last_sid = sid
+        if msg[2] != "http":
+            # reserved scope types: decline without running the app
+            self.link.send(m.end(sid, 1, False, f"scope type {msg[2]!r} is not supported"))
+            return
+        scope = HTTPScope(self, msg)
+        self.scopes[sid] = scope
+        self._worker.start_scope(scope)
+
+    def scope_ended(self, scope: HTTPScope) -> None:
+        """The scope's app finished and END was queued: forget its id."""
+        if self.scopes.get(scope.sid) is scope:
+            del self.scopes[scope.sid]
