@@ -177,9 +177,7 @@ def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck,
             raise LinkError(f"{what}: field {index} has invalid value {value!r:.80}")
 
 
-def validate(
-    msg: object, kinds: frozenset[Kind], events: frozenset[Event]
-) -> Message:
+def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> Message:
     """Return ``msg`` if it is a well-formed message allowed in this direction.
 
     ``kinds`` and ``events`` are the kinds and event codes the decoding side

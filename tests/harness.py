@@ -127,8 +127,15 @@ class Processes:
         wait_workers: int | None = None,
         env: dict[str, str] | None = None,
     ) -> Front:
-        argv = [PYTHON, "-m", "pagi.frontend", "--bind", "127.0.0.1:0",
-                "--socket-dir", str(self.socket_dir)]
+        argv = [
+            PYTHON,
+            "-m",
+            "pagi.frontend",
+            "--bind",
+            "127.0.0.1:0",
+            "--socket-dir",
+            str(self.socket_dir),
+        ]
         if app is not None:
             argv += ["--app", app, "--workers", str(workers), "--app-dir", str(APPS)]
         argv += list(args)
@@ -139,8 +146,17 @@ class Processes:
         return proc
 
     def worker(self, app: str, *args: str, env: dict[str, str] | None = None) -> Proc:
-        argv = [PYTHON, "-m", "pagi.worker", app, "--socket-dir", str(self.socket_dir),
-                "--app-dir", str(APPS), *args]
+        argv = [
+            PYTHON,
+            "-m",
+            "pagi.worker",
+            app,
+            "--socket-dir",
+            str(self.socket_dir),
+            "--app-dir",
+            str(APPS),
+            *args,
+        ]
         proc = Proc(argv, self._log("worker"), env)
         self.started.append(proc)
         return proc

@@ -55,8 +55,21 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         info = {
             k: (v.decode("latin-1") if isinstance(v, bytes) else v)
             for k, v in scope.items()
-            if k in {"type", "http_version", "method", "scheme", "path", "raw_path",
-                     "query_string", "root_path", "client", "server", "pagi", "asgi"}
+            if k
+            in {
+                "type",
+                "http_version",
+                "method",
+                "scheme",
+                "path",
+                "raw_path",
+                "query_string",
+                "root_path",
+                "client",
+                "server",
+                "pagi",
+                "asgi",
+            }
         }
         info["path_bytes"] = list(scope["path"].encode("utf-8", "surrogateescape"))
         info["headers"] = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]]
@@ -92,8 +105,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         delay = float(q.get("delay", "0"))
         await send({"type": "http.response.start", "status": 200, "headers": []})
         for i in range(n):
-            await send({"type": "http.response.body", "body": bytes([65 + i % 26]) * size,
-                        "more": True})
+            await send(
+                {"type": "http.response.body", "body": bytes([65 + i % 26]) * size, "more": True}
+            )
             if delay:
                 await asyncio.sleep(delay)
         await send({"type": "http.response.body", "body": b"", "more": False})
@@ -109,8 +123,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", **kwargs})
     elif path == "/trailers":
-        await send({"type": "http.response.start", "status": 200, "trailers": True,
-                    "headers": [(b"trailer", b"x-checksum")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "trailers": True,
+                "headers": [(b"trailer", b"x-checksum")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"data", "more": True})
         await send({"type": "http.response.body", "body": b"", "more": False})
         await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")]})
@@ -127,8 +147,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": q.get("body", "").encode()})
     elif path == "/bad-header":
         try:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"x-evil", b"a\r\nset-cookie: x=1")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"x-evil", b"a\r\nset-cookie: x=1")],
+                }
+            )
         except Exception as exc:  # the worker must refuse, naming the problem
             await _respond(send, 200, f"{type(exc).__name__}: {exc}".encode())
     elif path == "/wait-disconnect":
@@ -142,8 +167,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             message = await receive()
         await send({"type": "http.response.body", "body": b"ignored", "more": True})  # no-op
         with open(out, "w") as f:
-            json.dump({"event": message["type"], "connected": conn.is_connected(),
-                       "reason": conn.disconnect_reason()}, f)
+            json.dump(
+                {
+                    "event": message["type"],
+                    "connected": conn.is_connected(),
+                    "reason": conn.disconnect_reason(),
+                },
+                f,
+            )
     elif path == "/sleep":
         await asyncio.sleep(float(q.get("s", "1")))
         await _respond(send, 200, b"slept")

@@ -73,8 +73,10 @@ def test_slow_reader_of_50mib_response_bounded_memory(split) -> None:  # type: i
     meter = PeakRSS([front.pid, worker.pid])
     with socket.create_connection(("127.0.0.1", front.port), timeout=30) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        s.sendall(f"GET /stream?n={n}&size=65536 HTTP/1.1\r\nHost: x\r\n"
-                  "Connection: close\r\n\r\n".encode())
+        s.sendall(
+            f"GET /stream?n={n}&size=65536 HTTP/1.1\r\nHost: x\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         received = 0
         started = time.monotonic()
         while True:

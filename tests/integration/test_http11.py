@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from harness import Processes, recv_until_close, status_of
+from harness import Processes, recv_until_close
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def read_response(sock: socket.socket, buf: bytearray) -> tuple[bytes, dict[byte
         chunk = sock.recv(65536)
         assert chunk, f"connection closed mid-head: {bytes(buf)!r}"
         buf += chunk
-    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    head, _, _rest = bytes(buf).partition(b"\r\n\r\n")
     del buf[: len(head) + 4]
     lines = head.split(b"\r\n")
     headers = {}
@@ -88,8 +88,9 @@ def test_scope_fields(server) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cookie_headers_are_joined(server) -> None:  # type: ignore[no-untyped-def]
-    raw = (b"GET /scope HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nCookie: b=2\r\n"
-           b"Connection: close\r\n\r\n")
+    raw = (
+        b"GET /scope HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         s.sendall(raw)
         _, _, body = read_response(s, bytearray())
@@ -122,9 +123,11 @@ def test_100_pipelined_requests_answered_in_order(server) -> None:  # type: igno
 
 
 def test_chunked_request_body_is_dechunked(server) -> None:  # type: ignore[no-untyped-def]
-    raw = (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-           b"Connection: close\r\n\r\n"
-           b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n")
+    raw = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         s.sendall(raw)
         status, headers, body = read_response(s, bytearray())
@@ -155,8 +158,10 @@ def test_http10_keep_alive_when_asked_and_length_known(server) -> None:  # type:
 
 def test_head_has_headers_but_no_body(server) -> None:  # type: ignore[no-untyped-def]
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-        s.sendall(b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n"
-                  b"Connection: close\r\n\r\n")
+        s.sendall(
+            b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n"
+            b"Connection: close\r\n\r\n"
+        )
         data = recv_until_close(s)
     first, _, rest = data.partition(b"\r\n\r\n")
     assert b"content-length: 5" in first.lower()
@@ -166,8 +171,9 @@ def test_head_has_headers_but_no_body(server) -> None:  # type: ignore[no-untype
 
 def test_expect_100_continue_sent_when_app_reads(server) -> None:  # type: ignore[no-untyped-def]
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-        s.sendall(b"POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                  b"Expect: 100-continue\r\n\r\n")
+        s.sendall(
+            b"POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
         interim = s.recv(100)
         assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
         s.sendall(b"abcde")
@@ -178,8 +184,10 @@ def test_expect_100_continue_sent_when_app_reads(server) -> None:  # type: ignor
 
 def test_expect_100_continue_not_sent_when_app_does_not_read(server) -> None:  # type: ignore[no-untyped-def]
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-        s.sendall(b"POST /no-read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                  b"Expect: 100-continue\r\n\r\n")
+        s.sendall(
+            b"POST /no-read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
         status, _, body = read_response(s, bytearray())
     assert status == b"HTTP/1.1 200 OK"
     assert body == b"not reading your body"

@@ -31,7 +31,7 @@ def test_embedded_sigterm_stops_everything(procs: Processes) -> None:
     assert len(children) >= 2
     front.signal(signal.SIGTERM)
     assert front.wait(15) == 0
-    gone, alive = psutil.wait_procs(children, timeout=5)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
     assert not alive
 
 
@@ -89,7 +89,10 @@ def test_embedded_bad_app_exits_2(procs: Processes, spec: str, needle: str) -> N
 def test_worker_bad_app_exits_2_with_one_clear_line(tmp_path, spec: str, needle: str) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
         [PYTHON, "-m", "pagi.worker", spec, "--socket-dir", str(tmp_path), "--app-dir", str(APPS)],
-        capture_output=True, text=True, timeout=20, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=REPO,
     )
     assert proc.returncode == 2
     assert needle in proc.stderr
@@ -97,9 +100,20 @@ def test_worker_bad_app_exits_2_with_one_clear_line(tmp_path, spec: str, needle:
 
 def test_worker_lifespan_failed_exits_3(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
-        [PYTHON, "-m", "pagi.worker", "lifespan_failed:app", "--socket-dir", str(tmp_path),
-         "--app-dir", str(APPS)],
-        capture_output=True, text=True, timeout=20, cwd=REPO,
+        [
+            PYTHON,
+            "-m",
+            "pagi.worker",
+            "lifespan_failed:app",
+            "--socket-dir",
+            str(tmp_path),
+            "--app-dir",
+            str(APPS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=REPO,
     )
     assert proc.returncode == 3
     assert "database unreachable" in proc.stderr
@@ -182,8 +196,13 @@ def test_oversize_frame_drops_only_that_peer(procs: Processes) -> None:
 
 def test_front_and_worker_help_document_env_vars() -> None:
     for module in ("pagi.frontend", "pagi.worker"):
-        out = subprocess.run([PYTHON, "-m", module, "--help"], capture_output=True, text=True,
-                             timeout=20, env={**os.environ, "COLUMNS": "200", "TERM": "dumb"})
+        out = subprocess.run(
+            [PYTHON, "-m", module, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
+        )
         assert out.returncode == 0, out.stderr
         assert "PAGI_SOCKET_DIR" in out.stdout
         assert "--socket-dir" in out.stdout
@@ -221,17 +240,41 @@ def test_proctitles(procs: Processes) -> None:
 
 
 def test_wheel_builds_and_imports(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    out = subprocess.run([PYTHON, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                          str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [PYTHON, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next(tmp_path.glob("pagi-*.whl"))
     target = tmp_path / "site"
-    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-                    str(target), str(wheel)], check=True, timeout=120)
+    subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=120,
+    )
     probe = subprocess.run(
-        [PYTHON, "-c", "import pagi.protocol, pagi.frontend.cli, pagi.worker.cli; "
-         "print(pagi.protocol.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        [
+            PYTHON,
+            "-c",
+            "import pagi.protocol, pagi.frontend.cli, pagi.worker.cli; "
+            "print(pagi.protocol.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert probe.returncode == 0, probe.stderr

@@ -16,11 +16,16 @@ from harness import Processes, raw_request, recv_until_close, status_of
 @pytest.fixture
 def server(procs: Processes, http_parser: str):  # type: ignore[no-untyped-def]
     return procs.front(
-        "--http", http_parser,
-        "--max-body-size", "1000",
-        "--max-header-size", "4096",
-        "--max-headers", "20",
-        "--max-request-line", "1024",
+        "--http",
+        http_parser,
+        "--max-body-size",
+        "1000",
+        "--max-header-size",
+        "4096",
+        "--max-headers",
+        "20",
+        "--max-request-line",
+        "1024",
         app="basic:app",
     )
 
@@ -35,26 +40,45 @@ BAD_REQUESTS = {
     "obs-fold": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400),
     "missing host": (b"GET / HTTP/1.1\r\n\r\n", 400),
     "two hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    "CL and TE": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-    "duplicate CL": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                     b"Content-Length: 3\r\n\r\nabc", 400),
+    "CL and TE": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    "duplicate CL": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        400,
+    ),
     "invalid CL": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc", 400),
     "negative CL": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\nabc", 400),
-    "bad chunk size": (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       b"zz\r\nabc\r\n0\r\n\r\n", 400),
-    "unknown transfer-coding": (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
-                                501),
+    "bad chunk size": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        400,
+    ),
+    "unknown transfer-coding": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        501,
+    ),
     "request line too long": (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-    "header block too large": (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 5000
-                               + b"\r\n\r\n", 431),
-    "too many headers": (b"GET / HTTP/1.1\r\nHost: x\r\n"
-                         + b"".join(b"X-%d: v\r\n" % i for i in range(30)) + b"\r\n", 431),
-    "body over max by content-length": (b"POST /count HTTP/1.1\r\nHost: x\r\n"
-                                        b"Content-Length: 5000\r\n\r\n" + b"a" * 5000, 413),
-    "chunked body over max": (b"POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
-                              b"\r\n\r\n" + (b"3e8\r\n" + b"a" * 1000 + b"\r\n") * 3
-                              + b"0\r\n\r\n", 413),
+    "header block too large": (
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 5000 + b"\r\n\r\n",
+        431,
+    ),
+    "too many headers": (
+        b"GET / HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-%d: v\r\n" % i for i in range(30))
+        + b"\r\n",
+        431,
+    ),
+    "body over max by content-length": (
+        b"POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + b"a" * 5000,
+        413,
+    ),
+    "chunked body over max": (
+        b"POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+        b"\r\n\r\n" + (b"3e8\r\n" + b"a" * 1000 + b"\r\n") * 3 + b"0\r\n\r\n",
+        413,
+    ),
 }
 
 

@@ -8,7 +8,6 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, LinkError, encode, encode_many
 from pagi.protocol import messages as m
 
@@ -36,11 +35,31 @@ def sample_from_front() -> list[m.Message]:
         m.welcome(1, {"window": 262144, "worker_id": 1}),
         m.reject("protocol version 2 not supported"),
         m.open_scope(
-            1, "http", "1.1", "GET", "http", b"/a%20b", b"x=1", HEADERS,
-            ["127.0.0.1", 5000], ["127.0.0.1", 8000], {}, BodyMode.NONE,
+            1,
+            "http",
+            "1.1",
+            "GET",
+            "http",
+            b"/a%20b",
+            b"x=1",
+            HEADERS,
+            ["127.0.0.1", 5000],
+            ["127.0.0.1", 8000],
+            {},
+            BodyMode.NONE,
         ),
         m.open_scope(
-            2, "http", "1.0", "POST", "http", b"/", b"", [], None, ["/tmp/s", None], {},
+            2,
+            "http",
+            "1.0",
+            "POST",
+            "http",
+            b"/",
+            b"",
+            [],
+            None,
+            ["/tmp/s", None],
+            {},
             BodyMode.EXPECT_CONTINUE,
         ),
         m.event(1, Event.HTTP_REQUEST, b"chunk", False),
@@ -172,8 +191,9 @@ def test_worker_side_rejects_front_only_kinds_from_a_worker_and_vice_versa() -> 
     with pytest.raises(LinkError):
         LinkDecoder("worker").feed(encode(m.hello(1, {})))
     with pytest.raises(LinkError):
-        LinkDecoder("worker").feed(encode(m.open_scope(
-            1, "http", "1.1", "GET", "http", b"/", b"", [], None, None, {}, 7)))  # type: ignore[arg-type]
+        LinkDecoder("worker").feed(
+            encode(m.open_scope(1, "http", "1.1", "GET", "http", b"/", b"", [], None, None, {}, 7))
+        )  # type: ignore[arg-type]
 
 
 def test_carries_fd_only_for_file_events() -> None:
