@@ -35,7 +35,7 @@ from .request_checks import (
     TOKEN,
     build_head,
     check_fields,
-    check_method_prefix,
+    check_request_line_start,
     is_simple_request,
     parse_request_line,
 )
@@ -69,8 +69,8 @@ _CHUNK_LINE: Final = re.compile(
     rb'(?:"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*")?)?)*'
 )
 _MAX_CHUNK_SIZE: Final = 2**64 - 1
-# A trailer field line: the same rules as a header field line.
-_FIELD_LINE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t \x21-\x7e\x80-\xff]*")
+# A trailer field's value: the same rules as a header field's.
+_FIELD_VALUE: Final = re.compile(rb"[\t \x21-\x7e\x80-\xff]*")
 
 
 def _head_error(exc: h11.RemoteProtocolError) -> ParseError:
@@ -169,74 +169,37 @@ class H11Parser:
     def _read_head(self) -> RequestHead | None:
         """Parse the head at the start of ``_buf`` if it is complete.
 
-        Returns None when more bytes are needed (after checking the limits
-        against what has arrived); on success the head's bytes are consumed
-        and, for a request with a body, ``_conn`` is left ready to read it.
+        Returns None when more bytes are needed (after checking what has
+        arrived, as llhttp would by then); on success the head's bytes are
+        consumed and, for a request with a body, ``_conn`` is ready to read it.
         """
         buf = self._buf
         limits = self._limits
-        if not self._line_end:
-            if buf and buf[0] in _CR_LF:
-                skip = _BLANK_LINES.match(buf)
-                if skip is not None and skip.end():
-                    del buf[: skip.end()]
-                    self._scanned = 0
-            nl = buf.find(b"\n", self._scanned)
-            if nl < 0 or buf[:4] == b"PRI ":
-                check_method_prefix(bytes(buf[:16]))
-                if buf[:4] == b"PRI ":
-                    self._read_preface()
-                    return None
-                if len(buf) > limits.max_request_line + 1:  # +1: a CR may end it
-                    raise ParseError(414, "request line too long")
-                self._scanned = len(buf)
-                return None
-            bare_lf = buf[nl - 1] != _CR
-            length = nl if bare_lf else nl - 1
-            if length > limits.max_request_line:
-                raise ParseError(414, "request line too long")
-            line = bytes(buf[:length])
-            self._request = parse_request_line(line)
-            if bare_lf:
-                if not is_simple_request(line):
-                    raise ParseError(400, "bare LF line ending")
-                # llhttp takes a bare LF after an HTTP/0.9 line (refused with
-                # 505 once the head ends); make it a CRLF for the scans below.
-                buf[nl:nl] = b"\r"
-                nl += 1
-            self._line_end = self._scanned = nl + 1
-            self._lines = 0
+        if not self._line_end and not self._read_request_line():
+            return None
 
         line_end = self._line_end
         scanned = self._scanned
         end = buf.find(b"\r\n\r\n", max(scanned - 3, line_end - 2))
-        stop = end + 4 if end >= 0 else len(buf)
-        bad = _BAD_HEAD_BYTES.search(buf, scanned - 1, stop)
+        bad = _BAD_HEAD_BYTES.search(buf, scanned - 1, end + 4 if end >= 0 else len(buf))
         if bad is not None:
             kind = bad.lastindex or 0
-            # A folded line's own field is never finished, so only the lines
-            # before it can hold an earlier defect.
-            at = bad.start() if kind == _OBS_FOLD else bad.end()
-            raise self._first_error(at, ParseError(400, _BAD_HEAD_REASONS[kind]))
+            # llhttp sees the fields before the bad byte first; a folded line's
+            # own field is never finished (the fold starts at its CRLF).
+            stop = bad.start() - 1 if kind == _OBS_FOLD else bad.start()
+            self._walk(stop, complete=False)
+            raise ParseError(400, _BAD_HEAD_REASONS[kind])
         if end < 0:
             self._lines += buf.count(b"\n", scanned)
             self._scanned = len(buf)
-            if len(buf) - line_end > limits.max_header_size + 1:  # +1: a CR may end it
-                error = ParseError(431, "request header section too large")
-                raise self._first_error(len(buf), error)
             if self._lines > limits.max_headers:
-                error = ParseError(431, "too many request header fields")
-                raise self._first_error(len(buf), error)
+                self._walk(len(buf), complete=False)  # raises once llhttp would
+            if len(buf) - line_end > limits.max_header_size + 1:  # +1: a CR may end it
+                self._walk(len(buf), complete=False)
+                raise ParseError(431, "request header section too large")
             return None
 
-        block_end = end + 2  # the header fields and their CRLFs, without the blank line
-        if block_end - line_end > limits.max_header_size:
-            error = ParseError(431, "request header section too large")
-            raise self._first_error(block_end, error)
-        if self._lines + buf.count(b"\n", scanned, block_end) > limits.max_headers:
-            error = ParseError(431, "too many request header fields")
-            raise self._first_error(block_end, error)
-        headers = self._fields(end)
+        headers = self._walk(end + 2, complete=True)
         method, target, version = self._request
         head = build_head(method, target, version, headers)
 
@@ -261,35 +224,91 @@ class H11Parser:
             self._remaining = head.content_length
         return head
 
-    def _fields(self, end: int) -> list[tuple[bytes, bytes]]:
-        """The header fields of the complete lines between the request line and
-        ``end``, checked for syntax; a malformed one raises (see _first_error)."""
+    def _read_request_line(self) -> bool:
+        """Consume blank lines, then check the request line; True once whole.
+
+        While the line is unfinished, what has arrived is checked as llhttp
+        checks it (method, target, the 414 rule, the start of the version).
+        """
+        buf = self._buf
+        limit = self._limits.max_request_line
+        if buf and buf[0] in _CR_LF:
+            skip = _BLANK_LINES.match(buf)
+            if skip is not None and skip.end():
+                del buf[: skip.end()]
+                self._scanned = 0
+        nl = buf.find(b"\n", self._scanned)
+        if buf[:4] == b"PRI ":
+            self._read_preface()
+            return False
+        if nl < 0:
+            check_request_line_start(bytes(buf[: limit + 16]), limit, complete=False)
+            if len(buf) > limit + 1:  # a run of spaces: llhttp needs no memory for it
+                raise ParseError(414, "request line too long")
+            self._scanned = len(buf)
+            return False
+        bare_lf = buf[nl - 1] != _CR
+        line = bytes(buf[: nl if bare_lf else nl - 1])
+        check_request_line_start(line, limit, complete=True)
+        self._request = parse_request_line(line)
+        if bare_lf:
+            if not is_simple_request(line):
+                raise ParseError(400, "bare LF line ending")
+            # llhttp takes a bare LF after an HTTP/0.9 line (refused with 505
+            # once the head ends); make it a CRLF for the scans that follow.
+            buf[nl:nl] = b"\r"
+            nl += 1
+        self._line_end = self._scanned = nl + 1
+        self._lines = 0
+        return True
+
+    def _walk(self, stop: int, complete: bool) -> list[tuple[bytes, bytes]]:
+        """Replay the field lines before ``stop`` in llhttp's order.
+
+        Returns the fields; raises the first error llhttp would meet in them:
+        a malformed field name (400), the limits, which the httptools backend
+        checks for a field when the next field's name is complete (431), and
+        per-field semantic rules, checked as each value ends. Without
+        ``complete`` the last line may be unfinished (only its name counts).
+        """
         buf = self._buf
         headers: list[tuple[bytes, bytes]] = []
-        start = self._line_end
-        if end > start:
-            for line in bytes(buf[start:end]).split(_CRLF):
-                name, colon, value = line.partition(b":")
-                if not colon or TOKEN.fullmatch(name) is None:
-                    raise self._semantic_error(headers, ParseError(400, "malformed header line"))
-                headers.append((name.lower(), value.strip(b" \t")))
+        size = 0
+        pos = self._line_end
+        while pos < stop:
+            nl = buf.find(b"\r\n", pos, stop)
+            line = bytes(buf[pos : stop if nl < 0 else nl])
+            name, colon, value = line.partition(b":")
+            if not colon and nl < 0:  # an unfinished name
+                if name and TOKEN.fullmatch(name) is None:
+                    raise self._earlier(headers, ParseError(400, "malformed header line"))
+                break
+            if not colon or TOKEN.fullmatch(name) is None:
+                raise self._earlier(headers, ParseError(400, "malformed header line"))
+            self._check_limits(headers, size)
+            if nl < 0:  # an unfinished value: llhttp checks it as it arrives
+                if value.strip(b" \t"):
+                    headers.append((name.lower(), value.strip(b" \t")))
+                break
+            headers.append((name.lower(), value.strip(b" \t")))
+            size += len(name) + len(value.lstrip(b" \t")) + 4
+            pos = nl + 2
+        if complete:
+            self._check_limits(headers, size)
+        else:
+            check_fields(headers)
         return headers
 
-    def _first_error(self, pos: int, error: ParseError) -> ParseError:
-        """The error llhttp reports first when ``error`` was found at ``pos``.
-
-        llhttp streams: a malformed or forbidden field before ``pos`` is
-        reported before whatever is wrong at ``pos``. The fields on complete
-        lines before ``pos`` are checked in wire order to find it.
-        """
-        line_start = self._buf.rfind(b"\r\n", self._line_end - 2, pos)
-        if line_start < self._line_end:
-            return error
-        headers = self._fields(line_start)
-        return self._semantic_error(headers, error)
+    def _check_limits(self, headers: list[tuple[bytes, bytes]], size: int) -> None:
+        limits = self._limits
+        if len(headers) > limits.max_headers:
+            raise self._earlier(headers, ParseError(431, "too many request header fields"))
+        if size > limits.max_header_size:
+            raise self._earlier(headers, ParseError(431, "request header section too large"))
 
     @staticmethod
-    def _semantic_error(headers: list[tuple[bytes, bytes]], error: ParseError) -> ParseError:
+    def _earlier(headers: list[tuple[bytes, bytes]], error: ParseError) -> ParseError:
+        """``error``, unless a per-field rule already fails for ``headers``."""
         try:
             check_fields(headers)
         except ParseError as earlier:
@@ -418,24 +437,30 @@ class _ChunkedFraming:
                 line = bytes(buf[pos : nl - 1])
                 pos = nl + 1
                 if state == self._SIZE:
-                    if len(line) > self._max_line:  # whether or not it came in one piece
-                        raise ParseError(431, "chunk header or trailer section too large")
                     match = _CHUNK_LINE.fullmatch(line)
                     if match is None:
                         raise ParseError(400, "malformed chunked body")
+                    if len(line) > self._max_line:  # whether or not it came in one piece
+                        raise ParseError(431, "chunk header or trailer section too large")
                     self._left = int(match[1], 16)
                     if self._left > _MAX_CHUNK_SIZE:
                         raise ParseError(400, "malformed chunked body")
                     self._state = self._DATA if self._left else self._TRAILER
-                elif line:  # a trailer field: checked, then dropped (by h11)
-                    if _FIELD_LINE.fullmatch(line) is None:
+                else:  # a trailer field (checked, then dropped by h11) or the end
+                    # In llhttp's order: the name, then the size so far (the
+                    # httptools backend checks it once the next name is read),
+                    # then the value.
+                    name, colon, value = line.partition(b":")
+                    if line and (not colon or TOKEN.fullmatch(name) is None):
                         raise ParseError(400, "malformed trailer field")
-                    if line.partition(b":")[0].lower() in FORBIDDEN_TRAILERS:
-                        raise ParseError(400, "forbidden field in trailer section")
-                    self._trailer_size += len(line) + 2
                     if self._trailer_size > self._max_line:
                         raise ParseError(431, "trailer section too large")
-                else:
-                    self._state = -1
-                    break
+                    if not line:
+                        self._state = -1
+                        break
+                    if _FIELD_VALUE.fullmatch(value) is None:
+                        raise ParseError(400, "malformed trailer field")
+                    if name.lower() in FORBIDDEN_TRAILERS:
+                        raise ParseError(400, "forbidden field in trailer section")
+                    self._trailer_size += len(name) + len(value.lstrip(b" \t")) + 4
         return pos

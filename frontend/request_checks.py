@@ -72,7 +72,16 @@ _TARGET: Final = re.compile(
     rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
     rb"|[A-Za-z]+://[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?"
 )
+# What a target may look like before it has ended, for the same forms.
+_TARGET_PREFIX: Final = re.compile(
+    rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
+    rb"|[A-Za-z]+(?::(?:/(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?)?)?)?|"
+)
 _VCHARS: Final = re.compile(rb"[\x21-\x7e]+")
+_SPACES: Final = re.compile(rb" *")
+_UNTIL_SPACE: Final = re.compile(rb"[^ \r\n]*")
+_VERSION: Final = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_VERSION_PREFIX: Final = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9]\.?)?)?)?)?)?)?")
 TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Versions llhttp lets through the request line (and answers later, after the
 # header fields); every other well-formed version is refused at once.
@@ -252,6 +261,53 @@ def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
     if rest:
         raise ParseError(400, "malformed request line")
     return raw_method.decode("ascii"), target, version
+
+
+def check_request_line_start(line: bytes, max_request_line: int, complete: bool) -> None:
+    """Refuse a request line from what has arrived of it, as llhttp would.
+
+    llhttp checks the method and the target's characters and form as they
+    arrive, and the httptools backend refuses with 414 once ``len(method) +
+    len(target) + 10`` (the length of a canonical ``METHOD SP target SP
+    HTTP/x.y`` line) is over ``max_request_line``; this applies the same rules
+    to ``line``, the start of a request line, or all of it (without its line
+    ending) when ``complete``. The version of a complete line is left to
+    :func:`parse_request_line`; of an unfinished one, what has arrived must
+    be the start of one (an unsupported version is 505 at once).
+    """
+    check_method_prefix(line)
+    sp = line.find(b" ", 0, LONGEST_METHOD + 1)
+    if sp < 0:
+        return
+    start = _match_end(_SPACES, line, sp)
+    end = _match_end(_UNTIL_SPACE, line, start)
+    target = line[start:end]
+    ended = complete or end < len(line)
+    if line[:sp] == b"CONNECT":
+        valid = _VCHARS.fullmatch(target) is not None or not (ended or target)
+    else:
+        valid = (_TARGET if ended else _TARGET_PREFIX).fullmatch(target) is not None
+    if not valid:
+        raise ParseError(400, "malformed request target")
+    if sp + len(target) + 10 > max_request_line:
+        raise ParseError(414, "request line too long")
+    if complete or line[end : end + 1] != b" ":
+        return
+    rest = line[end:].lstrip(b" ")
+    version = _VERSION.match(rest)
+    if version is not None:
+        number = f"{version[1][0] - 48}.{version[2][0] - 48}"
+        if number not in _SUPPORTED_VERSIONS and number not in _DEFERRED_VERSIONS:
+            raise ParseError(505, f"HTTP/{number} not supported")
+        if rest[8:] not in (b"", b"\r"):
+            raise ParseError(400, "malformed request line")
+    elif _VERSION_PREFIX.fullmatch(rest) is None:
+        raise ParseError(400, "malformed request line")
+
+
+def _match_end(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    match = pattern.match(data, pos)
+    return pos if match is None else match.end()
 
 
 def is_simple_request(line: bytes) -> bool:
