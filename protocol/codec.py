@@ -81,32 +81,40 @@ class LinkDecoder:
         if self._closed:
             raise LinkError("decoder already failed; the link must be closed")
         buf = self._buffer
-        buf += data
+        if buf:
+            buf += data
+            source: bytes | bytearray = buf
+        else:
+            source = data  # common case: parse straight from the received bytes
         out: list[Message] = []
         pos = 0
-        end = len(buf)
+        end = len(source)
         try:
-            while end - pos >= LENGTH_PREFIX_SIZE:
-                (size,) = _LENGTH.unpack_from(buf, pos)
-                if size > self.max_frame_size:
-                    raise LinkError(
-                        f"frame of {size} bytes exceeds the maximum of {self.max_frame_size}"
-                    )
-                if size == 0:
-                    raise LinkError("empty frame")
-                start = pos + LENGTH_PREFIX_SIZE
-                if end - start < size:
-                    break
-                out.append(self._decode_payload(bytes(buf[start : start + size])))
-                pos = start + size
+            with memoryview(source) as view:
+                while end - pos >= LENGTH_PREFIX_SIZE:
+                    (size,) = _LENGTH.unpack_from(view, pos)
+                    if size > self.max_frame_size:
+                        raise LinkError(
+                            f"frame of {size} bytes exceeds the maximum of {self.max_frame_size}"
+                        )
+                    if size == 0:
+                        raise LinkError("empty frame")
+                    start = pos + LENGTH_PREFIX_SIZE
+                    if end - start < size:
+                        break
+                    out.append(self._decode_payload(view[start : start + size]))
+                    pos = start + size
         except LinkError:
             self._closed = True
             raise
-        if pos:
-            del buf[:pos]
+        if source is buf:
+            if pos:
+                del buf[:pos]
+        elif pos < end:
+            buf += data[pos:]
         return out
 
-    def _decode_payload(self, payload: bytes) -> Message:
+    def _decode_payload(self, payload: memoryview) -> Message:
         try:
             value: Any = msgpack.unpackb(payload, raw=False, use_list=True, strict_map_key=False)
         except Exception as exc:  # msgpack raises several unrelated types

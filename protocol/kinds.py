@@ -36,7 +36,7 @@ class Kind(IntEnum):
 class Event(IntEnum):
     """The PAGI event an EVENT message carries; its third element.
 
-    Codes 1-19 are HTTP; 20-39 are reserved for WebSocket, 40-59 for SSE.
+    Codes 1-19 are HTTP, 20-39 WebSocket, 40-59 SSE.
     """
 
     HTTP_REQUEST = 1  # front -> worker: body, more
@@ -44,6 +44,18 @@ class Event(IntEnum):
     HTTP_RESPONSE_BODY = 3  # worker -> front: body, more
     HTTP_RESPONSE_FILE = 4  # worker -> front: offset, length; one fd attached
     HTTP_RESPONSE_TRAILERS = 5  # worker -> front: headers
+
+    # WebSocket. A denial response before accept reuses HTTP_RESPONSE_START/BODY.
+    WS_SEND = 20  # worker -> front: data (str = text, bytes = binary), more
+    WS_ACCEPT = 21  # worker -> front: subprotocol (str | nil), headers
+    WS_CLOSE = 22  # worker -> front: code, reason
+    WS_KEEPALIVE = 23  # worker -> front: interval (s, 0 = off), timeout (s | nil)
+    WS_RECEIVE = 24  # front -> worker: data (str | bytes), more
+    WS_DISCONNECT = 25  # front -> worker: code, reason
+
+    # SSE. The stream itself travels as HTTP_RESPONSE_START/BODY (the worker
+    # formats events into bytes); only the idle-comment timer is the front's.
+    SSE_KEEPALIVE = 40  # worker -> front: interval (s, 0 = off), comment
 
 
 class BodyMode(IntEnum):

@@ -82,6 +82,26 @@ def _is_body_mode(v: object) -> bool:
     return type(v) is int and v in _BODY_MODES
 
 
+def _is_text_or_bytes(v: object) -> bool:
+    return type(v) is str or type(v) is bytes
+
+
+def _is_optional_str(v: object) -> bool:
+    return v is None or type(v) is str
+
+
+def _is_seconds(v: object) -> bool:
+    return (type(v) is int or type(v) is float) and v >= 0
+
+
+def _is_optional_seconds(v: object) -> bool:
+    return v is None or _is_seconds(v)
+
+
+def _is_close_code(v: object) -> bool:
+    return type(v) is int and 1000 <= v <= 4999
+
+
 def _is_status(v: object) -> bool:
     return type(v) is int and 100 <= v <= 999
 
@@ -130,6 +150,13 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
         _is_optional_non_negative_int,
     ),
     Event.HTTP_RESPONSE_TRAILERS: (_is_headers,),  # headers
+    Event.WS_SEND: (_is_text_or_bytes, _is_bool),  # data, more
+    Event.WS_ACCEPT: (_is_optional_str, _is_headers),  # subprotocol, headers
+    Event.WS_CLOSE: (_is_close_code, _is_str),  # code, reason
+    Event.WS_KEEPALIVE: (_is_seconds, _is_optional_seconds),  # interval, timeout
+    Event.WS_RECEIVE: (_is_text_or_bytes, _is_bool),  # data, more
+    Event.WS_DISCONNECT: (_is_close_code, _is_str),  # code, reason
+    Event.SSE_KEEPALIVE: (_is_seconds, _is_str),  # interval, comment
 }
 
 #: Kinds the front may receive (sent by a worker) and vice versa.
@@ -164,9 +191,14 @@ EVENTS_FROM_WORKER = frozenset(
         Event.HTTP_RESPONSE_BODY,
         Event.HTTP_RESPONSE_FILE,
         Event.HTTP_RESPONSE_TRAILERS,
+        Event.WS_SEND,
+        Event.WS_ACCEPT,
+        Event.WS_CLOSE,
+        Event.WS_KEEPALIVE,
+        Event.SSE_KEEPALIVE,
     }
 )
-EVENTS_FROM_FRONT = frozenset({Event.HTTP_REQUEST})
+EVENTS_FROM_FRONT = frozenset({Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT})
 
 
 def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck, ...]) -> None:
@@ -175,6 +207,74 @@ def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck,
     for index, (value, check) in enumerate(zip(fields, checks, strict=True)):
         if not check(value):
             raise LinkError(f"{what}: field {index} has invalid value {value!r:.80}")
+
+
+# Fast paths for the per-request messages. Each returns True when the message is
+# well-formed; on False the generic table check runs to name the bad field. They
+# must accept exactly what the table accepts (tests/unit/test_protocol_codec.py
+# runs both on the same inputs).
+
+
+def _fast_open(msg: list[Any]) -> bool:
+    if len(msg) != 13:
+        return False
+    _k, _s, st, hv, method, scheme, raw_path, qs, headers, client, server, extras, bm = msg
+    return (
+        type(st) is str
+        and type(hv) is str
+        and type(method) is str
+        and type(scheme) is str
+        and type(raw_path) is bytes
+        and type(qs) is bytes
+        and type(extras) is dict
+        and type(bm) is int
+        and bm in _BODY_MODES
+        and _is_headers(headers)
+        and _is_address(client)
+        and _is_address(server)
+    )
+
+
+def _fast_body(msg: list[Any]) -> bool:  # HTTP_REQUEST and HTTP_RESPONSE_BODY
+    return len(msg) == 5 and type(msg[3]) is bytes and type(msg[4]) is bool
+
+
+def _fast_ws_data(msg: list[Any]) -> bool:  # WS_SEND and WS_RECEIVE
+    return len(msg) == 5 and (type(msg[3]) is str or type(msg[3]) is bytes) and type(msg[4]) is bool
+
+
+def _fast_start(msg: list[Any]) -> bool:
+    if len(msg) != 6:
+        return False
+    status = msg[3]
+    return (
+        type(status) is int
+        and 100 <= status <= 999
+        and type(msg[5]) is bool
+        and _is_headers(msg[4])
+    )
+
+
+def _fast_end(msg: list[Any]) -> bool:
+    return len(msg) == 5 and type(msg[2]) is int and type(msg[3]) is bool and type(msg[4]) is str
+
+
+def _fast_credit(msg: list[Any]) -> bool:
+    return len(msg) == 3 and type(msg[2]) is int and msg[2] > 0
+
+
+_FAST_KIND: dict[int, Callable[[list[Any]], bool]] = {
+    Kind.OPEN: _fast_open,
+    Kind.END: _fast_end,
+    Kind.CREDIT: _fast_credit,
+}
+_FAST_EVENT: dict[int, Callable[[list[Any]], bool]] = {
+    Event.HTTP_REQUEST: _fast_body,
+    Event.HTTP_RESPONSE_BODY: _fast_body,
+    Event.HTTP_RESPONSE_START: _fast_start,
+    Event.WS_SEND: _fast_ws_data,
+    Event.WS_RECEIVE: _fast_ws_data,
+}
 
 
 def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> Message:
@@ -186,7 +286,8 @@ def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> M
     """
     if type(msg) is not list or len(msg) < 2:
         raise LinkError(f"message must be an array [kind, scope_id, ...], got {msg!r:.80}")
-    kind, scope_id = msg[0], msg[1]
+    kind = msg[0]
+    scope_id = msg[1]
     if type(kind) is not int or kind not in kinds:
         raise LinkError(f"unknown or unexpected message kind {kind!r:.40}")
     if type(scope_id) is not int:
@@ -197,11 +298,16 @@ def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> M
     elif scope_id <= 0:
         raise LinkError(f"{Kind(kind).name}: scope_id must be positive")
     if kind == Kind.EVENT:
-        if len(msg) < 3 or type(msg[2]) is not int or msg[2] not in events:
+        code = msg[2] if len(msg) > 2 else None
+        if type(code) is not int or code not in events:
             raise LinkError(f"EVENT: unknown or unexpected event code {msg[2:3]!r:.40}")
-        _check_fields(Event(msg[2]).name, msg[3:], _EVENT_FIELDS[msg[2]])
+        fast = _FAST_EVENT.get(code)
+        if fast is None or not fast(msg):
+            _check_fields(Event(code).name, msg[3:], _EVENT_FIELDS[code])
     else:
-        _check_fields(Kind(kind).name, msg[2:], _FIELDS[kind])
+        fast = _FAST_KIND.get(kind)
+        if fast is None or not fast(msg):
+            _check_fields(Kind(kind).name, msg[2:], _FIELDS[kind])
     return msg
 
 
