@@ -194,3 +194,18 @@ def test_slow_request_head_gets_408(procs: Processes) -> None:
         s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # never finishes the head
         data = recv_until_close(s)
     assert status_of(data) == 408
+
+
+def test_worker_death_after_response_started_aborts(procs: Processes) -> None:
+    front = procs.front(wait_workers=0)
+    worker = procs.worker("basic:app")
+    front.wait_for_log(r"worker .* joined")
+    with socket.create_connection(("127.0.0.1", front.port), timeout=5) as s:
+        s.sendall(b"GET /stream?n=100&size=10&delay=0.05 HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = s.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 OK")
+        os.kill(worker.pid, signal.SIGKILL)
+        rest = recv_until_close(s)
+    data = first + rest
+    assert not data.endswith(b"0\r\n\r\n")  # cut short, and the client can tell
+    front.wait_for_log(r"worker .* left")
