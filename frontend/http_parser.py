@@ -4,20 +4,34 @@ A parser is sans-I/O: :meth:`RequestParser.feed` takes bytes read from one
 client connection and returns the events they complete, for any number of
 pipelined requests, in order. The connection (``http11.py``) never sees which
 backend it has; ``--http h11|httptools|auto`` picks one via :func:`make_parser`.
+The rules themselves (what is refused with which status, keep-alive, limits)
+are in ``docs/http1-parsing.md``; the semantic ones live in
+:mod:`.request_checks`, shared by both backends.
 
 Invariants every backend keeps (the shared test suite checks them):
 
 * A :class:`RequestHead` is followed by zero or more :class:`Body` events and
   exactly one :class:`EndOfMessage` before the next request's head.
 * Body data is de-chunked; chunk extensions and request trailers are dropped.
+  The body bytes of one message decoded by one ``feed`` call come as a single
+  :class:`Body` event (never an empty one); how a body is cut into events
+  depends only on how the bytes were fed, not on the backend.
 * Header names are lower-case bytes; values have surrounding whitespace
   stripped; order and duplicates are preserved.
 * Every malformed input raises :class:`ParseError` carrying the status the
-  client must get (400, 414, 431, 501); after that the parser is unusable
-  and the connection answers and closes.
+  client must get (400, 414, 431, 501, 505). Events completed by the same
+  ``feed`` call are discarded with it. After that the parser is unusable
+  (every later call raises the same error) and the connection answers and
+  closes.
 * Limits are enforced while bytes arrive, never after buffering unboundedly:
   a request line longer than ``max_request_line`` -> 414, a header block larger
   than ``max_header_size`` or with more than ``max_headers`` fields -> 431.
+* After a request whose ``keep_alive`` is false has ended, the rest of the
+  stream is ignored: ``feed`` returns ``[]`` and ``feed_eof`` does not fail.
+* An upgrade request (``upgrade`` set) or CONNECT is an ordinary request here:
+  its head, its body if it has one, its end, then the next request. Taking
+  over the bytes after it is left to the issue that accepts upgrades (both
+  backends mark the spot with an "Upgrade hook" comment).
 """
 
 from __future__ import annotations
@@ -28,9 +42,11 @@ from typing import Protocol
 
 @dataclass(slots=True)
 class ParserLimits:
+    # method + target + 10 (a canonical "METHOD SP target SP HTTP/x.y" line)
     max_request_line: int = 8190
+    # the header field lines, counted as name + value + 4 bytes each
     max_header_size: int = 65536
-    max_headers: int = 100
+    max_headers: int = 100  # header fields
 
 
 @dataclass(slots=True)
@@ -43,7 +59,7 @@ class RequestHead:
     chunked: bool  # Transfer-Encoding: chunked
     content_length: int | None  # None when absent (or chunked)
     expect_continue: bool  # Expect: 100-continue (HTTP/1.1 only)
-    upgrade: bytes | None  # lower-cased Upgrade token when Connection: upgrade
+    upgrade: bytes | None  # lower-cased Upgrade value when Connection has "upgrade"
 
 
 @dataclass(slots=True)
@@ -60,7 +76,12 @@ ParserEvent = RequestHead | Body | EndOfMessage
 
 
 class ParseError(Exception):
-    """The request is malformed; ``status`` is what the client gets."""
+    """The request is malformed; ``status`` is what the client gets.
+
+    ``reason`` is a short phrase naming the problem (for the error body and
+    the log line), e.g. "both Content-Length and Transfer-Encoding present";
+    it is a fixed phrase (at most a version number comes from the request).
+    """
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -74,7 +95,8 @@ class RequestParser(Protocol):
         ...
 
     def feed_eof(self) -> list[ParserEvent]:
-        """The client half-closed; raise ParseError if a request is cut short."""
+        """The client half-closed: ``[]`` between requests, or
+        ``ParseError(400, "incomplete request")`` inside a head or body."""
         ...
 
 

@@ -1,20 +1,23 @@
 """HTTP/1.1 request parsing with h11, the pure-Python reference backend.
 
 h11's ``Connection`` insists on a response before it reads the next request,
-and it merges or tolerates a few things the front must refuse (identical
-duplicate ``Content-Length`` fields, obs-fold, bare LF line endings, some
-control characters). So this backend frames each request head itself:
+and it tolerates things the front refuses (identical duplicate
+``Content-Length`` fields, obs-fold, bare LF, some control characters, loose
+chunk lines). So this backend reads each head itself and lets h11 check it and
+decode the body:
 
-* it collects the head in its own buffer, enforcing the request-line and
-  header-block limits while the bytes arrive, and refusing bare CR/LF,
-  control characters and obs-fold as soon as they are seen;
-* once the blank line arrives it applies :func:`.request_checks.build_head`
-  to the raw field list, then gives the head to a fresh
-  ``h11.Connection(h11.SERVER)``, which is the authority on line syntax
-  (tokens, field values);
-* a body goes through that same connection (h11 de-chunks it); at the end of
-  the message the connection is dropped and any bytes h11 read past the
-  message are put back in front of the buffer for the next request.
+* the request line is checked as its bytes arrive, by the rules llhttp applies
+  (:func:`.request_checks.check_request_line_start`), including the 414 limit;
+* the header section is collected in ``_buf``; bare CR/LF, control characters
+  and obs-fold are refused as soon as they are seen, the 431 limits as soon as
+  they are exceeded, and the fields are replayed in llhttp's order
+  (:meth:`H11Parser._walk`) so that a head with several defects gets the
+  status the httptools backend gives;
+* a complete head goes through :func:`.request_checks.build_head`, then to a
+  fresh ``h11.Connection(h11.SERVER)`` (request line in canonical form);
+* a body goes through that connection; a chunked one is first checked by
+  :class:`_ChunkedFraming`, which also stops at the message's end, so h11
+  never holds bytes of the next request and its connection is just dropped.
 
 Invariant: while no body is being read, ``_buf`` holds exactly the bytes not
 yet parsed, starting at the current (or next) request head.
@@ -69,6 +72,10 @@ _CHUNK_LINE: Final = re.compile(
     rb'(?:"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*")?)?)*'
 )
 _MAX_CHUNK_SIZE: Final = 2**64 - 1
+# h11 only ever holds what the checks here let through (a whole head; whole
+# chunk and trailer lines), already bounded by the limits, so its own bound
+# (which would count differently) is set out of the way.
+_NO_H11_LIMIT: Final = 2**62
 # A trailer field's value: the same rules as a header field's.
 _FIELD_VALUE: Final = re.compile(rb"[\t \x21-\x7e\x80-\xff]*")
 
@@ -205,7 +212,7 @@ class H11Parser:
 
         # h11 gets the request line in canonical form (llhttp, and so this
         # backend, accept runs of spaces between its parts; h11 does not).
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_size)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_NO_H11_LIMIT)
         conn.receive_data(b"%s %s HTTP/%s\r\n" % (method.encode(), target, version.encode()))
         conn.receive_data(bytes(buf[line_end : end + 4]))
         del buf[: end + 4]
@@ -279,8 +286,8 @@ class H11Parser:
             nl = buf.find(b"\r\n", pos, stop)
             line = bytes(buf[pos : stop if nl < 0 else nl])
             name, colon, value = line.partition(b":")
-            if not colon and nl < 0:  # an unfinished name
-                if name and TOKEN.fullmatch(name) is None:
+            if not colon and nl < 0:  # an unfinished name (or the blank line's CR)
+                if name not in (b"", b"\r") and TOKEN.fullmatch(name) is None:
                     raise self._earlier(headers, ParseError(400, "malformed header line"))
                 break
             if not colon or TOKEN.fullmatch(name) is None:
@@ -392,7 +399,7 @@ class _ChunkedFraming:
 
     __slots__ = ("_left", "_max_line", "_state", "_trailer_size")
 
-    _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
+    _SIZE, _DATA, _DATA_END, _TRAILER, _END = range(5)
 
     def __init__(self, max_line: int) -> None:
         self._state = self._SIZE
@@ -424,7 +431,7 @@ class _ChunkedFraming:
                     break
                 pos += 2
                 self._state = self._SIZE
-            elif state == -1:  # the message has ended
+            elif state == self._END:
                 break
             else:
                 nl = buf.find(b"\n", pos)
@@ -456,7 +463,7 @@ class _ChunkedFraming:
                     if self._trailer_size > self._max_line:
                         raise ParseError(431, "trailer section too large")
                     if not line:
-                        self._state = -1
+                        self._state = self._END
                         break
                     if _FIELD_VALUE.fullmatch(value) is None:
                         raise ParseError(400, "malformed trailer field")

@@ -40,8 +40,11 @@ _STATUS: Final = {
     "Pause on PRI/Upgrade": 505,
     "Invalid `Transfer-Encoding` header value": 501,
     "Empty Transfer-Encoding": 501,
-    "Request has invalid `Transfer-Encoding`": 501,
 }
+# llhttp's verdict on the transfer codings once the head is complete; the
+# checks of on_headers_complete see the same first, except for quirks (a
+# "chunked" followed by a tab is not "chunked" to llhttp).
+_LATE_TE_ERROR: Final = "Request has invalid `Transfer-Encoding`"
 _REASON: Final = {
     "Pause on PRI/Upgrade": H2_PREFACE_REASON,
     "Invalid `Transfer-Encoding` header value": "unsupported Transfer-Encoding",
@@ -207,6 +210,8 @@ class HttptoolsParser:
         if text == "Invalid HTTP version":
             return ParseError(505, f"HTTP/{self._parser.get_http_version()} not supported")
         reason = _REASON.get(text) or text.lower() or "bad request"
+        if text == _LATE_TE_ERROR:  # found right after the head (on_headers_complete)
+            return ParseError(501, reason)
         if self._in_message and not self._in_head:  # in a body or its trailers
             if text.startswith(_FRAMING_ERROR_PREFIXES):
                 reason = "forbidden field in trailer section"

@@ -19,8 +19,10 @@ at once, reaches the same answer):
    HTTP/1.0, missing or repeated ``Host``, a ``CONNECT`` with a body (all
    400); then a transfer coding list that is not exactly ``chunked`` (501).
 
-The module also holds the request-line rules the h11 backend applies itself
-so that it accepts exactly what llhttp accepts (:func:`parse_request_line`).
+The second half of the module holds the request-line rules llhttp applies
+while the line arrives; the httptools backend gets them from llhttp itself,
+the h11 backend applies them (:func:`check_request_line_start`,
+:func:`parse_request_line`) so that both accept and refuse the same lines.
 """
 
 from __future__ import annotations
@@ -55,38 +57,10 @@ H2_PREFACE_REASON: Final = "HTTP/2 connection preface"
 MAX_CONTENT_LENGTH: Final = 2**63 - 1
 _LLHTTP_CL_OVERFLOW: Final = 2**64 - 1  # llhttp's own bound, checked in wire order
 
-# Every proper prefix of a method llhttp knows, to refuse an unknown method
-# from its first bytes, as llhttp does.
-_METHOD_PREFIXES: Final = frozenset(
-    m[:i] for m in (*KNOWN_METHODS, b"PRI") for i in range(len(m) + 1)
-)
-
-# request-line = method SP request-target [SP HTTP-version]. Like llhttp,
-# runs of spaces between the parts are accepted; a line without the version
-# is an HTTP/0.9 "simple request" (answered 505 after its header fields).
-_REQUEST_LINE: Final = re.compile(rb"([^ ]+) +([^ ]+)(?: +HTTP/([0-9])\.([0-9])(.*))?", re.S)
-# Target forms llhttp accepts: origin-form, asterisk-form (it lets anything
-# follow the star) and absolute-form with a letters-only scheme and a
-# restricted authority. CONNECT's authority-form is any visible characters.
-_TARGET: Final = re.compile(
-    rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
-    rb"|[A-Za-z]+://[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?"
-)
-# What a target may look like before it has ended, for the same forms.
-_TARGET_PREFIX: Final = re.compile(
-    rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
-    rb"|[A-Za-z]+(?::(?:/(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?)?)?)?|"
-)
-_VCHARS: Final = re.compile(rb"[\x21-\x7e]+")
-_SPACES: Final = re.compile(rb" *")
-_UNTIL_SPACE: Final = re.compile(rb"[^ \r\n]*")
-_VERSION: Final = re.compile(rb"HTTP/([0-9])\.([0-9])")
-_VERSION_PREFIX: Final = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9]\.?)?)?)?)?)?)?")
-TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_SUPPORTED_VERSIONS: Final = frozenset({"1.0", "1.1"})
 # Versions llhttp lets through the request line (and answers later, after the
 # header fields); every other well-formed version is refused at once.
 _DEFERRED_VERSIONS: Final = frozenset({"0.9", "2.0"})
-_SUPPORTED_VERSIONS: Final = frozenset({"1.0", "1.1"})
 
 _CONTENT_LENGTH: Final = b"content-length"
 _TRANSFER_ENCODING: Final = b"transfer-encoding"
@@ -103,6 +77,17 @@ _SPECIAL: Final = frozenset(
 # meaning after the body (llhttp would apply the first two and close the
 # connection on the third).
 FORBIDDEN_TRAILERS: Final = frozenset({_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION})
+
+
+# Bits of the Connection tokens that matter.
+_CLOSE: Final = 1
+_KEEP_ALIVE: Final = 2
+_UPGRADE_TOKEN: Final = 4
+_CONNECTION_TOKENS: Final = {
+    b"close": _CLOSE,
+    b"keep-alive": _KEEP_ALIVE,
+    b"upgrade": _UPGRADE_TOKEN,
+}
 
 
 def _last_coding(codings: bytes) -> bytes:
@@ -161,17 +146,6 @@ def check_fields(headers: list[tuple[bytes, bytes]]) -> None:
     _fields(headers)
 
 
-# Bits of the Connection tokens that matter.
-_CLOSE: Final = 1
-_KEEP_ALIVE: Final = 2
-_UPGRADE_TOKEN: Final = 4
-_CONNECTION_TOKENS: Final = {
-    b"close": _CLOSE,
-    b"keep-alive": _KEEP_ALIVE,
-    b"upgrade": _UPGRADE_TOKEN,
-}
-
-
 def _fields(
     headers: list[tuple[bytes, bytes]],
 ) -> tuple[int | None, bytes | None, int, int, bytes | None, bool]:
@@ -227,6 +201,38 @@ def _fields(
         elif value.lower() == b"100-continue":  # Expect
             expect_continue = True
     return content_length, codings, hosts, connection, upgrade, expect_continue
+
+
+# --- the request line, as llhttp accepts it (applied by the h11 backend) ---
+
+# Every proper prefix of a method llhttp knows, to refuse an unknown method
+# from its first bytes, as llhttp does.
+_METHOD_PREFIXES: Final = frozenset(
+    m[:i] for m in (*KNOWN_METHODS, b"PRI") for i in range(len(m) + 1)
+)
+
+# request-line = method SP request-target [SP HTTP-version]. Like llhttp,
+# runs of spaces between the parts are accepted; a line without the version
+# is an HTTP/0.9 "simple request" (answered 505 after its header fields).
+_REQUEST_LINE: Final = re.compile(rb"([^ ]+) +([^ ]+)(?: +HTTP/([0-9])\.([0-9])(.*))?", re.S)
+# Target forms llhttp accepts: origin-form, asterisk-form (it lets anything
+# follow the star) and absolute-form with a letters-only scheme and a
+# restricted authority. CONNECT's authority-form is any visible characters.
+_TARGET: Final = re.compile(
+    rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
+    rb"|[A-Za-z]+://[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?"
+)
+# What a target may look like before it has ended, for the same forms.
+_TARGET_PREFIX: Final = re.compile(
+    rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
+    rb"|[A-Za-z]+(?::(?:/(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?)?)?)?|"
+)
+_VCHARS: Final = re.compile(rb"[\x21-\x7e]+")
+_SPACES: Final = re.compile(rb" *")
+_UNTIL_SPACE: Final = re.compile(rb"[^ \r\n]*")
+_VERSION: Final = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_VERSION_PREFIX: Final = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9]\.?)?)?)?)?)?)?")
+TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
@@ -291,7 +297,11 @@ def check_request_line_start(line: bytes, max_request_line: int, complete: bool)
         raise ParseError(400, "malformed request target")
     if sp + len(target) + 10 > max_request_line:
         raise ParseError(414, "request line too long")
-    if complete or line[end : end + 1] != b" ":
+    if complete:
+        return
+    if line[end : end + 1] == b"\r" and len(line) > end + 1:  # CR not followed by LF
+        raise ParseError(400, "malformed request line")
+    if line[end : end + 1] != b" ":
         return
     rest = line[end:].lstrip(b" ")
     version = _VERSION.match(rest)

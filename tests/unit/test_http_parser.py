@@ -782,3 +782,9 @@ def test_known_difference_long_chunk_extension() -> None:
     data += b"1;a=" + b"x" * 300 + b"\r\nz\r\n0\r\n\r\n"
     assert error_of("h11", data, limits=SMALL).status == 431
     assert merged(parse("httptools", data, limits=SMALL))[1] == Body(b"z")
+
+
+def test_known_difference_tab_after_chunked() -> None:
+    data = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n"
+    assert len(parse("h11", data)) == 2
+    assert error_of("httptools", data).status == 501
