@@ -18,7 +18,7 @@ from .errors import LinkError
 from .kinds import BodyMode, Event, Kind
 
 Message = list[Any]
-Headers = list[list[bytes]]
+Headers = Sequence[Sequence[bytes]]  # [name, value] pairs; tuples accepted when sending
 
 FieldCheck = Callable[[object], bool]
 
