@@ -161,6 +161,8 @@ class FrontConn:
 class FakeFront:
     """A listening workers.sock plus the worker process under test."""
 
+    app = APP  # MODULE:ATTR in tests/apps (subclasses serve other apps)
+
     def __init__(self, log_dir: Path) -> None:
         # short path: sun_path is limited to 107 bytes
         self.dir = tempfile.mkdtemp(prefix="pw-")
@@ -180,7 +182,7 @@ class FakeFront:
             sys.executable,
             "-m",
             "pagi.worker",
-            APP,
+            self.app,
             "--socket-dir",
             self.dir,
             "--app-dir",
@@ -556,7 +558,7 @@ def test_worker_waits_for_the_front(front: FakeFront) -> None:
     conn.handshake()
     conn.open(1)
     assert conn.response(1)["body"] == b"hello"
-    assert front.log().count("[INFO]") >= 1
+    assert front.log().count(" INFO worker#") >= 1
     assert front.log().count("waiting for pagi-front at") >= 2  # later ones at DEBUG
 
 
