@@ -332,6 +332,72 @@ def serve(
             "are cut (and, in embedded mode, how long workers get to stop).",
         ),
     ] = _DEFAULTS.graceful_timeout,
+    ws_max_size: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_WS_MAX_SIZE",
+            metavar="SIZE",
+            callback=_size_callback,
+            help="Largest WebSocket message accepted from a client, after "
+            "decompression (close 1009 above it).",
+        ),
+    ] = "16M",
+    ws_per_message_deflate: Annotated[
+        bool,
+        typer.Option(
+            "--ws-per-message-deflate/--no-ws-per-message-deflate",
+            envvar="PAGI_WS_PER_MESSAGE_DEFLATE",
+            help="Accept the permessage-deflate WebSocket extension when a client offers it.",
+        ),
+    ] = _DEFAULTS.ws_per_message_deflate,
+    ws_max_queue: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_WS_MAX_QUEUE",
+            metavar="SIZE",
+            callback=_size_callback,
+            help="Most WebSocket data the front holds for an app that is not reading "
+            "it (close 1008 above it).",
+        ),
+    ] = "16M",
+    ws_ping_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_WS_PING_INTERVAL",
+            metavar="SECONDS",
+            min=0.0,
+            help="Ping every WebSocket this often (0: only when the app asks with "
+            "websocket.keepalive, which overrides this).",
+        ),
+    ] = _DEFAULTS.ws_ping_interval,
+    ws_ping_timeout: Annotated[
+        float | None,
+        typer.Option(
+            envvar="PAGI_WS_PING_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="How long to wait for the pong when the keepalive gives no timeout "
+            "(default: the ping interval). No pong: the connection is dropped.",
+        ),
+    ] = None,
+    ws_handshake_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_WS_HANDSHAKE_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="How long the app may take to accept or deny a WebSocket (else 504).",
+        ),
+    ] = _DEFAULTS.ws_handshake_timeout,
+    ws_close_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_WS_CLOSE_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="How long to wait for the client's close frame after sending ours.",
+        ),
+    ] = _DEFAULTS.ws_close_timeout,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -381,6 +447,13 @@ def serve(
         worker_wait_timeout=worker_wait_timeout,
         graceful_timeout=graceful_timeout,
         response_window=parse_size(response_window),
+        ws_max_size=parse_size(ws_max_size),
+        ws_per_message_deflate=ws_per_message_deflate,
+        ws_max_queue=parse_size(ws_max_queue),
+        ws_ping_interval=ws_ping_interval,
+        ws_ping_timeout=ws_ping_timeout,
+        ws_handshake_timeout=ws_handshake_timeout,
+        ws_close_timeout=ws_close_timeout,
         access_log=access_log,
         log_level=log_level.value,
     )

@@ -52,6 +52,15 @@ class FrontConfig:
     handshake_timeout: float = 10.0  # a new link must say HELLO within this
     max_link_buffer: int = 64 * MiB  # a worker whose unsent data exceeds this is stuck
 
+    # --- WebSocket (docs/websocket.md) -------------------------------------------
+    ws_max_size: int = 16 * MiB  # largest client message (after inflation): 1009 above
+    ws_per_message_deflate: bool = True  # accept permessage-deflate offers
+    ws_max_queue: int = 16 * MiB  # inbound data held beyond the worker's window: 1008 above
+    ws_ping_interval: float = 0.0  # server pings for every WebSocket (0: only if the app asks)
+    ws_ping_timeout: float | None = None  # pong deadline when none is given (None: interval)
+    ws_handshake_timeout: float = 10.0  # the app must accept or deny within this (else 504)
+    ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
+
     # --- logging ---------------------------------------------------------------
     access_log: bool = True
     log_level: str = "info"

@@ -35,6 +35,7 @@ from .responses import (
     chunk,
     last_chunk_with_trailers,
 )
+from .sse_stream import SSEKeepalive, set_keepalive
 
 if TYPE_CHECKING:
     from .http11 import HTTP11Connection
@@ -73,6 +74,7 @@ class Exchange:
         "http_version",
         "is_head",
         "keep_alive",
+        "keepalive",
         "length",
         "link",
         "method",
@@ -81,6 +83,7 @@ class Exchange:
         "request_done",
         "seq",
         "sid",
+        "sse",
         "started_at",
         "status",
         "target",
@@ -129,6 +132,10 @@ class Exchange:
         self.finished = False
         self.ended = False
         self.close_sent = False
+        # SSE: the request asked for text/event-stream (an "sse" scope); the
+        # idle-comment timer the worker asked for (sse_stream.py)
+        self.sse = False
+        self.keepalive: SSEKeepalive | None = None
 
     def __repr__(self) -> str:
         return f"<Exchange #{self.seq} sid={self.sid} {self.method} status={self.status}>"
@@ -185,6 +192,8 @@ class Exchange:
             out = head + data if head else data
             if out:
                 conn.write(out)
+                if self.keepalive is not None:
+                    self.keepalive.last_write = conn.loop.time()
             if n and not self.close_sent and not self.ended:
                 if conn.write_paused:
                     self.ungranted += n
@@ -237,6 +246,9 @@ class Exchange:
         self.trailer_block = last_chunk_with_trailers(headers) if self.framing == CHUNKED else b""
         if self.file is None:
             self._write_trailers()
+
+    def on_sse_keepalive(self, interval: float, comment: str) -> None:
+        set_keepalive(self, interval, comment)
 
     def on_request_credit(self, nbytes: int) -> None:
         if self.finished or self.ended or self.close_sent:
@@ -461,4 +473,6 @@ class Exchange:
                 self.worker,
             )
             self.keep_alive = False
+        if self.keepalive is not None:
+            self.keepalive.stop()
         self.conn.response_done(self)

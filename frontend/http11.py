@@ -51,6 +51,10 @@ from .exchange import Exchange
 from .exchange_host import ExchangeHost
 from .http_parser import ParseError, ParserLimits, RequestHead, make_parser
 from .request_head import body_mode, scope_headers, split_target
+from .sse_detect import is_sse_request
+from .sse_stream import end_at_shutdown
+from .websocket import take_over
+from .ws_handshake import is_websocket_upgrade
 
 __all__ = ["LINGER_TIMEOUT", "HTTP11Connection"]
 
@@ -95,6 +99,11 @@ class HTTP11Connection(ExchangeHost):
         except ParseError as exc:
             self._request_error(exc)
             return
+        if self._parser.upgraded and not self._broken:
+            # A WebSocket handshake was parsed: feed nothing more (the parser
+            # keeps what followed it for websocket.py) and stop reading.
+            self._broken = True
+            self._update_reading()
         if events:
             queue = self._queue
             seq = queue.parse_seq
@@ -151,10 +160,13 @@ class HTTP11Connection(ExchangeHost):
     # --- shutdown interface (server.py) ----------------------------------------------
 
     def shutdown(self) -> None:
-        """No more keep-alive: close now if idle, else after the current response."""
+        """No more keep-alive: close now if idle, else after the current response
+        (an event stream, which would never finish, is ended at once: sse_stream.py)."""
         self.shutting_down = True
         if not self.closing and self._cur is None:
             self._close(linger=bool(self._queue) or self._partial_head)
+        elif self._cur is not None:
+            end_at_shutdown(self, self._cur)  # an event stream would never finish
 
     def abort(self, reason: str) -> None:
         """Close at once; the current scope (if any) gets CLOSE(``reason``).
@@ -246,9 +258,13 @@ class HTTP11Connection(ExchangeHost):
             cur.link.send_request_body(cur.sid, body, more)
 
     def _start(self, head: RequestHead) -> None:
+        if is_websocket_upgrade(head):
+            self._upgrade(head)
+            return
         self._started += 1
         cur = Exchange(self, head, self._started, self.loop.time())
         self._cur = cur
+        cur.sse = is_sse_request(head)
         raw_path, query = split_target(head.target)
         cur.open_args = (raw_path, query, scope_headers(head.headers), body_mode(head))
         link = self._ctx.pool.pick()
@@ -256,6 +272,28 @@ class HTTP11Connection(ExchangeHost):
             cur.waiter = self.loop.create_task(self._wait_for_worker(cur))
             return
         self._open(cur, link)
+
+    def _upgrade(self, head: RequestHead) -> None:
+        """Hand the socket to a :class:`~.websocket.WebSocketConnection` and retire.
+
+        The handshake is the last request the parser read; responses to the
+        requests before it have been written completely.
+        """
+        self.closing = True
+        self._cancel_timers()
+        self._queue.clear()
+        self._ctx.connections.discard(self)
+        take_over(
+            self._ctx,
+            self._transport,
+            head,
+            self._parser.take_rest(),
+            self.client,
+            self.server,
+            self.peer,
+            self.loop.time(),
+            self._read_paused,
+        )
 
     def _open(self, cur: Exchange, link: Any) -> None:
         assert cur.open_args is not None
@@ -267,7 +305,7 @@ class HTTP11Connection(ExchangeHost):
         cur.window = 0 if mode == _EXPECT else link.request_window
         cur.sid = link.open_scope(
             cur,
-            "http",
+            "sse" if cur.sse else "http",
             cur.http_version,
             cur.method,
             "http",

@@ -28,10 +28,13 @@ Invariants every backend keeps (the shared test suite checks them):
   than ``max_header_size`` or with more than ``max_headers`` fields -> 431.
 * After a request whose ``keep_alive`` is false has ended, the rest of the
   stream is ignored: ``feed`` returns ``[]`` and ``feed_eof`` does not fail.
-* An upgrade request (``upgrade`` set) or CONNECT is an ordinary request here:
-  its head, its body if it has one, its end, then the next request. Taking
-  over the bytes after it is left to the issue that accepts upgrades (both
-  backends mark the spot with an "Upgrade hook" comment).
+* A WebSocket handshake (:func:`.ws_handshake.is_websocket_upgrade`) ends
+  the HTTP stream: after its head and end, ``upgraded`` is true, ``feed``
+  returns ``[]`` and keeps the bytes, and :meth:`RequestParser.take_rest`
+  returns everything received after the head (both backends mark the spot
+  with an "Upgrade hook" comment). Any other upgrade request (``upgrade``
+  set) or CONNECT is an ordinary request: its head, its body if it has one,
+  its end, then the next request.
 """
 
 from __future__ import annotations
@@ -97,6 +100,15 @@ class RequestParser(Protocol):
     def feed_eof(self) -> list[ParserEvent]:
         """The client half-closed: ``[]`` between requests, or
         ``ParseError(400, "incomplete request")`` inside a head or body."""
+        ...
+
+    @property
+    def upgraded(self) -> bool:
+        """Parsing stopped after a WebSocket handshake."""
+        ...
+
+    def take_rest(self) -> bytes:
+        """After a WebSocket handshake: the bytes that followed its head."""
         ...
 
 

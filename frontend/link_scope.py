@@ -7,7 +7,8 @@ passes them on to the scope's :class:`ScopeHandler`.
 Invariants:
 
 * The events follow ``START (BODY* more=True) (BODY more=False | FILE)
-  [TRAILERS if announced]``; anything else raises
+  [TRAILERS if announced]``, with SSE_KEEPALIVE allowed only between START
+  and the final BODY; anything else raises
   :class:`~.link_io.LinkViolation` (the link then drops the whole worker).
 * The response body bytes never exceed ``window``, which starts at the
   WELCOME ``window`` and grows with every grant; exceeding it is a violation.
@@ -29,6 +30,7 @@ from .link_io import LinkViolation
 _START = int(Event.HTTP_RESPONSE_START)
 _BODY = int(Event.HTTP_RESPONSE_BODY)
 _FILE = int(Event.HTTP_RESPONSE_FILE)
+_SSE_KEEPALIVE = int(Event.SSE_KEEPALIVE)
 
 # Response state of a scope, as the worker's events move it forward.
 _BEFORE_START = 0
@@ -98,6 +100,13 @@ class LinkScope:
                 if handler is not None:
                     claimed, fd = fd, -1
                     handler.on_response_file(claimed, msg[3], msg[4])
+            elif code == _SSE_KEEPALIVE:
+                # only while a response streams; handlers without SSE ignore it
+                if self.state != _IN_BODY:
+                    raise LinkViolation(f"scope {sid}: SSE_KEEPALIVE {_when(self.state)}")
+                on_keepalive = getattr(handler, "on_sse_keepalive", None)
+                if on_keepalive is not None:
+                    on_keepalive(msg[3], msg[4])
             else:  # HTTP_RESPONSE_TRAILERS (the codec admits no other code from a worker)
                 if self.state != _AWAIT_TRAILERS:
                     if self.state != _COMPLETE:

@@ -42,6 +42,7 @@ from .request_checks import (
     is_simple_request,
     parse_request_line,
 )
+from .ws_handshake import is_websocket_upgrade
 
 # Empty lines a client may send before a request line (RFC 9112 section 2.2);
 # like llhttp, any run of CR and LF bytes is skipped.
@@ -113,6 +114,7 @@ class H11Parser:
         "_remaining",
         "_request",
         "_scanned",
+        "_upgraded",
     )
 
     def __init__(self, limits: ParserLimits) -> None:
@@ -132,12 +134,28 @@ class H11Parser:
         self._chunks: _ChunkedFraming | None = None
         self._keep_alive = True
         self._closed = False  # a request without keep-alive ended; ignore the rest
+        # A WebSocket handshake was parsed: _buf holds the new protocol's bytes.
+        self._upgraded = False
         self._error: ParseError | None = None
+
+    @property
+    def upgraded(self) -> bool:
+        """Parsing stopped after a WebSocket handshake (see :meth:`take_rest`)."""
+        return self._upgraded
+
+    def take_rest(self) -> bytes:
+        """The bytes received after the WebSocket handshake's head (once)."""
+        rest = bytes(self._buf)
+        self._buf.clear()
+        return rest
 
     def feed(self, data: bytes) -> list[ParserEvent]:
         if self._error is not None:
             raise self._error
         if self._closed:
+            return []
+        if self._upgraded:
+            self._buf += data
             return []
         self._buf += data
         events: list[ParserEvent] = []
@@ -150,6 +168,9 @@ class H11Parser:
                     events.append(head)
                     if not (head.chunked or head.content_length):
                         events.append(EndOfMessage())
+                        if is_websocket_upgrade(head):
+                            self._upgraded = True  # upgrade hook: the rest is not HTTP
+                            break
                         if self._end_message(head.keep_alive):
                             break
                         continue
@@ -164,7 +185,7 @@ class H11Parser:
     def feed_eof(self) -> list[ParserEvent]:
         if self._error is not None:
             raise self._error
-        if self._closed:
+        if self._closed or self._upgraded:
             return []
         if self._conn is not None or self._buf.strip(b"\r\n"):
             self._error = ParseError(400, "incomplete request")
@@ -375,10 +396,10 @@ class H11Parser:
     def _end_message(self, keep_alive: bool) -> bool:
         """A message ended; True if nothing after it is to be parsed.
 
-        Upgrade hook: after a request with ``head.upgrade`` (or CONNECT) the
-        bytes in ``_buf`` are, if the upgrade is accepted, the new protocol's.
-        For now they are parsed as the next request; the issue that accepts
-        upgrades takes them from here instead.
+        Upgrade hook: a WebSocket handshake (which has no body) stops the
+        parser in :meth:`feed` before this is called; after any other request
+        with ``head.upgrade`` (or CONNECT) the bytes in ``_buf`` are parsed as
+        the next request (the upgrade is not taken).
         """
         if keep_alive:
             return False

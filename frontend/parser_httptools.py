@@ -9,7 +9,9 @@ errors are mapped to the status the h11 backend gives for the same bytes.
 
 Upgrades: llhttp stops after a request it considers an upgrade (``Connection:
 upgrade`` with an ``Upgrade`` field, or CONNECT) and reports where the message
-ended. The rest is parsed by a fresh llhttp parser as the next request. When
+ended. After a WebSocket handshake (:func:`.ws_handshake.is_websocket_upgrade`)
+parsing stops there and the rest is kept for :meth:`HttptoolsParser.take_rest`;
+after any other, the rest is parsed by a fresh llhttp parser as the next request. When
 llhttp skipped the body of such a request (it assumes the body belongs to the
 new protocol) the body is read through the fresh parser behind a synthetic
 head that carries the same framing, whose callbacks emit nothing for it.
@@ -33,6 +35,7 @@ from httptools import (
 
 from .http_parser import Body, EndOfMessage, ParseError, ParserEvent, ParserLimits, RequestHead
 from .request_checks import FORBIDDEN_TRAILERS, H2_PREFACE_REASON, build_head
+from .ws_handshake import is_websocket_upgrade
 
 # llhttp error reasons whose status is not 400, and short phrases for the
 # common 400s (anything else is reported with llhttp's own reason).
@@ -115,9 +118,11 @@ class HttptoolsParser:
         "_method",
         "_parser",
         "_parts",
+        "_rest",
         "_skipped_body",
         "_synthetic",
         "_target",
+        "_upgraded",
     )
 
     def __init__(self, limits: ParserLimits) -> None:
@@ -141,13 +146,30 @@ class HttptoolsParser:
         self._skipped_body = False  # llhttp treated this body as upgrade data
         self._synthetic = False  # the head being parsed is ours, not the client's
         self._closed = False  # a request without keep-alive ended; ignore the rest
+        # A WebSocket handshake was parsed: _rest holds the new protocol's bytes.
+        self._upgraded = False
+        self._rest = bytearray()
         self._error: ParseError | None = None
 
     # -- RequestParser -------------------------------------------------------
 
+    @property
+    def upgraded(self) -> bool:
+        """Parsing stopped after a WebSocket handshake (see :meth:`take_rest`)."""
+        return self._upgraded
+
+    def take_rest(self) -> bytes:
+        """The bytes received after the WebSocket handshake's head (once)."""
+        rest = bytes(self._rest)
+        self._rest.clear()
+        return rest
+
     def feed(self, data: bytes) -> list[ParserEvent]:
         if self._error is not None:
             raise self._error
+        if self._upgraded:
+            self._rest += data
+            return []
         if self._closed:
             return []
         if self._in_head:
@@ -167,7 +189,7 @@ class HttptoolsParser:
     def feed_eof(self) -> list[ParserEvent]:
         if self._error is not None:
             raise self._error
-        if self._in_message and not self._closed:
+        if self._in_message and not self._closed and not self._upgraded:
             self._error = ParseError(400, "incomplete request")
             raise self._error
         return []
@@ -179,8 +201,14 @@ class HttptoolsParser:
                 self._parser.feed_data(view)
                 return
             except HttpParserUpgrade as exc:
-                # Upgrade hook: the issue that accepts upgrades takes the bytes
-                # from view[exc.args[0]:] here instead of parsing them as HTTP.
+                head = self._head
+                if head is not None and not self._skipped_body and is_websocket_upgrade(head):
+                    # Upgrade hook: after a WebSocket handshake the bytes are
+                    # the new protocol's; keep them for take_rest().
+                    self._upgraded = True
+                    self._rest += memoryview(view)[exc.args[0] :]
+                    return
+                # Any other upgrade is not taken: parse on as HTTP.
                 view = memoryview(view)[exc.args[0] :]
                 self._parser = self._new_parser()
                 if self._skipped_body:

@@ -42,6 +42,7 @@ from .config import FrontConfig
 from .link_handshake import read_hello, welcome
 from .link_io import LinkIO, LinkViolation
 from .link_scope import LinkScope, ScopeHandler
+from .link_ws_scope import WSLinkScope
 
 if TYPE_CHECKING:
     from .pool import WorkerPool
@@ -61,6 +62,8 @@ _PONG = int(Kind.PONG)
 _STATS = int(Kind.STATS)
 _FILE = int(Event.HTTP_RESPONSE_FILE)
 _REQUEST = int(Event.HTTP_REQUEST)
+_WS_RECEIVE = int(Event.WS_RECEIVE)
+_WS_DISCONNECT = int(Event.WS_DISCONNECT)
 
 
 class WorkerLink(LinkIO):
@@ -94,7 +97,7 @@ class WorkerLink(LinkIO):
     ) -> None:
         self._pool = pool
         self._on_closed = on_closed
-        self._scopes: dict[int, LinkScope] = {}
+        self._scopes: dict[int, LinkScope | WSLinkScope] = {}
         self._last_sid = 0
         self._handshake_timer: asyncio.TimerHandle | None = None
         self.worker_id = worker_id
@@ -141,7 +144,8 @@ class WorkerLink(LinkIO):
         if self.closed:
             self._loop.call_soon(handler.on_worker_lost)
             return sid
-        self._scopes[sid] = LinkScope(handler, self._config.response_window)
+        record = WSLinkScope if scope_type == "websocket" else LinkScope
+        self._scopes[sid] = record(handler, self._config.response_window)
         self.open_scopes += 1
         self._send(
             m.open_scope(
@@ -173,6 +177,20 @@ class WorkerLink(LinkIO):
         if scope is not None and scope.handler is not None and nbytes > 0:
             scope.window += nbytes
             self._send([_CREDIT, scope_id, nbytes])
+
+    def send_ws_receive(self, scope_id: int, data: str | bytes, more: bool) -> None:
+        """Queue a WS_RECEIVE piece (the caller keeps within the request window)."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _WS_RECEIVE, data, more])
+
+    def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None:
+        """Tell the worker a websocket scope's connection is over (its CLOSE);
+        detach the handler, as :meth:`close_scope` does."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            scope.handler = None
+            self._send([_EVENT, scope_id, _WS_DISCONNECT, code, reason])
 
     def close_scope(self, scope_id: int, reason: str) -> None:
         """Tell the worker the client side ended; detach the handler."""

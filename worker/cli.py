@@ -21,6 +21,12 @@ class LifespanMode(StrEnum):
     off = "off"
 
 
+class SSEScopeMode(StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -148,6 +154,20 @@ def serve(
             help="Request-body bytes the front may forward per request before the app reads.",
         ),
     ] = 256 * 1024,
+    sse_scope: Annotated[
+        SSEScopeMode,
+        typer.Option(
+            "--sse-scope",
+            envvar="PAGI_SSE_SCOPE",
+            case_sensitive=False,
+            help=(
+                "Requests that accept text/event-stream: on: give the app 'sse' scopes; "
+                "off: give it plain 'http' scopes; auto: 'sse', but an app that declines its "
+                "first one (raises or returns before responding) gets it replayed as 'http', "
+                "and so do all later ones."
+            ),
+        ),
+    ] = SSEScopeMode.auto,
     log_level: Annotated[
         LogLevel,
         typer.Option(
@@ -173,6 +193,7 @@ def serve(
         capacity=capacity,
         window=window,
         log_level=log_level.value,
+        sse_scope=sse_scope.value,
     )
     raise typer.Exit(run(config))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 KiB = 1024
 
 LIFESPAN_MODES = ("auto", "on", "off")
+SSE_SCOPE_MODES = ("auto", "on", "off")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -30,6 +31,7 @@ class WorkerConfig:
     capacity: int = 0  # most concurrent scopes (sent in HELLO); 0 = no limit
     window: int = 256 * KiB  # request-body window granted per scope (HELLO)
     log_level: str = "info"
+    sse_scope: str = "auto"  # auto | on | off: whether the app gets "sse" scopes (sse_scope.py)
 
     @property
     def socket_path(self) -> str:

@@ -27,18 +27,25 @@ import signal
 import socket
 import sys
 import traceback
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 import setproctitle
 import uvloop
 from pagi.protocol import messages as m
 
 from .config import WorkerConfig
-from .http_scope import HTTPScope
 from .lifespan import Lifespan, LifespanStartupFailed
 from .loader import App, AppLoadError, add_app_dir, load_app
 from .logs import setup_logging
 from .session import Session
+
+
+class RunnableScope(Protocol):
+    """Any scope object (http, websocket, sse): ``run()`` drives its app to END."""
+
+    def run(self) -> Coroutine[Any, Any, None]: ...
+
 
 logger = logging.getLogger("pagi.worker")
 
@@ -84,7 +91,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Future[None] | None = None
 
-    def start_scope(self, scope: HTTPScope) -> None:
+    def start_scope(self, scope: RunnableScope) -> None:
         """Run one scope's app as its own task (called by the session on OPEN)."""
         assert self._loop is not None
         task = self._loop.create_task(scope.run())

@@ -68,3 +68,46 @@ def build_http_scope(
         "pagi.connection": connection,
         "pagi.transport": transport,
     }
+
+
+def build_websocket_scope(
+    msg: Message,
+    root_path: str,
+    state: dict[str, Any],
+    transport: TransportState,
+) -> dict[str, Any]:
+    """The scope for an OPEN message of type ``websocket``.
+
+    The http keys without ``method``, plus ``subprotocols`` (``extras``'
+    list of str, else ``[]``) and the ``websocket.http.response`` extension.
+    There is no ``pagi.connection`` (PAGI defines it for http only).
+    """
+    extras: dict[Any, Any] = msg[11]
+    extensions: dict[str, Any] = {"websocket.http.response": {}}
+    subprotocols: list[str] = []
+    if extras:
+        more = extras.get("extensions")
+        if type(more) is dict:
+            extensions.update(more)
+        offered = extras.get("subprotocols")
+        if type(offered) is list and all(type(p) is str for p in offered):
+            subprotocols = offered
+    raw_path: bytes = msg[6]
+    return {
+        "type": "websocket",
+        "pagi": {"version": "0.3", "spec_version": "0.3"},
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": msg[3],
+        "scheme": msg[5],
+        "path": decode_path(raw_path),
+        "raw_path": raw_path,
+        "query_string": msg[7],
+        "root_path": root_path,
+        "headers": msg[8],
+        "client": msg[9],
+        "server": msg[10],
+        "subprotocols": subprotocols,
+        "state": state.copy(),
+        "extensions": extensions,
+        "pagi.transport": transport,
+    }

@@ -7,8 +7,9 @@ ids it no longer knows are ignored: they crossed an END on the wire).
 
 Rules it enforces beyond the codec (a violation drops the link, like
 malformed input): nothing but WELCOME/REJECT before the handshake completes,
-no second WELCOME, scope ids of OPEN strictly increasing, and the request-body
-rules checked by each scope.
+no second WELCOME, scope ids of OPEN strictly increasing, no WebSocket event
+for a non-websocket scope, and the request-body and WebSocket-message rules
+checked by each scope.
 
 When the link closes, for whatever reason, every scope still in the table sees
 its client side end with reason ``server_shutdown`` and the table is emptied;
@@ -23,11 +24,20 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import DEFAULT_MAX_FRAME_SIZE, PROTOCOL_VERSION, Kind, LinkError, reasons
+from pagi.protocol import (
+    DEFAULT_MAX_FRAME_SIZE,
+    PROTOCOL_VERSION,
+    Event,
+    Kind,
+    LinkError,
+    reasons,
+)
 from pagi.protocol import messages as m
 
 from .http_scope import HTTPScope
 from .link import Link
+from .sse_scope import open_sse_scope
+from .websocket_scope import WebSocketScope
 
 if TYPE_CHECKING:
     from .runner import Worker
@@ -42,6 +52,7 @@ _PING = int(Kind.PING)
 _PONG = int(Kind.PONG)
 _WELCOME = int(Kind.WELCOME)
 _REJECT = int(Kind.REJECT)
+_HTTP_REQUEST = int(Event.HTTP_REQUEST)
 
 #: Largest body piece relative to the frame limit (room for the frame header).
 _BODY_FRAME_OVERHEAD = 64
@@ -79,7 +90,7 @@ class Session:
         self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's limit, from WELCOME
         self.max_body_piece = DEFAULT_MAX_FRAME_SIZE - _BODY_FRAME_OVERHEAD
         self.worker_id: int | None = None
-        self.scopes: dict[int, HTTPScope] = {}
+        self.scopes: dict[int, HTTPScope | WebSocketScope] = {}
         self._last_sid = 0
         self._ready = False  # WELCOME received
         self.reject_reason: str | None = None
@@ -112,10 +123,15 @@ class Session:
         kind = msg[0]
         if not self._ready and kind != _WELCOME and kind != _REJECT:
             raise LinkError(f"{Kind(kind).name} before WELCOME")
-        if kind == _EVENT:  # the only event from the front: HTTP_REQUEST
+        if kind == _EVENT:
             scope = self.scopes.get(msg[1])
             if scope is not None:
-                scope.on_request_body(msg[3], msg[4])
+                if msg[2] == _HTTP_REQUEST:
+                    scope.on_request_body(msg[3], msg[4])
+                elif isinstance(scope, WebSocketScope):  # WS_RECEIVE, WS_DISCONNECT
+                    scope.on_ws_event(msg)
+                else:
+                    raise LinkError(f"scope {msg[1]}: {Event(msg[2]).name} on a non-ws scope")
         elif kind == _CREDIT:
             scope = self.scopes.get(msg[1])
             if scope is not None:
@@ -174,15 +190,21 @@ class Session:
         if sid <= self._last_sid:
             raise LinkError(f"OPEN: scope id {sid} is not above the last one ({self._last_sid})")
         self._last_sid = sid
-        if msg[2] != "http":
+        scope: HTTPScope | WebSocketScope
+        if msg[2] == "http":
+            scope = HTTPScope(self, msg)
+        elif msg[2] == "websocket":
+            scope = WebSocketScope(self, msg)
+        elif msg[2] == "sse":
+            scope = open_sse_scope(self, msg, self._worker.config.sse_scope)
+        else:
             # reserved scope types: decline without running the app
             self.link.send(m.end(sid, 1, False, f"scope type {msg[2]!r} is not supported"))
             return
-        scope = HTTPScope(self, msg)
         self.scopes[sid] = scope
         self._worker.start_scope(scope)
 
-    def scope_ended(self, scope: HTTPScope) -> None:
+    def scope_ended(self, scope: HTTPScope | WebSocketScope) -> None:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]

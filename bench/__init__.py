@@ -1,0 +1,1 @@
+"""The benchmark suite: pagi side by side with its peers (see docs/performance.md)."""

@@ -1,0 +1,287 @@
+"""The servers under test: how each is started, probed, measured and stopped.
+
+Every server runs the same module from ``bench/apps`` on ``127.0.0.1`` and a
+fresh port, in its own session (so its process group can be signalled as a
+whole), with its output in a log file. Stopping is SIGTERM to the group, then
+SIGKILL to every process of the tree that is still there after a grace period
+(pagi's embedded workers run in sessions of their own, so the tree is
+snapshotted with psutil, not trusted to the process group).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS_VENV = REPO / "bench" / ".venv-peers"
+PROJECT_BIN = Path(sys.executable).parent
+
+ArgvFn = Callable[[str, int], list[str]]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server configuration. ``argv(app, port)`` is the exact command line."""
+
+    name: str
+    description: str
+    argv: ArgvFn
+    peer: bool  # runs from bench/.venv-peers (else from the project venv)
+    is_pagi: bool = False
+
+    def command(self, app: str, port: int) -> list[str]:
+        return self.argv(app, port)
+
+
+def _pagi(workers: int) -> ArgvFn:
+    def argv(app: str, port: int) -> list[str]:
+        return [
+            str(PROJECT_BIN / "pagi-front"),
+            "--app",
+            app,
+            "--workers",
+            str(workers),
+            "--app-dir",
+            str(REPO),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
+    return argv
+
+
+def _peer(tool: str) -> str:
+    return str(PEERS_VENV / "bin" / tool)
+
+
+def _uvicorn(http: str, workers: int) -> ArgvFn:
+    def argv(app: str, port: int) -> list[str]:
+        cmd = [_peer("uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--loop", "uvloop", "--http", http, "--no-access-log", "--log-level", "warning"]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+        return cmd
+
+    return argv
+
+
+def _hypercorn(app: str, port: int) -> list[str]:
+    return [_peer("hypercorn"), "--worker-class", "uvloop", "--bind", f"127.0.0.1:{port}", app]
+
+
+def _granian(app: str, port: int) -> list[str]:
+    return [
+        _peer("granian"),
+        "--interface",
+        "asgi",
+        "--loop",
+        "uvloop",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        app,
+    ]
+
+
+def _daphne(app: str, port: int) -> list[str]:
+    return [_peer("daphne"), "--bind", "127.0.0.1", "--port", str(port), "--verbosity", "0", app]
+
+
+SERVERS: dict[str, Server] = {
+    s.name: s
+    for s in (
+        Server(
+            "pagi-1w", "pagi-front embedded, 1 worker (httptools parser)", _pagi(1), False, True
+        ),
+        Server(
+            "pagi-2w", "pagi-front embedded, 2 workers (httptools parser)", _pagi(2), False, True
+        ),
+        Server(
+            "uvicorn-httptools",
+            "uvicorn, uvloop + httptools, 1 process",
+            _uvicorn("httptools", 1),
+            True,
+        ),
+        Server("uvicorn-h11", "uvicorn, uvloop + h11, 1 process", _uvicorn("h11", 1), True),
+        Server(
+            "uvicorn-2w", "uvicorn, uvloop + httptools, --workers 2", _uvicorn("httptools", 2), True
+        ),
+        Server("hypercorn", "hypercorn, uvloop worker class, 1 worker", _hypercorn, True),
+        Server("granian", "granian --interface asgi, uvloop, 1 worker", _granian, True),
+        Server("daphne", "daphne (Twisted), 1 process", _daphne, True),
+    )
+}
+
+
+def free_port() -> int:
+    """A port the kernel just handed out for 127.0.0.1 (free at the time of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerStartError(RuntimeError):
+    """The server exited or never answered ``GET /`` with a 200."""
+
+
+class Running:
+    """A started server. ``cold_start_s`` is spawn → first 200 on ``GET /``."""
+
+    def __init__(self, server: Server, app: str, log_path: Path) -> None:
+        self.server = server
+        self.app = app
+        self.port = free_port()
+        self.log_path = log_path
+        self.argv = server.command(app, self.port)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._t0 = time.perf_counter()
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.cold_start_s = 0.0
+        self.pids_seen: set[int] = {self.popen.pid}
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def wait_ready(self, timeout: float = 30.0) -> float:
+        """Poll ``GET /`` every 5 ms until a 200; returns spawn → 200 in seconds."""
+        deadline = self._t0 + timeout
+        while True:
+            if self.popen.poll() is not None:
+                raise ServerStartError(
+                    f"{self.server.name} exited with status {self.popen.returncode}: "
+                    + self.log_tail()
+                )
+            if _probe(self.port):
+                self.cold_start_s = time.perf_counter() - self._t0
+                self.tree()  # remember the pids the server is made of
+                return self.cold_start_s
+            if time.perf_counter() > deadline:
+                raise ServerStartError(
+                    f"{self.server.name} not ready in {timeout} s: " + self.log_tail()
+                )
+            time.sleep(0.005)
+
+    def log_tail(self, n: int = 2000) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def tree(self) -> list[psutil.Process]:
+        """The root process and all its live descendants."""
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+        self.pids_seen.update(p.pid for p in procs)
+        return procs
+
+    def descendants(self) -> list[psutil.Process]:
+        return self.tree()[1:]
+
+    def stop(self, grace: float = 5.0) -> list[int]:
+        """SIGTERM the group, SIGKILL what is left; returns pids that survived even that."""
+        procs = self.tree()
+        try:
+            os.killpg(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        _, alive = psutil.wait_procs(procs, timeout=grace)
+        alive = [p for p in alive if _alive(p)]
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+        _, still = psutil.wait_procs(alive, timeout=2)
+        return [p.pid for p in still if _alive(p)]
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _probe(port: int) -> bool:
+    """True when ``GET /`` on ``port`` answers with status 200 (reads only the status line)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return False
+    return data.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
+
+
+def tree_memory(procs: list[psutil.Process]) -> dict[str, int]:
+    """RSS and PSS (bytes) summed over ``procs``; PSS shares common pages fairly."""
+    rss = pss = 0
+    for proc in procs:
+        try:
+            info = proc.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return {"rss": rss, "pss": pss}
+
+
+def tree_cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU seconds consumed so far by ``procs`` (children not yet reaped excluded)."""
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total

@@ -1,0 +1,141 @@
+"""WebSocket frames <-> message pieces for one server-side connection (sans-I/O).
+
+:class:`WSCodec` wraps wsproto's :class:`~wsproto.frame_protocol.FrameProtocol`
+(framing, unmasking, control-frame rules, fragmentation order, close-frame
+parsing, incremental UTF-8 decoding of text) and adds the front's limits.
+:meth:`WSCodec.receive` turns client bytes into a list of events:
+
+* ``(DATA, piece, more)`` — a piece of a message as soon as its bytes arrive:
+  ``str`` for text (decoded incrementally, so invalid UTF-8 fails at the
+  byte that makes it invalid, even mid-fragment), ``bytes`` for binary.
+  Pieces of one message have one type; the last has ``more=False``. A
+  non-final piece is never empty.
+* ``(PING, payload)`` / ``(PONG, payload)``.
+* ``(CLOSE, code, reason)`` — the client's close frame (1005 without a code).
+* ``(FAIL, code, reason)`` — the client broke the protocol; the connection
+  must be failed with that close code (1002, 1007 or 1009) and ``reason``
+  (the name the app sees in ``websocket.disconnect``).
+
+Events before a ``CLOSE``/``FAIL`` in the same call are valid and must be
+acted on first; nothing follows a ``CLOSE`` or ``FAIL`` (later bytes are
+ignored).
+
+Message size: a message's bytes (after inflation; UTF-8 bytes for text) are
+counted as its pieces arrive; past ``max_size`` the codec fails with 1009
+without waiting for the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from wsproto.frame_protocol import (
+    CloseReason,
+    FrameProtocol,
+    Opcode,
+    ParseFailed,
+)
+
+from .ws_deflate import BoundedDeflate
+
+DATA: Final = 0
+PING: Final = 1
+PONG: Final = 2
+CLOSE: Final = 3
+FAIL: Final = 4
+
+#: Disconnect reasons for the close codes the front fails a connection with.
+FAIL_REASONS: Final = {
+    1002: "protocol_error",
+    1007: "invalid_utf8",
+    1008: "queue_overflow",
+    1009: "message_too_big",
+}
+
+_TEXT = Opcode.TEXT
+_BINARY = Opcode.BINARY
+_PING = Opcode.PING
+_PONG = Opcode.PONG
+_CLOSE = Opcode.CLOSE
+_TOO_BIG = int(CloseReason.MESSAGE_TOO_BIG)
+
+Event = tuple[Any, ...]
+
+
+def fail_event(code: int) -> Event:
+    return (FAIL, code, FAIL_REASONS.get(code, "protocol_error"))
+
+
+class WSCodec:
+    """The frame layer of one accepted WebSocket (server side)."""
+
+    __slots__ = ("_done", "_proto", "_size", "deflate", "max_size")
+
+    def __init__(self, max_size: int, deflate: BoundedDeflate | None = None) -> None:
+        self.max_size = max_size
+        self.deflate = deflate
+        self._proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
+        self._size = 0  # bytes of the message being received so far
+        self._done = False  # a CLOSE or FAIL was returned: ignore everything after
+
+    def receive(self, data: bytes) -> list[Event]:
+        """Events completed by ``data`` (see the module docstring)."""
+        if self._done:
+            return []
+        proto = self._proto
+        proto.receive_bytes(data)
+        events: list[Event] = []
+        append = events.append
+        max_size = self.max_size
+        try:
+            for frame in proto.received_frames():
+                opcode = frame.opcode
+                if opcode is _TEXT or opcode is _BINARY:
+                    payload = frame.payload
+                    more = not frame.message_finished
+                    if payload:
+                        if opcode is _TEXT:
+                            n = len(payload) if payload.isascii() else len(payload.encode())  # type: ignore[union-attr]
+                        else:
+                            n = len(payload)
+                        size = self._size + n
+                        if size > max_size:
+                            self._done = True
+                            append(fail_event(_TOO_BIG))
+                            return events
+                        self._size = 0 if not more else size
+                        append((DATA, payload, more))
+                    elif not more:
+                        self._size = 0
+                        append((DATA, payload, False))
+                elif opcode is _PING:
+                    append((PING, frame.payload))
+                elif opcode is _PONG:
+                    append((PONG, frame.payload))
+                elif opcode is _CLOSE:
+                    code, reason = frame.payload  # type: ignore[misc]
+                    self._done = True
+                    append((CLOSE, int(code), reason))
+                    return events
+        except ParseFailed as exc:
+            self._done = True
+            append(fail_event(int(exc.code)))
+        return events
+
+    # --- outbound frames ------------------------------------------------------
+
+    def message(self, data: str | bytes, more: bool) -> bytes:
+        """A data frame; ``more`` leaves the message open for continuation frames."""
+        return bytes(self._proto.send_data(data, not more))
+
+    def ping(self, payload: bytes = b"") -> bytes:
+        return bytes(self._proto.ping(payload))
+
+    def pong(self, payload: bytes) -> bytes:
+        return bytes(self._proto.pong(payload))
+
+    def close(self, code: int | None, reason: str = "") -> bytes:
+        """A close frame; ``None`` (or 1005) sends one without a code."""
+        if code is None or code == 1005:
+            return bytes(self._proto.close(None))
+        return bytes(self._proto.close(code, reason))

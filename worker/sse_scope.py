@@ -1,0 +1,483 @@
+"""One ``sse`` scope on the worker, and how a worker learns whether its app speaks SSE.
+
+The front opens ``type: "sse"`` for a request whose ``Accept`` lists
+``text/event-stream``. On the link an SSE stream is an ordinary response
+(``HTTP_RESPONSE_START`` and ``HTTP_RESPONSE_BODY``), so :class:`SSEScope` is an
+:class:`~.http_scope.HTTPScope` with a different app-facing surface:
+
+* ``receive()`` gives ``sse.request`` ``{body, more}`` (a GET: one empty event),
+  with the same request-body credit as http, then ``sse.disconnect``
+  ``{reason}`` (the standard reason, or ``None`` when the stream ended cleanly
+  while the client was still there).
+* ``send()`` takes ``sse.start`` / ``sse.send`` / ``sse.comment`` /
+  ``sse.keepalive`` / ``sse.close`` (a *stream*), or the decline pair
+  ``sse.http.response.start`` / ``.body`` (an ordinary response). The first
+  of ``sse.start`` and ``sse.http.response.start`` wins: the other then raises,
+  as does a stream event after ``sse.close`` (a second ``sse.close`` is a
+  no-op). Events are validated and formatted by :mod:`.sse_events` before
+  their state is checked, so nothing invalid reaches the wire.
+
+Stream writes are **whole events, in order**. Each ``sse.send``/``sse.comment``
+is one body message; when the response window cannot hold it, ``send()``
+waits until it can (or until the window is as full as it can get, for an
+event larger than the window, which then goes in pieces), and later sends
+queue behind it, so concurrent senders never interleave bytes of two events.
+A send cancelled before its first byte was queued leaves no trace; one
+cancelled half-way through an oversized event leaves the stream unusable, and
+later stream sends raise. If the app returns after ``sse.start`` without
+``sse.close``, the stream is ended cleanly for it (final empty body).
+
+**Apps that do not speak SSE** (``--sse-scope``, per worker process):
+
+* ``on``: every sse request is an ``sse`` scope; an app error is an app error.
+* ``off``: every sse request is served as an ordinary ``http`` scope (the
+  decision is the worker's: the front does not know the app).
+* ``auto`` (default): an ``sse`` scope, but if the app *declines* it — raises,
+  or returns, before it sent anything, before it sent any ``sse.*`` event at
+  all (even an invalid one), and before it was handed a byte of request body
+  — the same request is replayed to it as an ``http`` scope (a fresh scope
+  dict; the request body is still all there) and the worker remembers: every
+  later sse request in this process is an ``http`` scope from the start (one
+  INFO line when that is decided). Conversely, the first ``sse.*`` event an
+  app sends proves it speaks SSE, and no sse scope is replayed after that.
+  This is how ASGI frameworks (Starlette, FastAPI, Django) behave: they raise
+  on a scope type they do not know before doing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from pagi.protocol import Event, Kind, encode
+
+from . import events
+from .events import UnexpectedEvent
+from .http_scope import BODY, DONE, FINAL, INIT, HTTPScope
+from .loader import one_line
+from .scope import build_http_scope
+from .sse_events import (
+    CLOSE,
+    COMMENT,
+    DECLINE_BODY,
+    DECLINE_START,
+    KEEPALIVE,
+    SEND,
+    START,
+    check_decline_body,
+    check_decline_start,
+    check_keepalive,
+    check_start,
+    encode_comment,
+    encode_send,
+    unknown_type,
+)
+
+if TYPE_CHECKING:
+    from .session import Session
+
+logger = logging.getLogger("pagi.worker")
+
+_EVENT = int(Kind.EVENT)
+_START = int(Event.HTTP_RESPONSE_START)
+_BODY = int(Event.HTTP_RESPONSE_BODY)
+_KEEPALIVE = int(Event.SSE_KEEPALIVE)
+
+# What a worker process knows about whether its app speaks the sse scope.
+UNKNOWN = 0
+SPEAKS_SSE = 1
+HTTP_ONLY = 2
+
+#: id(app) -> (app, verdict). The app object is kept so that its id is never reused.
+_verdicts: dict[int, tuple[object, int]] = {}
+
+# what the app's first response event made of the scope
+_NOTHING = 0
+_STREAM = 1  # sse.start
+_DECLINED = 2  # sse.http.response.start
+
+
+def app_verdict(app: object) -> int:
+    """UNKNOWN, SPEAKS_SSE or HTTP_ONLY, as learned so far in this process."""
+    entry = _verdicts.get(id(app))
+    return entry[1] if entry is not None and entry[0] is app else UNKNOWN
+
+
+def set_app_verdict(app: object, verdict: int) -> None:
+    _verdicts[id(app)] = (app, verdict)
+
+
+def open_sse_scope(session: Session, msg: list[Any], mode: str) -> HTTPScope:
+    """The scope object for an OPEN of type ``"sse"``, per ``--sse-scope`` ``mode``."""
+    verdict = app_verdict(session.app)
+    if mode == "off" or (mode == "auto" and verdict == HTTP_ONLY):
+        msg[2] = "http"
+        return HTTPScope(session, msg)
+    return SSEScope(session, msg, replay=mode == "auto" and verdict == UNKNOWN)
+
+
+class SSEScope(HTTPScope):
+    __slots__ = (
+        "_broken",
+        "_closing",
+        "_consumed",
+        "_credit_waiter",
+        "_http",
+        "_kind",
+        "_replay",
+        "_spoken",
+        "_turns",
+        "_writing",
+    )
+
+    def __init__(self, session: Session, msg: list[Any], replay: bool = False) -> None:
+        super().__init__(session, msg)
+        # http.response.* extensions mean nothing here; keep only the front's (tls, ...)
+        extras: dict[Any, Any] = msg[11]
+        more = extras.get("extensions") if extras else None
+        self.scope["extensions"] = dict(more) if type(more) is dict else {}
+        self._replay = replay  # may still be replayed as http (auto mode, verdict unknown)
+        self._http = False  # replayed: behave exactly as an HTTPScope from now on
+        self._kind = _NOTHING
+        self._spoken = False  # the app sent an sse.* event (valid or not)
+        self._consumed = False  # request body bytes were handed to the app
+        self._closing = False  # sse.close (or the app's return) claimed the end
+        self._broken = False  # an event was cut by a cancellation half-way
+        self._writing = False  # a stream write is waiting for window
+        self._turns: deque[asyncio.Future[None]] | None = None
+        self._credit_waiter: asyncio.Future[None] | None = None
+
+    # --- running the app ---------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the app on this scope (replaying it as http if it declines), then
+        queue END. Never raises (but propagates ``SystemExit``/``KeyboardInterrupt``)."""
+        outcome = 0
+        detail = ""
+        try:
+            await self.session.app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError:
+            outcome = 1
+            detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
+            logger.warning("%s %s: %s", self._method(), self._target(), detail)
+        except Exception as exc:
+            if self._can_replay():
+                await self._replay_as_http(f"it raised {one_line(exc)[:200]}")
+                return
+            outcome = 1
+            detail = one_line(exc)[:1000]
+            logger.error(
+                "exception in the app for %s %s", self._method(), self._target(), exc_info=exc
+            )
+        else:
+            if self._kind == _NOTHING:
+                if self._can_replay():
+                    await self._replay_as_http("it returned without responding")
+                    return
+                if not self.gone:
+                    logger.error(
+                        "the app returned without sending a response for %s %s",
+                        self._method(),
+                        self._target(),
+                    )
+            elif self._kind == _STREAM:
+                if self._state != DONE and not self.gone and not self._broken:
+                    try:
+                        await self._end_stream()
+                    except asyncio.CancelledError:
+                        outcome = 1
+                        detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
+            elif self._state != DONE and not self.gone:
+                logger.error(
+                    "the app returned before completing the response for %s %s",
+                    self._method(),
+                    self._target(),
+                )
+        self._finish(outcome, detail)
+
+    def _can_replay(self) -> bool:
+        return (
+            self._replay
+            and not self._spoken
+            and not self._consumed
+            and self._state == INIT
+            and not self.session.stopping
+            and app_verdict(self.session.app) != SPEAKS_SSE
+        )
+
+    async def _replay_as_http(self, why: str) -> None:
+        session = self.session
+        if app_verdict(session.app) != HTTP_ONLY:
+            set_app_verdict(session.app, HTTP_ONLY)
+            logger.info(
+                "the app does not handle 'sse' scopes (%s for %s %s); this worker serves "
+                "text/event-stream requests to it as 'http' scopes from now on "
+                "(--sse-scope on|off decides explicitly)",
+                why,
+                self._method(),
+                self._target(),
+            )
+        self._http = True
+        msg = list(self._open)
+        msg[2] = "http"
+        self.scope = build_http_scope(
+            msg, session.root_path, session.state, self.connection, self.transport
+        )
+        # no body byte was handed over, so at most the empty final event was: again
+        self._delivered_final = False
+        await HTTPScope.run(self)
+
+    def _spoke(self) -> None:
+        self._spoken = True
+        if self._replay:
+            self._replay = False
+            if app_verdict(self.session.app) == UNKNOWN:
+                set_app_verdict(self.session.app, SPEAKS_SSE)
+
+    # --- fed by the session -------------------------------------------------------
+
+    def on_credit(self, nbytes: int) -> None:
+        HTTPScope.on_credit(self, nbytes)
+        self._wake_writer()
+
+    def _client_gone(self, reason: str) -> None:
+        HTTPScope._client_gone(self, reason)
+        self._wake_writer()
+
+    # --- receive -------------------------------------------------------------------
+
+    async def receive(self) -> dict[str, Any]:
+        message = await HTTPScope.receive(self)
+        if self._http:
+            return message
+        if message["type"] == "http.request":
+            body: bytes = message["body"]
+            if body:
+                self._consumed = True
+            return {"type": "sse.request", "body": body, "more": message["more"]}
+        return {"type": "sse.disconnect", "reason": self.connection.disconnect_reason()}
+
+    # --- send ------------------------------------------------------------------------
+
+    async def send(self, event: MutableMapping[str, Any]) -> None:
+        if self._http:
+            await HTTPScope.send(self, event)
+            return
+        etype = events.event_type(event)
+        if etype == SEND:
+            self._spoke()
+            data = encode_send(event)
+            if self.gone:
+                return
+            if self._kind != _STREAM or self._closing or self._broken:
+                raise self._sse_error(etype)
+            await self._write(data, True)
+        elif etype == COMMENT:
+            self._spoke()
+            data = encode_comment(event)
+            if self.gone:
+                return
+            if self._kind != _STREAM or self._closing or self._broken:
+                raise self._sse_error(etype)
+            await self._write(data, True)
+        elif etype == START:
+            self._spoke()
+            status, headers = check_start(event)
+            if self.gone:
+                return
+            if self._kind != _NOTHING:
+                raise self._sse_error(etype)
+            self._send_head(etype, status, headers)
+            self._kind = _STREAM
+        elif etype == KEEPALIVE:
+            self._spoke()
+            interval, comment = check_keepalive(event)
+            if self.gone:
+                return
+            if self._kind != _STREAM or self._closing or self._broken:
+                raise self._sse_error(etype)
+            self.session.link.send([_EVENT, self.sid, _KEEPALIVE, interval, comment])
+        elif etype == CLOSE:
+            self._spoke()
+            if self.gone:
+                return
+            if self._kind != _STREAM or self._broken:
+                raise self._sse_error(etype)
+            if not self._closing:
+                await self._end_stream()
+        elif etype == DECLINE_START:
+            self._spoke()
+            status, headers = check_decline_start(event)
+            if self.gone:
+                return
+            if self._kind != _NOTHING:
+                raise self._sse_error(etype)
+            self._send_head(etype, status, headers)
+            self._kind = _DECLINED
+        elif etype == DECLINE_BODY:
+            self._spoke()
+            body, more = check_decline_body(event)
+            if self.gone:
+                return
+            if self._kind != _DECLINED or self._state != BODY:
+                raise self._sse_error(etype)
+            await self._send_body(body, more)
+        else:
+            raise unknown_type(etype)
+
+    def _send_head(self, etype: str, status: int, headers: list[list[bytes]]) -> None:
+        frame = encode([_EVENT, self.sid, _START, status, headers, False])
+        self._check_frame_size(etype, frame)
+        self.session.link.send_frame(frame)
+        self._state = BODY
+        self.connection._set_started()
+
+    async def _end_stream(self) -> None:
+        """Claim the end of the stream and queue the final empty body behind any
+        write still waiting."""
+        self._closing = True
+        await self._write(b"", False)
+
+    # --- ordered, whole-event writes -------------------------------------------------
+
+    async def _write(self, data: bytes, more: bool) -> None:
+        n = len(data)
+        window = self.window
+        if not self._writing and n <= window.available and n <= self.session.max_body_piece:
+            # the common case: it fits now, and nothing is queued before it
+            window.available -= n
+            self.session.link.send([_EVENT, self.sid, _BODY, data, more])
+            if n:
+                self.transport._sent(n)
+            if not more:
+                self._complete()
+            return
+        await self._acquire()
+        try:
+            await self._write_waiting(data, more)
+        finally:
+            self._release()
+
+    async def _write_waiting(self, data: bytes, more: bool) -> None:
+        session = self.session
+        window = self.window
+        link = session.link
+        n = len(data)
+        # an event goes whole once the window can hold it (or is as open as it
+        # gets, for an event larger than the front's window)
+        need = min(n, session.response_window)
+        while window.available < need:
+            if self.gone:
+                return
+            await self._wait_credit()
+        if self.gone:
+            return
+        limit = session.max_body_piece
+        if n <= window.available and n <= limit:
+            window.available -= n
+            link.send([_EVENT, self.sid, _BODY, data, more])
+            if n:
+                self.transport._sent(n)
+        else:
+            view = memoryview(data)
+            pos = 0
+            while pos < n:
+                if window.available <= 0:
+                    try:
+                        await self._wait_credit()
+                    except asyncio.CancelledError:
+                        self._broken = True
+                        raise
+                    if self.gone:
+                        return
+                    continue
+                take = window.take(min(n - pos, limit))
+                end = pos + take
+                link.send([_EVENT, self.sid, _BODY, bytes(view[pos:end]), more or end < n])
+                self.transport._sent(take)
+                pos = end
+        if not more:
+            self._complete()
+
+    async def _acquire(self) -> None:
+        if not self._writing and not self._turns:
+            self._writing = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._turns is None:
+            self._turns = deque()
+        self._turns.append(turn)
+        try:
+            await turn  # _release hands the turn over with _writing still True
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # the turn was ours already: pass it on
+            elif self._turns is not None and turn in self._turns:
+                self._turns.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        turns = self._turns
+        while turns:
+            turn = turns.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._writing = False
+
+    async def _wait_credit(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._credit_waiter = waiter
+        try:
+            await waiter
+        finally:
+            if self._credit_waiter is waiter:
+                self._credit_waiter = None
+
+    def _wake_writer(self) -> None:
+        waiter = self._credit_waiter
+        if waiter is not None:
+            self._credit_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- errors ------------------------------------------------------------------------
+
+    def _sse_error(self, etype: str) -> UnexpectedEvent:
+        kind = self._kind
+        if etype in (START, DECLINE_START):
+            if kind == _STREAM:
+                return UnexpectedEvent(
+                    f"{etype}: the stream has already started (sse.start was sent)"
+                    + ("; it can no longer be declined" if etype == DECLINE_START else "")
+                )
+            return UnexpectedEvent(
+                f"{etype}: the request was already declined with {DECLINE_START}"
+            )
+        if etype == DECLINE_BODY:
+            if kind == _NOTHING:
+                return UnexpectedEvent(f"{etype}: {DECLINE_START} has not been sent")
+            if kind == _STREAM:
+                return UnexpectedEvent(
+                    f"{etype}: the stream was started with sse.start; it cannot be declined"
+                )
+            if self._state == FINAL:
+                return UnexpectedEvent(f"{etype}: the final body is still being sent")
+            return UnexpectedEvent(f"{etype}: the response is already complete")
+        # stream events: sse.send, sse.comment, sse.keepalive, sse.close
+        if kind == _NOTHING:
+            return UnexpectedEvent(f"{etype}: sse.start has not been sent")
+        if kind == _DECLINED:
+            return UnexpectedEvent(
+                f"{etype}: the request was declined with {DECLINE_START}; "
+                "stream events are not allowed"
+            )
+        if self._broken:
+            return UnexpectedEvent(
+                f"{etype}: an earlier sse.send was cancelled half-way through; "
+                "the stream cannot continue"
+            )
+        return UnexpectedEvent(f"{etype}: the stream is closed (sse.close was sent)")
