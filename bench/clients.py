@@ -31,7 +31,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MASK = b"\x5a\xa5\x3c\xc3"
@@ -85,8 +85,7 @@ class Conn(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.open = True
         host = f"127.0.0.1:{self.port}".encode()
         if self.kind == "ws":
@@ -103,7 +102,7 @@ class Conn(asyncio.Protocol):
             )
         else:
             request = b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
-        transport.write(request)
+        self.transport.write(request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open = False
@@ -234,13 +233,14 @@ async def _open_many(
         async with gate:
             proto: Conn | None = None
             try:
-                _, proto = await asyncio.wait_for(
+                _, conn = await asyncio.wait_for(
                     loop.create_connection(
                         lambda: Conn(kind, port, counter, echo), "127.0.0.1", port
                     ),
                     _HANDSHAKE_TIMEOUT,
                 )
-                await asyncio.wait_for(asyncio.shield(proto.ready), _HANDSHAKE_TIMEOUT)
+                proto = conn
+                await asyncio.wait_for(asyncio.shield(conn.ready), _HANDSHAKE_TIMEOUT)
             except (OSError, TimeoutError, HandshakeRefused) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
                 if proto is not None:

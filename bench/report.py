@@ -135,7 +135,9 @@ def workload_table(
         headline = data["metrics"].get(workload.headline)
         for pagi in pagis:
             mine = by_server[pagi]["metrics"].get(workload.headline)
-            if headline and mine and headline["median"]:
+            if pagi == server:
+                row.append("—")
+            elif headline and mine and headline["median"]:
                 row.append(f"{mine['median'] / headline['median']:.2f}")
             else:
                 row.append("—")
@@ -167,10 +169,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"kernel {machine['kernel']}, {machine['os']}, Python {machine['python']}; "
         f"load average before/after: {machine['loadavg'][0]:.2f} / "
         f"{result.get('loadavg_after', [0.0])[0]:.2f}.",
-        f"* Settings: {config['reps']} repetitions, {config['duration']} s measured after "
+        f"* Settings: {config['reps']} repetition(s), {config['duration']} s measured after "
         f"{config['warmup']} s warm-up, servers alternated within each repetition, each started "
         f"fresh for every measurement. Cells: median (min{DASH}max).",
-        f"* Load tools: {result['versions'].get('wrk') or 'wrk'}; Python clients from "
+        f"* Load tools: {_wrk_version(result)}; Python clients from "
         "`bench/clients.py` on the project venv.",
         "",
         "Client and server share this machine's cores: the figures are comparable with "
@@ -183,3 +185,8 @@ def markdown(result: dict[str, Any]) -> str:
             continue
         lines += workload_table(workload, by_server, servers, config)
     return "\n".join(lines) + "\n"
+
+
+def _wrk_version(result: dict[str, Any]) -> str:
+    text = str(result["versions"].get("wrk") or "wrk")
+    return text.split(" Copyright")[0]

@@ -10,8 +10,10 @@ example a WebSocket upgrade answered with a 200). It never sleeps longer than
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +69,9 @@ class Workload:
 # -- wrk ------------------------------------------------------------------
 
 
-def wrk_argv(flags: list[str], script: str, duration: int, port: int, path: str = "/") -> list[str]:
+def wrk_argv(
+    flags: list[str], script: str, duration: int, port: int | str, path: str = "/"
+) -> list[str]:
     """The exact wrk command line: fixed flags, then duration, latency, script, URL."""
     return [
         "wrk",
@@ -122,12 +126,71 @@ def _wrk_workload(
     return run
 
 
-# -- h2load (hook: HTTP/2 workloads are added when pagi speaks HTTP/2) -----
+# -- h2load (the hook for HTTP/2 workloads) -----------------------------------------
+#
+# Nothing uses this yet: pagi does not speak HTTP/2. When it does, add workloads
+# with ``client="h2load"`` and ``run=_h2load_workload([...flags])`` to the
+# registry below; ``bench/run.py`` then installs h2load (apt package
+# nghttp2-client) like it installs wrk. h2load reports no percentiles, so the
+# latency figures are its min/mean/max "time for request".
+
+_H2_FINISHED = re.compile(r"finished in ([\d.]+)s, ([\d.]+) req/s")
+_H2_REQUESTS = re.compile(r"requests: (\d+) total.*?(\d+) succeeded, (\d+) failed, (\d+) errored")
+_H2_TRAFFIC = re.compile(r"traffic: .*?\((\d+)\) total")
+_H2_TIME = re.compile(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)")
 
 
-def h2load_argv(duration: int, port: int, clients: int = 64, streams: int = 10) -> list[str]:
-    """h2load over cleartext HTTP/2 with prior knowledge (for future HTTP/2 workloads)."""
-    return ["h2load", f"-c{clients}", f"-m{streams}", f"-D{duration}", f"http://127.0.0.1:{port}/"]
+def h2load_argv(flags: list[str], duration: int, port: int | str) -> list[str]:
+    """h2load over cleartext HTTP/2 with prior knowledge, e.g. flags ``["-c64", "-m10"]``."""
+    return ["h2load", *flags, f"-D{duration}", f"http://127.0.0.1:{port}/"]
+
+
+def _h2_us(text: str) -> float:
+    for suffix, factor in (("us", 1.0), ("ms", 1e3), ("s", 1e6)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    raise ValueError(f"unknown h2load time {text!r}")
+
+
+def parse_h2load(output: str) -> dict[str, float]:
+    """The figures of one h2load run; raises ValueError when its summary is missing."""
+    finished = _H2_FINISHED.search(output)
+    requests = _H2_REQUESTS.search(output)
+    traffic = _H2_TRAFFIC.search(output)
+    timing = _H2_TIME.search(output)
+    if not (finished and requests and traffic and timing):
+        raise ValueError(f"no h2load summary in: {output[-500:]}")
+    seconds = float(finished.group(1))
+    return {
+        "rps": float(finished.group(2)),
+        "requests": float(requests.group(2)),
+        "failed": float(requests.group(3)) + float(requests.group(4)),
+        "mbps": int(traffic.group(1)) / seconds / 1e6,
+        "min_us": _h2_us(timing.group(1)),
+        "max_us": _h2_us(timing.group(2)),
+        "mean_us": _h2_us(timing.group(3)),
+    }
+
+
+def _h2load_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, float]]:
+    def run(server: Running, config: Config) -> dict[str, float]:
+        if config.warmup > 0:
+            subprocess.run(
+                h2load_argv(flags, config.warmup, server.port),
+                capture_output=True,
+                timeout=config.warmup + 30,
+                check=False,
+            )
+        proc = subprocess.run(
+            h2load_argv(flags, config.duration, server.port),
+            capture_output=True,
+            text=True,
+            timeout=config.duration + 30,
+            check=False,
+        )
+        return parse_h2load(proc.stdout)
+
+    return run
 
 
 # -- python clients -----------------------------------------------------------
@@ -141,12 +204,13 @@ class HeldConnections:
     """A ``bench.clients hold`` subprocess: N connections kept open until :meth:`stop`."""
 
     def __init__(self, kind: str, port: int, count: int, timeout: float = 120.0) -> None:
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
             _client("hold", "--kind", kind, "--port", str(port), "--count", str(count)),
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr,
             text=True,
         )
         self.ready = self._reply(timeout)
@@ -163,7 +227,10 @@ class HeldConnections:
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"client exited ({self.proc.wait()}) without answering")
+                status = self.proc.wait()
+                self._stderr.seek(0)
+                tail = self._stderr.read()[-1500:].decode(errors="replace")
+                raise RuntimeError(f"client exited ({status}) without answering: {tail}")
             if line.startswith("{"):
                 reply: dict[str, Any] = json.loads(line)
                 return reply
@@ -186,6 +253,7 @@ class HeldConnections:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._stderr.close()
 
 
 def _ws_echo(server: Running, config: Config) -> dict[str, float]:
@@ -236,16 +304,18 @@ def _sse_streams(server: Running, config: Config) -> dict[str, float]:
         held.proc.kill()
         held.close()
         raise
-    return {
+    metrics = {
         "streams_open": float(result["open"]),
         "streams_failed": float(held.ready["failed"]),
         "events_per_s": result["events"] / result["seconds"],
         "cpu_pct": 100.0 * (cpu1 - cpu0) / (t1 - t0),
         "rss_mib": mem["rss"] / MiB,
         "pss_mib": mem["pss"] / MiB,
-        "front_rss_mib": front["rss"] / MiB,
         "processes": float(len(procs)),
     }
+    if server.server.is_pagi:  # the main process of a peer is all of it, or a supervisor
+        metrics["front_rss_mib"] = front["rss"] / MiB
+    return metrics
 
 
 def _idle(kind: str) -> Callable[[Running, Config], dict[str, float]]:
@@ -264,15 +334,17 @@ def _idle(kind: str) -> Callable[[Running, Config], dict[str, float]]:
             held.close()
             raise
         n = max(int(result["open"]), 1)
-        return {
+        metrics = {
             "open": float(result["open"]),
             "failed": float(held.ready["failed"]),
             "kib_per_conn": (after["rss"] - before["rss"]) / n / 1024,
             "pss_kib_per_conn": (after["pss"] - before["pss"]) / n / 1024,
-            "front_kib_per_conn": (front_after["rss"] - front_before["rss"]) / n / 1024,
             "rss_before_mib": before["rss"] / MiB,
             "rss_after_mib": after["rss"] / MiB,
         }
+        if server.server.is_pagi:
+            metrics["front_kib_per_conn"] = (front_after["rss"] - front_before["rss"]) / n / 1024
+        return metrics
 
     return run
 
@@ -311,7 +383,7 @@ def _wrk(id_: str) -> Callable[[Running, Config], dict[str, float]]:
 
 def _wrk_client(id_: str) -> Callable[[Config], list[str]]:
     flags, script = WRK_FLAGS[id_]
-    return lambda c: wrk_argv(flags, script, c.duration, 0)
+    return lambda c: wrk_argv(flags, script, c.duration, "PORT")
 
 
 def _hold(kind: str, count: Callable[[Config], int]) -> Callable[[Config], list[str]]:
@@ -320,7 +392,7 @@ def _hold(kind: str, count: Callable[[Config], int]) -> Callable[[Config], list[
 
 _IDLE_COLUMNS = (
     Column("kib_per_conn", "RSS/conn, tree", "kib"),
-    Column("front_kib_per_conn", "RSS/conn, main process", "kib"),
+    Column("front_kib_per_conn", "RSS/conn, pagi front alone", "kib"),
     Column("pss_kib_per_conn", "PSS/conn, tree", "kib"),
 )
 
@@ -412,7 +484,7 @@ WORKLOADS: dict[str, Workload] = {
             higher_is_better=False,
             columns=(
                 Column("rss_mib", "RSS tree", "mib"),
-                Column("front_rss_mib", "RSS main process", "mib"),
+                Column("front_rss_mib", "RSS pagi front alone", "mib"),
                 Column("cpu_pct", "CPU tree", "pct"),
                 Column("events_per_s", "events/s received", "rate"),
             ),

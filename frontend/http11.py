@@ -52,7 +52,7 @@ from .exchange_host import ExchangeHost
 from .http_parser import ParseError, ParserLimits, RequestHead, make_parser
 from .request_head import body_mode, scope_headers, split_target
 from .sse_detect import is_sse_request
-from .sse_stream import end_at_shutdown
+from .sse_stream import end_at_shutdown, limit_unsent
 from .websocket import take_over
 from .ws_handshake import is_websocket_upgrade
 
@@ -265,6 +265,8 @@ class HTTP11Connection(ExchangeHost):
         cur = Exchange(self, head, self._started, self.loop.time())
         self._cur = cur
         cur.sse = is_sse_request(head)
+        if cur.sse:
+            limit_unsent(self._transport)
         raw_path, query = split_target(head.target)
         cur.open_args = (raw_path, query, scope_headers(head.headers), body_mode(head))
         link = self._ctx.pool.pick()

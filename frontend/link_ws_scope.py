@@ -41,7 +41,12 @@ OPEN = 1
 DENYING = 2
 CLOSED = 3
 
-_STATE_NAMES = ("before the handshake was answered", "after accept", "during a denial", "after close")
+_STATE_NAMES = (
+    "before the handshake was answered",
+    "after accept",
+    "during a denial",
+    "after close",
+)
 
 
 class WSScopeHandler(Protocol):
@@ -124,8 +129,7 @@ class WSLinkScope:
             self.window -= len(body)
             if self.window < 0:
                 raise LinkViolation(
-                    f"scope {sid}: response body exceeds the granted window "
-                    f"by {-self.window} bytes"
+                    f"scope {sid}: response body exceeds the granted window by {-self.window} bytes"
                 )
             if not msg[4]:
                 self.state = CLOSED

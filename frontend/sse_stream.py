@@ -15,6 +15,15 @@ is an ordinary streamed response. Two things are the front's own:
   The timer stops when the response finishes for any reason; a timer that
   fires after that does nothing, so it can never write into a later response
   on the same connection.
+* **Small buffers**: on a connection that asked for an event stream, the
+  kernel is told to queue at most :data:`UNSENT_LIMIT` bytes not yet sent to
+  the client (``TCP_NOTSENT_LOWAT``; Linux, TCP only) and the transport's
+  write buffer pauses above the same amount; both stay so for the rest of the
+  connection. Without this a slow reader's backlog would first fill the
+  socket's send buffer (which grows to megabytes) and 64 KiB of transport
+  buffer before the front withheld any response credit; with it the app's
+  ``pagi.transport`` watermarks fire after a few tens of KiB of backlog, so a
+  live feed can conflate for that client while its data is still fresh.
 * **Shutdown**: when the front shuts down, an SSE request whose response
   is a started ``text/event-stream`` is ended at once instead of holding the
   shutdown for ``--graceful-timeout``: the scope gets ``CLOSE(server_shutdown)``
@@ -26,7 +35,8 @@ is an ordinary streamed response. Two things are the front's own:
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import socket
+from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import reasons
 
@@ -38,6 +48,24 @@ if TYPE_CHECKING:
 
 #: A timer that fires this early (loop clock jitter) still counts as due.
 _SLACK = 0.001
+
+#: Most bytes an event stream's socket may hold that were not yet sent.
+UNSENT_LIMIT = 16 * 1024
+_NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+
+
+def limit_unsent(transport: Any) -> None:
+    """Keep the connection's unsent backlog small (see the module doc)."""
+    transport.set_write_buffer_limits(high=UNSENT_LIMIT)
+    if _NOTSENT_LOWAT is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _NOTSENT_LOWAT, UNSENT_LIMIT)
+    except OSError:
+        pass  # an old kernel: the watermarks just fire later
 
 
 class SSEKeepalive:

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, Outcome, reasons
@@ -84,6 +85,8 @@ PRE_ACCEPT_LIMIT = 64 * 1024
 #: After a violation, how long the app gets to answer the messages that
 #: preceded it (once it has consumed them) before the close frame goes out.
 FAIL_GRACE = 0.05
+#: Bytes beyond the worker's window handed to the codec at once (frame headers).
+DECODE_SLACK = 64
 #: How long the input is drained after a denial response before closing.
 LINGER_TIMEOUT = 2.0
 
@@ -103,14 +106,17 @@ def take_over(
     server: list[Any] | None,
     peer: str,
     started_at: float,
+    read_paused: bool,
 ) -> WebSocketConnection:
     """Make a :class:`WebSocketConnection` the protocol of ``transport`` and start it.
 
-    ``buffered``: client bytes that followed the request head. The caller
-    has already removed itself from ``ctx.connections``; reading is resumed
-    here if the caller had paused it.
+    ``buffered``: client bytes that followed the request head;
+    ``read_paused``: whether the caller left reading paused (it is resumed
+    as this connection needs). The caller has already removed itself from
+    ``ctx.connections``.
     """
     ws = WebSocketConnection(ctx, transport, head, buffered, client, server, peer, started_at)
+    ws._read_paused = read_paused
     transport.set_protocol(ws)
     ws.start()
     return ws
@@ -193,7 +199,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._flow: InboundFlow | None = None
         self._keepalive: Keepalive | None = None
         self._keepalive_wanted: tuple[float, float] | None = None
-        self._read_paused = True  # the HTTP side may have paused it: start() resumes
+        self._read_paused = False  # as the transport is now (take_over sets it)
         self._write_paused = False
         self._ungranted = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -295,15 +301,8 @@ class WebSocketConnection(asyncio.Protocol):
         if phase == OPEN:
             self._receive(data)
         elif phase == CLOSING:
-            codec = self._codec
-            if codec is not None:
-                for event in codec.receive(data):
-                    if event[0] == CLOSE:
-                        self._client_close_reply(event[1], event[2])
-                        return
-                    if event[0] == FAIL:
-                        self._finish()
-                        return
+            self._input += data
+            self._await_close_reply()
         elif phase in (WAITING, HANDSHAKE):
             self._input += data
             if len(self._input) > PRE_ACCEPT_LIMIT:
@@ -311,33 +310,32 @@ class WebSocketConnection(asyncio.Protocol):
         # DENYING, FAILING, DONE: the input is discarded
 
     def eof_received(self) -> bool:
-        phase = self._phase
-        if phase < DONE:
-            if phase == CLOSING and self._fail is not None:
-                pass  # the client read our close frame and went away: a clean end
-            else:
-                logger.debug("%s closed the WebSocket connection without a close frame", self.peer)
-                self._close_code = 1006
-                self._disconnect(1006, reasons.CLIENT_CLOSED)
-            self._finish()
+        if self._phase == CLOSING and self._fail is not None:
+            self._finish()  # the client read our close frame and went away: a clean end
+        else:
+            self._client_gone()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        phase = self._phase
-        self._phase = DONE
+        self._client_gone()
         self._ctx.connections.discard(self)
-        self._cancel_timer()
-        if self._keepalive is not None:
-            self._keepalive.stop()
         if self._waiter is not None:
             self._waiter.cancel()
             self._waiter = None
-        if phase < DONE:
-            self._disconnect(1006, reasons.CLIENT_CLOSED)
-            if phase in (WAITING, HANDSHAKE):
-                self._log(499)
         if self._accepted_at:
             self._log_end()
+
+    def _client_gone(self) -> None:
+        """The socket ended (EOF, error, reset) before the WebSocket ended."""
+        phase = self._phase
+        if phase == DONE:
+            return
+        logger.debug("%s went away without a closing handshake", self.peer)
+        self._close_code = 1006
+        self._disconnect(1006, reasons.CLIENT_CLOSED)
+        if phase in (WAITING, HANDSHAKE):
+            self._log(499)
+        self._finish()
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -376,6 +374,45 @@ class WebSocketConnection(asyncio.Protocol):
     # --- the client's frames -----------------------------------------------------------
 
     def _receive(self, data: bytes) -> None:
+        """Client bytes while OPEN: decode as much as the worker's window takes.
+
+        Bytes are handed to the codec in slices of at most the window (plus
+        :data:`DECODE_SLACK`), so without compression the decoded data never
+        overshoots the window by more than that; the rest stays undecoded in
+        ``_input`` (at most one socket read: reading pauses) until CREDIT.
+        """
+        flow = self._flow
+        assert flow is not None
+        if self._input or flow.blocked:
+            self._input += data
+            self._update_reading()
+            return
+        if len(data) <= flow.window:
+            if self._decode(data):
+                self._after_decode()
+            return
+        self._input += data
+        self._drain_input()
+
+    def _drain_input(self) -> None:
+        """Decode what waits in ``_input`` while the window allows."""
+        flow = self._flow
+        assert flow is not None
+        buf = self._input
+        while buf and not flow.blocked and self._phase == OPEN:
+            take = flow.window + DECODE_SLACK
+            piece = bytes(buf[:take])
+            del buf[:take]
+            if not self._decode(piece):
+                return
+            self._after_decode_data()
+            if self._phase != OPEN:
+                return
+        self._update_reading()
+
+    def _decode(self, data: bytes) -> bool:
+        """Feed ``data`` to the codec and act on its events; False if the
+        connection left the OPEN phase (close or violation)."""
         codec = self._codec
         flow = self._flow
         assert codec is not None and flow is not None
@@ -390,16 +427,26 @@ class WebSocketConnection(asyncio.Protocol):
                     self._keepalive.pong()
             elif kind == CLOSE:
                 flow.flush()
+                self._input.clear()
                 self._client_closed(event[1], event[2])
-                return
+                return False
             else:  # FAIL
+                self._input.clear()
                 self._protocol_failure(event[1], event[2])
-                return
+                return False
+        return True
+
+    def _after_decode_data(self) -> None:
+        flow = self._flow
+        assert flow is not None
         flow.flush()
         if flow.overflowed:
+            self._input.clear()
             self._protocol_failure(1008, "queue_overflow")
-            return
-        if flow.blocked and not self._read_paused:
+
+    def _after_decode(self) -> None:
+        self._after_decode_data()
+        if self._phase == OPEN and self._flow.blocked and not self._read_paused:  # type: ignore[union-attr]
             self._update_reading()
 
     def _client_closed(self, code: int, reason: str) -> None:
@@ -495,16 +542,12 @@ class WebSocketConnection(asyncio.Protocol):
             self._disconnect(1006, reasons.SERVER_SHUTDOWN)
             self._start_closing(1001, "")
             return
-        if self._input:
-            data = bytes(self._input)
-            self._input.clear()
-            self._receive(data)
-        self._update_reading()
+        self._drain_input()  # what the client sent before the 101, if anything
 
     def on_ws_send(self, data: str | bytes, more: bool) -> None:
         phase = self._phase
         n = len(data)
-        if phase == OPEN or phase == FAILING:
+        if phase in (OPEN, FAILING):
             codec = self._codec
             assert codec is not None
             self._write(codec.message(data, more))
@@ -552,8 +595,11 @@ class WebSocketConnection(asyncio.Protocol):
             self._disconnect(*pending)
         if self._phase == FAILING:
             self._check_fail()
-        elif self._phase == OPEN and self._read_paused and not flow.blocked:
-            self._update_reading()
+        elif self._phase == OPEN and not flow.blocked:
+            if self._input:
+                self._drain_input()
+            elif self._read_paused:
+                self._update_reading()
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         self._scope_live = False
@@ -580,7 +626,12 @@ class WebSocketConnection(asyncio.Protocol):
             )
             self._abort()
         elif phase == OPEN:
-            self._start_closing(1011 if outcome == Outcome.RAISED else 1000, "")
+            if outcome != Outcome.RAISED:
+                code = 1000
+            else:  # 1012: cut short by a restarting (draining) worker
+                link = self._link
+                code = 1012 if link is not None and link.draining else 1011
+            self._start_closing(code, "")
         elif phase == FAILING:
             self._fail_now()
 
@@ -660,6 +711,12 @@ class WebSocketConnection(asyncio.Protocol):
                 assert link is not None
                 link.grant(self._sid, n)
 
+    def on_response_file(self, fd: int, offset: int, length: int | None) -> None:
+        os.close(fd)  # the link refuses files on websocket scopes; never called
+
+    def on_response_trailers(self, headers: list[list[bytes]]) -> None:
+        pass  # the link refuses trailers on websocket scopes; never called
+
     def _flush_denial_head(self) -> None:
         if self._phase == DENYING and self._deny_framing == -1:
             head = self._denial_head(None)
@@ -710,7 +767,25 @@ class WebSocketConnection(asyncio.Protocol):
         self._write(codec.close(code, reason))
         self._cancel_timer()
         self._timer = self.loop.call_later(self.config.ws_close_timeout, self._close_expired)
+        if self._fail is None:
+            self._await_close_reply()  # bytes left undecoded while the window was full
         self._update_reading()
+
+    def _await_close_reply(self) -> None:
+        """While CLOSING: look for the client's close frame in what it sent
+        (its data frames are dropped; a violation just ends the connection)."""
+        codec = self._codec
+        if codec is None or not self._input:
+            return
+        data = bytes(self._input)
+        self._input.clear()
+        for event in codec.receive(data):
+            if event[0] == CLOSE:
+                self._client_close_reply(event[1], event[2])
+                return
+            if event[0] == FAIL:
+                self._finish()
+                return
 
     def _close_expired(self) -> None:
         self._timer = None
@@ -848,7 +923,7 @@ class WebSocketConnection(asyncio.Protocol):
         phase = self._phase
         if phase == OPEN:
             flow = self._flow
-            pause = flow is not None and flow.blocked
+            pause = bool(self._input) or (flow is not None and flow.blocked)
         elif phase in (WAITING, HANDSHAKE):
             pause = len(self._input) > PRE_ACCEPT_LIMIT
         else:

@@ -113,7 +113,7 @@ class WSCodec:
                 elif opcode is _PONG:
                     append((PONG, frame.payload))
                 elif opcode is _CLOSE:
-                    code, reason = frame.payload  # type: ignore[misc]
+                    code, reason = frame.payload  # type: ignore[misc,str-unpack]
                     self._done = True
                     append((CLOSE, int(code), reason))
                     return events

@@ -103,7 +103,7 @@ class InboundFlow:
         self.credited += nbytes
         self.window += nbytes
         pending = self._pending
-        while pending and self.window > 0:
+        while pending and (self.window > 0 or not pending[0][0]):
             piece, more = pending[0]
             n = len(piece)
             if n <= self.window:

@@ -268,7 +268,8 @@ class SSEScope(HTTPScope):
             return
         etype = events.event_type(event)
         if etype == SEND:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             data = encode_send(event)
             if self.gone:
                 return
@@ -276,7 +277,8 @@ class SSEScope(HTTPScope):
                 raise self._sse_error(etype)
             await self._write(data, True)
         elif etype == COMMENT:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             data = encode_comment(event)
             if self.gone:
                 return
@@ -284,7 +286,8 @@ class SSEScope(HTTPScope):
                 raise self._sse_error(etype)
             await self._write(data, True)
         elif etype == START:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             status, headers = check_start(event)
             if self.gone:
                 return
@@ -293,7 +296,8 @@ class SSEScope(HTTPScope):
             self._send_head(etype, status, headers)
             self._kind = _STREAM
         elif etype == KEEPALIVE:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             interval, comment = check_keepalive(event)
             if self.gone:
                 return
@@ -301,7 +305,8 @@ class SSEScope(HTTPScope):
                 raise self._sse_error(etype)
             self.session.link.send([_EVENT, self.sid, _KEEPALIVE, interval, comment])
         elif etype == CLOSE:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             if self.gone:
                 return
             if self._kind != _STREAM or self._broken:
@@ -309,7 +314,8 @@ class SSEScope(HTTPScope):
             if not self._closing:
                 await self._end_stream()
         elif etype == DECLINE_START:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             status, headers = check_decline_start(event)
             if self.gone:
                 return
@@ -318,7 +324,8 @@ class SSEScope(HTTPScope):
             self._send_head(etype, status, headers)
             self._kind = _DECLINED
         elif etype == DECLINE_BODY:
-            self._spoke()
+            if not self._spoken:
+                self._spoke()
             body, more = check_decline_body(event)
             if self.gone:
                 return

@@ -77,6 +77,12 @@ def test_http10_client_gets_the_stream_until_close(server: Front) -> None:
     assert s.header("transfer-encoding") is None and s.header("content-length") is None
     assert s.header("connection") == "close"
     assert body == b"".join(WIRE_EVENTS)
+    # keepalive comments are written unframed too
+    with ChunkedStream(server.port, "/keepalive?interval=0.1&idle=0.35", version="1.0") as s:
+        assert s.read_head() == 200
+        body = s.body_until_close()
+    comments, _, rest = body.partition(b"data: tick\n\n")
+    assert rest == b"" and len(comments) >= 6 and comments == b":\n\n" * (len(comments) // 3)
 
 
 @pytest.mark.parametrize(
@@ -396,3 +402,36 @@ def test_native_app_is_not_replayed_after_it_spoke_sse(procs: Processes) -> None
     with ChunkedStream(front.port, "/wire") as s:
         assert len(s.chunks()) == len(WIRE_EVENTS)
     assert "does not handle 'sse' scopes" not in front.logs()
+
+
+# --- the examples ----------------------------------------------------------------------------
+
+
+def test_examples(procs: Processes, tmp_path: Path) -> None:
+    clock = procs.front(app="examples.sse_clock.app:app", workers=1)
+    assert "new EventSource" in httpx.get(clock.url + "/").text
+    with ChunkedStream(clock.port, "/clock", headers=(("Last-Event-ID", "41"),)) as s:
+        assert s.read_head() == 200
+        first = s.chunk()
+    assert first is not None and first[1].startswith(b"event: tick\nid: 42\ndata: ")
+    post = procs.front(
+        "--socket-dir", str(tmp_path / "post"), app="examples.sse_post.app:app", workers=1
+    )
+    with ChunkedStream(post.port, "/say", method="POST", body=b"a b c") as s:
+        events = events_of([p for _, p in s.chunks()])
+    assert events == [
+        {"event": "word", "data": "a"},
+        {"event": "word", "data": "b"},
+        {"event": "word", "data": "c"},
+        {"event": "done", "data": '{"words": 3}'},
+    ]
+    r = httpx.post(post.url + "/say", headers={"accept": "text/event-stream"})
+    assert r.status_code == 400
+    feed = procs.front(
+        "--socket-dir", str(tmp_path / "feed"), app="examples.sse_conflate.app:app", workers=1
+    )
+    with ChunkedStream(feed.port, "/") as s:
+        payloads = [s.chunk() for _ in range(5)]
+    prices = [json.loads(events_of([p[1]])[0]["data"]) for p in payloads if p is not None]
+    seqs = [p["seq"] for p in prices]
+    assert len(seqs) == 5 and seqs == sorted(set(seqs))

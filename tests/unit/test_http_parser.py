@@ -291,18 +291,21 @@ def test_expect_continue(kind: str, version: str, value: bytes, expected: bool) 
     assert parser.feed(b"ok") == [Body(b"ok"), EndOfMessage()]
 
 
-def test_upgrade_then_next_request(kind: str) -> None:
+def test_websocket_upgrade_ends_the_http_stream(kind: str) -> None:
+    # What follows a WebSocket handshake is the WebSocket's (take_rest), not HTTP.
     data = (
         b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\n"
         b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n" + GET
     )
-    events = parse(kind, data)
-    assert len(events) == 4
+    parser = make_parser(kind, ParserLimits())
+    events = parser.feed(data)
+    assert len(events) == 2
     first = events[0]
     assert isinstance(first, RequestHead)
     assert first.upgrade == b"websocket"
     assert first.keep_alive
-    assert events[1:] == [EndOfMessage(), head(), EndOfMessage()]
+    assert events[1:] == [EndOfMessage()]
+    assert parser.upgraded and parser.take_rest() == GET
 
 
 @pytest.mark.parametrize(

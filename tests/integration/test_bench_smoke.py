@@ -1,0 +1,194 @@
+"""The benchmark harness itself runs (bench/, docs/performance.md) — no figure is judged.
+
+One tiny run of the real harness (pagi with one worker, one-second workloads,
+a few dozen held connections) checks that every kind of client works end to
+end, that the JSON and Markdown have the documented shape, and that every
+process the harness started is gone afterwards. The figures themselves are
+never compared with anything: benchmarks are not pass/fail.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO))  # for `bench`; appended so nothing else is shadowed
+
+from bench import flame, report  # noqa: E402
+from bench.workloads import WORKLOADS, parse_h2load  # noqa: E402
+
+# Every client kind once: wrk (plain and Lua POST), the WebSocket echo client,
+# the held SSE / keep-alive / WebSocket connections, and none (cold start).
+SMOKE_WORKLOADS = "1,2,6,7,8a,8b,9"
+EXPECTED_METRICS = {
+    "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx"},
+    "2": {"rps", "mbps", "p50_us", "p99_us"},
+    "6": {"messages_per_s", "connections"},
+    "7": {"rss_mib", "front_rss_mib", "cpu_pct", "events_per_s", "streams_open"},
+    "8a": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
+    "8b": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
+    "9": {"cold_start_ms", "idle_rss_mib"},
+}
+
+
+def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--servers",
+        "pagi-1w",
+        "--workloads",
+        SMOKE_WORKLOADS,
+        "--reps",
+        "1",
+        "--duration",
+        "1",
+        "--warmup",
+        "0",
+        "--idle-conns",
+        "40",
+        "--sse-streams",
+        "40",
+        "--settle",
+        "0.3",
+        "--results-dir",
+        str(tmp_path),
+    ]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    [json_path] = tmp_path.glob("*.json")
+    result = json.loads(json_path.read_text())
+    assert result["schema"] == 1
+    assert {"nproc", "cpu_model", "ram_gib", "kernel", "python", "loadavg"} <= set(
+        result["machine"]
+    )
+    assert result["versions"]["project_venv"]["pagi"]
+    assert result["versions"]["wrk"].startswith("wrk")
+    assert result["config"]["reps"] == 1 and result["config"]["duration"] == 1
+    assert result["servers_order"] == ["pagi-1w"]
+    assert result["wrk_flags"]["1"] == ["-t1", "-c64"]
+    assert set(result["workloads"]) == set(EXPECTED_METRICS)
+
+    runs = result["runs"]
+    assert [r["workload"] for r in runs] == SMOKE_WORKLOADS.split(",")
+    for run in runs:
+        assert run["status"] == "ok", run
+        assert EXPECTED_METRICS[run["workload"]] <= set(run["metrics"]), run
+        assert all(isinstance(v, float) for v in run["metrics"].values()), run
+        assert run["cold_start_s"] > 0
+        assert run["leftover_pids"] == []
+        assert run["argv"][0].endswith("pagi-front")
+    by_id = {r["workload"]: r["metrics"] for r in runs}
+    # Sanity, not speed: the load really went through the server.
+    assert by_id["1"]["requests"] > 0 and by_id["1"]["non_2xx"] == 0
+    assert by_id["2"]["mbps"] > 0
+    assert by_id["6"]["messages_per_s"] > 0
+    assert by_id["7"]["streams_open"] == 40 and by_id["7"]["events_per_s"] > 0
+    assert by_id["8a"]["open"] == 40 and by_id["8b"]["open"] == 40
+
+    summary = result["summary"]
+    stats = summary["1"]["pagi-1w"]["metrics"]["rps"]
+    assert stats["n"] == 1 and stats["min"] == stats["median"] == stats["max"]
+    assert result["ratios"] == {}  # no peer in this run
+
+    # Every process of every server is gone (the front's workers included).
+    for run in runs:
+        for pid in run["pids"]:
+            assert not _alive(pid), f"pid {pid} of {run['server']} survived"
+
+    latest = (tmp_path / "latest.md").read_text()
+    assert latest == (tmp_path / f"{json_path.stem}.md").read_text()
+    assert "### 1 · HTTP/1.1 keep-alive hello, 64 connections" in latest
+    assert "### 8b · Idle memory: 40 idle WebSockets" in latest
+    assert "| pagi-1w |" in latest
+    assert not list(tmp_path.glob("*-logs")), "logs are removed when no run failed"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_report_ratios_and_cells_from_runs() -> None:
+    runs = [
+        {"workload": "1", "server": s, "rep": i, "status": "ok", "metrics": {"rps": v}}
+        for s, values in (("pagi-1w", [90.0, 100.0, 120.0]), ("uvicorn-httptools", [50.0] * 3))
+        for i, v in enumerate(values)
+    ]
+    runs.append(
+        {
+            "workload": "6",
+            "server": "daphne",
+            "rep": 0,
+            "status": "unsupported",
+            "metrics": {},
+            "note": "not supported yet: HandshakeRefused",
+        }
+    )
+    summary = report.summarize(runs)
+    assert summary["1"]["pagi-1w"]["metrics"]["rps"] == {
+        "median": 100.0,
+        "min": 90.0,
+        "max": 120.0,
+        "n": 3,
+    }
+    assert report.ratios(summary) == {"1": {"pagi-1w": {"uvicorn-httptools": 2.0}}}
+    table = "\n".join(
+        report.workload_table(WORKLOADS["1"], summary["1"], ["pagi-1w", "uvicorn-httptools"], {})
+    )
+    assert "| pagi-1w | 100 (90\u2013120) |" in table
+    assert "| uvicorn-httptools | 50 (50\u201350) |" in table and "| 2.00 |" in table
+    six = "\n".join(
+        report.workload_table(
+            WORKLOADS["6"], summary["6"], ["daphne"], {"ws_conns": 32, "ws_size": 64}
+        )
+    )
+    assert "| daphne | not supported yet |" in six
+
+
+def test_flame_graph_and_top_table_from_collapsed_stacks(tmp_path: Path) -> None:
+    raw = tmp_path / "stacks.txt"
+    raw.write_text(
+        "main (a.py:1);serve (b.py:5);parse (c.py:9) 30\n"
+        "main (a.py:1);serve (b.py:5) 10\n"
+        "main (a.py:1);idle <x> (d.py:2) 60\n"
+        "garbage line\n"
+    )
+    table, samples = flame.render(raw, tmp_path / "f.svg", "title & <test>")
+    assert samples == 100
+    lines = table.splitlines()
+    assert lines[4] == "| 60.0 | 60.0 | `idle <x> (d.py:2)` |"
+    assert lines[5] == "| 30.0 | 30.0 | `parse (c.py:9)` |"
+    assert lines[6] == "| 10.0 | 40.0 | `serve (b.py:5)` |"
+    root = ET.parse(tmp_path / "f.svg").getroot()  # well-formed despite < & in names
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert "serve (b.py:5) (40 samples, 40.0%)" in titles
+    assert "all (100 samples, 100.0%)" in titles
+
+
+H2LOAD_OUTPUT = """\
+finished in 2.00s, 29710.50 req/s, 1.13MB/s
+requests: 59421 total, 59581 started, 59421 done, 59421 succeeded, 0 failed, 0 errored, 0 timeout
+status codes: 59421 2xx, 0 3xx, 0 4xx, 0 5xx
+traffic: 2.27MB (2379048) total, 523.55KB (536117) headers (space savings 90.40%), 754.37KB (77…
+                     min         max         mean         sd        +/- sd
+time for request:      401us     19.10ms      5.20ms      2.38ms    66.77%
+"""
+
+
+def test_h2load_summary_is_parsed_for_the_http2_hook() -> None:
+    figures = parse_h2load(H2LOAD_OUTPUT)
+    assert figures["rps"] == 29710.5
+    assert figures["requests"] == 59421 and figures["failed"] == 0
+    assert figures["min_us"] == 401 and figures["max_us"] == 19100 and figures["mean_us"] == 5200
+    assert round(figures["mbps"], 3) == round(2379048 / 2.0 / 1e6, 3)
