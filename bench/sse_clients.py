@@ -239,8 +239,8 @@ def _start(kind: str, app: str, port: int) -> subprocess.Popen[bytes]:
         argv = [
             str(PAGI_PYTHON), "-m", "pagi.frontend", "--app", app, "--workers", "1",
             "--bind", f"127.0.0.1:{port}", "--no-access-log", "--log-level", "warning",
-            "--socket-dir", f"/tmp/pagi-sse-bench-{os.getpid()}",
         ]  # fmt: skip
+        # no --socket-dir: the front makes a private one and removes it at exit
     else:
         argv = [
             str(PEERS_PYTHON), "-m", "uvicorn", app, "--port", str(port), "--host", "127.0.0.1",
