@@ -68,30 +68,36 @@ def ratios(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
 # -- formatting ------------------------------------------------------------------
 
 
-def fmt(value: float, unit: str) -> str:
-    """One number in the unit of its column (latencies switch from µs to ms at 10 ms)."""
-    if unit == "rate":
-        return f"{value:,.0f}"
+def _scale(unit: str, reference: float) -> tuple[float, str, str]:
+    """(divisor, format spec, suffix) for a column's numbers; latencies switch to ms at 10 ms."""
     if unit == "us":
-        return f"{value / 1000:.1f} ms" if value >= 10_000 else f"{value:,.0f} µs"
+        return (1000.0, ".1f", " ms") if reference >= 10_000 else (1.0, ",.0f", " µs")
     if unit == "ms":
-        return f"{value:,.0f} ms"
-    if unit == "mbps":
-        return f"{value:,.0f}"
+        return 1.0, ",.0f", " ms"
     if unit in ("mib", "kib"):
-        return f"{value:,.1f}"
+        return 1.0, ",.1f", ""
     if unit == "pct":
-        return f"{value:.1f} %"
-    return f"{value:g}"
+        return 1.0, ".1f", " %"
+    return 1.0, ",.0f", ""  # rate, mbps, count
 
 
-def cell(stats: dict[str, float] | None, unit: str) -> str:
+def fmt(value: float, unit: str) -> str:
+    """One number in the unit of its column."""
+    divisor, spec, suffix = _scale(unit, value)
+    return format(value / divisor, spec) + suffix
+
+
+def cell(stats: dict[str, float] | None, unit: str, reference: float | None = None) -> str:
+    """``median (min to max) unit``, scaled alike; ``reference`` (default: the median)
+    picks the scale, so one column can share it."""
     if not stats:
         return "—"
-    text = fmt(stats["median"], unit)
+    divisor, spec, suffix = _scale(unit, stats["median"] if reference is None else reference)
+    text = format(stats["median"] / divisor, spec)
     if stats["n"] > 1:
-        text += f" ({fmt(stats['min'], unit)}{DASH}{fmt(stats['max'], unit)})"
-    return text
+        low, high = (format(stats[k] / divisor, spec) for k in ("min", "max"))
+        text += f" ({low}{DASH}{high})"
+    return text + suffix
 
 
 def _unit_suffix(column: Column) -> str:
@@ -121,6 +127,13 @@ def workload_table(
     head += [f"{p} ÷ server" for p in pagis]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+    refs = {  # the largest median of each column sets its scale (µs or ms)
+        c.key: max(
+            (d["metrics"][c.key]["median"] for d in by_server.values() if c.key in d["metrics"]),
+            default=None,
+        )
+        for c in workload.columns
+    }
     for server in servers:
         data = by_server.get(server)
         if data is None:
@@ -129,7 +142,10 @@ def workload_table(
         if status is not None:
             row = [server, status, *([""] * (len(workload.columns) - 1))]
         else:
-            row = [server, *(cell(data["metrics"].get(c.key), c.unit) for c in workload.columns)]
+            row = [
+                server,
+                *(cell(data["metrics"].get(c.key), c.unit, refs[c.key]) for c in workload.columns),
+            ]
             if "error" in data["statuses"] or "unsupported" in data["statuses"]:
                 row[1] += " ⚠"
         headline = data["metrics"].get(workload.headline)

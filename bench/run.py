@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-latest", action="store_true", help="do not overwrite latest.md")
     p.add_argument("--list", action="store_true", help="list servers and workloads, then exit")
     p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only rewrite the Markdown of an earlier run's JSON (and latest.md)",
+    )
+    p.add_argument(
         "--profile",
         choices=("front", "worker"),
         help="run ONE workload under py-spy, attached to the main process or a worker",
@@ -226,10 +232,23 @@ def benchmark(args: argparse.Namespace) -> Path:
     return json_path
 
 
+def render(json_path: Path, latest: bool) -> None:
+    """Rewrite ``<stamp>.md`` (and ``latest.md``) next to an earlier run's JSON."""
+    result = json.loads(json_path.read_text())
+    md = report.markdown(result)
+    json_path.with_suffix(".md").write_text(md)
+    if latest:
+        (json_path.parent / "latest.md").write_text(md)
+    print(md)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
         list_everything()
+        return 0
+    if args.render:
+        render(args.render, latest=not args.no_latest)
         return 0
     if args.profile:
         from bench import pyspy

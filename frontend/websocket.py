@@ -150,6 +150,7 @@ class WebSocketConnection(asyncio.Protocol):
         "_scope_live",
         "_sid",
         "_started_at",
+        "_target",
         "_timer",
         "_transport",
         "_ungranted",
@@ -179,7 +180,8 @@ class WebSocketConnection(asyncio.Protocol):
         self.config = ctx.config
         self.loop = asyncio.get_running_loop()
         self._transport = transport
-        self._head = head
+        self._head: RequestHead | None = head  # dropped once the scope is opened
+        self._target = head.target
         self._input = bytearray(buffered)  # client bytes before the 101
         self.client = client
         self.server = server
@@ -220,6 +222,7 @@ class WebSocketConnection(asyncio.Protocol):
     def start(self) -> None:
         self._ctx.connections.add(self)
         head = self._head
+        assert head is not None
         try:
             self._handshake = check_handshake(head)
         except HandshakeError as exc:
@@ -255,7 +258,7 @@ class WebSocketConnection(asyncio.Protocol):
             logger.warning(
                 "503: no worker ready within %gs for WebSocket %s from %s",
                 timeout,
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
             )
             self._reply(503, "no worker is available", _RETRY_AFTER)
@@ -265,7 +268,10 @@ class WebSocketConnection(asyncio.Protocol):
     def _open(self, link: WorkerLink) -> None:
         handshake = self._handshake
         assert handshake is not None
-        raw_path, query = split_target(self._head.target)
+        head = self._head
+        assert head is not None
+        self._head = None  # the header list is the scope's now; keep only the target
+        raw_path, query = split_target(self._target)
         self._link = link
         self.worker = link.name
         self._phase = HANDSHAKE
@@ -282,7 +288,7 @@ class WebSocketConnection(asyncio.Protocol):
             "ws",
             raw_path,
             query,
-            scope_headers(self._head.headers),
+            scope_headers(head.headers),
             self.client,
             self.server,
             {"subprotocols": handshake.subprotocols},
@@ -331,7 +337,8 @@ class WebSocketConnection(asyncio.Protocol):
         if phase == DONE:
             return
         logger.debug("%s went away without a closing handshake", self.peer)
-        self._close_code = 1006
+        if self._fail is None:
+            self._close_code = 1006
         self._disconnect(1006, reasons.CLIENT_CLOSED)
         if phase in (WAITING, HANDSHAKE):
             self._log(499)
@@ -568,7 +575,7 @@ class WebSocketConnection(asyncio.Protocol):
             logger.info(
                 "403 to %s for WebSocket %s: the app closed before accepting",
                 self.peer,
-                short_target(self._head.target),
+                short_target(self._target),
             )
             self._disconnect(1006, DENIED)
             self._reply(403, "the application refused the WebSocket", worker=self.worker)
@@ -590,7 +597,7 @@ class WebSocketConnection(asyncio.Protocol):
             return
         flow.credit(nbytes)
         pending = self._disconnect_pending
-        if pending is not None and not flow.blocked:
+        if pending is not None and not flow.has_pending:
             self._disconnect_pending = None
             self._disconnect(*pending)
         if self._phase == FAILING:
@@ -614,14 +621,14 @@ class WebSocketConnection(asyncio.Protocol):
                 "500: %s (worker %s, WebSocket %s from %s)",
                 what,
                 self.worker,
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
             )
             self._reply(500, "", worker=self.worker)
         elif phase == DENYING and self._deny_framing != -2:
             logger.warning(
                 "aborting the denial of WebSocket %s from %s: the app ended mid-response",
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
             )
             self._abort()
@@ -643,7 +650,7 @@ class WebSocketConnection(asyncio.Protocol):
             logger.error(
                 "502: worker %s went away during the WebSocket handshake %s from %s",
                 self.worker,
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
             )
             self._reply(502, "the worker serving this request went away", worker=self.worker)
@@ -654,7 +661,7 @@ class WebSocketConnection(asyncio.Protocol):
             draining = link is not None and link.draining
             logger.warning(
                 "closing WebSocket %s from %s: worker %s went away",
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
                 self.worker,
             )
@@ -740,7 +747,7 @@ class WebSocketConnection(asyncio.Protocol):
                 "500: %s (worker %s, WebSocket %s from %s)",
                 exc,
                 self.worker,
-                short_target(self._head.target),
+                short_target(self._target),
                 self.peer,
             )
             self._disconnect(1006, reasons.SERVER_ERROR)
@@ -799,7 +806,7 @@ class WebSocketConnection(asyncio.Protocol):
         if not self._scope_live:
             return
         flow = self._flow
-        if defer and flow is not None and flow.pending_size:
+        if defer and flow is not None and flow.has_pending:
             if self._disconnect_pending is None:
                 self._disconnect_pending = (code, reason)
             return
@@ -816,7 +823,7 @@ class WebSocketConnection(asyncio.Protocol):
         timeout = self.config.ws_handshake_timeout
         logger.warning(
             "504: the app did not accept or deny WebSocket %s from %s within %gs (worker %s)",
-            short_target(self._head.target),
+            short_target(self._target),
             self.peer,
             timeout,
             self.worker,
@@ -914,7 +921,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     # --- I/O helpers --------------------------------------------------------------
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | bytearray) -> None:
         transport = self._transport
         if not transport.is_closing():
             transport.write(data)
@@ -945,7 +952,7 @@ class WebSocketConnection(asyncio.Protocol):
         log_access(
             self.peer,
             "GET",
-            self._head.target,
+            self._target,
             "1.1",
             status,
             0 if status == 101 else self._body_bytes,
@@ -958,7 +965,7 @@ class WebSocketConnection(asyncio.Protocol):
             line = format_access_line(
                 self.peer,
                 "GET",
-                self._head.target,
+                self._target,
                 "1.1",
                 101,
                 self._body_bytes,

@@ -124,9 +124,9 @@ class WSCodec:
 
     # --- outbound frames ------------------------------------------------------
 
-    def message(self, data: str | bytes, more: bool) -> bytes:
+    def message(self, data: str | bytes, more: bool) -> bytearray:
         """A data frame; ``more`` leaves the message open for continuation frames."""
-        return bytes(self._proto.send_data(data, not more))
+        return self._proto.send_data(data, not more)
 
     def ping(self, payload: bytes = b"") -> bytes:
         return bytes(self._proto.ping(payload))

@@ -46,7 +46,8 @@ class InboundFlow:
         self._send = send  # queues one WS_RECEIVE piece on the link
         self.window = window  # units the worker can still take
         self.max_queue = max_queue
-        self._pending: deque[tuple[str | bytes, bool]] = deque()
+        # Created on first use: most connections never have anything waiting.
+        self._pending: deque[tuple[str | bytes, bool]] | None = None
         self.pending_size = 0  # units waiting in _pending
         self._acc: list[str | bytes] = []  # pieces of the current message not yet emitted
         self.complete_units = 0  # units of every complete message received
@@ -56,6 +57,11 @@ class InboundFlow:
     def blocked(self) -> bool:
         """The worker can take nothing more: stop reading the client."""
         return self.window <= 0 or bool(self._pending)
+
+    @property
+    def has_pending(self) -> bool:
+        """Pieces wait in the inbound queue for window."""
+        return bool(self._pending)
 
     @property
     def overflowed(self) -> bool:
@@ -95,6 +101,8 @@ class InboundFlow:
                 self._send(piece[:window], True)
                 piece = piece[window:]
                 n -= window
+        if self._pending is None:
+            self._pending = deque()
         self._pending.append((piece, more))
         self.pending_size += n
 
@@ -103,6 +111,8 @@ class InboundFlow:
         self.credited += nbytes
         self.window += nbytes
         pending = self._pending
+        if pending is None:
+            return
         while pending and (self.window > 0 or not pending[0][0]):
             piece, more = pending[0]
             n = len(piece)
@@ -133,5 +143,5 @@ class InboundFlow:
 
     def clear(self) -> None:
         self._acc.clear()
-        self._pending.clear()
+        self._pending = None
         self.pending_size = 0

@@ -7,14 +7,16 @@ WebSocket routes (the path picks the behaviour; the query string tunes it):
   ``?headers=1`` adds ``x-extra: yes`` to the 101.
 * ``/deny`` — ``websocket.close`` before accept (the front answers 403).
 * ``/deny401`` — a ``websocket.http.response`` 401 with ``www-authenticate``.
-* ``/close?code=&reason=`` — accept, then close with that code and reason.
+* ``/close?code=&reason=`` — accept, then close with that code and reason
+  (then send once more, which must be a no-op).
 * ``/return`` / ``/raise`` — accept, then return / raise.
 * ``/keepalive?interval=&timeout=`` — accept, ask for server pings, wait.
 * ``/noread`` — accept, never receive; waits until the connection is gone
   (it polls ``pagi.transport``-free: a cancelled task at shutdown is fine).
 * ``/slowread?delay=`` — accept, then receive one message per ``delay`` s.
 * ``/sender?count=&size=`` — accept, send ``count`` binary messages of
-  ``size`` bytes and record how long the sends took.
+  ``size`` bytes and record how long the sends took and what
+  ``pagi.transport`` reported (peak ``buffered_amount``, water-mark callbacks).
 * ``/stall`` — accept, never answer anything (for the handshake timeout).
 
 Set ``WS_E2E_LOG`` to a file to have every recorded disconnect appended to it
@@ -133,7 +135,9 @@ async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 "reason": query.get("reason", ""),
             }
         )
+        await send({"type": "websocket.send", "text": "after close: a no-op"})
         _record(path, await _wait_disconnect(receive))
+        await send({"type": "websocket.send", "text": "after disconnect: a no-op"})
     elif path == "/return":
         return
     elif path == "/raise":
@@ -165,10 +169,15 @@ async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == "/sender":
         count = int(query.get("count", "64"))
         payload = b"s" * int(query.get("size", str(1024 * 1024)))
+        transport = scope["pagi.transport"]
+        marks = {"high": 0, "drain": 0, "peak": 0}
+        transport.on_high_water(lambda: marks.__setitem__("high", marks["high"] + 1))
+        transport.on_drain(lambda: marks.__setitem__("drain", marks["drain"] + 1))
         started = time.monotonic()
         for _ in range(count):
             await send({"type": "websocket.send", "bytes": payload})
-        EVENTS.append({"path": path, "send_seconds": time.monotonic() - started})
+            marks["peak"] = max(marks["peak"], transport.buffered_amount())
+        EVENTS.append({"path": path, "send_seconds": time.monotonic() - started, **marks})
         _record(path, await _wait_disconnect(receive))
 
 

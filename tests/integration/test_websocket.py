@@ -215,6 +215,12 @@ def test_app_close_code_and_reason_reach_the_client(front: Front) -> None:
     assert (info.value.rcvd.code, info.value.rcvd.reason) == (4000, "bye now")
     event = wait_event(front, "/close")
     assert (event["code"], event["reason"]) == (4000, "bye now")  # the client's echo
+    # the app's sends after its close were no-ops: nothing reached the client
+    # (the close frame was the first frame) and the worker is still in service
+    raw = RawWS(front.port, "/close?code=1000")
+    before, close = raw.recv_close()
+    assert close is not None and not before
+    assert "dropping worker" not in front.logs()
 
 
 @pytest.mark.parametrize(("path", "code"), [("/return", 1000), ("/raise", 1011)])

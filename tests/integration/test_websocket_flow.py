@@ -136,6 +136,9 @@ def test_a_client_that_does_not_read_makes_the_apps_send_wait(procs: Processes) 
     assert received == 48 * MiB
     event = wait_event(front, "/sender", key="send_seconds")
     assert event["send_seconds"] > 1.4
+    # pagi.transport saw the backlog: up to one response window, high water then drain
+    assert 64 * 1024 < event["peak"] <= 256 * 1024
+    assert event["high"] >= 1 and event["drain"] >= 1
 
 
 def test_worker_killed_closes_the_socket_with_1011(procs: Processes) -> None:
