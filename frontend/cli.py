@@ -35,6 +35,12 @@ class Lifespan(enum.StrEnum):
     off = "off"
 
 
+class SseScope(enum.StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 class HttpParser(enum.StrEnum):
     auto = "auto"
     h11 = "h11"
@@ -174,6 +180,14 @@ def serve(
             help="Run the app's lifespan protocol: auto (if the app supports it), on, off.",
         ),
     ] = Lifespan.auto,
+    sse_scope: Annotated[
+        SseScope,
+        typer.Option(
+            envvar="PAGI_SSE_SCOPE",
+            help="Give event-stream requests the 'sse' scope: auto (replay as http for apps"
+            " that reject it), on, off (always http). Forwarded to embedded workers.",
+        ),
+    ] = SseScope.auto,
     root_path: Annotated[
         str,
         typer.Option(
@@ -429,6 +443,7 @@ def serve(
         app_dir=app_dir,
         factory=factory,
         lifespan=lifespan.value,
+        sse_scope=sse_scope.value,
         root_path=root_path,
         socket_dir=socket_dir if socket_dir is not None else _DEFAULTS.socket_dir,
         private_socket_dir=app is not None and socket_dir is None,

@@ -22,6 +22,7 @@ class FrontConfig:
     app_dir: str | None = None  # forwarded to spawned workers
     factory: bool = False  # forwarded to spawned workers
     lifespan: str = "auto"  # forwarded to spawned workers
+    sse_scope: str = "auto"  # forwarded to spawned workers
     root_path: str = ""  # forwarded to spawned workers
 
     # --- sockets -------------------------------------------------------------

@@ -81,6 +81,8 @@ def worker_argv(config: FrontConfig, worker_num: int) -> list[str]:
         str(worker_num),
         "--lifespan",
         config.lifespan,
+        "--sse-scope",
+        config.sse_scope,
         "--root-path",
         config.root_path,
         "--log-level",

@@ -19,6 +19,7 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
         app_dir="/srv/app",
         factory=True,
         lifespan="off",
+        sse_scope="on",
         root_path="/api",
         log_level="debug",
         graceful_timeout=2.5,
@@ -26,7 +27,8 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
     assert worker_argv(config, 3) == [
         sys.executable, "-m", "pagi.worker", "pkg.mod:app",
         "--socket-dir", "/tmp/x", "--worker-num", "3", "--lifespan", "off",
-        "--root-path", "/api", "--log-level", "debug", "--graceful-timeout", "2.5",
+        "--sse-scope", "on", "--root-path", "/api", "--log-level", "debug",
+        "--graceful-timeout", "2.5",
         "--app-dir", "/srv/app", "--factory",
     ]  # fmt: skip
 
