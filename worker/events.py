@@ -45,7 +45,8 @@ class UnexpectedEvent(RuntimeError):
     """The application sent a well-formed event at the wrong time."""
 
 
-def _kind(value: object) -> str:
+def type_name(value: object) -> str:
+    """The name of ``value``'s type, as error messages show it."""
     return type(value).__name__
 
 
@@ -55,10 +56,10 @@ def event_type(event: object) -> str:
         etype = event["type"]  # type: ignore[index]
     except (KeyError, TypeError, IndexError):
         if not isinstance(event, Mapping):
-            raise InvalidEvent(f"send() takes an event dict, got {_kind(event)}") from None
+            raise InvalidEvent(f"send() takes an event dict, got {type_name(event)}") from None
         raise InvalidEvent("event has no 'type' key") from None
     if type(etype) is not str:
-        raise InvalidEvent(f"event 'type' must be a str, got {_kind(etype)}")
+        raise InvalidEvent(f"event 'type' must be a str, got {type_name(etype)}")
     return etype
 
 
@@ -78,24 +79,26 @@ def check_flag(event: Mapping[str, Any], etype: str, key: str) -> bool | None:
     raise InvalidEvent(f"{etype}: {key!r} must be a bool, got {value!r:.60}")
 
 
-def _check_bytes(value: object, what: str) -> bytes:
+def check_bytes(value: object, what: str) -> bytes:
+    """``value`` as ``bytes`` (``bytearray``/``memoryview`` copied), or
+    :class:`InvalidEvent` naming ``what`` (e.g. ``"http.response.body: 'body'"``)."""
     if type(value) is bytes:
         return value
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
-    raise InvalidEvent(f"{what} must be bytes, got {_kind(value)} {value!r:.60}")
+    raise InvalidEvent(f"{what} must be bytes, got {type_name(value)} {value!r:.60}")
 
 
 def _not_pairs(etype: str, headers: object) -> InvalidEvent:
     return InvalidEvent(
-        f"{etype}: 'headers' must be an iterable of [name, value] pairs, got {_kind(headers)}"
+        f"{etype}: 'headers' must be an iterable of [name, value] pairs, got {type_name(headers)}"
     )
 
 
 def _bad_pair(etype: str, index: int, pair: object) -> InvalidEvent:
     return InvalidEvent(
         f"{etype}: 'headers' item {index} must be a [name, value] pair, "
-        f"got {_kind(pair)} {pair!r:.60}"
+        f"got {type_name(pair)} {pair!r:.60}"
     )
 
 
@@ -133,14 +136,14 @@ def check_headers(etype: str, headers: object) -> list[list[bytes]]:
             name, value = pair
         lower = names.get(name) if type(name) is bytes else None
         if lower is None:
-            name = _check_bytes(name, f"{etype}: header name (item {index})")
+            name = check_bytes(name, f"{etype}: header name (item {index})")
             if _TOKEN.fullmatch(name) is None:
                 raise InvalidEvent(f"{etype}: header name {name!r:.60} is not a valid HTTP token")
             lower = name.lower()
             if len(names) < _MAX_REMEMBERED_NAMES:
                 names[name] = lower
         if type(value) is not bytes:
-            value = _check_bytes(value, f"{etype}: header value (item {index})")
+            value = check_bytes(value, f"{etype}: header value (item {index})")
         if _FORBIDDEN.search(value) is not None:
             raise InvalidEvent(f"{etype}: header value for {lower!r:.60} contains CR, LF or NUL")
         out.append([lower, value])
@@ -149,6 +152,7 @@ def check_headers(etype: str, headers: object) -> list[list[bytes]]:
 
 def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]], bool]:
     """``(status, headers, trailers)`` of an ``http.response.start``."""
+    # check_status inlined: this runs once per request
     status = event.get("status")
     if type(status) is not int or not 100 <= status <= 999:
         if status is None:
@@ -159,17 +163,35 @@ def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]], bool]
     return status, headers, bool(trailers)
 
 
-def check_body(event: Mapping[str, Any]) -> tuple[bytes, bool]:
-    """``(body, more)`` of an in-memory ``http.response.body``.
+def check_status(
+    etype: str, event: Mapping[str, Any], default: int | None, low: int, high: int
+) -> int:
+    """The ``status`` of a response start: an int from ``low`` to ``high``;
+    ``default`` when absent (required if ``default`` is None)."""
+    status = event.get("status")
+    if status is None:
+        if default is None:
+            raise InvalidEvent(f"{etype}: 'status' is required")
+        return default
+    if type(status) is not int or not low <= status <= high:
+        raise InvalidEvent(
+            f"{etype}: 'status' must be an int from {low} to {high}, got {status!r:.60}"
+        )
+    return status
+
+
+def check_body(event: Mapping[str, Any], etype: str = BODY) -> tuple[bytes, bool]:
+    """``(body, more)`` of an in-memory body event (``http.response.body`` and
+    the denial/decline bodies of the websocket and sse scopes).
 
     ``more`` (PAGI) wins over ``more_body`` (ASGI) when both are present.
     """
     body = event.get("body")
     if type(body) is not bytes:
-        body = b"" if body is None else _check_bytes(body, f"{BODY}: 'body'")
-    more = check_flag(event, BODY, "more")
+        body = b"" if body is None else check_bytes(body, f"{etype}: 'body'")
+    more = check_flag(event, etype, "more")
     if more is None:
-        more = check_flag(event, BODY, "more_body")
+        more = check_flag(event, etype, "more_body")
     return body, bool(more)
 
 
@@ -183,7 +205,7 @@ def check_file(
         fspath = os.fspath(path)  # type: ignore[arg-type]
     except TypeError:
         raise InvalidEvent(
-            f"{etype}: {key!r} must be a str or os.PathLike path, got {_kind(path)}"
+            f"{etype}: {key!r} must be a str or os.PathLike path, got {type_name(path)}"
         ) from None
     offset = event.get("offset")
     if offset is None:

@@ -9,8 +9,8 @@ Waiting is resolved, never cancelled, by the server: a CREDIT wakes every
 waiter, and so does :meth:`SendWindow.close` (the client side is gone), after
 which ``closed`` is true and senders stop sending.
 
-(The request direction needs no waiting on this side: its bookkeeping is two
-integers kept by the scope itself.)
+(The request direction needs no waiting on this side: its bookkeeping is an
+integer kept by the scope itself, see :mod:`.scope_base`.)
 """
 
 from __future__ import annotations
@@ -40,19 +40,20 @@ class SendWindow:
         self.closed = True
         self._wake()
 
-    async def wait(self) -> None:
-        """Return once there is window again or the window is closed."""
-        if self.available > 0 or self.closed:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(future)
-        try:
-            await future
-        finally:
-            if self._waiters is not None and future in self._waiters:
-                self._waiters.remove(future)
+    async def wait(self, need: int = 1) -> None:
+        """Return once ``available >= need`` or the window is closed (at once
+        if that holds already). A CREDIT that leaves less than ``need`` keeps
+        the caller waiting for the next one."""
+        while self.available < need and not self.closed:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(future)
+            try:
+                await future
+            finally:
+                if self._waiters is not None and future in self._waiters:
+                    self._waiters.remove(future)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, None

@@ -1,8 +1,8 @@
 """One http scope on the worker: the app's ``receive``/``send`` and their state.
 
-An :class:`HTTPScope` exists from OPEN until the app's coroutine finishes and
-END is queued. It is fed by the session (request body, CREDIT, CLOSE) and
-writes through the session's link; it never touches a socket itself.
+An :class:`HTTPScope` is a :class:`~.scope_base.ScopeBase` (which runs the
+app and queues END): it is fed by the session (request body, CREDIT, CLOSE)
+and writes through the session's link; it never touches a socket itself.
 
 Request side (front -> app):
 
@@ -34,7 +34,6 @@ its end and END is still sent (if the link is still up).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import stat
@@ -47,8 +46,8 @@ from . import events
 from .connection_state import ConnectionState
 from .events import InvalidEvent, UnexpectedEvent
 from .flow import SendWindow
-from .loader import one_line
 from .scope import build_http_scope
+from .scope_base import ScopeBase
 from .transport import TransportState
 
 if TYPE_CHECKING:
@@ -58,7 +57,6 @@ logger = logging.getLogger("pagi.worker")
 
 _EVENT = int(Kind.EVENT)
 _CREDIT = int(Kind.CREDIT)
-_END = int(Kind.END)
 _START = int(Event.HTTP_RESPONSE_START)
 _BODY = int(Event.HTTP_RESPONSE_BODY)
 _FILE = int(Event.HTTP_RESPONSE_FILE)
@@ -74,33 +72,22 @@ DONE = 4  # response complete
 _BODY_MODE_NONE = 0
 _BODY_MODE_EXPECT = 2
 
-#: Encoding overhead of a body frame around its payload (generous).
-_FRAME_OVERHEAD = 64
 
-
-class HTTPScope:
+class HTTPScope(ScopeBase):
     __slots__ = (
         "_asked",
         "_delivered_final",
         "_more",
-        "_open",
-        "_recv_allowed",
         "_recv_chunks",
-        "_recv_waiters",
         "_state",
         "_trailers",
         "connection",
-        "gone",
-        "scope",
-        "session",
-        "sid",
-        "transport",
         "window",
     )
 
     def __init__(self, session: Session, msg: list[Any]) -> None:
         self.session = session
-        self.sid: int = msg[1]
+        self.sid = msg[1]
         self._open = msg
         self.connection = ConnectionState()
         self.transport = TransportState()
@@ -114,65 +101,35 @@ class HTTPScope:
         self._asked = body_mode != _BODY_MODE_EXPECT  # no 100-continue to ask for
         self._delivered_final = False
         self._recv_chunks: list[bytes] | None = None
-        self._recv_waiters: list[asyncio.Future[None]] | None = None
+        self._recv_waiters = None
         self._state = INIT
         self._trailers = False
         self.gone = False  # the client side is gone: sends are no-ops
 
-    # --- running the app ---------------------------------------------------------
+    # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    async def run(self) -> None:
-        """Run the app on this scope, then queue END. Never raises (but
-        propagates ``SystemExit``/``KeyboardInterrupt``)."""
-        outcome = 0
-        detail = ""
-        try:
-            await self.session.app(self.scope, self.receive, self.send)
-        except asyncio.CancelledError:
-            outcome = 1
-            detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
-            logger.warning("%s %s: %s", self._method(), self._target(), detail)
-        except Exception as exc:
-            outcome = 1
-            detail = one_line(exc)[:1000]
-            logger.error(
-                "exception in the app for %s %s", self._method(), self._target(), exc_info=exc
-            )
-        else:
-            if self._state == INIT:
-                logger.error(
-                    "the app returned without sending a response for %s %s",
-                    self._method(),
-                    self._target(),
-                )
-            elif self._state != DONE and not self.gone:
-                logger.error(
-                    "the app returned before completing the response for %s %s",
-                    self._method(),
-                    self._target(),
-                )
-        self._finish(outcome, detail)
+    def _app_ended(self, outcome: int) -> bool:
+        state = self._state
+        if state != DONE:
+            if not outcome:
+                self._log_unfinished()
+            if not self.gone:
+                # the front will answer 500 or abort: an abnormal end for the app
+                self._client_gone(reasons.SERVER_ERROR)
+        if self._recv_waiters:
+            self._wake_receivers()
+        return state != INIT
 
-    def _finish(self, outcome: int, detail: str) -> None:
-        started = self._state != INIT
-        if self._state != DONE and not self.gone:
-            # the front will answer 500 or abort: an abnormal end for the app
-            self._client_gone(reasons.SERVER_ERROR)
-        self._wake_receivers()
-        session = self.session
-        session.link.send([_END, self.sid, outcome, started, detail])
-        session.scope_ended(self)
+    def _log_unfinished(self) -> None:
+        """The app returned before its response was complete: say so."""
+        if self._state == INIT:
+            logger.error("the app returned without sending a response for %s", self._describe())
+        elif not self.gone:
+            logger.error("the app returned before completing the response for %s", self._describe())
 
-    def _method(self) -> str:
+    def _describe(self) -> str:
         method: str = self._open[4]
-        return method
-
-    def _target(self) -> str:
-        raw: bytes = self._open[6]
-        query: bytes = self._open[7]
-        if query:
-            raw = raw + b"?" + query
-        return raw.decode("latin-1")
+        return f"{method} {self._target()}"
 
     # --- fed by the session -------------------------------------------------------
 
@@ -221,10 +178,7 @@ class HTTPScope:
                 body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 more = self._more
                 if more:
-                    if not self.gone:
-                        n = len(body)
-                        self._recv_allowed += n
-                        self.session.link.send([_CREDIT, self.sid, n])
+                    self._grant(len(body))
                 else:
                     self._delivered_final = True
                 return {"type": "http.request", "body": body, "more": more, "more_body": more}
@@ -239,26 +193,6 @@ class HTTPScope:
                 self._recv_allowed += window
                 self.session.link.send([_CREDIT, self.sid, window])
             await self._wait_receive()
-
-    async def _wait_receive(self) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._recv_waiters is None:
-            self._recv_waiters = [future]
-        else:
-            self._recv_waiters.append(future)
-        try:
-            await future
-        finally:
-            waiters = self._recv_waiters
-            if waiters is not None and future in waiters:
-                waiters.remove(future)
-
-    def _wake_receivers(self) -> None:
-        waiters, self._recv_waiters = self._recv_waiters, None
-        if waiters:
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
 
     # --- send --------------------------------------------------------------------
 
@@ -317,26 +251,37 @@ class HTTPScope:
             link.send([_EVENT, self.sid, _BODY, body, more])
             if n:
                 self.transport._sent(n)
-        else:
-            view = memoryview(body)
-            pos = 0
-            limit = self.session.max_body_piece
-            while pos < n:
-                if window.available <= 0:
-                    await window.wait()
-                    if self.gone:
-                        return
-                    continue
-                take = window.take(min(n - pos, limit))
-                end = pos + take
-                link.send([_EVENT, self.sid, _BODY, view[pos:end], more or end < n])
-                self.transport._sent(take)
-                pos = end
+        elif not await self._send_pieces(body, more):
+            return
         if not more:
             if self._trailers:
                 self._state = TRAILERS
             else:
                 self._complete()
+
+    async def _send_pieces(self, data: bytes, more: bool) -> bool:
+        """Send ``data`` (not empty) as body pieces that each fit the window and
+        the link's frame limit, waiting for CREDIT in between; the last piece
+        carries ``more``. False if the client side went away first (the rest is
+        dropped)."""
+        window = self.window
+        link = self.session.link
+        limit = self.session.max_body_piece
+        view = memoryview(data)
+        n = len(data)
+        pos = 0
+        while pos < n:
+            if window.available <= 0:
+                await window.wait()
+                if self.gone:
+                    return False
+                continue
+            take = window.take(min(n - pos, limit))
+            end = pos + take
+            link.send([_EVENT, self.sid, _BODY, view[pos:end], more or end < n])
+            self.transport._sent(take)
+            pos = end
+        return True
 
     def _send_file(self, etype: str, path: str | bytes, offset: int, length: int | None) -> None:
         if self.gone:
@@ -353,14 +298,6 @@ class HTTPScope:
         self._state = DONE
         self.connection._set_complete()
         self._wake_receivers()
-
-    def _check_frame_size(self, etype: str, frame: bytes) -> None:
-        limit = self.session.max_frame_size
-        if len(frame) - 4 > limit:
-            raise InvalidEvent(
-                f"{etype}: the headers are too large ({len(frame) - 4} bytes encoded; "
-                f"the link to the front allows {limit})"
-            )
 
     def _state_error(self, etype: str) -> UnexpectedEvent:
         state = self._state

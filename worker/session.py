@@ -36,6 +36,7 @@ from pagi.protocol import messages as m
 
 from .http_scope import HTTPScope
 from .link import Link
+from .scope_base import ScopeBase
 from .sse_scope import open_sse_scope
 from .websocket_scope import WebSocketScope
 
@@ -90,7 +91,7 @@ class Session:
         self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's limit, from WELCOME
         self.max_body_piece = DEFAULT_MAX_FRAME_SIZE - _BODY_FRAME_OVERHEAD
         self.worker_id: int | None = None
-        self.scopes: dict[int, HTTPScope | WebSocketScope] = {}
+        self.scopes: dict[int, ScopeBase] = {}
         self._last_sid = 0
         self._ready = False  # WELCOME received
         self.reject_reason: str | None = None
@@ -190,7 +191,7 @@ class Session:
         if sid <= self._last_sid:
             raise LinkError(f"OPEN: scope id {sid} is not above the last one ({self._last_sid})")
         self._last_sid = sid
-        scope: HTTPScope | WebSocketScope
+        scope: ScopeBase
         if msg[2] == "http":
             scope = HTTPScope(self, msg)
         elif msg[2] == "websocket":
@@ -204,7 +205,7 @@ class Session:
         self.scopes[sid] = scope
         self._worker.start_scope(scope)
 
-    def scope_ended(self, scope: HTTPScope | WebSocketScope) -> None:
+    def scope_ended(self, scope: ScopeBase) -> None:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]

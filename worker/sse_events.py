@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .events import InvalidEvent, check_flag, check_headers
+from .events import InvalidEvent, check_body, check_headers, check_status, type_name
 
 START = "sse.start"
 SEND = "sse.send"
@@ -47,10 +47,6 @@ EVENT_TYPES = (START, SEND, COMMENT, KEEPALIVE, CLOSE, DECLINE_START, DECLINE_BO
 
 CONTENT_TYPE = b"text/event-stream"
 CACHE_CONTROL = b"no-cache"
-
-
-def _kind(value: object) -> str:
-    return type(value).__name__
 
 
 def unknown_type(etype: str) -> InvalidEvent:
@@ -82,7 +78,7 @@ def _field(name: str, value: str) -> str:
 
 def _one_line(etype: str, key: str, value: object, nul: bool = False) -> str:
     if type(value) is not str:
-        raise InvalidEvent(f"{etype}: {key!r} must be a str, got {_kind(value)} {value!r:.60}")
+        raise InvalidEvent(f"{etype}: {key!r} must be a str, got {type_name(value)} {value!r:.60}")
     if "\n" in value or "\r" in value:
         raise InvalidEvent(f"{etype}: {key!r} must not contain CR or LF, got {value!r:.60}")
     if nul and "\x00" in value:
@@ -111,13 +107,13 @@ def encode_send(event: Mapping[str, Any]) -> bytes:
     if retry is not None:
         if type(retry) is not int or retry < 0:
             raise InvalidEvent(
-                f"{SEND}: 'retry' must be an int >= 0 (milliseconds), got {_kind(retry)} "
+                f"{SEND}: 'retry' must be an int >= 0 (milliseconds), got {type_name(retry)} "
                 f"{retry!r:.60}"
             )
         parts.append(f"retry: {retry}\n")
     if data is not None:
         if type(data) is not str:
-            raise InvalidEvent(f"{SEND}: 'data' must be a str, got {_kind(data)} {data!r:.60}")
+            raise InvalidEvent(f"{SEND}: 'data' must be a str, got {type_name(data)} {data!r:.60}")
         for line in _lines(data):
             parts.append(_field("data", line))
     parts.append("\n")
@@ -137,7 +133,7 @@ def encode_comment(event: Mapping[str, Any]) -> bytes:
         comment = ""
     elif type(comment) is not str:
         raise InvalidEvent(
-            f"{COMMENT}: 'comment' must be a str, got {_kind(comment)} {comment!r:.60}"
+            f"{COMMENT}: 'comment' must be a str, got {type_name(comment)} {comment!r:.60}"
         )
     text = "".join([(f": {line}\n" if line else ":\n") for line in _lines(comment)])
     return _utf8(COMMENT, "comment", text + "\n")
@@ -151,7 +147,7 @@ def check_keepalive(event: Mapping[str, Any]) -> tuple[float, str]:
             raise InvalidEvent(f"{KEEPALIVE}: 'interval' is required (seconds; 0 turns it off)")
         raise InvalidEvent(
             f"{KEEPALIVE}: 'interval' must be a finite number of seconds >= 0, got "
-            f"{_kind(interval)} {interval!r:.60}"
+            f"{type_name(interval)} {interval!r:.60}"
         )
     comment = event.get("comment")
     if comment is None:
@@ -162,19 +158,6 @@ def check_keepalive(event: Mapping[str, Any]) -> tuple[float, str]:
     return interval, comment
 
 
-def _status(etype: str, event: Mapping[str, Any], default: int | None, low: int, high: int) -> int:
-    status = event.get("status")
-    if status is None:
-        if default is None:
-            raise InvalidEvent(f"{etype}: 'status' is required")
-        return default
-    if type(status) is not int or not low <= status <= high:
-        raise InvalidEvent(
-            f"{etype}: 'status' must be an int from {low} to {high}, got {status!r:.60}"
-        )
-    return status
-
-
 def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
     """``(status, headers)`` of an ``sse.start``, with the SSE headers added.
 
@@ -183,7 +166,7 @@ def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
     and ``cache-control: no-cache`` are appended unless the app set those
     headers itself; a ``content-length`` is refused (a stream has no length).
     """
-    status = _status(START, event, 200, 200, 599)
+    status = check_status(START, event, 200, 200, 599)
     headers = check_headers(START, event.get("headers"))
     has_type = has_cache = False
     for name, _value in headers:
@@ -202,7 +185,7 @@ def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
 
 def check_decline_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
     """``(status, headers)`` of an ``sse.http.response.start`` (the app's own headers only)."""
-    status = _status(DECLINE_START, event, None, 100, 999)
+    status = check_status(DECLINE_START, event, None, 100, 999)
     return status, check_headers(DECLINE_START, event.get("headers"))
 
 
@@ -210,16 +193,4 @@ def check_decline_body(event: Mapping[str, Any]) -> tuple[bytes, bool]:
     """``(body, more)`` of an ``sse.http.response.body`` (``more`` wins over ``more_body``)."""
     if event.get("file") is not None:
         raise InvalidEvent(f"{DECLINE_BODY}: file bodies are not supported; send 'body' bytes")
-    body = event.get("body")
-    if body is None:
-        body = b""
-    elif type(body) is not bytes:
-        if not isinstance(body, bytearray | memoryview):
-            raise InvalidEvent(
-                f"{DECLINE_BODY}: 'body' must be bytes, got {_kind(body)} {body!r:.60}"
-            )
-        body = bytes(body)
-    more = check_flag(event, DECLINE_BODY, "more")
-    if more is None:
-        more = check_flag(event, DECLINE_BODY, "more_body")
-    return body, bool(more)
+    return check_body(event, DECLINE_BODY)

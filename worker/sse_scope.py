@@ -64,6 +64,7 @@ from .sse_events import (
     COMMENT,
     DECLINE_BODY,
     DECLINE_START,
+    EVENT_TYPES,
     KEEPALIVE,
     SEND,
     START,
@@ -124,7 +125,6 @@ class SSEScope(HTTPScope):
         "_broken",
         "_closing",
         "_consumed",
-        "_credit_waiter",
         "_http",
         "_kind",
         "_replay",
@@ -148,7 +148,6 @@ class SSEScope(HTTPScope):
         self._broken = False  # an event was cut by a cancellation half-way
         self._writing = False  # a stream write is waiting for window
         self._turns: deque[asyncio.Future[None]] | None = None
-        self._credit_waiter: asyncio.Future[None] | None = None
 
     # --- running the app ---------------------------------------------------------
 
@@ -161,42 +160,34 @@ class SSEScope(HTTPScope):
             await self.session.app(self.scope, self.receive, self.send)
         except asyncio.CancelledError:
             outcome = 1
-            detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
-            logger.warning("%s %s: %s", self._method(), self._target(), detail)
+            detail = self._cancelled()
         except Exception as exc:
             if self._can_replay():
                 await self._replay_as_http(f"it raised {one_line(exc)[:200]}")
                 return
             outcome = 1
-            detail = one_line(exc)[:1000]
-            logger.error(
-                "exception in the app for %s %s", self._method(), self._target(), exc_info=exc
-            )
+            detail = self._crashed(exc)
         else:
             if self._kind == _NOTHING:
                 if self._can_replay():
                     await self._replay_as_http("it returned without responding")
                     return
-                if not self.gone:
-                    logger.error(
-                        "the app returned without sending a response for %s %s",
-                        self._method(),
-                        self._target(),
-                    )
-            elif self._kind == _STREAM:
-                if self._state != DONE and not self.gone and not self._broken:
-                    try:
-                        await self._end_stream()
-                    except asyncio.CancelledError:
-                        outcome = 1
-                        detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
-            elif self._state != DONE and not self.gone:
-                logger.error(
-                    "the app returned before completing the response for %s %s",
-                    self._method(),
-                    self._target(),
-                )
+            elif (
+                self._kind == _STREAM and self._state != DONE and not self.gone and not self._broken
+            ):
+                try:
+                    await self._end_stream()  # the app left the stream open
+                except asyncio.CancelledError:
+                    outcome = 1
+                    detail = self._cancel_detail()
         self._finish(outcome, detail)
+
+    def _log_unfinished(self) -> None:
+        # A stream left open was ended for the app (run), or was cut short: no
+        # error. Unlike http, an sse request whose client left before any
+        # answer is not reported either.
+        if self._http or (self._kind != _STREAM and not self.gone):
+            HTTPScope._log_unfinished(self)
 
     def _can_replay(self) -> bool:
         return (
@@ -213,12 +204,11 @@ class SSEScope(HTTPScope):
         if app_verdict(session.app) != HTTP_ONLY:
             set_app_verdict(session.app, HTTP_ONLY)
             logger.info(
-                "the app does not handle 'sse' scopes (%s for %s %s); this worker serves "
+                "the app does not handle 'sse' scopes (%s for %s); this worker serves "
                 "text/event-stream requests to it as 'http' scopes from now on "
                 "(--sse-scope on|off decides explicitly)",
                 why,
-                self._method(),
-                self._target(),
+                self._describe(),
             )
         self._http = True
         msg = list(self._open)
@@ -236,16 +226,6 @@ class SSEScope(HTTPScope):
             self._replay = False
             if app_verdict(self.session.app) == UNKNOWN:
                 set_app_verdict(self.session.app, SPEAKS_SSE)
-
-    # --- fed by the session -------------------------------------------------------
-
-    def on_credit(self, nbytes: int) -> None:
-        HTTPScope.on_credit(self, nbytes)
-        self._wake_writer()
-
-    def _client_gone(self, reason: str) -> None:
-        HTTPScope._client_gone(self, reason)
-        self._wake_writer()
 
     # --- receive -------------------------------------------------------------------
 
@@ -267,27 +247,17 @@ class SSEScope(HTTPScope):
             await HTTPScope.send(self, event)
             return
         etype = events.event_type(event)
-        if etype == SEND:
-            if not self._spoken:
-                self._spoke()
-            data = encode_send(event)
-            if self.gone:
-                return
-            if self._kind != _STREAM or self._closing or self._broken:
-                raise self._sse_error(etype)
-            await self._write(data, True)
-        elif etype == COMMENT:
-            if not self._spoken:
-                self._spoke()
-            data = encode_comment(event)
+        if not self._spoken and etype in EVENT_TYPES:
+            self._spoke()  # any sse.* event, even an invalid one
+        is_send = etype == SEND
+        if is_send or etype == COMMENT:
+            data = encode_send(event) if is_send else encode_comment(event)
             if self.gone:
                 return
             if self._kind != _STREAM or self._closing or self._broken:
                 raise self._sse_error(etype)
             await self._write(data, True)
         elif etype == START:
-            if not self._spoken:
-                self._spoke()
             status, headers = check_start(event)
             if self.gone:
                 return
@@ -296,8 +266,6 @@ class SSEScope(HTTPScope):
             self._send_head(etype, status, headers)
             self._kind = _STREAM
         elif etype == KEEPALIVE:
-            if not self._spoken:
-                self._spoke()
             interval, comment = check_keepalive(event)
             if self.gone:
                 return
@@ -305,8 +273,6 @@ class SSEScope(HTTPScope):
                 raise self._sse_error(etype)
             self.session.link.send([_EVENT, self.sid, _KEEPALIVE, interval, comment])
         elif etype == CLOSE:
-            if not self._spoken:
-                self._spoke()
             if self.gone:
                 return
             if self._kind != _STREAM or self._broken:
@@ -314,8 +280,6 @@ class SSEScope(HTTPScope):
             if not self._closing:
                 await self._end_stream()
         elif etype == DECLINE_START:
-            if not self._spoken:
-                self._spoke()
             status, headers = check_decline_start(event)
             if self.gone:
                 return
@@ -324,8 +288,6 @@ class SSEScope(HTTPScope):
             self._send_head(etype, status, headers)
             self._kind = _DECLINED
         elif etype == DECLINE_BODY:
-            if not self._spoken:
-                self._spoke()
             body, more = check_decline_body(event)
             if self.gone:
                 return
@@ -369,43 +331,25 @@ class SSEScope(HTTPScope):
             self._release()
 
     async def _write_waiting(self, data: bytes, more: bool) -> None:
-        session = self.session
         window = self.window
-        link = session.link
         n = len(data)
         # an event goes whole once the window can hold it (or is as open as it
         # gets, for an event larger than the front's window)
-        need = min(n, session.response_window)
-        while window.available < need:
-            if self.gone:
-                return
-            await self._wait_credit()
+        await window.wait(min(n, self.session.response_window))
         if self.gone:
             return
-        limit = session.max_body_piece
-        if n <= window.available and n <= limit:
+        if n <= window.available and n <= self.session.max_body_piece:
             window.available -= n
-            link.send([_EVENT, self.sid, _BODY, data, more])
+            self.session.link.send([_EVENT, self.sid, _BODY, data, more])
             if n:
                 self.transport._sent(n)
         else:
-            view = memoryview(data)
-            pos = 0
-            while pos < n:
-                if window.available <= 0:
-                    try:
-                        await self._wait_credit()
-                    except asyncio.CancelledError:
-                        self._broken = True
-                        raise
-                    if self.gone:
-                        return
-                    continue
-                take = window.take(min(n - pos, limit))
-                end = pos + take
-                link.send([_EVENT, self.sid, _BODY, bytes(view[pos:end]), more or end < n])
-                self.transport._sent(take)
-                pos = end
+            try:
+                if not await self._send_pieces(data, more):
+                    return
+            except asyncio.CancelledError:
+                self._broken = True  # part of the event may be out: the stream is cut
+                raise
         if not more:
             self._complete()
 
@@ -434,22 +378,6 @@ class SSEScope(HTTPScope):
                 turn.set_result(None)
                 return
         self._writing = False
-
-    async def _wait_credit(self) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._credit_waiter = waiter
-        try:
-            await waiter
-        finally:
-            if self._credit_waiter is waiter:
-                self._credit_waiter = None
-
-    def _wake_writer(self) -> None:
-        waiter = self._credit_waiter
-        if waiter is not None:
-            self._credit_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
 
     # --- errors ------------------------------------------------------------------------
 

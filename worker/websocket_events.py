@@ -15,7 +15,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from .events import InvalidEvent, check_flag, check_headers
+from .events import InvalidEvent, check_body, check_bytes, check_headers, check_status, type_name
 
 ACCEPT = "websocket.accept"
 SEND = "websocket.send"
@@ -45,10 +45,6 @@ MAX_SECONDS = float(2**31)
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits)
 
 
-def _kind(value: object) -> str:
-    return type(value).__name__
-
-
 def unknown_type(etype: str) -> InvalidEvent:
     return InvalidEvent(
         f"unknown event type {etype!r} for a websocket scope (expected {ACCEPT}, {SEND}, "
@@ -75,7 +71,7 @@ def check_accept(event: Mapping[str, Any]) -> tuple[str | None, list[list[bytes]
     if subprotocol is not None:
         if not isinstance(subprotocol, str):
             raise InvalidEvent(
-                f"{ACCEPT}: 'subprotocol' must be a str or None, got {_kind(subprotocol)}"
+                f"{ACCEPT}: 'subprotocol' must be a str or None, got {type_name(subprotocol)}"
             )
         if not subprotocol or not _TOKEN_CHARS.issuperset(subprotocol):
             raise InvalidEvent(
@@ -99,7 +95,7 @@ def check_accept(event: Mapping[str, Any]) -> tuple[str | None, list[list[bytes]
 def _check_text(etype: str, key: str, text: object) -> str:
     if type(text) is not str:
         if not isinstance(text, str):
-            raise InvalidEvent(f"{etype}: {key!r} must be a str, got {_kind(text)}")
+            raise InvalidEvent(f"{etype}: {key!r} must be a str, got {type_name(text)}")
         text = str(text)
     if not text.isascii():
         try:
@@ -121,11 +117,7 @@ def check_send(event: Mapping[str, Any]) -> str | bytes:
     if data is not None:
         if text is not None:
             raise InvalidEvent(f"{SEND}: give exactly one of 'bytes' and 'text', not both")
-        if type(data) is bytes:
-            return data
-        if isinstance(data, bytearray | memoryview):
-            return bytes(data)
-        raise InvalidEvent(f"{SEND}: 'bytes' must be bytes, got {_kind(data)} {data!r:.60}")
+        return data if type(data) is bytes else check_bytes(data, f"{SEND}: 'bytes'")
     if text is None:
         raise InvalidEvent(f"{SEND}: one of 'bytes' or 'text' is required")
     return _check_text(SEND, "text", text)
@@ -185,28 +177,11 @@ def check_http_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
     The status must be final (200-999): an interim 1xx cannot answer the
     handshake, and 101 would claim the upgrade succeeded.
     """
-    status = event.get("status")
-    if type(status) is not int or not 200 <= status <= 999:
-        if status is None:
-            raise InvalidEvent(f"{HTTP_START}: 'status' is required")
-        raise InvalidEvent(
-            f"{HTTP_START}: 'status' must be an int from 200 to 999, got {status!r:.60}"
-        )
+    status = check_status(HTTP_START, event, None, 200, 999)
     return status, check_headers(HTTP_START, event.get("headers"))
 
 
 def check_http_body(event: Mapping[str, Any]) -> tuple[bytes, bool]:
     """``(body, more)`` of a ``websocket.http.response.body``; ``more`` wins
     over ``more_body`` when both are given."""
-    body = event.get("body")
-    if type(body) is not bytes:
-        if body is None:
-            body = b""
-        elif isinstance(body, bytearray | memoryview):
-            body = bytes(body)
-        else:
-            raise InvalidEvent(f"{HTTP_BODY}: 'body' must be bytes, got {_kind(body)} {body!r:.60}")
-    more = check_flag(event, HTTP_BODY, "more")
-    if more is None:
-        more = check_flag(event, HTTP_BODY, "more_body")
-    return body, bool(more)
+    return check_body(event, HTTP_BODY)

@@ -54,9 +54,9 @@ from typing import TYPE_CHECKING, Any, cast
 from pagi.protocol import Event, Kind, LinkError, encode, reasons
 
 from . import websocket_events as wse
-from .events import InvalidEvent, UnexpectedEvent, event_type
-from .loader import one_line
+from .events import UnexpectedEvent, event_type
 from .scope import build_websocket_scope
+from .scope_base import ScopeBase
 from .transport import TransportState
 
 if TYPE_CHECKING:
@@ -65,8 +65,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pagi.worker")
 
 _EVENT = int(Kind.EVENT)
-_CREDIT = int(Kind.CREDIT)
-_END = int(Kind.END)
 _WS_SEND = int(Event.WS_SEND)
 _WS_ACCEPT = int(Event.WS_ACCEPT)
 _WS_CLOSE = int(Event.WS_CLOSE)
@@ -109,7 +107,7 @@ class _Outgoing:
             future.set_result(None)
 
 
-class WebSocketScope:
+class WebSocketScope(ScopeBase):
     __slots__ = (
         "_accepted",
         "_available",
@@ -117,24 +115,16 @@ class WebSocketScope:
         "_close_reason",
         "_connect_delivered",
         "_messages",
-        "_open",
         "_out",
         "_partial",
         "_partial_uncredited",
-        "_recv_allowed",
-        "_recv_waiters",
         "_started",
         "_state",
-        "gone",
-        "scope",
-        "session",
-        "sid",
-        "transport",
     )
 
     def __init__(self, session: Session, msg: list[Any]) -> None:
         self.session = session
-        self.sid: int = msg[1]
+        self.sid = msg[1]
         self._open = msg
         self.transport = TransportState()
         self.scope = build_websocket_scope(msg, session.root_path, session.state, self.transport)
@@ -147,7 +137,7 @@ class WebSocketScope:
         self._messages: collections.deque[tuple[Data, int]] | None = None
         self._partial: list[Data] | None = None
         self._partial_uncredited = 0
-        self._recv_waiters: list[asyncio.Future[None]] | None = None
+        self._recv_waiters = None
         # outbound
         self._available = session.response_window
         self._out: collections.deque[_Outgoing] | None = None
@@ -156,51 +146,26 @@ class WebSocketScope:
         self._close_code = 1006
         self._close_reason = ""
 
-    # --- running the app ---------------------------------------------------------
+    # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    async def run(self) -> None:
-        """Run the app on this scope, then queue END. Never raises (but
-        propagates ``SystemExit``/``KeyboardInterrupt``)."""
-        outcome = 0
-        detail = ""
-        try:
-            await self.session.app(self.scope, self.receive, self.send)
-        except asyncio.CancelledError:
-            outcome = 1
-            detail = "cancelled at shutdown" if self.session.stopping else "cancelled"
-            logger.warning("websocket %s: %s", self._target(), detail)
-        except Exception as exc:
-            outcome = 1
-            detail = one_line(exc)[:1000]
-            logger.error("exception in the app for websocket %s", self._target(), exc_info=exc)
-        else:
-            if not self.gone and self._state == CONNECTING:
+    def _app_ended(self, outcome: int) -> bool:
+        if not outcome and not self.gone:
+            if self._state == CONNECTING:
+                logger.error("the app returned without accepting or closing %s", self._describe())
+            elif self._state == DENYING:
                 logger.error(
-                    "the app returned without accepting or closing websocket %s", self._target()
+                    "the app returned before completing the denial response for %s",
+                    self._describe(),
                 )
-            elif not self.gone and self._state == DENYING:
-                logger.error(
-                    "the app returned before completing the denial response for websocket %s",
-                    self._target(),
-                )
-        self._finish(outcome, detail)
-
-    def _finish(self, outcome: int, detail: str) -> None:
         # what the front will do now: close 1000 (returned) or 1011 (raised)
         if outcome:
             self._set_gone(1011, reasons.SERVER_ERROR)
         else:
             self._set_gone(1000, "")
-        session = self.session
-        session.link.send([_END, self.sid, outcome, self._started, detail])
-        session.scope_ended(self)
+        return self._started
 
-    def _target(self) -> str:
-        raw: bytes = self._open[6]
-        query: bytes = self._open[7]
-        if query:
-            raw = raw + b"?" + query
-        return raw.decode("latin-1")
+    def _describe(self) -> str:
+        return f"websocket {self._target()}"
 
     # --- fed by the session -------------------------------------------------------
 
@@ -270,11 +235,6 @@ class WebSocketScope:
         self._messages.append((data, uncredited))
         self._wake_receivers()
 
-    def _grant(self, n: int) -> None:
-        if n > 0 and not self.gone:
-            self._recv_allowed += n
-            self.session.link.send([_CREDIT, self.sid, n])
-
     def _set_gone(self, code: int, reason: str) -> None:
         if self.gone:
             return
@@ -311,26 +271,6 @@ class WebSocketScope:
                 self._partial_uncredited = 0
                 self._grant(n)
             await self._wait_receive()
-
-    async def _wait_receive(self) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._recv_waiters is None:
-            self._recv_waiters = [future]
-        else:
-            self._recv_waiters.append(future)
-        try:
-            await future
-        finally:
-            waiters = self._recv_waiters
-            if waiters is not None and future in waiters:
-                waiters.remove(future)
-
-    def _wake_receivers(self) -> None:
-        waiters, self._recv_waiters = self._recv_waiters, None
-        if waiters:
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
 
     # --- send --------------------------------------------------------------------
 
@@ -474,14 +414,6 @@ class WebSocketScope:
         if out:
             for entry in out:
                 entry.finish()
-
-    def _check_frame_size(self, etype: str, frame: bytes) -> None:
-        limit = self.session.max_frame_size
-        if len(frame) - 4 > limit:
-            raise InvalidEvent(
-                f"{etype}: the headers are too large ({len(frame) - 4} bytes encoded; "
-                f"the link to the front allows {limit})"
-            )
 
     def _state_error(self, etype: str) -> UnexpectedEvent:
         state = self._state
