@@ -75,6 +75,7 @@ class Conn(asyncio.Protocol):
         self.counter = counter
         self.echo = echo  # ws-echo: the frame to send after every received message
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.ready.add_done_callback(_retrieve)  # a late failure nobody awaits is not "lost"
         self.open = False
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray()
@@ -216,6 +217,11 @@ class Conn(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class HandshakeRefused(Exception):

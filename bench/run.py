@@ -124,6 +124,7 @@ def run_one(
         "note": None,
     }
     running: Running | None = None
+    t0 = time.perf_counter()
     try:
         running = Running(server, workload.app, log_path)
         record["argv"] = running.argv
@@ -143,6 +144,7 @@ def run_one(
             record["pids"] = sorted(running.pids_seen)
             if record["status"] == "error":
                 record["log_tail"] = running.log_tail()
+        record["wall_s"] = time.perf_counter() - t0
     return record
 
 

@@ -78,8 +78,22 @@ def _uvicorn(http: str, workers: int) -> ArgvFn:
     return argv
 
 
+# Listen backlogs are set to 2048, the default of pagi and uvicorn. granian's
+# default (1024) also caps its concurrent requests per worker (--backpressure
+# defaults to backlog/workers), which would refuse half the 2,000 SSE streams.
+
+
 def _hypercorn(app: str, port: int) -> list[str]:
-    return [_peer("hypercorn"), "--worker-class", "uvloop", "--bind", f"127.0.0.1:{port}", app]
+    return [
+        _peer("hypercorn"),
+        "--worker-class",
+        "uvloop",
+        "--backlog",
+        "2048",
+        "--bind",
+        f"127.0.0.1:{port}",
+        app,
+    ]
 
 
 def _granian(app: str, port: int) -> list[str]:
@@ -91,6 +105,8 @@ def _granian(app: str, port: int) -> list[str]:
         "uvloop",
         "--workers",
         "1",
+        "--backlog",
+        "2048",
         "--host",
         "127.0.0.1",
         "--port",

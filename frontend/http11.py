@@ -295,6 +295,7 @@ class HTTP11Connection(ExchangeHost):
             self.peer,
             self.loop.time(),
             self._read_paused,
+            self.write_paused,
         )
 
     def _open(self, cur: Exchange, link: Any) -> None:

@@ -10,32 +10,27 @@ protocol of the socket *and* the handler of the websocket scope on the worker
 link (:class:`~.link_ws_scope.WSScopeHandler`), and it is what
 ``ctx.connections`` holds, so graceful shutdown finds it.
 
-Phases (``_phase`` only moves forward)::
-
-    WAITING    validated; waiting for a worker (pool.wait)
-    HANDSHAKE  scope OPENed; the app decides (--ws-handshake-timeout)
-    DENYING    the app answers with an HTTP response (websocket.http.response)
-    OPEN       101 sent; messages flow both ways
-    FAILING    the client broke the protocol; what preceded it is being
-               delivered and answered before the close frame goes out
-    CLOSING    our close frame is out; waiting for the client's (--ws-close-timeout)
-    DONE       the socket is closing or closed
+It is built in layers: :class:`~.ws_lifetime.WSLifetime` (state, I/O,
+keepalive, closing, logging, and the phases), :class:`~.ws_answers.WSAnswers`
+(HTTP answers instead of the 101), and this module: starting (validation, a
+worker, OPEN), the client's frames, protocol failures, the worker's events.
 
 Invariants:
 
 * The 101 is written only on WS_ACCEPT; any answer before it (front errors,
   403 for WS_CLOSE, the app's own response) closes the connection after it.
 * Client messages reach the worker as WS_RECEIVE pieces within the request
-  window (:class:`~.ws_inbound.InboundFlow`); the socket is not read while
-  the window is used up. WS_SEND data is credited back once written, or when
-  the socket drains below its low-water mark if it was above the high one.
-* No data frame follows our close frame; nothing is written after the 101 but
-  WebSocket frames.
+  window (:class:`~.ws_inbound.InboundFlow`). Client bytes are decoded only
+  as far as the window allows, the rest waits undecoded (one socket read at
+  most: reading is paused while the window is used up). WS_SEND data is
+  credited back once written, or when the socket drains below its low-water
+  mark if it was above the high one.
+* No data frame follows our close frame; after the 101 nothing but WebSocket
+  frames is written.
 * The worker hears that the connection is over exactly once, with
   ``WS_DISCONNECT(code, reason)`` (the client's close code, 1005 if its frame
   had none; 1002/1007/1008/1009 for a violation; 1006 with a reason for a
-  drop), unless the scope already ended (END, or the worker was lost). Pieces
-  still queued for the worker are forwarded before it.
+  drop), unless the scope already ended (END, or the worker was lost).
 * A connection failed for a protocol violation stops reading at once, waits
   (at most --ws-close-timeout) until the app has consumed every complete
   message that preceded the violation, then :data:`FAIL_GRACE` more for its
@@ -49,51 +44,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, Outcome, reasons
 
-from .access_log import access_enabled, access_logger, format_access_line, log_access, short_target
+from .access_log import short_target
 from .context import FrontContext
 from .http_parser import RequestHead
 from .request_head import scope_headers, split_target
-from .responses import (
-    CHUNKED,
-    LAST_CHUNK,
-    LENGTH,
-    NO_BODY,
-    InvalidResponse,
-    build_head,
-    chunk,
-    server_response,
-)
-from .ws_codec import CLOSE, DATA, FAIL, PING, PONG, WSCodec
-from .ws_deflate import BoundedDeflate, negotiate
-from .ws_handshake import Handshake, HandshakeError, accept_head, check_handshake
+from .ws_answers import DENIED, WSAnswers
+from .ws_codec import CLOSE, DATA, PING, PONG, WSCodec
+from .ws_deflate import negotiate
+from .ws_handshake import HandshakeError, accept_head, check_handshake
 from .ws_inbound import InboundFlow
-from .ws_keepalive import Keepalive
+from .ws_lifetime import (
+    CLOSING,
+    DENYING,
+    DONE,
+    FAILING,
+    HANDSHAKE,
+    OPEN,
+    PRE_ACCEPT_LIMIT,
+    WAITING,
+)
 
 if TYPE_CHECKING:
     from .worker_link import WorkerLink
 
 logger = logging.getLogger("pagi.front")
 
-#: Client bytes accepted before the 101 (a client should wait for it); above
-#: this the socket is not read until the app answers.
-PRE_ACCEPT_LIMIT = 64 * 1024
 #: After a violation, how long the app gets to answer the messages that
 #: preceded it (once it has consumed them) before the close frame goes out.
 FAIL_GRACE = 0.05
 #: Bytes beyond the worker's window handed to the codec at once (frame headers).
 DECODE_SLACK = 64
-#: How long the input is drained after a denial response before closing.
-LINGER_TIMEOUT = 2.0
-
-WAITING, HANDSHAKE, DENYING, OPEN, FAILING, CLOSING, DONE = range(7)
-
-DENIED = "x-denied"
-HANDSHAKE_TIMEOUT = "x-handshake-timeout"
 _RETRY_AFTER = ((b"retry-after", b"1"),)
 
 
@@ -107,115 +91,27 @@ def take_over(
     peer: str,
     started_at: float,
     read_paused: bool,
+    write_paused: bool,
 ) -> WebSocketConnection:
     """Make a :class:`WebSocketConnection` the protocol of ``transport`` and start it.
 
     ``buffered``: client bytes that followed the request head;
-    ``read_paused``: whether the caller left reading paused (it is resumed
-    as this connection needs). The caller has already removed itself from
-    ``ctx.connections``.
+    ``read_paused`` / ``write_paused``: the transport's flow state as the
+    caller leaves it (reading is resumed as this connection needs). The
+    caller has already removed itself from ``ctx.connections``.
     """
     ws = WebSocketConnection(ctx, transport, head, buffered, client, server, peer, started_at)
     ws._read_paused = read_paused
+    ws._write_paused = write_paused
     transport.set_protocol(ws)
     ws.start()
     return ws
 
 
-class WebSocketConnection(asyncio.Protocol):
+class WebSocketConnection(WSAnswers):
     """The socket's protocol after a WebSocket upgrade request; the scope's handler."""
 
-    __slots__ = (
-        "_accepted_at",
-        "_body_bytes",
-        "_close_code",
-        "_codec",
-        "_ctx",
-        "_deflate",
-        "_deny_framing",
-        "_deny_headers",
-        "_deny_length",
-        "_deny_status",
-        "_disconnect_pending",
-        "_fail",
-        "_flow",
-        "_handshake",
-        "_head",
-        "_input",
-        "_keepalive",
-        "_keepalive_wanted",
-        "_link",
-        "_phase",
-        "_read_paused",
-        "_scope_live",
-        "_sid",
-        "_started_at",
-        "_target",
-        "_timer",
-        "_transport",
-        "_ungranted",
-        "_waiter",
-        "_write_paused",
-        "client",
-        "config",
-        "loop",
-        "peer",
-        "server",
-        "shutting_down",
-        "worker",
-    )
-
-    def __init__(
-        self,
-        ctx: FrontContext,
-        transport: asyncio.Transport,
-        head: RequestHead,
-        buffered: bytes,
-        client: list[Any] | None,
-        server: list[Any] | None,
-        peer: str,
-        started_at: float,
-    ) -> None:
-        self._ctx = ctx
-        self.config = ctx.config
-        self.loop = asyncio.get_running_loop()
-        self._transport = transport
-        self._head: RequestHead | None = head  # dropped once the scope is opened
-        self._target = head.target
-        self._input = bytearray(buffered)  # client bytes before the 101
-        self.client = client
-        self.server = server
-        self.peer = peer
-        self._started_at = started_at
-        self._accepted_at = 0.0
-        self._phase = WAITING
-        self.worker = "-"
-        self._link: WorkerLink | None = None
-        self._sid = 0
-        self._scope_live = False  # OPEN sent; no END, no worker loss, no WS_DISCONNECT yet
-        self._disconnect_pending: tuple[int, str] | None = None
-        self._waiter: asyncio.Task[None] | None = None
-        self._handshake: Handshake | None = None
-        self._deflate: tuple[bytes, BoundedDeflate] | None = None
-        self._codec: WSCodec | None = None
-        self._flow: InboundFlow | None = None
-        self._keepalive: Keepalive | None = None
-        self._keepalive_wanted: tuple[float, float] | None = None
-        self._read_paused = False  # as the transport is now (take_over sets it)
-        self._write_paused = False
-        self._ungranted = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._fail: tuple[int, str] | None = None
-        self._close_code = 1006  # the code that ended the connection (access log)
-        self._body_bytes = 0  # denial body / message bytes written (access log)
-        self._deny_status = 0
-        self._deny_headers: list[list[bytes]] = []
-        self._deny_framing = -1  # set once the denial head is written
-        self._deny_length: int | None = None
-        self.shutting_down = False
-
-    def __repr__(self) -> str:
-        return f"<WebSocketConnection {self.peer} phase={self._phase} sid={self._sid}>"
+    __slots__ = ()
 
     # --- start: validate, find a worker, open the scope ---------------------------
 
@@ -344,18 +240,6 @@ class WebSocketConnection(asyncio.Protocol):
             self._log(499)
         self._finish()
 
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        ungranted = self._ungranted
-        if ungranted:
-            self._ungranted = 0
-            link = self._link
-            if link is not None and self._scope_live:
-                link.grant(self._sid, ungranted)
-
     # --- shutdown interface (server.py) ---------------------------------------------
 
     def shutdown(self) -> None:
@@ -463,13 +347,6 @@ class WebSocketConnection(asyncio.Protocol):
         assert codec is not None
         self._write(codec.close(code))
         self._disconnect(code, reason)
-        self._finish()
-
-    def _client_close_reply(self, code: int, reason: str) -> None:
-        """The client's close frame answering ours: the handshake is complete."""
-        if self._fail is None:
-            self._close_code = code
-            self._disconnect(code, reason)
         self._finish()
 
     def _protocol_failure(self, code: int, reason: str) -> None:
@@ -668,308 +545,3 @@ class WebSocketConnection(asyncio.Protocol):
             self._start_closing(1012 if draining else 1011, "")
         elif phase == FAILING:
             self._fail_now()
-
-    # --- the app's own HTTP answer to the handshake (websocket.http.response) ----------
-
-    def on_response_start(self, status: int, headers: list[list[bytes]], trailers: bool) -> None:
-        if self._phase != HANDSHAKE:
-            return
-        self._cancel_timer()
-        self._phase = DENYING
-        self._deny_status = status
-        self._deny_headers = headers
-        self.loop.call_soon(self._flush_denial_head)
-
-    def on_response_body(self, body: bytes, more: bool) -> None:
-        if self._phase != DENYING or self._deny_framing == -2:
-            return
-        n = len(body)
-        head = b""
-        if self._deny_framing == -1:
-            made = self._denial_head(None if more else n)
-            if made is None:
-                return
-            head = made
-        framing = self._deny_framing
-        data = b""
-        if n and framing != NO_BODY:
-            if framing == CHUNKED:
-                data = chunk(body)
-            elif framing == LENGTH and self._deny_length is not None:
-                data = body[: max(0, self._deny_length - self._body_bytes)]
-            else:
-                data = body
-            self._body_bytes += min(n, len(data))
-        if not more:
-            self._deny_framing = -2  # complete
-            tail = LAST_CHUNK if framing == CHUNKED else b""
-            self._write(head + data + tail)
-            self._log(self._deny_status)
-            self._disconnect(1006, DENIED)
-            self._linger()
-            return
-        if head or data:
-            self._write(head + data)
-        if n and self._scope_live:
-            if self._write_paused:
-                self._ungranted += n
-            else:
-                link = self._link
-                assert link is not None
-                link.grant(self._sid, n)
-
-    def on_response_file(self, fd: int, offset: int, length: int | None) -> None:
-        os.close(fd)  # the link refuses files on websocket scopes; never called
-
-    def on_response_trailers(self, headers: list[list[bytes]]) -> None:
-        pass  # the link refuses trailers on websocket scopes; never called
-
-    def _flush_denial_head(self) -> None:
-        if self._phase == DENYING and self._deny_framing == -1:
-            head = self._denial_head(None)
-            if head is not None:
-                self._write(head)
-
-    def _denial_head(self, known_length: int | None) -> bytes | None:
-        try:
-            head, framing, length, _keep = build_head(
-                self._deny_status,
-                self._deny_headers,
-                http11=True,
-                keep_alive=False,
-                is_head=False,
-                known_length=known_length,
-                trailers=False,
-                server_header=self.config.server_header,
-            )
-        except InvalidResponse as exc:
-            logger.error(
-                "500: %s (worker %s, WebSocket %s from %s)",
-                exc,
-                self.worker,
-                short_target(self._target),
-                self.peer,
-            )
-            self._disconnect(1006, reasons.SERVER_ERROR)
-            self._deny_framing = -2
-            self._reply(500, "", worker=self.worker)
-            return None
-        self._deny_framing = framing
-        self._deny_length = length
-        return head
-
-    # --- closing ------------------------------------------------------------------------
-
-    def _start_closing(self, code: int, reason: str) -> None:
-        """Send our close frame and wait for the client's (at most --ws-close-timeout)."""
-        if self._phase >= CLOSING:
-            return
-        codec = self._codec
-        assert codec is not None
-        if self._fail is None:
-            self._close_code = code
-        self._phase = CLOSING
-        if self._keepalive is not None:
-            self._keepalive.stop()
-        self._write(codec.close(code, reason))
-        self._cancel_timer()
-        self._timer = self.loop.call_later(self.config.ws_close_timeout, self._close_expired)
-        if self._fail is None:
-            self._await_close_reply()  # bytes left undecoded while the window was full
-        self._update_reading()
-
-    def _await_close_reply(self) -> None:
-        """While CLOSING: look for the client's close frame in what it sent
-        (its data frames are dropped; a violation just ends the connection)."""
-        codec = self._codec
-        if codec is None or not self._input:
-            return
-        data = bytes(self._input)
-        self._input.clear()
-        for event in codec.receive(data):
-            if event[0] == CLOSE:
-                self._client_close_reply(event[1], event[2])
-                return
-            if event[0] == FAIL:
-                self._finish()
-                return
-
-    def _close_expired(self) -> None:
-        self._timer = None
-        if self._phase == CLOSING:
-            logger.debug("%s did not answer our close frame in time", self.peer)
-            self._disconnect(1006, reasons.CLIENT_TIMEOUT)
-            self._abort()
-
-    def _disconnect(self, code: int, reason: str, *, defer: bool = True) -> None:
-        """Tell the worker the connection is over (once; after queued pieces)."""
-        if not self._scope_live:
-            return
-        flow = self._flow
-        if defer and flow is not None and flow.has_pending:
-            if self._disconnect_pending is None:
-                self._disconnect_pending = (code, reason)
-            return
-        self._scope_live = False
-        self._disconnect_pending = None
-        link = self._link
-        if link is not None:
-            link.ws_disconnect(self._sid, code, reason)
-
-    def _handshake_expired(self) -> None:
-        self._timer = None
-        if self._phase != HANDSHAKE:
-            return
-        timeout = self.config.ws_handshake_timeout
-        logger.warning(
-            "504: the app did not accept or deny WebSocket %s from %s within %gs (worker %s)",
-            short_target(self._target),
-            self.peer,
-            timeout,
-            self.worker,
-        )
-        self._disconnect(1006, HANDSHAKE_TIMEOUT)
-        self._reply(504, "the application did not answer the WebSocket handshake in time")
-
-    def _reply(
-        self,
-        status: int,
-        message: str,
-        extra: tuple[tuple[bytes, bytes], ...] = (),
-        *,
-        worker: str = "-",
-    ) -> None:
-        """Answer the handshake with a response of the front's own, then close."""
-        data = server_response(
-            status, message, extra_headers=extra, server_header=self.config.server_header
-        )
-        self._body_bytes = len(data) - data.index(b"\r\n\r\n") - 4
-        self._write(data)
-        self.worker = worker
-        self._log(status)
-        self._linger()
-
-    def _linger(self) -> None:
-        """After an HTTP answer: half-close, drain the input, close (bounded)."""
-        self._phase = DONE
-        self._cancel_timer()
-        if self._keepalive is not None:
-            self._keepalive.stop()
-        transport = self._transport
-        if transport.is_closing():
-            return
-        if not transport.can_write_eof():
-            transport.close()
-            return
-        try:
-            transport.write_eof()
-        except (OSError, RuntimeError):
-            transport.close()
-            return
-        if self._read_paused:
-            self._read_paused = False
-            transport.resume_reading()
-        self._timer = self.loop.call_later(LINGER_TIMEOUT, transport.close)
-
-    def _finish(self) -> None:
-        """Close the socket after what was written (the server closes TCP first)."""
-        self._phase = DONE
-        self._cancel_timer()
-        if self._keepalive is not None:
-            self._keepalive.stop()
-        self._transport.close()
-
-    def _abort(self) -> None:
-        self._phase = DONE
-        self._cancel_timer()
-        if self._keepalive is not None:
-            self._keepalive.stop()
-        self._transport.abort()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    # --- keepalive ------------------------------------------------------------------
-
-    def _configure_keepalive(self, interval: float, timeout: float) -> None:
-        keepalive = self._keepalive
-        if keepalive is None:
-            if interval <= 0:
-                return
-            keepalive = self._keepalive = Keepalive(
-                self.loop, self._send_ping, self._keepalive_timeout, self._is_reading
-            )
-        keepalive.configure(interval, timeout)
-
-    def _send_ping(self, payload: bytes) -> None:
-        codec = self._codec
-        if codec is not None and self._phase == OPEN:
-            self._write(codec.ping(payload))
-
-    def _is_reading(self) -> bool:
-        return not self._read_paused
-
-    def _keepalive_timeout(self) -> None:
-        if self._phase != OPEN:
-            return
-        logger.info("%s WebSocket keepalive timeout: no pong", self.peer)
-        self._close_code = 1006
-        self._disconnect(1006, reasons.KEEPALIVE_TIMEOUT, defer=False)
-        self._abort()
-
-    # --- I/O helpers --------------------------------------------------------------
-
-    def _write(self, data: bytes | bytearray) -> None:
-        transport = self._transport
-        if not transport.is_closing():
-            transport.write(data)
-
-    def _update_reading(self) -> None:
-        phase = self._phase
-        if phase == OPEN:
-            flow = self._flow
-            pause = bool(self._input) or (flow is not None and flow.blocked)
-        elif phase in (WAITING, HANDSHAKE):
-            pause = len(self._input) > PRE_ACCEPT_LIMIT
-        else:
-            pause = phase == FAILING
-        if pause == self._read_paused:
-            return
-        transport = self._transport
-        if transport.is_closing():
-            return
-        self._read_paused = pause
-        if pause:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
-
-    # --- access log ---------------------------------------------------------------
-
-    def _log(self, status: int) -> None:
-        log_access(
-            self.peer,
-            "GET",
-            self._target,
-            "1.1",
-            status,
-            0 if status == 101 else self._body_bytes,
-            self.loop.time() - self._started_at,
-            self.worker,
-        )
-
-    def _log_end(self) -> None:
-        if access_enabled():
-            line = format_access_line(
-                self.peer,
-                "GET",
-                self._target,
-                "1.1",
-                101,
-                self._body_bytes,
-                self.loop.time() - self._started_at,
-                self.worker,
-            )
-            access_logger.info("%s close=%d", line, self._close_code)

@@ -23,6 +23,15 @@ ignored).
 Message size: a message's bytes (after inflation; UTF-8 bytes for text) are
 counted as its pieces arrive; past ``max_size`` the codec fails with 1009
 without waiting for the rest.
+
+Fast path: most client traffic is small, complete, single-frame messages.
+While wsproto holds nothing (no buffered bytes, no frame or message under
+way) and no extension is in use, :meth:`WSCodec.receive` decodes such frames
+itself (``FIN``, no RSV bits, text or binary, masked, a payload below 64 KiB
+in its shortest length encoding, valid UTF-8 for text) and hands wsproto only
+what follows the first frame it does not take. Anything unusual -- including
+every violation -- therefore goes through wsproto, and both paths give the
+same events for the same bytes (tests/unit/test_front_ws.py checks it).
 """
 
 from __future__ import annotations
@@ -69,12 +78,16 @@ def fail_event(code: int) -> Event:
 class WSCodec:
     """The frame layer of one accepted WebSocket (server side)."""
 
-    __slots__ = ("_done", "_proto", "_size", "deflate", "max_size")
+    __slots__ = ("_decoder", "_done", "_messages", "_proto", "_size", "deflate", "max_size")
 
     def __init__(self, max_size: int, deflate: BoundedDeflate | None = None) -> None:
         self.max_size = max_size
         self.deflate = deflate
-        self._proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
+        self._proto = proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
+        # wsproto's frame and message layers, looked at to know when it holds
+        # nothing (the fast path may then run); None disables the fast path.
+        self._decoder: Any = None if deflate else getattr(proto, "_frame_decoder", None)
+        self._messages: Any = getattr(proto, "_message_decoder", None)
         self._size = 0  # bytes of the message being received so far
         self._done = False  # a CLOSE or FAIL was returned: ignore everything after
 
@@ -82,9 +95,65 @@ class WSCodec:
         """Events completed by ``data`` (see the module docstring)."""
         if self._done:
             return []
+        events: list[Event] = []
+        decoder = self._decoder
+        if (
+            decoder is not None
+            and decoder.header is None
+            and not len(decoder.buffer)
+            and self._messages.opcode is None
+        ):
+            taken = self._fast(data, events)
+            if taken == len(data):
+                return events
+            if taken:
+                data = data[taken:]
+        return self._slow(data, events)
+
+    def _fast(self, data: bytes, events: list[Event]) -> int:
+        """Decode the plain single-frame messages at the start of ``data``
+        into ``events``; return how many bytes they took."""
+        end = len(data)
+        pos = 0
+        max_size = self.max_size
+        while end - pos >= 6:
+            first = data[pos]
+            if first != 0x81 and first != 0x82:
+                break
+            n = data[pos + 1] ^ 0x80  # the mask bit must be set
+            if n < 126:
+                start = pos + 6
+            elif n == 126 and end - pos >= 8:
+                n = (data[pos + 2] << 8) | data[pos + 3]
+                if n < 126:
+                    break  # not the shortest encoding: wsproto fails it
+                start = pos + 8
+            else:
+                break  # unmasked, 64-bit length, or an incomplete header
+            stop = start + n
+            if stop > end or n > max_size:
+                break
+            key = data[start - 4 : start]
+            if n:
+                repeat = (key * ((n >> 2) + 1))[:n]
+                payload = (
+                    int.from_bytes(data[start:stop], "little") ^ int.from_bytes(repeat, "little")
+                ).to_bytes(n, "little")
+            else:
+                payload = b""
+            if first == 0x81:
+                try:
+                    events.append((DATA, payload.decode("utf-8"), False))
+                except UnicodeDecodeError:
+                    break  # wsproto finds the bad byte and fails with 1007
+            else:
+                events.append((DATA, payload, False))
+            pos = stop
+        return pos
+
+    def _slow(self, data: bytes, events: list[Event]) -> list[Event]:
         proto = self._proto
         proto.receive_bytes(data)
-        events: list[Event] = []
         append = events.append
         max_size = self.max_size
         try:

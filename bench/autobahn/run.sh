@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Autobahn Testsuite's fuzzing client against pagi (docs/websocket.md).
 #
-#   bash bench/autobahn/run.sh               # categories 1-7, 9, 10, 12, 13 (~1 hour)
+#   bash bench/autobahn/run.sh               # categories 1-7, 9, 10, 12, 13 (~15 min)
 #   bash bench/autobahn/run.sh 1-7,10        # only some categories (here: ~15 s)
 #
 # Needs Python 2.7 (pyenv's, or PYTHON27=/path/to/python2.7). Builds the test

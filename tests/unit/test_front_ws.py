@@ -11,6 +11,8 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pagi.frontend.http_parser import ParserLimits, RequestHead, make_parser
 from pagi.frontend.link_io import LinkViolation
 from pagi.frontend.link_ws_scope import WSLinkScope
@@ -372,3 +374,62 @@ def test_link_scope_denial() -> None:
     assert [name for name, _ in handler.calls] == ["on_response_start", "on_response_body"]
     with pytest.raises(LinkViolation):
         scope.on_event(1, Event.WS_ACCEPT, ev(Event.WS_ACCEPT, None, []), -1)
+
+
+# --- the codec's fast path agrees with wsproto ------------------------------------------
+
+_FRAMES = st.one_of(
+    st.tuples(st.just("text"), st.text(max_size=200)),
+    st.tuples(st.just("bytes"), st.binary(max_size=300)),
+    st.tuples(st.just("fragmented"), st.lists(st.text(max_size=20), min_size=2, max_size=4)),
+    st.tuples(st.just("ping"), st.binary(max_size=20)),
+    st.tuples(
+        st.just("raw"),
+        st.sampled_from(
+            [
+                b"\x81\x82\x00\x00\x00\x00\xc3\x28",  # invalid UTF-8
+                b"\x81\x83\x00\x00\x00\x00\xe2\x82",  # truncated UTF-8 at the end
+                b"\xc1\x80\x00\x00\x00\x00",  # RSV1 without an extension
+                b"\x83\x80\x00\x00\x00\x00",  # reserved opcode
+                b"\x81\x03abc",  # unmasked
+                b"\x81\xfe\x00\x05\x00\x00\x00\x00hello",  # length not in its shortest form
+                b"\x80\x80\x00\x00\x00\x00",  # continuation out of place
+                b"\x81\xfe\x01\x00\x01\x02\x03\x04" + b"x" * 256,  # 16-bit length, masked
+            ]
+        ),
+    ),
+)
+
+
+def _client_bytes(items: list[tuple[str, Any]]) -> bytes:
+    client = FrameProtocol(True, [])
+    out = bytearray()
+    for kind, value in items:
+        if kind == "text" or kind == "bytes":
+            out += client.send_data(value, True)
+        elif kind == "fragmented":
+            for i, piece in enumerate(value):
+                out += client.send_data(piece, i == len(value) - 1)
+        elif kind == "ping":
+            out += client.ping(value)
+        else:
+            out += value
+    return bytes(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_FRAMES, max_size=8), st.lists(st.integers(0, 400), max_size=6), st.integers(8, 600)
+)
+def test_fast_path_and_wsproto_give_the_same_events(
+    items: list[tuple[str, Any]], cuts: list[int], max_size: int
+) -> None:
+    data = _client_bytes(items)
+    points = sorted({min(c, len(data)) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    fast = WSCodec(max_size)
+    slow = WSCodec(max_size)
+    slow._decoder = None  # wsproto only
+    got_fast = [event for piece in pieces for event in fast.receive(piece)]
+    got_slow = [event for piece in pieces for event in slow.receive(piece)]
+    assert got_fast == got_slow
