@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +27,34 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
 def http_parser(request: pytest.FixtureRequest) -> str:
     """Run a test once per HTTP/1.1 parser backend."""
     return str(request.param)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by playwright (a real browser as a client).
+
+    Module-scoped, not session-scoped: playwright's sync API keeps an event loop
+    running in this thread while it is open, which other tests' loops cannot
+    share. A missing browser is a failure, not a skip: `.ci/run` installs it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,3 +204,32 @@ def iter_pids_of_tree(pid: int) -> Iterator[int]:
     yield pid
     for child in parent.children(recursive=True):
         yield child.pid
+
+
+class PeakRSS:
+    """Samples the RSS of some processes in a thread; remembers the peaks.
+
+    ``stop()`` returns, per process, how far its RSS rose above where it was
+    when sampling started.
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        import psutil
+
+        self.procs = [psutil.Process(p) for p in pids]
+        self.baseline = [p.memory_info().rss for p in self.procs]
+        self.peak = list(self.baseline)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for i, p in enumerate(self.procs):
+                self.peak[i] = max(self.peak[i], p.memory_info().rss)
+            time.sleep(0.01)
+
+    def stop(self) -> list[int]:
+        self._stop.set()
+        self._thread.join()
+        return [peak - base for peak, base in zip(self.peak, self.baseline, strict=True)]

@@ -5,44 +5,16 @@ opens a WebSocket with two offered subprotocols, sends two text messages
 (one with non-ASCII characters, including an astral one) and a binary one,
 and closes with 4001 once the binary echo is back. Chromium offers
 permessage-deflate, so this also runs the compression path with a browser.
-Skipped when the ``playwright`` package or ``/usr/bin/chromium`` is missing.
+The ``browser`` fixture (tests/conftest.py) fails if Chromium is missing.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from harness import Processes
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-sync_api = pytest.importorskip("playwright.sync_api")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_browser_websocket_round_trip(procs: Processes, browser: Any) -> None:

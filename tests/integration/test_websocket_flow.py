@@ -16,44 +16,19 @@ import os
 import re
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
-from harness import Front, Processes
+from harness import Front, PeakRSS, Processes
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from ws_raw import BINARY, CLOSE, TEXT, RawWS, close_payload, frame
 
 MiB = 1024 * 1024
 ALLOWED_GROWTH = 16 * MiB
-
-
-class PeakRSS:
-    """Samples the RSS of some processes in a thread; remembers the peaks."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.procs = [psutil.Process(p) for p in pids]
-        self.baseline = [p.memory_info().rss for p in self.procs]
-        self.peak = list(self.baseline)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for i, p in enumerate(self.procs):
-                self.peak[i] = max(self.peak[i], p.memory_info().rss)
-            time.sleep(0.01)
-
-    def stop(self) -> list[int]:
-        self._stop.set()
-        self._thread.join()
-        return [peak - base for peak, base in zip(self.peak, self.baseline, strict=True)]
 
 
 def worker_pid(front: Front, n: int = 1) -> int:
