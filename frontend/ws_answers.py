@@ -1,7 +1,7 @@
 """Answers to a WebSocket handshake other than the 101.
 
 :class:`WSAnswers` (between :class:`~.ws_lifetime.WSLifetime` and
-:class:`~.websocket.WebSocketConnection`) writes every HTTP response that
+:class:`~.ws_frames.WSClientFrames`) writes every HTTP response that
 ends a handshake: the front's own (400, 426, 403, 500, 502, 503, 504, via
 :meth:`WSAnswers._reply`) and the app's denial with
 ``websocket.http.response`` (forwarded as it streams in, framed by
