@@ -14,7 +14,6 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from harness import Front, Processes
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from ws_raw import CLOSE, PING, TEXT, RawWS, close_payload, frame
+from ws_recorded import events, wait_event
 
 MiB = 1024 * 1024
 
@@ -37,22 +37,6 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
 
 def ws_url(front: Front, path: str) -> str:
     return f"ws://127.0.0.1:{front.port}{path}"
-
-
-def events(front: Front) -> list[dict[str, Any]]:
-    return list(httpx.get(front.url + "/events?clear=1").json())
-
-
-def wait_event(front: Front, path: str, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    seen: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        seen += events(front)
-        for event in seen:
-            if event["path"] == path and "code" in event:
-                return event
-        time.sleep(0.02)
-    raise AssertionError(f"the app recorded no disconnect on {path}: {seen}")
 
 
 @pytest.fixture(autouse=True)

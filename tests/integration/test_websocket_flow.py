@@ -18,14 +18,13 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from harness import Front, PeakRSS, Processes
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from ws_raw import BINARY, CLOSE, TEXT, RawWS, close_payload, frame
+from ws_recorded import events, wait_event
 
 MiB = 1024 * 1024
 ALLOWED_GROWTH = 16 * MiB
@@ -34,22 +33,6 @@ ALLOWED_GROWTH = 16 * MiB
 def worker_pid(front: Front, n: int = 1) -> int:
     match = front.wait_for_log(rf"worker \S+ #{n} pid (\d+) joined")
     return int(match.group(1))
-
-
-def events(front: Front) -> list[dict[str, Any]]:
-    return list(httpx.get(front.url + "/events?clear=1").json())
-
-
-def wait_event(front: Front, path: str, key: str = "code", timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    seen: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        seen += events(front)
-        for event in seen:
-            if event["path"] == path and key in event:
-                return event
-        time.sleep(0.05)
-    raise AssertionError(f"the app recorded no {key!r} on {path}: {seen}")
 
 
 def flood(sock: socket.socket, data: bytes, limit: int, stall: float) -> int:

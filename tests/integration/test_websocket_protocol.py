@@ -8,14 +8,13 @@ violation are still delivered and answered first.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from harness import Front, Processes
 from ws_raw import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWS, close_payload, deflate, frame
+from ws_recorded import events, wait_event
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -28,22 +27,6 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
         yield procs.front("--ws-max-size", "1M", "--ws-max-queue", "64K", app="ws_e2e_app:app")
     finally:
         procs.cleanup()
-
-
-def events(front: Front) -> list[dict[str, Any]]:
-    return list(httpx.get(front.url + "/events?clear=1").json())
-
-
-def wait_event(front: Front, path: str, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    seen: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        seen += events(front)
-        for event in seen:
-            if event["path"] == path and "code" in event:
-                return event
-        time.sleep(0.02)
-    raise AssertionError(f"the app recorded no disconnect on {path}: {seen}")
 
 
 def expect_failure(ws: RawWS, code: int) -> list[Any]:
