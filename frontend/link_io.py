@@ -12,10 +12,15 @@ Invariants:
   (oldest first) until the subclass claims them; at most
   :data:`MAX_PENDING_FDS` may wait. On teardown every unclaimed one is closed
   here, so none leaks.
-* Messages queued with :meth:`LinkIO._send` leave as one ``send`` per loop
-  iteration. Bytes the socket did not take wait in ``_out`` behind the
-  writer callback, which is armed exactly while ``_out`` is not empty; more
-  than ``config.max_link_buffer`` waiting drops the link.
+* Messages queued with :meth:`LinkIO._send` are encoded at once and leave in
+  batches: one ``send`` when :data:`BATCH_MESSAGES` frames or
+  :data:`BATCH_BYTES` bytes have gathered, and one at the end of the loop
+  iteration for the rest. Bytes the socket did not take wait in ``_out``
+  behind the writer callback, which is armed exactly while ``_out`` is not
+  empty; more than ``config.max_link_buffer`` waiting drops the link.
+* A send never tears the link down from inside :meth:`LinkIO._send`: a failed
+  or stuck write is acted on in a later callback, so a caller that is in the
+  middle of opening a scope is not re-entered by ``on_worker_lost``.
 * A :class:`LinkViolation` raised by ``_dispatch`` (or a codec
   :class:`~pagi.protocol.LinkError`) drops the link; any other exception is
   logged and reading goes on with the next message.
@@ -35,7 +40,7 @@ from collections import deque
 from typing import Any
 
 from pagi.protocol import Event, Kind, LinkDecoder, LinkError
-from pagi.protocol.codec import encode_many
+from pagi.protocol.codec import encode
 
 from .config import FrontConfig
 
@@ -47,6 +52,14 @@ MAX_FDS_PER_RECV = 64
 ANCILLARY_SIZE = socket.CMSG_SPACE(MAX_FDS_PER_RECV * array.array("i").itemsize)
 #: Descriptors received but not yet claimed by a FILE frame; more is a violation.
 MAX_PENDING_FDS = 1024
+#: A batch is written as soon as it holds this many frames, without waiting for
+#: the end of the loop iteration. Bounded batches keep the front and the worker
+#: busy at the same time: with one batch per iteration, 64 requests read in
+#: one iteration travel to the worker as one block, and each process idles
+#: while the other works through it (docs/performance.md, "bounded batches").
+BATCH_MESSAGES = 16
+#: ... or this many bytes, so a large request body is not held back either.
+BATCH_BYTES = 64 * 1024
 _RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
@@ -66,9 +79,10 @@ class LinkIO:
         "_decoder",
         "_fds",
         "_flush_scheduled",
+        "_frames",
+        "_frames_size",
         "_loop",
         "_out",
-        "_queue",
         "_sock",
         "closed",
         "name",
@@ -80,7 +94,8 @@ class LinkIO:
         self._config = config
         self._decoder = LinkDecoder("front", config.max_frame_size)
         self._fds: deque[int] = deque()
-        self._queue: list[list[Any]] = []
+        self._frames: list[bytes] = []  # encoded, not yet written
+        self._frames_size = 0
         self._flush_scheduled = False
         self._out = bytearray()  # written partially; the writer callback is armed
         self.name = name
@@ -165,27 +180,38 @@ class LinkIO:
     def _send(self, msg: list[Any]) -> None:
         if self.closed:
             return
-        self._queue.append(msg)
-        if not self._flush_scheduled:
+        frame = encode(msg)
+        frames = self._frames
+        frames.append(frame)
+        self._frames_size += len(frame)
+        if len(frames) >= BATCH_MESSAGES or self._frames_size >= BATCH_BYTES:
+            self._flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        self._flush()
 
     def _flush(self, final: bool = False) -> None:
-        """Write everything queued as one send; buffer the rest behind the writer.
+        """Write every queued frame as one send; buffer the rest behind the writer.
 
-        ``final``: best effort before closing, never arms the writer.
+        ``final``: best effort before closing, never arms the writer. Failures
+        are acted on in a later callback (see the class invariants).
         """
-        self._flush_scheduled = False
-        if self.closed or not self._queue:
+        frames = self._frames
+        if self.closed or not frames:
             return
-        data = encode_many(self._queue)
-        self._queue.clear()
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        frames.clear()
+        self._frames_size = 0
         if self._out:
             self._out += data
             if final:
                 self._write_out()
             elif len(self._out) > self._config.max_link_buffer:
-                self._drop_stuck()
+                self._loop.call_soon(self._drop_stuck)
             return
         try:
             sent = self._sock.send(data)
@@ -193,12 +219,12 @@ class LinkIO:
             sent = 0
         except OSError as exc:
             if not final:
-                self._send_failed(exc)
+                self._loop.call_soon(self._send_failed, exc)
             return
         if sent < len(data) and not final:
             self._out += memoryview(data)[sent:]
             if len(self._out) > self._config.max_link_buffer:
-                self._drop_stuck()
+                self._loop.call_soon(self._drop_stuck)
                 return
             self._loop.add_writer(self._sock.fileno(), self._write_out)
 
@@ -223,6 +249,8 @@ class LinkIO:
             self._drop(f"send failed: {exc.strerror or exc}")
 
     def _drop_stuck(self) -> None:
+        if self.closed:
+            return
         self._drop(
             f"stuck: more than {self._config.max_link_buffer} bytes waiting to be written to it"
         )
@@ -245,7 +273,7 @@ class LinkIO:
                 self._loop.remove_writer(fileno)
         self._sock.close()
         self._out.clear()
-        self._queue.clear()
+        self._frames.clear()
         while self._fds:
             with contextlib.suppress(OSError):
                 os.close(self._fds.popleft())

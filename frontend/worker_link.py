@@ -292,7 +292,7 @@ class WorkerLink(LinkIO):
         self._pool.add(self)
 
     def _reject(self, reason: str) -> None:
-        self._queue.append(m.reject(reason))
+        self._send(m.reject(reason))
         self._flush(final=True)
         self._teardown(logging.WARNING, f"rejected worker {self.name} (pid {self.pid}): {reason}")
 

@@ -7,9 +7,13 @@ and every complete message goes to the handler in order. Malformed input (a
 raises it for messages that are well-formed but break the rules, such as more
 request body than granted) is logged and closes the link.
 
-Writing: messages are encoded as they are queued and written once per loop
-iteration (one ``call_soon``), all of that iteration's frames joined into one
-``send``. A file descriptor queued with a frame rides as ``SCM_RIGHTS`` on the
+Writing: messages are encoded as they are queued and written in bounded
+batches: one ``send`` as soon as :data:`BATCH_MESSAGES` frames or
+:data:`BATCH_BYTES` bytes have gathered, and one at the end of the loop
+iteration (one ``call_soon``) for the rest. Bounded batches let the front
+start on the first responses while this process works on the next ones. A
+failed write is acted on in a later callback, never inside :meth:`Link.send`,
+so an app's ``send`` is not re-entered by the link's teardown. A file descriptor queued with a frame rides as ``SCM_RIGHTS`` on the
 ``sendmsg`` that carries the first unsent byte at or before that frame, so it
 reaches the front no later than the frame's first byte; our copy is closed as
 soon as that ``sendmsg`` succeeds. Partial writes keep the rest in a buffer and
@@ -39,6 +43,12 @@ Message = list[Any]
 READ_SIZE = 256 * 1024
 #: Linux refuses more descriptors than this in one SCM_RIGHTS message.
 MAX_FDS_PER_SEND = 253
+#: A batch is written once it holds this many frames (about ten small
+#: responses: START, BODY and END each), without waiting for the end of the
+#: loop iteration; see docs/performance.md, "bounded batches".
+BATCH_MESSAGES = 32
+#: ... or this many bytes, so a large body frame leaves at once.
+BATCH_BYTES = 64 * 1024
 
 
 class LinkHandler(Protocol):
@@ -60,6 +70,7 @@ class Link:
         "_handler",
         "_loop",
         "_out",
+        "_out_size",
         "_pending",
         "_queued",
         "_sent",
@@ -82,6 +93,7 @@ class Link:
         self._decoder = LinkDecoder("worker", max_frame_size)
         self._closed = False
         self._out: list[bytes] = []  # encoded frames queued this iteration
+        self._out_size = 0  # their total length
         self._pending = bytearray()  # flushed but not yet accepted by the kernel
         self._fds: collections.deque[tuple[int, int]] = collections.deque()  # (pos, fd)
         self._queued = 0  # stream position after the last queued byte
@@ -98,23 +110,21 @@ class Link:
     # --- sending ---------------------------------------------------------------
 
     def send(self, msg: Message) -> None:
-        """Queue one message for this iteration's write (dropped if closed)."""
-        if self._closed:
-            return
-        frame = encode(msg)
-        self._out.append(frame)
-        self._queued += len(frame)
-        if self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._flush)
+        """Queue one message (dropped if closed); see the module doc for when it leaves."""
+        self.send_frame(encode(msg))
 
     def send_frame(self, frame: bytes) -> None:
         """Queue an already encoded frame (see :meth:`send`)."""
         if self._closed:
             return
-        self._out.append(frame)
+        out = self._out
+        out.append(frame)
         self._queued += len(frame)
-        if self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._flush)
+        self._out_size += len(frame)
+        if len(out) >= BATCH_MESSAGES or self._out_size >= BATCH_BYTES:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush_soon)
 
     def send_with_fd(self, msg: Message, fd: int) -> None:
         """Queue a message that carries ``fd``; the link now owns (closes) it."""
@@ -124,24 +134,30 @@ class Link:
         self._fds.append((self._queued, fd))
         self.send(msg)
 
-    def _flush(self) -> None:
+    def _flush_soon(self) -> None:
         self._flush_handle = None
+        self._flush()
+
+    def _flush(self) -> None:
         out = self._out
         if self._closed or not out:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
+        self._out_size = 0
         if self._pending or self._writing:
             self._pending += data
             return
         try:
             n = self._write(data)
         except OSError as exc:
-            self._lost(exc)
+            self._loop.call_soon(self._lost, exc)
             return
         if n < len(data):
+            # The socket is full: the writer callback sends the rest.
             self._pending += memoryview(data)[n:]
-            self._write_pending()
+            self._writing = True
+            self._loop.add_writer(self._fd, self._write_pending)
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
         """One send of a prefix of ``data`` (the unsent stream); 0 on EAGAIN."""
@@ -234,7 +250,8 @@ class Link:
             return
         if self._flush_handle is not None:
             self._flush_handle.cancel()
-            self._flush()
+            self._flush_handle = None
+        self._flush()
         if self._pending and not self._closed:
             self._drained = self._loop.create_future()
             try:
