@@ -79,6 +79,8 @@ class LinkIO:
         "_decoder",
         "_fds",
         "_flush_scheduled",
+        "_recv_buffer",
+        "_recv_view",
         "_frames",
         "_frames_size",
         "_loop",
@@ -98,6 +100,11 @@ class LinkIO:
         self._frames_size = 0
         self._flush_scheduled = False
         self._out = bytearray()  # written partially; the writer callback is armed
+        # One receive buffer for the link's life: a fresh 256 KiB bytes object
+        # per recvmsg cost an mmap, an mremap and a munmap (plus page faults)
+        # on every read.
+        self._recv_buffer = bytearray(RECV_SIZE)
+        self._recv_view = memoryview(self._recv_buffer)
         self.name = name
         self.closed = False
         sock.setblocking(False)
@@ -121,7 +128,9 @@ class LinkIO:
 
     def _on_readable(self) -> None:
         try:
-            data, ancdata, flags, _addr = self._sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE, _RECV_FLAGS)
+            size, ancdata, flags, _addr = self._sock.recvmsg_into(
+                (self._recv_buffer,), ANCILLARY_SIZE, _RECV_FLAGS
+            )
         except (BlockingIOError, InterruptedError):
             return
         except ConnectionResetError:  # it died with our messages unread
@@ -132,11 +141,11 @@ class LinkIO:
             return
         if ancdata and not self._take_fds(ancdata, flags):
             return
-        if not data:
+        if not size:
             self._on_eof()
             return
         try:
-            msgs = self._decoder.feed(data)
+            msgs = self._decoder.feed(self._recv_view[:size])
         except LinkError as exc:
             self._drop(str(exc))
             return

@@ -84,14 +84,18 @@ class LinkDecoder:
         """Bytes received but not yet part of a complete frame."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[Message]:
-        """Add received bytes; return every message they complete, in order."""
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Message]:
+        """Add received bytes; return every message they complete, in order.
+
+        ``data`` is only read during the call (what stays incomplete is
+        copied), so the caller may reuse its receive buffer afterwards.
+        """
         if self._closed:
             raise LinkError("decoder already failed; the link must be closed")
         buf = self._buffer
         if buf:
             buf += data
-            source: bytes | bytearray = buf
+            source: bytes | bytearray | memoryview = buf
         else:
             source = data  # common case: parse straight from the received bytes
         out: list[Message] = []

@@ -73,6 +73,8 @@ class Link:
         "_out_size",
         "_pending",
         "_queued",
+        "_recv_buffer",
+        "_recv_view",
         "_sent",
         "_sock",
         "_writing",
@@ -91,6 +93,10 @@ class Link:
         self._fd = sock.fileno()
         self._handler = handler
         self._decoder = LinkDecoder("worker", max_frame_size)
+        # One receive buffer for the link's life (a fresh 256 KiB bytes object
+        # per recv cost three memory-mapping system calls per read).
+        self._recv_buffer = bytearray(READ_SIZE)
+        self._recv_view = memoryview(self._recv_buffer)
         self._closed = False
         self._out: list[bytes] = []  # encoded frames queued this iteration
         self._out_size = 0  # their total length
@@ -209,13 +215,13 @@ class Link:
 
     def _on_readable(self) -> None:
         try:
-            data = self._sock.recv(READ_SIZE)
+            size = self._sock.recv_into(self._recv_buffer)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self._lost(exc)
             return
-        if not data:
+        if not size:
             try:
                 self._decoder.check_eof()
             except LinkError as exc:
@@ -225,7 +231,7 @@ class Link:
             self._lost(None)
             return
         try:
-            messages = self._decoder.feed(data)
+            messages = self._decoder.feed(self._recv_view[:size])
             handler = self._handler
             for msg in messages:
                 if self._closed:
