@@ -52,6 +52,42 @@ def encode(msg: Message) -> bytes:
     return _pack_length(len(payload)) + payload
 
 
+#: Bodies at least this long are framed by :func:`encode_with_data` without
+#: being copied; shorter ones are cheaper to pack into one buffer.
+ZERO_COPY_MIN = 4096
+
+
+def encode_with_data(
+    head: Message, data: bytes | memoryview, flag: bool
+) -> tuple[bytes, bytes | memoryview, bytes]:
+    """The frame of the message ``head + [data, flag]`` as three buffers whose
+    concatenation is exactly what :func:`encode` would give.
+
+    ``data`` (packed as msgpack ``bin``) is returned as is, not copied, so a
+    large body goes from the app's buffer to the socket with one
+    scatter-gather write. ``head`` must have at most 13 elements (the whole
+    message stays a msgpack fixarray).
+    """
+    count = len(head) + 2
+    if count > 15:
+        raise ValueError("encode_with_data: head has more than 13 elements")
+    items = _pack(head)[1:]  # the elements without their fixarray byte
+    size = len(data)
+    if size <= 0xFF:
+        bin_head = bytes((0xC4, size))
+    elif size <= 0xFFFF:
+        bin_head = b"\xc5" + size.to_bytes(2, "big")
+    else:
+        bin_head = b"\xc6" + size.to_bytes(4, "big")
+    payload = 1 + len(items) + len(bin_head) + size + 1
+    first = _pack_length(payload) + bytes((0x90 | count,)) + items + bin_head
+    return first, data, _TRUE if flag else _FALSE
+
+
+_TRUE = b"\xc3"
+_FALSE = b"\xc2"
+
+
 def encode_many(msgs: Iterable[Message]) -> bytes:
     """Several messages as consecutive frames, for one coalesced write."""
     return b"".join(encode(m) for m in msgs)
@@ -92,39 +128,66 @@ class LinkDecoder:
         """
         if self._closed:
             raise LinkError("decoder already failed; the link must be closed")
-        buf = self._buffer
-        if buf:
-            buf += data
-            source: bytes | bytearray | memoryview = buf
-        else:
-            source = data  # common case: parse straight from the received bytes
         out: list[Message] = []
         pos = 0
-        end = len(source)
+        end = len(data)
         try:
-            with memoryview(source) as view:
+            with memoryview(data) as view:
+                if self._buffer:
+                    # Complete the frame already begun, copying only the bytes
+                    # it lacks; everything after it is parsed where it lies.
+                    pos = self._complete_buffered(view, out)
+                    if pos < 0:
+                        return out
                 while end - pos >= LENGTH_PREFIX_SIZE:
                     (size,) = _LENGTH.unpack_from(view, pos)
-                    if size > self.max_frame_size:
-                        raise LinkError(
-                            f"frame of {size} bytes exceeds the maximum of {self.max_frame_size}"
-                        )
-                    if size == 0:
-                        raise LinkError("empty frame")
+                    self._check_size(size)
                     start = pos + LENGTH_PREFIX_SIZE
                     if end - start < size:
                         break
                     out.append(self._decode_payload(view[start : start + size]))
                     pos = start + size
+                if pos < end:
+                    self._buffer += view[pos:]
         except LinkError:
             self._closed = True
             raise
-        if source is buf:
-            if pos:
-                del buf[:pos]
-        elif pos < end:
-            buf += data[pos:]
         return out
+
+    def _complete_buffered(self, view: memoryview, out: list[Message]) -> int:
+        """Feed the start of ``view`` to the partial frame in ``_buffer``.
+
+        Returns the position in ``view`` after the completed frame (whose
+        message is appended to ``out``), or -1 if ``view`` ran out first (all
+        of it is then buffered).
+        """
+        buf = self._buffer
+        pos = 0
+        end = len(view)
+        if len(buf) < LENGTH_PREFIX_SIZE:
+            take = min(LENGTH_PREFIX_SIZE - len(buf), end)
+            buf += view[:take]
+            pos = take
+            if len(buf) < LENGTH_PREFIX_SIZE:
+                return -1
+        (size,) = _LENGTH.unpack_from(buf, 0)
+        self._check_size(size)
+        missing = LENGTH_PREFIX_SIZE + size - len(buf)
+        if end - pos < missing:
+            buf += view[pos:]
+            return -1
+        buf += view[pos : pos + missing]
+        with memoryview(buf) as frame:
+            message = self._decode_payload(frame[LENGTH_PREFIX_SIZE:])
+        buf.clear()
+        out.append(message)
+        return pos + missing
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_frame_size:
+            raise LinkError(f"frame of {size} bytes exceeds the maximum of {self.max_frame_size}")
+        if size == 0:
+            raise LinkError("empty frame")
 
     def _decode_payload(self, payload: memoryview) -> Message:
         try:

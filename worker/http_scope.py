@@ -41,6 +41,7 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import Event, Kind, LinkError, encode, reasons
+from pagi.protocol.codec import ZERO_COPY_MIN, encode_with_data
 
 from . import events
 from .connection_state import ConnectionState
@@ -248,7 +249,10 @@ class HTTPScope(ScopeBase):
         window = self.window
         if n <= window.available and n <= self.session.max_body_piece:
             window.available -= n
-            link.send([_EVENT, self.sid, _BODY, body, more])
+            if n < ZERO_COPY_MIN:
+                link.send([_EVENT, self.sid, _BODY, body, more])
+            else:
+                link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], body, more))
             if n:
                 self.transport._sent(n)
         elif not await self._send_pieces(body, more):
@@ -278,7 +282,8 @@ class HTTPScope(ScopeBase):
                 continue
             take = window.take(min(n - pos, limit))
             end = pos + take
-            link.send([_EVENT, self.sid, _BODY, view[pos:end], more or end < n])
+            piece = view[pos:end]
+            link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], piece, more or end < n))
             self.transport._sent(take)
             pos = end
         return True

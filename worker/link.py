@@ -8,16 +8,22 @@ raises it for messages that are well-formed but break the rules, such as more
 request body than granted) is logged and closes the link.
 
 Writing: messages are encoded as they are queued and written in bounded
-batches: one ``send`` as soon as :data:`BATCH_MESSAGES` frames or
+batches: one write as soon as :data:`BATCH_MESSAGES` frames or
 :data:`BATCH_BYTES` bytes have gathered, and one at the end of the loop
 iteration (one ``call_soon``) for the rest. Bounded batches let the front
 start on the first responses while this process works on the next ones. A
-failed write is acted on in a later callback, never inside :meth:`Link.send`,
-so an app's ``send`` is not re-entered by the link's teardown. A file descriptor queued with a frame rides as ``SCM_RIGHTS`` on the
+batch of small frames is joined and sent with one ``send``; a large body
+frame is queued as separate buffers (:meth:`Link.send_parts`) and leaves with
+a scatter-gather ``sendmsg``, so the app's bytes are never copied in user
+space. What the kernel does not take waits, as the same buffers, in
+``_pending`` until the socket is writable (``loop.add_writer``). A failed
+write is acted on in a later callback, never inside a send method, so an
+app's ``send`` is not re-entered by the link's teardown.
+
+A file descriptor queued with a frame rides as ``SCM_RIGHTS`` on the
 ``sendmsg`` that carries the first unsent byte at or before that frame, so it
 reaches the front no later than the frame's first byte; our copy is closed as
-soon as that ``sendmsg`` succeeds. Partial writes keep the rest in a buffer and
-wait with ``loop.add_writer``.
+soon as that ``sendmsg`` succeeds.
 
 Invariants: bytes leave in the order queued; ``_sent <= position of every
 queued fd < _queued``; after :meth:`Link.abort` nothing is sent, every fd not
@@ -29,6 +35,7 @@ from __future__ import annotations
 import array
 import asyncio
 import collections
+import itertools
 import logging
 import os
 import socket
@@ -49,6 +56,12 @@ MAX_FDS_PER_SEND = 253
 BATCH_MESSAGES = 32
 #: ... or this many bytes, so a large body frame leaves at once.
 BATCH_BYTES = 64 * 1024
+#: Queued buffers adding up to less than this are joined into one ``send``.
+JOIN_BELOW = 64 * 1024
+#: Most buffers handed to one ``sendmsg`` (Linux's IOV_MAX is 1024).
+MAX_IOVECS = 512
+
+Buffer = bytes | memoryview
 
 
 class LinkHandler(Protocol):
@@ -70,8 +83,10 @@ class Link:
         "_handler",
         "_loop",
         "_out",
+        "_out_frames",
         "_out_size",
         "_pending",
+        "_pending_size",
         "_queued",
         "_recv_buffer",
         "_recv_view",
@@ -98,9 +113,12 @@ class Link:
         self._recv_buffer = bytearray(READ_SIZE)
         self._recv_view = memoryview(self._recv_buffer)
         self._closed = False
-        self._out: list[bytes] = []  # encoded frames queued this iteration
+        self._out: list[Buffer] = []  # buffers of the frames queued this iteration
+        self._out_frames = 0  # how many frames they hold
         self._out_size = 0  # their total length
-        self._pending = bytearray()  # flushed but not yet accepted by the kernel
+        # flushed but not yet accepted by the kernel, oldest first
+        self._pending: collections.deque[Buffer] = collections.deque()
+        self._pending_size = 0
         self._fds: collections.deque[tuple[int, int]] = collections.deque()  # (pos, fd)
         self._queued = 0  # stream position after the last queued byte
         self._sent = 0  # stream position after the last sent byte
@@ -123,11 +141,29 @@ class Link:
         """Queue an already encoded frame (see :meth:`send`)."""
         if self._closed:
             return
-        out = self._out
-        out.append(frame)
+        self._out.append(frame)
         self._queued += len(frame)
         self._out_size += len(frame)
-        if len(out) >= BATCH_MESSAGES or self._out_size >= BATCH_BYTES:
+        self._out_frames += 1
+        if self._out_frames >= BATCH_MESSAGES or self._out_size >= BATCH_BYTES:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush_soon)
+
+    def send_parts(self, parts: tuple[Buffer, ...]) -> None:
+        """Queue one frame given as consecutive buffers (from
+        :func:`~pagi.protocol.codec.encode_with_data`); they are written as
+        they are, so none of them may change afterwards."""
+        if self._closed:
+            return
+        size = 0
+        for part in parts:
+            size += len(part)
+        self._out.extend(parts)
+        self._queued += size
+        self._out_size += size
+        self._out_frames += 1
+        if self._out_frames >= BATCH_MESSAGES or self._out_size >= BATCH_BYTES:
             self._flush()
         elif self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush_soon)
@@ -145,33 +181,80 @@ class Link:
         self._flush()
 
     def _flush(self) -> None:
+        """Write what was queued; what the kernel does not take waits in ``_pending``."""
         out = self._out
         if self._closed or not out:
             return
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
+        size = self._out_size
+        self._out = []
         self._out_size = 0
-        if self._pending or self._writing:
-            self._pending += data
-            return
-        try:
-            n = self._write(data)
-        except OSError as exc:
-            self._loop.call_soon(self._lost, exc)
-            return
-        if n < len(data):
-            # The socket is full: the writer callback sends the rest.
-            self._pending += memoryview(data)[n:]
-            self._writing = True
-            self._loop.add_writer(self._fd, self._write_pending)
+        self._out_frames = 0
+        if not self._pending and size < JOIN_BELOW and not self._fds:
+            # the common case: a few small frames, one send
+            data = out[0] if len(out) == 1 else b"".join(out)
+            try:
+                n = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError as exc:
+                self._loop.call_soon(self._lost, exc)
+                return
+            self._sent += n
+            if n == len(data):
+                return
+            self._pending.append(memoryview(data)[n:])
+            self._pending_size = len(data) - n
+        else:
+            self._pending.extend(out)
+            self._pending_size += size
+            if self._writing:
+                return  # the writer callback sends it, in order
+            try:
+                self._send_pending()
+            except OSError as exc:
+                self._loop.call_soon(self._lost, exc)
+                return
+            if not self._pending:
+                return
+        # The socket is full: the writer callback sends the rest.
+        self._writing = True
+        self._loop.add_writer(self._fd, self._write_pending)
 
-    def _write(self, data: bytes | bytearray | memoryview) -> int:
-        """One send of a prefix of ``data`` (the unsent stream); 0 on EAGAIN."""
+    def _send_pending(self) -> None:
+        """Send from ``_pending`` until it is empty or the socket is full."""
+        pending = self._pending
+        while pending:
+            if len(pending) > 1 and (self._fds or self._pending_size < JOIN_BELOW):
+                joined = b"".join(pending)
+                pending.clear()
+                pending.append(joined)
+            n = self._write(pending)
+            if n == 0:
+                return
+            self._pending_size -= n
+            while n:
+                head = pending[0]
+                if n >= len(head):
+                    pending.popleft()
+                    n -= len(head)
+                else:
+                    pending[0] = memoryview(head)[n:]
+                    n = 0
+
+    def _write(self, pending: collections.deque[Buffer]) -> int:
+        """One send of a prefix of the unsent stream; 0 on EAGAIN.
+
+        With descriptors waiting, ``pending`` holds one buffer (joined by the
+        caller)."""
         fds = self._fds
         try:
             if not fds:
-                n = self._sock.send(data)
+                if len(pending) == 1:
+                    n = self._sock.send(pending[0])
+                else:
+                    n = self._sock.sendmsg(list(itertools.islice(pending, MAX_IOVECS)))
             else:
+                data = pending[0]
                 count = min(len(fds), MAX_FDS_PER_SEND)
                 batch = array.array("i", (fds[i][1] for i in range(count)))
                 if len(fds) > count:
@@ -190,21 +273,13 @@ class Link:
         return n
 
     def _write_pending(self) -> None:
-        pending = self._pending
-        while pending:
-            try:
-                n = self._write(pending)
-            except OSError as exc:
-                self._lost(exc)
-                return
-            if n == 0:
-                break
-            del pending[:n]
-        if pending:
-            if not self._writing:
-                self._writing = True
-                self._loop.add_writer(self._fd, self._write_pending)
-        else:
+        """The writer callback: armed exactly while ``_pending`` is not empty."""
+        try:
+            self._send_pending()
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if not self._pending:
             if self._writing:
                 self._writing = False
                 self._loop.remove_writer(self._fd)
@@ -264,7 +339,7 @@ class Link:
                 await asyncio.wait_for(asyncio.shield(self._drained), timeout)
             except TimeoutError:
                 logger.warning(
-                    "could not write the last %d bytes to pagi-front", len(self._pending)
+                    "could not write the last %d bytes to pagi-front", self._pending_size
                 )
         self._lost(None)
 
@@ -282,10 +357,9 @@ class Link:
         self._sock.close()
         while self._fds:
             os.close(self._fds.popleft()[1])
-        self._out.clear()
-        # a fresh buffer, not clear(): an exception traceback may still hold a
-        # memoryview export of the old one
-        self._pending = bytearray()
+        self._out = []
+        self._pending.clear()
+        self._pending_size = 0
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
         self._handler.link_lost(exc)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, LinkError, encode, encode_many
 from pagi.protocol import messages as m
+from pagi.protocol.codec import encode_with_data
 
 HEADERS = [[b"host", b"example"], [b"x-bin", bytes(range(256))]]
 
@@ -223,3 +224,39 @@ def test_carries_fd_only_for_file_events() -> None:
 def test_decoder_side_must_be_named() -> None:
     with pytest.raises(ValueError):
         LinkDecoder("middle")
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 4096, 65535, 65536, 200_000])
+@pytest.mark.parametrize("flag", [True, False])
+def test_encode_with_data_is_encode_without_the_copy(size: int, flag: bool) -> None:
+    body = bytes(range(256)) * (size // 256 + 1)
+    body = body[:size]
+    head = [Kind.EVENT, 2**40, Event.HTTP_RESPONSE_BODY]
+    view = memoryview(body)
+    first, data, last = encode_with_data(head, view, flag)
+    assert data is view  # handed through, not copied
+    assert first + bytes(data) + last == encode([*head, body, flag])
+    # and the front decodes it, also when it arrives a byte at a time at the edges
+    frame = first + bytes(data) + last
+    dec = LinkDecoder("front")
+    out = dec.feed(frame[:3]) + dec.feed(frame[3:7]) + dec.feed(frame[7:])
+    assert out == [[Kind.EVENT, 2**40, Event.HTTP_RESPONSE_BODY, body, flag]]
+
+
+def test_encode_with_data_refuses_a_head_that_breaks_the_fixarray() -> None:
+    with pytest.raises(ValueError, match="13 elements"):
+        encode_with_data(list(range(14)), b"x", True)
+
+
+def test_frame_spanning_many_feeds_then_more_frames_in_the_same_feed() -> None:
+    big = m.event(3, Event.HTTP_RESPONSE_BODY, b"b" * 100_000, True)
+    small = [m.credit(3, 10), m.end(3, 0, True, "")]
+    data = encode(big) + encode_many(small)
+    dec = LinkDecoder("front")
+    out: list[m.Message] = []
+    step = 7_001  # the last piece completes the big frame and carries both small ones
+    for pos in range(0, len(data), step):
+        out += dec.feed(memoryview(data)[pos : pos + step])
+    assert out == [big, *small]
+    assert dec.buffered == 0
+    dec.check_eof()

@@ -34,6 +34,9 @@ class RecordingLink:
     def send_frame(self, frame: bytes) -> None:
         self.sent.extend(self.decoder.feed(frame))
 
+    def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
+        self.send_frame(b"".join(parts))
+
     def send_with_fd(self, msg: list[Any], fd: int) -> None:
         self.fds.append(fd)
         self.send(msg)
