@@ -153,6 +153,16 @@ class Exchange:
         # loop iteration so streaming clients see it promptly.
         self.conn.loop.call_soon(self._flush_head)
 
+    def on_response(
+        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
+    ) -> None:
+        if self.finished:
+            return
+        self.status = status
+        self.headers = headers
+        self.trailers = trailers
+        self.on_response_body(body, more)
+
     def on_response_body(self, body: bytes, more: bool) -> None:
         if self.finished:
             return

@@ -7,7 +7,8 @@ passes them on to the scope's :class:`ScopeHandler`.
 Invariants:
 
 * The events follow ``START (BODY* more=True) (BODY more=False | FILE)
-  [TRAILERS if announced]``, with SSE_KEEPALIVE allowed only between START
+  [TRAILERS if announced]``, where a START that carries a body piece counts as
+  START followed by that BODY, with SSE_KEEPALIVE allowed only between START
   and the final BODY; anything else raises
   :class:`~.link_io.LinkViolation` (the link then drops the whole worker).
 * The response body bytes never exceed ``window``, which starts at the
@@ -46,6 +47,12 @@ class ScopeHandler(Protocol):
         self, status: int, headers: list[list[bytes]], trailers: bool
     ) -> None: ...
     def on_response_body(self, body: bytes, more: bool) -> None: ...
+    def on_response(
+        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
+    ) -> None:
+        """START and the first body piece in one message: the same as
+        ``on_response_start`` followed at once by ``on_response_body``."""
+
     def on_response_file(self, fd: int, offset: int, length: int | None) -> None: ...
     def on_response_trailers(self, headers: list[list[bytes]]) -> None: ...
     def on_request_credit(self, nbytes: int) -> None: ...
@@ -90,9 +97,22 @@ class LinkScope:
                 if self.state != _BEFORE_START:
                     raise LinkViolation(f"scope {sid}: second HTTP_RESPONSE_START")
                 self.state = _IN_BODY
-                self.trailers = msg[5]
-                if handler is not None:
-                    handler.on_response_start(msg[3], msg[4], msg[5])
+                self.trailers = trailers = msg[5]
+                if len(msg) == 8:  # START carrying the first body piece
+                    body = msg[6]
+                    self.window -= len(body)
+                    if self.window < 0:
+                        raise LinkViolation(
+                            f"scope {sid}: response body exceeds the granted window "
+                            f"by {-self.window} bytes"
+                        )
+                    more = msg[7]
+                    if not more:
+                        self.state = _AWAIT_TRAILERS if trailers else _COMPLETE
+                    if handler is not None:
+                        handler.on_response(msg[3], msg[4], trailers, body, more)
+                elif handler is not None:
+                    handler.on_response_start(msg[3], msg[4], trailers)
             elif code == _FILE:
                 if self.state != _IN_BODY:
                     raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_FILE {_when(self.state)}")

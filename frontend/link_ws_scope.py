@@ -119,6 +119,8 @@ class WSLinkScope:
                 raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_START {_STATE_NAMES[state]}")
             if msg[5]:
                 raise LinkViolation(f"scope {sid}: trailers announced on a websocket denial")
+            if len(msg) != 6:
+                raise LinkViolation(f"scope {sid}: a websocket denial's start carries a body")
             self.state = DENYING
             if handler is not None:
                 handler.on_response_start(msg[3], msg[4], False)

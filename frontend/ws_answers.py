@@ -52,6 +52,13 @@ class WSAnswers(WSLifetime):
         self._deny_headers = headers
         self.loop.call_soon(self._flush_denial_head)
 
+    def on_response(
+        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
+    ) -> None:
+        # (the link refuses a denial whose start carries a body; for completeness)
+        self.on_response_start(status, headers, trailers)
+        self.on_response_body(body, more)
+
     def on_response_body(self, body: bytes, more: bool) -> None:
         if self._phase != DENYING or self._deny_framing == -2:
             return

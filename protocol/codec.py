@@ -73,15 +73,43 @@ def encode_with_data(
         raise ValueError("encode_with_data: head has more than 13 elements")
     items = _pack(head)[1:]  # the elements without their fixarray byte
     size = len(data)
-    if size <= 0xFF:
-        bin_head = bytes((0xC4, size))
-    elif size <= 0xFFFF:
-        bin_head = b"\xc5" + size.to_bytes(2, "big")
-    else:
-        bin_head = b"\xc6" + size.to_bytes(4, "big")
+    bin_head = _bin_head(size)
     payload = 1 + len(items) + len(bin_head) + size + 1
     first = _pack_length(payload) + bytes((0x90 | count,)) + items + bin_head
     return first, data, _TRUE if flag else _FALSE
+
+
+def extend_frame(
+    frame: bytes, data: bytes | memoryview, flag: bool
+) -> tuple[bytes, bytes | memoryview, bytes]:
+    """The frame of ``frame``'s message with ``data`` and ``flag`` appended, as
+    three buffers (see :func:`encode_with_data`; ``data`` is not copied).
+
+    ``frame`` must be a complete frame from :func:`encode` whose message has
+    at most 13 elements.
+    """
+    first_byte = frame[LENGTH_PREFIX_SIZE]
+    if first_byte & 0xF0 != 0x90 or first_byte & 0x0F > 13:
+        raise ValueError("extend_frame: the message is not a fixarray of at most 13 elements")
+    size = len(data)
+    bin_head = _bin_head(size)
+    payload = len(frame) - LENGTH_PREFIX_SIZE + len(bin_head) + size + 1
+    first = (
+        _pack_length(payload)
+        + bytes((first_byte + 2,))
+        + frame[LENGTH_PREFIX_SIZE + 1 :]
+        + bin_head
+    )
+    return first, data, _TRUE if flag else _FALSE
+
+
+def _bin_head(size: int) -> bytes:
+    """The msgpack ``bin`` header for ``size`` bytes."""
+    if size <= 0xFF:
+        return bytes((0xC4, size))
+    if size <= 0xFFFF:
+        return b"\xc5" + size.to_bytes(2, "big")
+    return b"\xc6" + size.to_bytes(4, "big")
 
 
 _TRUE = b"\xc3"
@@ -170,7 +198,7 @@ class LinkDecoder:
             pos = take
             if len(buf) < LENGTH_PREFIX_SIZE:
                 return -1
-        (size,) = _LENGTH.unpack_from(buf, 0)
+        size: int = _LENGTH.unpack_from(buf, 0)[0]
         self._check_size(size)
         missing = LENGTH_PREFIX_SIZE + size - len(buf)
         if end - pos < missing:

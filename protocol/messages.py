@@ -159,6 +159,13 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Event.SSE_KEEPALIVE: (_is_seconds, _is_str),  # interval, comment
 }
 
+#: Fields an event may carry after its required ones, all or none:
+#: HTTP_RESPONSE_START may carry the response's first body piece (``body``,
+#: ``more``), meaning exactly what an HTTP_RESPONSE_BODY right after it means.
+_EVENT_OPTIONAL_TAIL: dict[int, tuple[FieldCheck, ...]] = {
+    Event.HTTP_RESPONSE_START: (_is_bytes, _is_bool),
+}
+
 #: Kinds the front may receive (sent by a worker) and vice versa.
 FROM_WORKER = frozenset(
     {
@@ -244,7 +251,8 @@ def _fast_ws_data(msg: list[Any]) -> bool:  # WS_SEND and WS_RECEIVE
 
 
 def _fast_start(msg: list[Any]) -> bool:
-    if len(msg) != 6:
+    size = len(msg)
+    if size != 6 and (size != 8 or type(msg[6]) is not bytes or type(msg[7]) is not bool):
         return False
     status = msg[3]
     return (
@@ -303,7 +311,11 @@ def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> M
             raise LinkError(f"EVENT: unknown or unexpected event code {msg[2:3]!r:.40}")
         fast = _FAST_EVENT.get(code)
         if fast is None or not fast(msg):
-            _check_fields(Event(code).name, msg[3:], _EVENT_FIELDS[code])
+            checks = _EVENT_FIELDS[code]
+            tail = _EVENT_OPTIONAL_TAIL.get(code)
+            if tail is not None and len(msg) - 3 == len(checks) + len(tail):
+                checks = checks + tail
+            _check_fields(Event(code).name, msg[3:], checks)
     else:
         fast = _FAST_KIND.get(kind)
         if fast is None or not fast(msg):

@@ -41,7 +41,7 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import Event, Kind, LinkError, encode, reasons
-from pagi.protocol.codec import ZERO_COPY_MIN, encode_with_data
+from pagi.protocol.codec import ZERO_COPY_MIN, encode_with_data, extend_frame
 
 from . import events
 from .connection_state import ConnectionState
@@ -80,6 +80,7 @@ class HTTPScope(ScopeBase):
         "_delivered_final",
         "_more",
         "_recv_chunks",
+        "_start_frame",
         "_state",
         "_trailers",
         "connection",
@@ -104,6 +105,7 @@ class HTTPScope(ScopeBase):
         self._recv_chunks: list[bytes] | None = None
         self._recv_waiters = None
         self._state = INIT
+        self._start_frame: bytes | None = None  # queued START, until a body follows
         self._trailers = False
         self.gone = False  # the client side is gone: sends are no-ops
 
@@ -219,6 +221,7 @@ class HTTPScope(ScopeBase):
             frame = encode([_EVENT, self.sid, _START, status, headers, trailers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
+            self._start_frame = frame
             self._trailers = trailers
             self._state = BODY
             self.connection._set_started()
@@ -247,9 +250,18 @@ class HTTPScope(ScopeBase):
         elif n == 0:
             return
         window = self.window
+        start, self._start_frame = self._start_frame, None
         if n <= window.available and n <= self.session.max_body_piece:
             window.available -= n
-            if n < ZERO_COPY_MIN:
+            if (
+                start is not None
+                and len(start) + n <= self.session.max_body_piece
+                and link.unqueue_last(start)
+            ):
+                # START is still the last frame queued: send one message, START
+                # carrying this first body piece (docs/worker-protocol.md)
+                link.send_parts(extend_frame(start, body, more))
+            elif n < ZERO_COPY_MIN:
                 link.send([_EVENT, self.sid, _BODY, body, more])
             else:
                 link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], body, more))

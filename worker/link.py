@@ -168,6 +168,23 @@ class Link:
         elif self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush_soon)
 
+    def unqueue_last(self, frame: bytes) -> bool:
+        """Take back ``frame`` if it is the last frame queued and not yet
+        written (True); otherwise leave everything as it is (False).
+
+        The HTTP scope uses this to fold a response's first body into its
+        START frame when nothing was queued in between.
+        """
+        out = self._out
+        if not out or out[-1] is not frame:
+            return False
+        out.pop()
+        size = len(frame)
+        self._queued -= size
+        self._out_size -= size
+        self._out_frames -= 1
+        return True
+
     def send_with_fd(self, msg: Message, fd: int) -> None:
         """Queue a message that carries ``fd``; the link now owns (closes) it."""
         if self._closed:

@@ -53,6 +53,11 @@ class Recorder:
     def on_response_body(self, body: bytes, more: bool) -> None:
         self.calls.append(("body", body, more))
 
+    def on_response(
+        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
+    ) -> None:
+        self.calls.append(("start+body", status, headers, trailers, body, more))
+
     def on_response_file(self, fd: int, offset: int, length: int | None) -> None:
         self.fds.append(fd)
         self.calls.append(("file", offset, length))
@@ -158,6 +163,11 @@ def start(sid: int, status: int = 200, trailers: bool = False) -> list[Any]:
 
 def body(sid: int, data: bytes, more: bool = False) -> list[Any]:
     return m.event(sid, Event.HTTP_RESPONSE_BODY, data, more)
+
+
+def start_with_body(sid: int, data: bytes, more: bool = False, trailers: bool = False) -> list[Any]:
+    """HTTP_RESPONSE_START carrying the first body piece."""
+    return [*start(sid, trailers=trailers), data, more]
 
 
 # --- handshake -----------------------------------------------------------------
@@ -362,6 +372,9 @@ def test_trailers_when_announced() -> None:
         ),
         ([start(1), body(1, b""), m.event(1, Event.HTTP_RESPONSE_TRAILERS, [])], "not announced"),
         ([start(1), body(1, b"x" * 101)], "exceeds the granted window by 1 bytes"),
+        ([start_with_body(1, b"x" * 102)], "exceeds the granted window by 2 bytes"),
+        ([start_with_body(1, b"x"), body(1, b"y")], "after the response body was complete"),
+        ([start_with_body(1, b"x"), start(1)], "second HTTP_RESPONSE_START"),
         ([m.end(9, 0, False, "")], "END for scope 9, which was never opened"),
         ([m.event(5, Event.HTTP_RESPONSE_FILE, 0, None)], "without a file descriptor"),
         ([m.hello(1, HELLO_INFO)], "second HELLO"),
@@ -602,5 +615,26 @@ def test_wait_is_woken_by_a_joining_worker_or_freed_capacity() -> None:
         assert await w1 is a
         a.open_scopes = 1
         assert await w2 is None  # timed out, still full
+
+    run(main)
+
+
+def test_start_carrying_a_body_is_start_then_body() -> None:
+    async def main() -> None:
+        s = Setup(response_window=100)
+        await s.ready()
+        h = Recorder()
+        sid = s.open(h)
+        s.worker.send(start_with_body(sid, b"abc", more=True, trailers=True))
+        s.worker.send(body(sid, b"d" * 97))  # the window counts the first piece too
+        s.worker.send(m.event(sid, Event.HTTP_RESPONSE_TRAILERS, [[b"x-t", b"1"]]))
+        s.worker.send(m.end(sid, 0, True, ""))
+        await s.settle()
+        assert h.calls == [
+            ("start+body", 200, [[b"content-type", b"text/plain"]], True, b"abc", True),
+            ("body", b"d" * 97, False),
+            ("trailers", [[b"x-t", b"1"]]),
+            ("end", 0, True, ""),
+        ]
 
     run(main)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, LinkError, encode, encode_many
 from pagi.protocol import messages as m
-from pagi.protocol.codec import encode_with_data
+from pagi.protocol.codec import encode_with_data, extend_frame
 
 HEADERS = [[b"host", b"example"], [b"x-bin", bytes(range(256))]]
 
@@ -19,6 +19,7 @@ def sample_from_worker() -> list[m.Message]:
     return [
         m.hello(1, {"pid": 42, "name": "app:app #1", "window": 65536}),
         m.event(7, Event.HTTP_RESPONSE_START, 200, HEADERS, False),
+        m.event(6, Event.HTTP_RESPONSE_START, 200, HEADERS, True, b"first piece", True),
         m.event(7, Event.HTTP_RESPONSE_BODY, b"\x00\xffbody", True),
         m.event(7, Event.HTTP_RESPONSE_FILE, 0, None),
         m.event(7, Event.HTTP_RESPONSE_TRAILERS, [[b"x-checksum", b"abc"]]),
@@ -189,6 +190,9 @@ def test_short_frame_at_eof() -> None:
         (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 99, [], False]), "field 0"),
         (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [[b"a"]], False]), "field 1"),
         (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [["a", "b"]], False]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, b"x"]), "3 fields"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, "x", True]), "field 3"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, b"", 1]), "field 4"),
         (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_BODY, "text", False]), "field 0"),
         (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_FILE, -1, None]), "field 0"),
         (packed([Kind.HELLO, 0, "1", {}]), "field 0"),
@@ -260,3 +264,14 @@ def test_frame_spanning_many_feeds_then_more_frames_in_the_same_feed() -> None:
     assert out == [big, *small]
     assert dec.buffered == 0
     dec.check_eof()
+
+
+def test_extend_frame_appends_data_and_flag_without_copying_the_data() -> None:
+    start = m.event(4, Event.HTTP_RESPONSE_START, 404, HEADERS, False)
+    data = memoryview(b"not found" * 1000)
+    first, same, last = extend_frame(encode(start), data, False)
+    assert same is data
+    assert first + bytes(same) + last == encode([*start, bytes(data), False])
+    assert LinkDecoder("front").feed(first + bytes(same) + last) == [[*start, bytes(data), False]]
+    with pytest.raises(ValueError, match="fixarray"):
+        extend_frame(encode(list(range(14))), b"x", True)

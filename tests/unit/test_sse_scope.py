@@ -43,6 +43,9 @@ class RecordingLink:
     def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
         self.send_frame(b"".join(parts))
 
+    def unqueue_last(self, frame: bytes) -> bool:
+        return False  # frames are decoded as they are queued: nothing to take back
+
     def send_with_fd(self, msg: list[Any], fd: int) -> None:
         raise AssertionError("no files on sse scopes")
 

@@ -137,7 +137,11 @@ class FrontConn:
                 kept.append(msg)
                 continue
             if msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_START:
-                out["status"], out["headers"], out["has_trailers"] = msg[3:]
+                out["status"], out["headers"], out["has_trailers"] = msg[3:6]
+                out["merged"] = len(msg) == 8  # START carried the first body piece
+                if len(msg) == 8:
+                    out["body"] += msg[6]
+                    out["bodies"].append((msg[6], msg[7]))
             elif msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_BODY:
                 out["body"] += msg[3]
                 out["bodies"].append((msg[3], msg[4]))
@@ -271,6 +275,7 @@ def test_hello_then_get(front: FakeFront) -> None:
         "window": 1000,
     }
     conn.open(1)
+    # the app sends start, then its body at once: START carries the body
     assert conn.recv() == [
         Kind.EVENT,
         1,
@@ -278,8 +283,9 @@ def test_hello_then_get(front: FakeFront) -> None:
         200,
         [[b"content-type", b"text/plain"]],
         False,
+        b"hello",
+        False,
     ]
-    assert conn.recv() == [Kind.EVENT, 1, Event.HTTP_RESPONSE_BODY, b"hello", False]
     assert conn.recv() == [Kind.END, 1, 0, True, ""]
 
 
@@ -483,8 +489,9 @@ def test_close_delivers_disconnect_in_order(front: FakeFront, tmp_path: Path) ->
     out = tmp_path / "seen.json"
     conn, _ = front.connect()
     conn.open(1, path=b"/wait-disconnect", query=f"out={out}".encode())
-    assert conn.recv()[2] == Event.HTTP_RESPONSE_START
-    assert conn.recv()[3] == b"waiting"
+    start = conn.recv()
+    assert start[2] == Event.HTTP_RESPONSE_START
+    assert start[6:] == [b"waiting", True]  # the first body piece rides with START
     conn.send(m.close(1, "client_closed"))
     assert conn.recv() == [Kind.END, 1, 0, True, ""]  # the later send was a no-op
     assert json.loads(out.read_text()) == [
