@@ -329,6 +329,11 @@ class Link:
                 if self._closed:
                     return
                 handler.message_received(msg)
+            if self._flush_handle is None and not self._closed:
+                # Scheduled behind the first steps of the scopes these messages
+                # opened, so what they send leaves in this loop iteration
+                # rather than after one more turn of the loop.
+                self._flush_handle = self._loop.call_soon(self._flush_soon)
         except LinkError as exc:
             logger.error("malformed input from pagi-front (%s); dropping the link", exc)
             self._lost(exc)

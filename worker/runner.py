@@ -86,7 +86,11 @@ class Worker:
         self.app = app
         self.state: dict[str, object] = {}
         self.stopping = False
-        self.tasks: set[asyncio.Task[None]] = set()
+        # Each running scope's task. A scope removes its own entry when its app
+        # is over (scope_done), not through a done callback: a done callback
+        # costs every request one more turn of the event loop before its
+        # response is written.
+        self.tasks: dict[RunnableScope, asyncio.Task[None]] = {}
         self._drained = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Future[None] | None = None
@@ -94,9 +98,18 @@ class Worker:
     def start_scope(self, scope: RunnableScope) -> None:
         """Run one scope's app as its own task (called by the session on OPEN)."""
         assert self._loop is not None
-        task = self._loop.create_task(scope.run())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks[scope] = self._loop.create_task(scope.run())
+
+    def scope_done(self, scope: RunnableScope) -> None:
+        """The scope's app is over and its END is queued: forget its task."""
+        self.tasks.pop(scope, None)
+
+    def _forget_finished_tasks(self) -> None:
+        """Drop tasks that ended without :meth:`scope_done` (only a
+        ``BaseException`` escaping a scope can do that)."""
+        for scope, task in list(self.tasks.items()):
+            if task.done():
+                del self.tasks[scope]
 
     async def main(self) -> int:
         """Everything after the app is loaded; returns the exit status."""
@@ -253,16 +266,17 @@ class Worker:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            await asyncio.wait(set(self.tasks), timeout=remaining)
+            await asyncio.wait(set(self.tasks.values()), timeout=remaining)
+            self._forget_finished_tasks()
         if self.tasks:
             logger.warning(
                 "graceful timeout (%.1f s): cancelling %d scope(s)",
                 self.config.graceful_timeout,
                 len(self.tasks),
             )
-            for task in list(self.tasks):
+            for task in list(self.tasks.values()):
                 task.cancel()
-            await asyncio.wait(set(self.tasks), timeout=CANCEL_GRACE)
+            await asyncio.wait(set(self.tasks.values()), timeout=CANCEL_GRACE)
 
 
 def run(config: WorkerConfig) -> int:

@@ -209,3 +209,4 @@ class Session:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]
+        self._worker.scope_done(scope)
