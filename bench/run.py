@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import environment, report
-from bench.servers import REPO, SERVERS, Running, Server
+from bench.servers import REPO, SERVERS, Running, Server, at_revision
 from bench.workloads import WORKLOADS, WRK_FLAGS, Config, Unsupported, Workload, select
 
 DEFAULT_RESULTS = REPO / "bench" / "results"
@@ -91,10 +91,10 @@ def select_servers(spec: str) -> list[Server]:
     if spec == "all":
         return list(SERVERS.values())
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in SERVERS]
+    unknown = [n for n in names if n not in SERVERS and "@" not in n]
     if unknown:
         raise SystemExit(f"unknown server(s) {unknown}; known: {', '.join(SERVERS)}")
-    return [SERVERS[n] for n in names]
+    return [at_revision(n) if "@" in n else SERVERS[n] for n in names]
 
 
 def prepare(servers: list[Server], workloads: list[Workload], need_pyspy: bool) -> bool:

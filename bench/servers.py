@@ -10,6 +10,7 @@ snapshotted with psutil, not trusted to the process group).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from bench import revisions
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS_VENV = REPO / "bench" / ".venv-peers"
@@ -38,6 +41,8 @@ class Server:
     argv: ArgvFn
     peer: bool  # runs from bench/.venv-peers (else from the project venv)
     is_pagi: bool = False
+    # goes before the repository on PYTHONPATH (pagi at an earlier revision)
+    import_root: Path | None = None
 
     def command(self, app: str, port: int) -> list[str]:
         return self.argv(app, port)
@@ -147,6 +152,18 @@ SERVERS: dict[str, Server] = {
 }
 
 
+def at_revision(name: str) -> Server:
+    """``pagi-1w@REV`` / ``pagi-2w@REV``: that pagi server running revision REV."""
+    base, _, rev = name.partition("@")
+    if base not in ("pagi-1w", "pagi-2w") or not rev:
+        raise SystemExit(f"bench: {name!r}: only pagi-1w@REV and pagi-2w@REV name a revision")
+    server = SERVERS[base]
+    root = revisions.import_root(REPO, rev)
+    return dataclasses.replace(
+        server, name=name, description=f"{server.description}, at {rev}", import_root=root
+    )
+
+
 def free_port() -> int:
     """A port the kernel just handed out for 127.0.0.1 (free at the time of asking)."""
     with socket.socket() as sock:
@@ -168,7 +185,8 @@ class Running:
         self.log_path = log_path
         self.argv = server.command(app, self.port)
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO)
+        root = server.import_root
+        env["PYTHONPATH"] = str(REPO) if root is None else f"{root}{os.pathsep}{REPO}"
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._t0 = time.perf_counter()

@@ -1,0 +1,52 @@
+"""pagi as it was at an earlier commit, as a server of the same run.
+
+A server named ``pagi-1w@REV`` (or ``pagi-2w@REV``) is pagi-1w / pagi-2w
+running the code of git revision ``REV`` instead of the working tree, so a
+change can be measured before and after in one run, alternating like any two
+servers. The revision's ``protocol/``, ``frontend/`` and ``worker/`` folders
+are exported with ``git archive`` into ``bench/.revs/<sha>/src`` and exposed
+as ``pagi.*`` through a tree of symlinks that goes first on ``PYTHONPATH``
+(the project venv's editable install of the working tree comes after it, so
+its console scripts and dependencies are reused; the worker processes inherit
+the environment). Apps still come from the working tree's ``bench/apps``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REVS_DIR = Path(__file__).resolve().parent / ".revs"
+PACKAGES = ("protocol", "frontend", "worker")
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """The full commit id of ``rev`` (SystemExit if git does not know it)."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench: unknown git revision {rev!r}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def import_root(repo: Path, rev: str) -> Path:
+    """A directory that, first on ``PYTHONPATH``, makes ``pagi.*`` the code of ``rev``."""
+    sha = resolve(repo, rev)
+    base = REVS_DIR / sha
+    tree = base / "tree"
+    if (tree / "pagi" / "worker").exists():
+        return tree
+    src = base / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", sha, *PACKAGES], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    (tree / "pagi").mkdir(parents=True, exist_ok=True)
+    for package in PACKAGES:
+        (tree / "pagi" / package).symlink_to(src / package)
+    return tree
