@@ -19,9 +19,10 @@ import asyncio
 
 
 class SendWindow:
-    __slots__ = ("_waiters", "available", "closed")
+    __slots__ = ("_loop", "_waiters", "available", "closed")
 
-    def __init__(self, initial: int) -> None:
+    def __init__(self, initial: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
         self.available = initial
         self.closed = False
         self._waiters: list[asyncio.Future[None]] | None = None
@@ -45,7 +46,8 @@ class SendWindow:
         if that holds already). A CREDIT that leaves less than ``need`` keeps
         the caller waiting for the next one."""
         while self.available < need and not self.closed:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            loop = self._loop or asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(future)

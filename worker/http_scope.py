@@ -93,7 +93,7 @@ class HTTPScope(ScopeBase):
         self._open = msg
         self.connection = ConnectionState()
         self.transport = TransportState()
-        self.window = SendWindow(session.response_window)
+        self.window = SendWindow(session.response_window, session.loop)
         self.scope = build_http_scope(
             msg, session.root_path, session.state, self.connection, self.transport
         )

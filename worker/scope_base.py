@@ -167,7 +167,7 @@ class ScopeBase:
 
     async def _wait_receive(self) -> None:
         """Wait until :meth:`_wake_receivers` runs (the caller re-checks its state)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = self.session.loop.create_future()
         if self._recv_waiters is None:
             self._recv_waiters = [future]
         else:

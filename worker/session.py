@@ -67,6 +67,7 @@ class Session:
         "app",
         "closed",
         "link",
+        "loop",
         "max_body_piece",
         "max_frame_size",
         "reject_reason",
@@ -80,7 +81,9 @@ class Session:
     )
 
     def __init__(self, worker: Worker, sock: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
+        # Kept, not asked for: in Python 3.11 every asyncio.get_running_loop()
+        # is a getpid() system call.
+        self.loop = loop = asyncio.get_running_loop()
         config = worker.config
         self._worker = worker
         self.app = worker.app

@@ -357,7 +357,7 @@ class SSEScope(HTTPScope):
         if not self._writing and not self._turns:
             self._writing = True
             return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[None] = self.session.loop.create_future()
         if self._turns is None:
             self._turns = deque()
         self._turns.append(turn)

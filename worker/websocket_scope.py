@@ -361,7 +361,7 @@ class WebSocketScope(ScopeBase):
         self._pump()
         if entry.done:
             return
-        entry.future = asyncio.get_running_loop().create_future()
+        entry.future = self.session.loop.create_future()
         try:
             await entry.future
         except asyncio.CancelledError:

@@ -192,3 +192,26 @@ def test_h2load_summary_is_parsed_for_the_http2_hook() -> None:
     assert figures["requests"] == 59421 and figures["failed"] == 0
     assert figures["min_us"] == 401 and figures["max_us"] == 19100 and figures["mean_us"] == 5200
     assert round(figures["mbps"], 3) == round(2379048 / 2.0 / 1e6, 3)
+
+
+def test_a_server_at_an_earlier_revision_imports_that_revisions_code() -> None:
+    from bench.servers import at_revision
+
+    server = at_revision("pagi-1w@HEAD")
+    assert server.name == "pagi-1w@HEAD" and server.is_pagi
+    root = server.import_root
+    assert root is not None and (root / "pagi" / "worker" / "link.py").exists()
+    shown = subprocess.run(
+        [sys.executable, "-c", "import pagi.protocol.codec as c; print(c.__file__)"],
+        env={"PYTHONPATH": f"{root}:{REPO}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown.startswith(str(root)), shown
+    try:
+        at_revision("uvicorn@HEAD")
+    except SystemExit as exc:
+        assert "only pagi-1w@REV and pagi-2w@REV" in str(exc)
+    else:
+        raise AssertionError("a peer at a revision was accepted")

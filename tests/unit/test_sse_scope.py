@@ -51,6 +51,13 @@ class RecordingLink:
 
 
 class StubSession:
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # a scope built outside a loop: SendWindow asks later
+            return None
+
     def __init__(
         self, app: Any = None, response_window: int = 1000, request_window: int = 100
     ) -> None:

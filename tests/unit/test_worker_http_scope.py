@@ -46,6 +46,13 @@ class RecordingLink:
 
 
 class StubSession:
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # a scope built outside a loop: SendWindow asks later
+            return None
+
     def __init__(self, response_window: int = 1000, request_window: int = 100) -> None:
         self.link = RecordingLink()
         self.app: Any = None
@@ -436,7 +443,7 @@ def test_transport_defaults_and_marks() -> None:
 
 def test_send_window() -> None:
     async def main() -> None:
-        w = SendWindow(5)
+        w = SendWindow(5, asyncio.get_running_loop())
         assert w.take(3) == 3 and w.take(10) == 2 and w.take(1) == 0
         waiter = asyncio.ensure_future(w.wait())
         cancelled = asyncio.ensure_future(w.wait())
