@@ -193,9 +193,24 @@ class WSCodec:
 
     # --- outbound frames ------------------------------------------------------
 
-    def message(self, data: str | bytes, more: bool) -> bytearray:
+    def message(self, data: str | bytes, more: bool) -> bytes | bytearray:
         """A data frame; ``more`` leaves the message open for continuation frames."""
-        return self._proto.send_data(data, not more)
+        if more or self.deflate is not None or self._proto._outbound_opcode is not None:
+            return self._proto.send_data(data, not more)
+        # A whole message in one frame, nothing in progress, no compression:
+        # the common case, framed here (about a tenth of wsproto's cost).
+        if isinstance(data, str):
+            payload = data.encode("utf-8")
+            first = 0x81  # FIN + text
+        else:
+            payload = data
+            first = 0x82  # FIN + binary
+        n = len(payload)
+        if n < 126:
+            return bytes((first, n)) + payload
+        if n < 65536:
+            return bytes((first, 126)) + n.to_bytes(2, "big") + payload
+        return bytes((first, 127)) + n.to_bytes(8, "big") + payload
 
     def ping(self, payload: bytes = b"") -> bytes:
         return bytes(self._proto.ping(payload))

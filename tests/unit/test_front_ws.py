@@ -433,3 +433,19 @@ def test_fast_path_and_wsproto_give_the_same_events(
     got_fast = [event for piece in pieces for event in fast.receive(piece)]
     got_slow = [event for piece in pieces for event in slow.receive(piece)]
     assert got_fast == got_slow
+
+
+@pytest.mark.parametrize(
+    "data", ["", "h\u00e9llo", "x" * 125, "x" * 126, "y" * 65535, "z" * 65536, b"", b"\x00" * 200]
+)
+def test_whole_message_frames_are_what_wsproto_would_write(data: str | bytes) -> None:
+    codec = WSCodec(1 << 20)
+    reference = FrameProtocol(client=False, extensions=[])
+    assert bytes(codec.message(data, False)) == bytes(reference.send_data(data, True))
+
+
+def test_a_message_in_pieces_keeps_its_continuation_frames() -> None:
+    codec = WSCodec(1 << 20)
+    reference = FrameProtocol(client=False, extensions=[])
+    for data, more in [("ab", True), ("cd", True), ("ef", False), (b"gh", False), ("ij", False)]:
+        assert bytes(codec.message(data, more)) == bytes(reference.send_data(data, not more))
