@@ -68,15 +68,9 @@ def encode_with_data(
     scatter-gather write. ``head`` must have at most 13 elements (the whole
     message stays a msgpack fixarray).
     """
-    count = len(head) + 2
-    if count > 15:
+    if len(head) > 13:
         raise ValueError("encode_with_data: head has more than 13 elements")
-    items = _pack(head)[1:]  # the elements without their fixarray byte
-    size = len(data)
-    bin_head = _bin_head(size)
-    payload = 1 + len(items) + len(bin_head) + size + 1
-    first = _pack_length(payload) + bytes((0x90 | count,)) + items + bin_head
-    return first, data, _TRUE if flag else _FALSE
+    return _with_data(_pack(head), data, flag)
 
 
 def extend_frame(
@@ -91,15 +85,18 @@ def extend_frame(
     first_byte = frame[LENGTH_PREFIX_SIZE]
     if first_byte & 0xF0 != 0x90 or first_byte & 0x0F > 13:
         raise ValueError("extend_frame: the message is not a fixarray of at most 13 elements")
+    return _with_data(frame[LENGTH_PREFIX_SIZE:], data, flag)
+
+
+def _with_data(
+    packed: bytes, data: bytes | memoryview, flag: bool
+) -> tuple[bytes, bytes | memoryview, bytes]:
+    """``packed`` (a msgpack fixarray of at most 13 elements, without length
+    prefix) grown by ``data`` and ``flag``, framed as three buffers."""
     size = len(data)
     bin_head = _bin_head(size)
-    payload = len(frame) - LENGTH_PREFIX_SIZE + len(bin_head) + size + 1
-    first = (
-        _pack_length(payload)
-        + bytes((first_byte + 2,))
-        + frame[LENGTH_PREFIX_SIZE + 1 :]
-        + bin_head
-    )
+    payload = len(packed) + len(bin_head) + size + 1
+    first = _pack_length(payload) + bytes((packed[0] + 2,)) + packed[1:] + bin_head
     return first, data, _TRUE if flag else _FALSE
 
 

@@ -142,13 +142,7 @@ class Link:
         if self._closed:
             return
         self._out.append(frame)
-        self._queued += len(frame)
-        self._out_size += len(frame)
-        self._out_frames += 1
-        if self._out_frames >= BATCH_MESSAGES or self._out_size >= BATCH_BYTES:
-            self._flush()
-        elif self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._flush_soon)
+        self._queued_frame(len(frame))
 
     def send_parts(self, parts: tuple[Buffer, ...]) -> None:
         """Queue one frame given as consecutive buffers (from
@@ -156,10 +150,12 @@ class Link:
         they are, so none of them may change afterwards."""
         if self._closed:
             return
-        size = 0
-        for part in parts:
-            size += len(part)
         self._out.extend(parts)
+        self._queued_frame(sum(map(len, parts)))
+
+    def _queued_frame(self, size: int) -> None:
+        """Account one frame of ``size`` bytes just added to ``_out``; write
+        the batch now if it is full, else make sure it leaves this iteration."""
         self._queued += size
         self._out_size += size
         self._out_frames += 1

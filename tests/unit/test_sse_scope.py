@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, encode
+from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
 from pagi.worker import sse_scope
 from pagi.worker.events import InvalidEvent, UnexpectedEvent
 from pagi.worker.http_scope import HTTPScope
 from pagi.worker.sse_scope import SSEScope, open_sse_scope
+from worker_doubles import RecordingLink, StubSession
 
 EVENT = int(Kind.EVENT)
 END = int(Kind.END)
@@ -29,61 +30,9 @@ KEEPALIVE = int(Event.SSE_KEEPALIVE)
 SSE_HEADERS = [[b"content-type", b"text/event-stream"], [b"cache-control", b"no-cache"]]
 
 
-class RecordingLink:
-    def __init__(self) -> None:
-        self.decoder = LinkDecoder("front")
-        self.sent: list[list[Any]] = []
-
-    def send(self, msg: list[Any]) -> None:
-        self.send_frame(encode(msg))
-
-    def send_frame(self, frame: bytes) -> None:
-        self.sent.extend(self.decoder.feed(frame))
-
-    def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
-        self.send_frame(b"".join(parts))
-
-    def unqueue_last(self, frame: bytes) -> bool:
-        return False  # frames are decoded as they are queued: nothing to take back
-
+class NoFilesLink(RecordingLink):
     def send_with_fd(self, msg: list[Any], fd: int) -> None:
         raise AssertionError("no files on sse scopes")
-
-
-class StubSession:
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:  # a scope built outside a loop: SendWindow asks later
-            return None
-
-    def __init__(
-        self, app: Any = None, response_window: int = 1000, request_window: int = 100
-    ) -> None:
-        self.link = RecordingLink()
-        self.app = app
-        self.root_path = ""
-        self.state: dict[str, Any] = {"k": 1}
-        self.request_window = request_window
-        self.response_window = response_window
-        self.max_frame_size = 1 << 20
-        self.max_body_piece = (1 << 20) - 64
-        self.stopping = False
-        self.ended: list[int] = []
-
-    def scope_ended(self, scope: HTTPScope) -> None:
-        self.ended.append(scope.sid)
-
-    # what went to the front, by kind
-    def bodies(self) -> list[tuple[bytes, bool]]:
-        return [(msg[3], msg[4]) for msg in self.link.sent if msg[0] == EVENT and msg[2] == BODY]
-
-    def starts(self) -> list[list[Any]]:
-        return [msg for msg in self.link.sent if msg[0] == EVENT and msg[2] == START]
-
-    def ends(self) -> list[list[Any]]:
-        return [msg for msg in self.link.sent if msg[0] == END]
 
 
 def open_msg(
@@ -109,7 +58,7 @@ def open_msg(
 def make(
     app: Any = None, body_mode: BodyMode = BodyMode.NONE, replay: bool = False, **kw: Any
 ) -> tuple[SSEScope, StubSession]:
-    session = StubSession(app, **kw)
+    session = StubSession(app, link=NoFilesLink(), **kw)
     method = "GET" if body_mode == BodyMode.NONE else "POST"
     return SSEScope(session, open_msg(body_mode, method), replay=replay), session  # type: ignore[arg-type]
 
@@ -126,7 +75,7 @@ def sse_send(data: str = "x", **kw: Any) -> dict[str, Any]:
 
 
 def test_scope_has_http_keys_with_type_sse() -> None:
-    session = StubSession()
+    session = StubSession(link=NoFilesLink())
     extras = {"extensions": {"tls": {"version": 1}}}
     scope = SSEScope(session, open_msg(extras=extras)).scope  # type: ignore[arg-type]
     assert scope["type"] == "sse"
@@ -528,7 +477,7 @@ def test_an_app_that_raises_on_sse_is_replayed_as_http(caplog: pytest.LogCapture
         ]
         assert len(lines) == 1 and "AssertionError" in lines[0]
         # from now on the worker opens plain http scopes for this app
-        session2 = StubSession(app)
+        session2 = StubSession(app, link=NoFilesLink())
         later = open_sse_scope(session2, open_msg(), "auto")  # type: ignore[arg-type]
         assert type(later) is HTTPScope and later.scope["type"] == "http"
 

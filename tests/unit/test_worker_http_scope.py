@@ -13,60 +13,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, LinkError, encode
+from pagi.protocol import BodyMode, Event, Kind, LinkError
 from pagi.protocol import messages as m
+from pagi.protocol.codec import ZERO_COPY_MIN
 from pagi.worker.connection_state import ConnectionState
 from pagi.worker.events import InvalidEvent, UnexpectedEvent
 from pagi.worker.flow import SendWindow
 from pagi.worker.http_scope import HTTPScope
 from pagi.worker.transport import TransportState
-
-
-class RecordingLink:
-    def __init__(self) -> None:
-        self.decoder = LinkDecoder("front")
-        self.sent: list[list[Any]] = []
-        self.fds: list[int] = []
-
-    def send(self, msg: list[Any]) -> None:
-        self.send_frame(encode(msg))
-
-    def send_frame(self, frame: bytes) -> None:
-        self.sent.extend(self.decoder.feed(frame))
-
-    def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
-        self.send_frame(b"".join(parts))
-
-    def unqueue_last(self, frame: bytes) -> bool:
-        return False  # frames are decoded as they are queued: nothing to take back
-
-    def send_with_fd(self, msg: list[Any], fd: int) -> None:
-        self.fds.append(fd)
-        self.send(msg)
-
-
-class StubSession:
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:  # a scope built outside a loop: SendWindow asks later
-            return None
-
-    def __init__(self, response_window: int = 1000, request_window: int = 100) -> None:
-        self.link = RecordingLink()
-        self.app: Any = None
-        self.root_path = ""
-        self.state: dict[str, Any] = {"k": 1}
-        self.request_window = request_window
-        self.response_window = response_window
-        self.max_frame_size = 1 << 20
-        self.max_body_piece = (1 << 20) - 64
-        self.stopping = False
-        self.ended: list[int] = []
-
-    def scope_ended(self, scope: HTTPScope) -> None:
-        self.ended.append(scope.sid)
+from worker_doubles import StubSession
 
 
 def make_scope(body_mode: BodyMode = BodyMode.NONE, **kw: Any) -> tuple[HTTPScope, StubSession]:
@@ -428,6 +383,33 @@ def test_body_is_split_to_the_window_and_waits_for_credit() -> None:
         assert bodies == [(50, True), (50, True), (70, False)]
         assert transport.buffered_amount() == 0
         assert scope.connection.response_complete()
+
+    run(main)
+
+
+def test_large_bodies_reach_the_link_as_the_apps_own_bytes() -> None:
+    # zero copy: the body object itself is one of the buffers handed to the
+    # link, whole or as views of it; small bodies are packed as usual
+    async def main() -> None:
+        scope, session = make_scope(response_window=100_000)
+        big = b"z" * ZERO_COPY_MIN
+        await scope.send(START)
+        await scope.send(body(b"tiny", more=True))
+        await scope.send(body(big, more=True))
+        huge = b"h" * 50_000
+        session.max_body_piece = 20_000  # split into views of the same bytes
+        await scope.send(body(huge))
+        assert len(session.link.parts) == 4
+        assert session.link.parts[0][1] is big
+        views = [parts[1] for parts in session.link.parts[1:]]
+        assert all(isinstance(v, memoryview) and v.obj is huge for v in views)
+        assert session.bodies() == [
+            (b"tiny", True),
+            (big, True),
+            (huge[:20_000], True),
+            (huge[20_000:40_000], True),
+            (huge[40_000:], False),
+        ]
 
     run(main)
 

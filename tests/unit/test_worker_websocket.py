@@ -21,8 +21,8 @@ from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
 from pagi.worker.events import InvalidEvent, UnexpectedEvent
 from pagi.worker.websocket_scope import WebSocketScope
-from test_worker_http_scope import StubSession
 from test_worker_link import FakeFront, FrontConn, Message
+from worker_doubles import StubSession
 
 MiB = 1 << 20
 

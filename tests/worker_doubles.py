@@ -1,0 +1,87 @@
+"""In-process stand-ins for a worker scope's session and link (unit tests only).
+
+A scope object talks to its session (windows, app, state) and through the
+session's link (frames to the front). These doubles decode every frame the
+scope queues, as the front would, so tests assert on the messages themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pagi.protocol import Event, Kind, LinkDecoder, encode
+
+EVENT = int(Kind.EVENT)
+END = int(Kind.END)
+START = int(Event.HTTP_RESPONSE_START)
+BODY = int(Event.HTTP_RESPONSE_BODY)
+
+
+class RecordingLink:
+    """Decodes what a scope queues into ``sent``; descriptors go to ``fds``."""
+
+    def __init__(self) -> None:
+        self.decoder = LinkDecoder("front")
+        self.sent: list[list[Any]] = []
+        self.fds: list[int] = []
+        self.parts: list[tuple[bytes | memoryview, ...]] = []  # send_parts, as given
+
+    def send(self, msg: list[Any]) -> None:
+        self.send_frame(encode(msg))
+
+    def send_frame(self, frame: bytes) -> None:
+        self.sent.extend(self.decoder.feed(frame))
+
+    def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
+        self.parts.append(parts)
+        self.send_frame(b"".join(parts))
+
+    def unqueue_last(self, frame: bytes) -> bool:
+        return False  # frames are decoded as they are queued: nothing to take back
+
+    def send_with_fd(self, msg: list[Any], fd: int) -> None:
+        self.fds.append(fd)
+        self.send(msg)
+
+
+class StubSession:
+    """What a scope reads from its session, with small windows by default."""
+
+    def __init__(
+        self,
+        app: Any = None,
+        response_window: int = 1000,
+        request_window: int = 100,
+        link: RecordingLink | None = None,
+    ) -> None:
+        self.link = RecordingLink() if link is None else link
+        self.app = app
+        self.root_path = ""
+        self.state: dict[str, Any] = {"k": 1}
+        self.request_window = request_window
+        self.response_window = response_window
+        self.max_frame_size = 1 << 20
+        self.max_body_piece = (1 << 20) - 64
+        self.stopping = False
+        self.ended: list[int] = []
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # a scope built outside a loop: SendWindow asks later
+            return None
+
+    def scope_ended(self, scope: Any) -> None:
+        self.ended.append(scope.sid)
+
+    # what went to the front, by kind
+    def bodies(self) -> list[tuple[bytes, bool]]:
+        return [(msg[3], msg[4]) for msg in self.link.sent if msg[0] == EVENT and msg[2] == BODY]
+
+    def starts(self) -> list[list[Any]]:
+        return [msg for msg in self.link.sent if msg[0] == EVENT and msg[2] == START]
+
+    def ends(self) -> list[list[Any]]:
+        return [msg for msg in self.link.sent if msg[0] == END]
