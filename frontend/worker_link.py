@@ -64,6 +64,7 @@ _FILE = int(Event.HTTP_RESPONSE_FILE)
 _REQUEST = int(Event.HTTP_REQUEST)
 _WS_RECEIVE = int(Event.WS_RECEIVE)
 _WS_DISCONNECT = int(Event.WS_DISCONNECT)
+_WS_RETURN_CREDIT = int(Event.WS_RETURN_CREDIT)
 
 
 class WorkerLink(LinkIO):
@@ -183,6 +184,13 @@ class WorkerLink(LinkIO):
         scope = self._scopes.get(scope_id)
         if scope is not None and scope.handler is not None:
             self._send([_EVENT, scope_id, _WS_RECEIVE, data, more])
+
+    def ws_return_credit(self, scope_id: int) -> None:
+        """Ask the worker to credit back at once whatever the app has taken
+        (it otherwise returns credit a quarter window at a time)."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _WS_RETURN_CREDIT])
 
     def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None:
         """Tell the worker a websocket scope's connection is over (its CLOSE);

@@ -142,6 +142,9 @@ class WSClientFrames(WSAnswers):
             return
         self._cancel_timer()
         self._timer = self.loop.call_later(self.config.ws_close_timeout, self._fail_now)
+        if not flow.all_consumed and self._link is not None:
+            # The worker returns credit in batches; we need it per message now.
+            self._link.ws_return_credit(self._sid)
         self._check_fail()
 
     def _check_fail(self) -> None:

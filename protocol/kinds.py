@@ -52,6 +52,7 @@ class Event(IntEnum):
     WS_KEEPALIVE = 23  # worker -> front: interval (s, 0 = off), timeout (s | nil)
     WS_RECEIVE = 24  # front -> worker: data (str | bytes), more
     WS_DISCONNECT = 25  # front -> worker: code, reason
+    WS_RETURN_CREDIT = 26  # front -> worker: (none) return consumed credit now
 
     # SSE. The stream itself travels as HTTP_RESPONSE_START/BODY (the worker
     # formats events into bytes); only the idle-comment timer is the front's.

@@ -156,6 +156,7 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Event.WS_KEEPALIVE: (_is_seconds, _is_optional_seconds),  # interval, timeout
     Event.WS_RECEIVE: (_is_text_or_bytes, _is_bool),  # data, more
     Event.WS_DISCONNECT: (_is_close_code, _is_str),  # code, reason
+    Event.WS_RETURN_CREDIT: (),
     Event.SSE_KEEPALIVE: (_is_seconds, _is_str),  # interval, comment
 }
 
@@ -205,7 +206,9 @@ EVENTS_FROM_WORKER = frozenset(
         Event.SSE_KEEPALIVE,
     }
 )
-EVENTS_FROM_FRONT = frozenset({Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT})
+EVENTS_FROM_FRONT = frozenset(
+    {Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT, Event.WS_RETURN_CREDIT}
+)
 
 
 def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck, ...]) -> None:

@@ -132,7 +132,7 @@ class Session:
             if scope is not None:
                 if msg[2] == _HTTP_REQUEST:
                     scope.on_request_body(msg[3], msg[4])
-                elif isinstance(scope, WebSocketScope):  # WS_RECEIVE, WS_DISCONNECT
+                elif isinstance(scope, WebSocketScope):  # WS_RECEIVE, _DISCONNECT, _RETURN_CREDIT
                     scope.on_ws_event(msg)
                 else:
                     raise LinkError(f"scope {msg[1]}: {Event(msg[2]).name} on a non-ws scope")

@@ -17,13 +17,23 @@ Inbound messages (front -> app), invariants:
   message data (HELLO window, then every CREDIT); more is a link violation, as
   is WS_RECEIVE before the app accepted, or pieces of one message mixing text
   and binary;
-* a message's pieces are credited back when the app *takes* them: a complete
-  message when ``receive()`` returns it; pieces of an incomplete message as soon
-  as the app is waiting in ``receive()`` with nothing complete queued ahead of
-  it (otherwise a message larger than the window could never complete). So the
-  worker holds at most one window of data the app has not asked for, plus the
-  one message being assembled for a waiting app (bounded by the front's
-  maximum message size);
+* a message's pieces become *owed* credit when the app *takes* them: a
+  complete message when ``receive()`` returns it; pieces of an incomplete
+  message as soon as the app is waiting in ``receive()`` with nothing complete
+  queued ahead of it (otherwise a message larger than the window could never
+  complete). So the worker holds at most one window of data the app has not
+  asked for, plus the one message being assembled for a waiting app (bounded
+  by the front's maximum message size);
+* owed credit goes back in one CREDIT once it reaches ``_credit_batch`` (a
+  quarter of the window), or all of it together with the pieces of a message
+  the app is waiting for. No deadlock: when the app waits with nothing queued,
+  the front can send all but the owed credit (less than a quarter), and what
+  it has already sent either completes a message (which wakes the app) or is
+  a piece of one (which returns everything owed). A stream of small messages
+  costs one CREDIT per quarter window instead of one per message. After
+  WS_RETURN_CREDIT (the front failing the connection waits to learn what the
+  app has taken) everything owed is credited at once, and every message from
+  then on as it is taken;
 * after the client side is gone (WS_DISCONNECT, CLOSE, link lost, or a
   denial) complete messages already queued are delivered first, the incomplete
   one is dropped, then ``websocket.disconnect`` is returned on every call.
@@ -71,6 +81,7 @@ _WS_CLOSE = int(Event.WS_CLOSE)
 _WS_KEEPALIVE = int(Event.WS_KEEPALIVE)
 _WS_RECEIVE = int(Event.WS_RECEIVE)
 _WS_DISCONNECT = int(Event.WS_DISCONNECT)
+_WS_RETURN_CREDIT = int(Event.WS_RETURN_CREDIT)
 _HTTP_START = int(Event.HTTP_RESPONSE_START)
 _HTTP_BODY = int(Event.HTTP_RESPONSE_BODY)
 
@@ -114,8 +125,10 @@ class WebSocketScope(ScopeBase):
         "_close_code",
         "_close_reason",
         "_connect_delivered",
+        "_credit_batch",
         "_messages",
         "_out",
+        "_owed",
         "_partial",
         "_partial_uncredited",
         "_started",
@@ -134,6 +147,8 @@ class WebSocketScope(ScopeBase):
         self._connect_delivered = False
         # inbound
         self._recv_allowed = session.request_window
+        self._credit_batch = max(1, session.request_window // 4)
+        self._owed = 0  # taken by the app, not yet credited back
         self._messages: collections.deque[tuple[Data, int]] | None = None
         self._partial: list[Data] | None = None
         self._partial_uncredited = 0
@@ -173,12 +188,20 @@ class WebSocketScope(ScopeBase):
         raise LinkError(f"scope {self.sid}: HTTP_REQUEST on a websocket scope")
 
     def on_ws_event(self, msg: list[Any]) -> None:
-        """WS_RECEIVE or WS_DISCONNECT (any other event code is a violation)."""
+        """WS_RECEIVE, WS_DISCONNECT or WS_RETURN_CREDIT (any other event code is
+        a violation)."""
         code = msg[2]
         if code == _WS_RECEIVE:
             self._on_receive(msg[3], msg[4])
         elif code == _WS_DISCONNECT:
             self._set_gone(msg[3], msg[4])
+        elif code == _WS_RETURN_CREDIT:
+            # The front waits to learn what the app has taken: credit at once,
+            # now and for every message from here on.
+            self._credit_batch = 1
+            owed = self._owed
+            self._owed = 0
+            self._grant(owed)
         else:
             raise LinkError(f"scope {self.sid}: {Event(code).name} on a websocket scope")
 
@@ -225,7 +248,9 @@ class WebSocketScope(ScopeBase):
                 self._queue_message(whole, uncredited)
                 return
         if self._recv_waiters and not self._messages:
-            self._grant(n)  # the app is waiting for this very message: pull the rest
+            # The app is waiting for this very message: pull the rest.
+            self._grant(n + self._owed)
+            self._owed = 0
         else:
             self._partial_uncredited += n
 
@@ -256,7 +281,12 @@ class WebSocketScope(ScopeBase):
             messages = self._messages
             if messages:
                 data, uncredited = messages.popleft()
-                self._grant(uncredited)
+                owed = self._owed + uncredited
+                if owed >= self._credit_batch:
+                    self._owed = 0
+                    self._grant(owed)
+                else:
+                    self._owed = owed
                 if type(data) is str:
                     return {"type": "websocket.receive", "bytes": None, "text": data}
                 return {"type": "websocket.receive", "bytes": data, "text": None}
@@ -267,8 +297,8 @@ class WebSocketScope(ScopeBase):
                     "reason": self._close_reason,
                 }
             if self._partial_uncredited:
-                n = self._partial_uncredited
-                self._partial_uncredited = 0
+                n = self._partial_uncredited + self._owed
+                self._partial_uncredited = self._owed = 0
                 self._grant(n)
             await self._wait_receive()
 

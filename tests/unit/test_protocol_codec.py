@@ -75,6 +75,7 @@ def sample_from_front() -> list[m.Message]:
         m.event(1, Event.HTTP_REQUEST, b"chunk", False),
         m.event(3, Event.WS_RECEIVE, "h\u00e9llo", True),
         m.event(3, Event.WS_RECEIVE, b"\xff", False),
+        m.event(3, Event.WS_RETURN_CREDIT),
         m.event(3, Event.WS_DISCONNECT, 1006, "client_closed"),
         m.credit(1, 10),
         m.close(1, "client_closed"),
@@ -203,6 +204,7 @@ def test_short_frame_at_eof() -> None:
         (packed([Kind.EVENT, 1, Event.WS_KEEPALIVE, -1, None]), "field 0"),
         (packed([Kind.EVENT, 1, Event.SSE_KEEPALIVE, 5, None]), "field 1"),
         (packed([Kind.EVENT, 1, Event.WS_RECEIVE, "x", False]), "event code"),  # wrong way
+        (packed([Kind.EVENT, 1, Event.WS_RETURN_CREDIT]), "event code"),  # wrong way
     ],
 )
 def test_malformed_messages_raise_link_error(raw: bytes, match: str) -> None:

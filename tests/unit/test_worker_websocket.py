@@ -178,7 +178,7 @@ def test_websocket_scope_keys(front: WSFront) -> None:
 
 
 def test_text_and_binary_echo_and_credit(front: WSFront) -> None:
-    conn, _ = front.connect()
+    conn, _ = front.connect("--window", "8")  # credits go back in batches of 2 or more
     open_ws(conn, 1)
     peer = Peer(conn)
     peer.accept()
@@ -191,6 +191,53 @@ def test_text_and_binary_echo_and_credit(front: WSFront) -> None:
     deliver(conn, 1, "")
     assert peer.next() == [Kind.EVENT, 1, Event.WS_SEND, "", False]
     assert peer.credits == [5, 2]  # code points for text; nothing for empty messages
+
+
+def test_credit_goes_back_a_quarter_window_at_a_time(front: WSFront) -> None:
+    conn, _ = front.connect("--window", "400")
+    open_ws(conn, 1)
+    peer = Peer(conn)
+    peer.accept()
+    for i in range(30):  # one at a time: the app waits in receive() before each
+        deliver(conn, 1, f"message {i:02d}")  # 10 code points
+        assert peer.next()[3] == f"message {i:02d}"
+    assert peer.credits == [100, 100, 100]
+    deliver(conn, 1, "tail")
+    assert peer.next()[3] == "tail"
+    assert peer.credits == [100, 100, 100]  # 4 owed, less than a quarter
+
+
+def test_owed_credit_goes_back_with_the_pieces_of_an_awaited_message(
+    front: WSFront,
+) -> None:
+    conn, _ = front.connect("--window", "40")
+    open_ws(conn, 1)
+    peer = Peer(conn)
+    peer.accept()
+    deliver(conn, 1, b"abcde")
+    assert peer.next()[3] == b"abcde"
+    assert peer.credits == []  # 5 owed, less than a quarter of 40
+    # the front has 35 left: a larger message arrives in pieces while the app waits
+    deliver(conn, 1, b"x" * 35, True)
+    assert conn.recv() == [Kind.CREDIT, 1, 40]  # the piece, and what was owed
+    deliver(conn, 1, b"yyyyy")
+    assert peer.next()[3] == b"x" * 35 + b"yyyyy"
+    assert peer.credits == []  # the last piece's 5 are owed
+
+
+def test_return_credit_makes_the_worker_credit_every_message(front: WSFront) -> None:
+    conn, _ = front.connect("--window", "400")
+    open_ws(conn, 1)
+    peer = Peer(conn)
+    peer.accept()
+    deliver(conn, 1, "abcde")
+    assert peer.next()[3] == "abcde"
+    assert peer.credits == []  # owed, less than a quarter of 400
+    conn.send(m.event(1, Event.WS_RETURN_CREDIT))
+    assert conn.recv() == [Kind.CREDIT, 1, 5]
+    deliver(conn, 1, "xy")
+    assert peer.next()[3] == "xy"
+    assert peer.credits == [2]  # from now on, as each message is taken
 
 
 def test_pieces_are_reassembled(front: WSFront) -> None:
@@ -211,7 +258,12 @@ def test_pieces_are_reassembled(front: WSFront) -> None:
         ["bytes", 5, None],
         ["text", 5, "who"],
     ]
-    assert peer.credited == 8 + 5 + 5 + 5  # everything consumed was credited back
+    # everything consumed is credited back: some of it is still owed (less
+    # than a quarter window) until the front asks for it
+    conn.send(m.event(1, Event.WS_RETURN_CREDIT))
+    owed = conn.recv()
+    assert owed[:2] == [Kind.CREDIT, 1]
+    assert peer.credited + owed[2] == 8 + 5 + 5 + 5
 
 
 def test_16mib_message_in(front: WSFront) -> None:
