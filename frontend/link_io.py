@@ -18,6 +18,11 @@ Invariants:
   iteration for the rest. Bytes the socket did not take wait in ``_out``
   behind the writer callback, which is armed exactly while ``_out`` is not
   empty; more than ``config.max_link_buffer`` waiting drops the link.
+* Grants queued with :meth:`LinkIO._send_credit` while a batch gathers leave
+  as one CREDITS message (one CREDIT if there is only one) at the place of the
+  first of them. A grant may thus overtake other frames of its batch, but
+  never the OPEN of its own scope: that has left before any response arrived
+  to grant for.
 * A send never tears the link down from inside :meth:`LinkIO._send`: a failed
   or stuck write is acted on in a later callback, so a caller that is in the
   middle of opening a scope is not re-entered by ``on_worker_lost``.
@@ -40,6 +45,7 @@ from collections import deque
 from typing import Any
 
 from pagi.protocol import Event, Kind, LinkDecoder, LinkError
+from pagi.protocol import messages as m
 from pagi.protocol.codec import encode
 
 from .config import FrontConfig
@@ -76,6 +82,8 @@ class LinkIO:
 
     __slots__ = (
         "_config",
+        "_credit_slot",
+        "_credits",
         "_decoder",
         "_fds",
         "_flush_scheduled",
@@ -98,6 +106,8 @@ class LinkIO:
         self._fds: deque[int] = deque()
         self._frames: list[bytes] = []  # encoded, not yet written
         self._frames_size = 0
+        self._credits: dict[int, int] = {}  # grants of this batch, by scope id
+        self._credit_slot = 0  # their place in _frames (while _credits is not empty)
         self._flush_scheduled = False
         self._out = bytearray()  # written partially; the writer callback is armed
         # One receive buffer for the link's life: a fresh 256 KiB bytes object
@@ -190,10 +200,27 @@ class LinkIO:
         if self.closed:
             return
         frame = encode(msg)
-        frames = self._frames
-        frames.append(frame)
+        self._frames.append(frame)
         self._frames_size += len(frame)
-        if len(frames) >= BATCH_MESSAGES or self._frames_size >= BATCH_BYTES:
+        self._queued()
+
+    def _send_credit(self, scope_id: int, nbytes: int) -> None:
+        """Queue a grant of ``nbytes`` on a scope (see the class invariants)."""
+        if self.closed:
+            return
+        credits = self._credits
+        if credits:
+            credits[scope_id] = credits.get(scope_id, 0) + nbytes
+            return
+        credits[scope_id] = nbytes
+        self._credit_slot = len(self._frames)
+        self._frames.append(b"")  # filled in by _flush
+        self._queued()
+
+    def _queued(self) -> None:
+        """A frame joined the batch: write it now if full, else by the end of
+        this loop iteration."""
+        if len(self._frames) >= BATCH_MESSAGES or self._frames_size >= BATCH_BYTES:
             self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
@@ -212,6 +239,9 @@ class LinkIO:
         frames = self._frames
         if self.closed or not frames:
             return
+        if self._credits:
+            frames[self._credit_slot] = encode(m.credits(self._credits))
+            self._credits = {}
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         frames.clear()
         self._frames_size = 0
@@ -283,6 +313,7 @@ class LinkIO:
         self._sock.close()
         self._out.clear()
         self._frames.clear()
+        self._credits.clear()
         while self._fds:
             with contextlib.suppress(OSError):
                 os.close(self._fds.popleft())

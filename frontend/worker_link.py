@@ -177,7 +177,7 @@ class WorkerLink(LinkIO):
         scope = self._scopes.get(scope_id)
         if scope is not None and scope.handler is not None and nbytes > 0:
             scope.window += nbytes
-            self._send([_CREDIT, scope_id, nbytes])
+            self._send_credit(scope_id, nbytes)
 
     def send_ws_receive(self, scope_id: int, data: str | bytes, more: bool) -> None:
         """Queue a WS_RECEIVE piece (the caller keeps within the request window)."""

@@ -1,7 +1,8 @@
 """Message kinds and event codes of the worker link, and its version.
 
 Every message is a msgpack array ``[kind, scope_id, *fields]``. ``scope_id`` is
-0 for link-level messages (HELLO, WELCOME, REJECT, DRAIN, PING, PONG, STATS)
+0 for link-level messages (HELLO, WELCOME, REJECT, DRAIN, PING, PONG, STATS,
+CREDITS)
 and a positive integer, chosen by the front and never reused on one link, for
 scope messages. The field lists are specified in ``docs/worker-protocol.md``
 and enforced by :mod:`pagi.protocol.messages`.
@@ -31,6 +32,7 @@ class Kind(IntEnum):
     PING = 10  # either way
     PONG = 11  # either way
     STATS = 12  # worker -> front
+    CREDITS = 13  # front -> worker: several CREDITs in one message
 
 
 class Event(IntEnum):

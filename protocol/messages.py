@@ -102,6 +102,14 @@ def _is_close_code(v: object) -> bool:
     return type(v) is int and 1000 <= v <= 4999
 
 
+def _is_credit_pairs(v: object) -> bool:
+    """A non-empty flat list ``[scope_id, nbytes, scope_id, nbytes, ...]`` of
+    positive integers."""
+    if type(v) is not list or not v or len(v) % 2:
+        return False
+    return all(type(item) is int and item > 0 for item in v)
+
+
 def _is_status(v: object) -> bool:
     return type(v) is int and 100 <= v <= 999
 
@@ -110,7 +118,16 @@ _BODY_MODES = frozenset(int(m) for m in BodyMode)
 
 # Link-level scope id must be 0; scope messages need a positive id.
 _LINK_KINDS = frozenset(
-    {Kind.HELLO, Kind.WELCOME, Kind.REJECT, Kind.DRAIN, Kind.PING, Kind.PONG, Kind.STATS}
+    {
+        Kind.HELLO,
+        Kind.WELCOME,
+        Kind.REJECT,
+        Kind.DRAIN,
+        Kind.PING,
+        Kind.PONG,
+        Kind.STATS,
+        Kind.CREDITS,
+    }
 )
 
 #: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
@@ -138,6 +155,7 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.PING: (_is_int,),  # token
     Kind.PONG: (_is_int,),  # token
     Kind.STATS: (_is_map,),
+    Kind.CREDITS: (_is_credit_pairs,),  # [scope_id, nbytes, ...]
 }
 
 #: Field checks after ``[EVENT, scope_id, code]``, per event code.
@@ -190,6 +208,7 @@ FROM_FRONT = frozenset(
         Kind.CLOSE,
         Kind.PING,
         Kind.PONG,
+        Kind.CREDITS,
     }
 )
 #: Event codes each side may send.
@@ -383,6 +402,19 @@ def event(scope_id: int, code: Event, *fields: Any) -> Message:
 
 def credit(scope_id: int, nbytes: int) -> Message:
     return [Kind.CREDIT, scope_id, nbytes]
+
+
+def credits(grants: dict[int, int]) -> Message:
+    """One CREDITS message granting ``grants[scope_id]`` bytes per scope (in
+    the dict's order); a single grant is sent as a plain CREDIT."""
+    if len(grants) == 1:
+        ((scope_id, nbytes),) = grants.items()
+        return [Kind.CREDIT, scope_id, nbytes]
+    pairs: list[int] = []
+    for scope_id, nbytes in grants.items():
+        pairs.append(scope_id)
+        pairs.append(nbytes)
+    return [Kind.CREDITS, 0, pairs]
 
 
 def close(scope_id: int, reason: str) -> Message:

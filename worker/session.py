@@ -48,6 +48,7 @@ logger = logging.getLogger("pagi.worker")
 _OPEN = int(Kind.OPEN)
 _EVENT = int(Kind.EVENT)
 _CREDIT = int(Kind.CREDIT)
+_CREDITS = int(Kind.CREDITS)
 _CLOSE = int(Kind.CLOSE)
 _PING = int(Kind.PING)
 _PONG = int(Kind.PONG)
@@ -140,6 +141,13 @@ class Session:
             scope = self.scopes.get(msg[1])
             if scope is not None:
                 scope.on_credit(msg[2])
+        elif kind == _CREDITS:
+            pairs = msg[2]
+            scopes = self.scopes
+            for i in range(0, len(pairs), 2):
+                scope = scopes.get(pairs[i])
+                if scope is not None:
+                    scope.on_credit(pairs[i + 1])
         elif kind == _OPEN:
             self._open(msg)
         elif kind == _CLOSE:

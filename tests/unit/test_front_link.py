@@ -417,6 +417,36 @@ def test_grant_extends_the_window() -> None:
     run(main)
 
 
+def test_grants_of_one_batch_leave_as_one_credits_message_in_place_of_the_first() -> None:
+    async def main() -> None:
+        s = Setup(response_window=10)
+        await s.ready()
+        h1, h2, h3 = Recorder(), Recorder(), Recorder()
+        sid1, sid2, sid3 = s.open(h1), s.open(h2), s.open(h3)
+        await s.worker.recv(3)
+        for sid in (sid1, sid2):
+            s.worker.send(start(sid), body(sid, b"x" * 10, True))
+        await s.settle()
+        # one loop iteration: grant, another frame, more grants (one to the same scope)
+        s.link.grant(sid2, 4)
+        s.link.close_scope(sid3, "client_closed")
+        s.link.grant(sid1, 3)
+        s.link.grant(sid2, 6)
+        credits, close = await s.worker.recv(2)
+        assert credits == [Kind.CREDITS, 0, [sid2, 10, sid1, 3]]
+        assert close == [Kind.CLOSE, sid3, "client_closed"]
+        # the windows grew by the sums: 10 more bytes for sid2 are accepted
+        s.worker.send(body(sid2, b"y" * 10, False), m.end(sid2, 0, True, ""))
+        # a lone grant in its batch is a plain CREDIT
+        s.link.grant(sid1, 2)
+        (credit,) = await s.worker.recv()
+        assert credit == [Kind.CREDIT, sid1, 2]
+        await s.settle()
+        assert not s.link.closed and h2.calls[-1][0] == "end"
+
+    run(main)
+
+
 def test_response_file_passes_the_descriptor() -> None:
     async def main() -> None:
         s = Setup()

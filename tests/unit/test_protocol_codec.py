@@ -78,6 +78,7 @@ def sample_from_front() -> list[m.Message]:
         m.event(3, Event.WS_RETURN_CREDIT),
         m.event(3, Event.WS_DISCONNECT, 1006, "client_closed"),
         m.credit(1, 10),
+        m.credits({1: 10, 3: 2}),
         m.close(1, "client_closed"),
         m.ping(1),
         m.pong(1),
@@ -205,6 +206,7 @@ def test_short_frame_at_eof() -> None:
         (packed([Kind.EVENT, 1, Event.SSE_KEEPALIVE, 5, None]), "field 1"),
         (packed([Kind.EVENT, 1, Event.WS_RECEIVE, "x", False]), "event code"),  # wrong way
         (packed([Kind.EVENT, 1, Event.WS_RETURN_CREDIT]), "event code"),  # wrong way
+        (packed([Kind.CREDITS, 0, [1, 10]]), "unexpected message kind"),  # wrong way
     ],
 )
 def test_malformed_messages_raise_link_error(raw: bytes, match: str) -> None:
@@ -277,3 +279,25 @@ def test_extend_frame_appends_data_and_flag_without_copying_the_data() -> None:
     assert LinkDecoder("front").feed(first + bytes(same) + last) == [[*start, bytes(data), False]]
     with pytest.raises(ValueError, match="fixarray"):
         extend_frame(encode(list(range(14))), b"x", True)
+
+
+@pytest.mark.parametrize(
+    ("msg", "match"),
+    [
+        ([Kind.CREDITS, 0, []], "field 0"),
+        ([Kind.CREDITS, 0, [1, 10, 2]], "field 0"),
+        ([Kind.CREDITS, 0, [1, 0]], "field 0"),
+        ([Kind.CREDITS, 0, [0, 10]], "field 0"),
+        ([Kind.CREDITS, 0, [1, "10"]], "field 0"),
+        ([Kind.CREDITS, 0, {1: 10}], "field 0"),
+        ([Kind.CREDITS, 1, [1, 10]], "scope_id must be 0"),
+    ],
+)
+def test_malformed_credits_are_refused_by_the_worker_side(msg: list[object], match: str) -> None:
+    with pytest.raises(LinkError, match=match):
+        LinkDecoder("worker").feed(packed(msg))
+
+
+def test_credits_constructor_sends_a_lone_grant_as_a_plain_credit() -> None:
+    assert m.credits({7: 100}) == [Kind.CREDIT, 7, 100]
+    assert m.credits({7: 100, 2: 5}) == [Kind.CREDITS, 0, [7, 100, 2, 5]]

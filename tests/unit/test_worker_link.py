@@ -405,6 +405,20 @@ def test_response_body_waits_for_credit(front: FakeFront) -> None:
     assert conn.recv() == [Kind.END, 1, 0, True, ""]
 
 
+def test_one_credits_message_grants_several_scopes(front: FakeFront) -> None:
+    conn, _ = front.connect(window=1000)
+    conn.open(1, path=b"/big", query=b"n=1300")
+    conn.open(2, path=b"/big", query=b"n=1200")
+    got = [conn.recv() for _ in range(4)]  # START and a full window each
+    assert sorted(msg[1] for msg in got if msg[2] == Event.HTTP_RESPONSE_BODY) == [1, 2]
+    assert conn.nothing_within(0.3)  # both wait for credit
+    conn.send(m.credits({2: 200, 1: 300, 99: 5}))  # an unknown scope is ignored
+    rest = [conn.recv() for _ in range(4)]
+    bodies = {msg[1]: msg[3:] for msg in rest if msg[0] == Kind.EVENT}
+    assert bodies == {1: [b"x" * 300, False], 2: [b"x" * 200, False]}
+    assert sorted(msg[1] for msg in rest if msg[0] == Kind.END) == [1, 2]
+
+
 def test_response_body_is_split_to_the_front_frame_limit(front: FakeFront) -> None:
     conn, _ = front.connect(window=1 << 20, max_frame_size=1000)
     conn.open(1, path=b"/big", query=b"n=5000")
