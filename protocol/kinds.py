@@ -11,7 +11,7 @@ and enforced by :mod:`pagi.protocol.messages`.
 from enum import IntEnum
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
