@@ -111,7 +111,9 @@ def test_version_mismatch_is_rejected_clearly(procs: Processes) -> None:
         f"this front speaks {PROTOCOL_VERSION}",
     ]
     assert w.at_eof()
-    front.wait_for_log(r"rejected worker fake #1 .*protocol version 2 not supported")
+    front.wait_for_log(
+        rf"rejected worker fake #1 .*protocol version {PROTOCOL_VERSION + 1} not supported"
+    )
 
 
 def test_malformed_peer_is_dropped_and_others_carry_on(procs: Processes) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pagi.protocol import BodyMode, Event, Kind, LinkDecoder, encode_many
+from pagi.protocol import PROTOCOL_VERSION, BodyMode, Event, Kind, LinkDecoder, encode_many
 from pagi.protocol import messages as m
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,10 @@ class FrontConn:
         hello = self.recv()
         assert hello[0] == Kind.HELLO
         self.send(
-            m.welcome(1, {"window": window, "worker_id": 7, "max_frame_size": max_frame_size})
+            m.welcome(
+                PROTOCOL_VERSION,
+                {"window": window, "worker_id": 7, "max_frame_size": max_frame_size},
+            )
         )
         return hello
 
@@ -263,7 +266,7 @@ def front(tmp_path: Path) -> Iterator[FakeFront]:
 
 def test_hello_then_get(front: FakeFront) -> None:
     conn, hello = front.connect("--capacity", "7", "--window", "1000", "--worker-num", "3")
-    assert hello[2] == 1
+    assert hello[2] == PROTOCOL_VERSION
     info = hello[3]
     assert front.proc is not None
     assert info == {
