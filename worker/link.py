@@ -53,7 +53,7 @@ MAX_FDS_PER_SEND = 253
 #: A batch is written once it holds this many frames (about ten small
 #: responses: START, BODY and END each), without waiting for the end of the
 #: loop iteration; see docs/performance.md, "bounded batches".
-BATCH_MESSAGES = 16
+BATCH_MESSAGES = 8
 #: ... or this many bytes, so a large body frame leaves at once.
 BATCH_BYTES = 64 * 1024
 #: Queued buffers adding up to less than this are joined into one ``send``.
