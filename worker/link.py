@@ -50,10 +50,10 @@ Message = list[Any]
 READ_SIZE = 256 * 1024
 #: Linux refuses more descriptors than this in one SCM_RIGHTS message.
 MAX_FDS_PER_SEND = 253
-#: A batch is written once it holds this many frames (eight small responses:
+#: A batch is written once it holds this many frames (sixteen small responses:
 #: START with its body, and END), without waiting for the end of the loop
-#: iteration; see docs/performance.md, "bounded batches" and "smaller batches".
-BATCH_MESSAGES = 16
+#: iteration; see docs/performance.md, "bounded batches".
+BATCH_MESSAGES = 32
 #: ... or this many bytes, so a large body frame leaves at once.
 BATCH_BYTES = 64 * 1024
 #: Queued buffers adding up to less than this are joined into one ``send``.

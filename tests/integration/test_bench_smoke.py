@@ -215,3 +215,44 @@ def test_a_server_at_an_earlier_revision_imports_that_revisions_code() -> None:
         assert "only pagi-1w@REV and pagi-2w@REV" in str(exc)
     else:
         raise AssertionError("a peer at a revision was accepted")
+
+
+def test_cpu_cost_mode_reports_every_process_and_leaves_none_behind() -> None:
+    before = {p.pid for p in psutil.process_iter()}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cpu_cost",
+            "--servers",
+            "pagi-1w",
+            "--workload",
+            "1",
+            "--conns",
+            "4",
+            "--reps",
+            "1",
+            "--warmup",
+            "0.5",
+            "--measure",
+            "0.5",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    median = proc.stdout.split("medians of 1")[1]
+    line = next(ln for ln in median.splitlines() if ln.startswith("pagi-1w"))
+    # the front, its worker and the load generator, each with its CPU per request
+    for name in ("front", "worker1", "load"):
+        assert f"| {name} " in line
+    rate = float(line.split()[1].rstrip("/s").replace(",", ""))
+    assert rate > 0
+    leftovers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if p.pid not in before and "pagi" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert leftovers == []
