@@ -62,9 +62,9 @@ MAX_PENDING_FDS = 1024
 #: the end of the loop iteration. Bounded batches keep the front and the worker
 #: busy at the same time: with one batch per iteration, 64 requests read in
 #: one iteration travel to the worker as one block, and each process idles
-#: while the other works through it (docs/performance.md, "bounded batches";
-#: why not 8 is under "Tried and dropped").
-BATCH_MESSAGES = 16
+#: while the other works through it (docs/performance.md, "bounded batches"
+#: and "front batches of 8").
+BATCH_MESSAGES = 8
 #: ... or this many bytes, so a large request body is not held back either.
 BATCH_BYTES = 64 * 1024
 _RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
