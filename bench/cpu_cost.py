@@ -24,7 +24,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,59 +32,33 @@ from typing import IO
 import psutil
 
 from bench.run import prepare
-from bench.servers import REPO, SERVERS, Running, Server, at_revision
-from bench.workloads import WORKLOADS
+from bench.servers import REPO, SERVERS, Running, Server, at_revision, schedstat_ns
+from bench.workloads import WORKLOADS, client_cmd, wrk_argv, wrk_report
 
-_APPS = {"1": "bench.apps.hello:app", "6": "bench.apps.websocket:app"}
-
-
-def schedstat(pid: int) -> tuple[int, int]:
-    """(ns on a CPU, ns waiting on a run queue) summed over the threads of ``pid``."""
-    run = wait = 0
-    task_dir = Path(f"/proc/{pid}/task")
-    try:
-        tids = [entry.name for entry in task_dir.iterdir()]
-    except OSError:
-        return 0, 0
-    for tid in tids:
-        try:
-            fields = (task_dir / tid / "schedstat").read_text().split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        run += int(fields[0])
-        wait += int(fields[1])
-    return run, wait
+#: The workloads this mode can drive (their app is the suite's).
+_WORKLOADS = ("1", "6")
 
 
 def _load_argv(workload: str, port: int, conns: int, seconds: int) -> list[str]:
     if workload == "1":
-        return [
-            "wrk",
-            "-t1",
-            f"-c{conns}",
-            f"-d{seconds}s",
-            "-s",
-            "bench/wrk/report.lua",
-            f"http://127.0.0.1:{port}/",
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "bench.clients",
+        return wrk_argv(["-t1", f"-c{conns}"], "report.lua", seconds, port)
+    return client_cmd(
         "ws-echo",
         *("--port", str(port), "--conns", str(conns), "--size", "64"),
         *("--warmup", "0", "--duration", str(seconds)),
-    ]
+    )
 
 
 def _rate(workload: str, output: str) -> float:
     """Requests (or messages) per second over the whole load run."""
-    for line in output.splitlines():
-        if workload == "1" and line.startswith("BENCH-JSON "):
-            report = json.loads(line[len("BENCH-JSON ") :])
+    if workload == "1":
+        report = wrk_report(output)
+        if report is not None:
             return float(report["requests"]) / (report["duration_us"] / 1e6)
-        if workload == "6" and line.startswith("{"):
-            return float(json.loads(line)["messages_per_s"])
+    else:
+        for line in output.splitlines():
+            if line.startswith("{"):
+                return float(json.loads(line)["messages_per_s"])
     raise RuntimeError(f"load generator reported nothing: {output[-500:]}")
 
 
@@ -93,7 +66,7 @@ def measure(
     server: Server, workload: str, conns: int, warmup: float, seconds: float, log: Path
 ) -> dict[str, dict[str, float]]:
     """One run: per process name (``front``, ``worker1``..., ``load``), its figures."""
-    running = Running(server, _APPS[workload], log)
+    running = Running(server, WORKLOADS[workload].app, log)
     try:
         running.wait_ready()
         total = int(warmup + seconds + 1.5)
@@ -110,9 +83,9 @@ def measure(
         names = ["front" if i == 0 else f"worker{i}" for i in range(len(procs))]
         pids = [p.pid for p in procs] + [load.pid]
         names.append("load")
-        before = [schedstat(pid) for pid in pids]
+        before = [schedstat_ns(pid) or (0, 0) for pid in pids]
         time.sleep(seconds)
-        after = [schedstat(pid) for pid in pids]
+        after = [schedstat_ns(pid) or (0, 0) for pid in pids]
         load.wait(total + 60)
         out.seek(0)
         rate = _rate(workload, out.read())
@@ -133,7 +106,7 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.cpu_cost", description=__doc__)
     p.add_argument("--servers", default="pagi-1w,uvicorn-httptools")
-    p.add_argument("--workload", choices=sorted(_APPS), default="1")
+    p.add_argument("--workload", choices=_WORKLOADS, default="1")
     p.add_argument("--conns", type=int, default=64)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--warmup", type=float, default=1.5)

@@ -321,9 +321,9 @@ def tree_cpu_seconds(procs: list[psutil.Process]) -> float:
     """
     total = 0.0
     for proc in procs:
-        exact = _schedstat_seconds(proc.pid)
+        exact = schedstat_ns(proc.pid)
         if exact is not None:
-            total += exact
+            total += exact[0] / 1e9
             continue
         try:
             times = proc.cpu_times()
@@ -333,14 +333,15 @@ def tree_cpu_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
-def _schedstat_seconds(pid: int) -> float | None:
-    """Run time of every thread of ``pid`` in seconds, or None if unreadable."""
+def schedstat_ns(pid: int) -> tuple[int, int] | None:
+    """(ns on a CPU, ns runnable but waiting for one), summed over the threads
+    of ``pid``; None if the kernel does not report it."""
     task_dir = Path(f"/proc/{pid}/task")
     try:
         tids = [entry.name for entry in task_dir.iterdir()]
     except OSError:
         return None
-    total_ns = 0
+    run = wait = 0
     for tid in tids:
         try:
             fields = (task_dir / tid / "schedstat").read_text().split()
@@ -348,5 +349,6 @@ def _schedstat_seconds(pid: int) -> float | None:
             continue  # the thread ended meanwhile
         if not fields:
             return None
-        total_ns += int(fields[0])
-    return total_ns / 1e9
+        run += int(fields[0])
+        wait += int(fields[1])
+    return run, wait

@@ -84,14 +84,24 @@ def wrk_argv(
     ]
 
 
-def run_wrk(argv: list[str], timeout: float) -> dict[str, Any]:
-    """Run wrk (cwd = repo, so its Lua ``dofile`` paths resolve); return the report line."""
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    for line in proc.stdout.splitlines():
+def wrk_report(stdout: str) -> dict[str, Any] | None:
+    """The report line our Lua scripts print (``BENCH-JSON {...}``), if any."""
+    for line in stdout.splitlines():
         if line.startswith("BENCH-JSON "):
             report: dict[str, Any] = json.loads(line[len("BENCH-JSON ") :])
             return report
-    raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")
+    return None
+
+
+def run_wrk(argv: list[str], timeout: float) -> dict[str, Any]:
+    """Run wrk (cwd = repo, so its Lua ``dofile`` paths resolve); return the report line."""
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    report = wrk_report(proc.stdout)
+    if report is None:
+        raise RuntimeError(
+            f"wrk failed ({proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}"
+        )
+    return report
 
 
 def _wrk_workload(
@@ -196,7 +206,7 @@ def _h2load_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, 
 # -- python clients -----------------------------------------------------------
 
 
-def _client(*args: str) -> list[str]:
+def client_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench.clients", *args]
 
 
@@ -206,7 +216,7 @@ class HeldConnections:
     def __init__(self, kind: str, port: int, count: int, timeout: float = 120.0) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
-            _client("hold", "--kind", kind, "--port", str(port), "--count", str(count)),
+            client_cmd("hold", "--kind", kind, "--port", str(port), "--count", str(count)),
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -257,7 +267,7 @@ class HeldConnections:
 
 
 def _ws_echo(server: Running, config: Config) -> dict[str, float]:
-    argv = _client(
+    argv = client_cmd(
         "ws-echo",
         "--port",
         str(server.port),
@@ -387,7 +397,7 @@ def _wrk_client(id_: str) -> Callable[[Config], list[str]]:
 
 
 def _hold(kind: str, count: Callable[[Config], int]) -> Callable[[Config], list[str]]:
-    return lambda c: _client("hold", "--kind", kind, "--count", str(count(c)))
+    return lambda c: client_cmd("hold", "--kind", kind, "--count", str(count(c)))
 
 
 _IDLE_COLUMNS = (
@@ -469,7 +479,7 @@ WORKLOADS: dict[str, Workload] = {
             headline="messages_per_s",
             higher_is_better=True,
             columns=(Column("messages_per_s", "messages/s", "rate"),),
-            client_argv=lambda c: _client(
+            client_argv=lambda c: client_cmd(
                 "ws-echo", "--conns", str(c.ws_conns), "--size", str(c.ws_size)
             ),
         ),
