@@ -242,7 +242,7 @@ class LinkIO:
             return
         if self._credits:
             frames[self._credit_slot] = encode(m.credits(self._credits))
-            self._credits = {}
+            self._credits.clear()
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         frames.clear()
         self._frames_size = 0

@@ -82,15 +82,8 @@ class LinkScope:
                 if self.state != _IN_BODY:
                     raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_BODY {_when(self.state)}")
                 body = msg[3]
-                self.window -= len(body)
-                if self.window < 0:
-                    raise LinkViolation(
-                        f"scope {sid}: response body exceeds the granted window "
-                        f"by {-self.window} bytes"
-                    )
                 more = msg[4]
-                if not more:
-                    self.state = _AWAIT_TRAILERS if self.trailers else _COMPLETE
+                self._take_body(sid, body, more)
                 if handler is not None:
                     handler.on_response_body(body, more)
             elif code == _START:
@@ -100,15 +93,8 @@ class LinkScope:
                 self.trailers = trailers = msg[5]
                 if len(msg) == 8:  # START carrying the first body piece
                     body = msg[6]
-                    self.window -= len(body)
-                    if self.window < 0:
-                        raise LinkViolation(
-                            f"scope {sid}: response body exceeds the granted window "
-                            f"by {-self.window} bytes"
-                        )
                     more = msg[7]
-                    if not more:
-                        self.state = _AWAIT_TRAILERS if trailers else _COMPLETE
+                    self._take_body(sid, body, more)
                     if handler is not None:
                         handler.on_response(msg[3], msg[4], trailers, body, more)
                 elif handler is not None:
@@ -142,6 +128,16 @@ class LinkScope:
         finally:
             if fd >= 0:
                 os.close(fd)
+
+    def _take_body(self, sid: int, body: bytes, more: bool) -> None:
+        """Count a body piece against the window; a final one completes the body."""
+        self.window -= len(body)
+        if self.window < 0:
+            raise LinkViolation(
+                f"scope {sid}: response body exceeds the granted window by {-self.window} bytes"
+            )
+        if not more:
+            self.state = _AWAIT_TRAILERS if self.trailers else _COMPLETE
 
 
 def _when(state: int) -> str:
