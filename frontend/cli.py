@@ -16,6 +16,7 @@ import typer
 
 from .config import FrontConfig
 from .listeners import parse_bind
+from .tls.contexts import CertReqs
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -111,6 +112,25 @@ def _http_callback(value: HttpParser) -> HttpParser:
                 "httptools is not installed (pip install 'pagi[fast]'), use h11 or auto"
             ) from None
     return value
+
+
+def _check_tls(config: FrontConfig) -> None:
+    """A tls:// bind needs a certificate; a certificate needs a tls:// bind."""
+    tls_binds = [b for b in config.binds if parse_bind(b).tls]
+    if tls_binds and not config.ssl_certfile:
+        raise typer.BadParameter(
+            f"{tls_binds[0]} needs a certificate: give --ssl-certfile", param_hint="'--bind'"
+        )
+    if config.ssl_certfile and not tls_binds:
+        raise typer.BadParameter(
+            "no --bind is a TLS listener: prefix one with tls://, e.g. --bind tls://0.0.0.0:8443",
+            param_hint="'--ssl-certfile'",
+        )
+    if config.ssl_cert_reqs != "none" and not config.ssl_ca_certs:
+        raise typer.BadParameter(
+            f"--ssl-cert-reqs {config.ssl_cert_reqs} needs --ssl-ca-certs to verify clients",
+            param_hint="'--ssl-cert-reqs'",
+        )
 
 
 def _version_callback(value: bool) -> None:
@@ -214,7 +234,8 @@ def serve(
             metavar="HOST:PORT",
             callback=_binds_callback,
             help="TCP address to listen on, repeatable; IPv6 as [::1]:8000; port 0 "
-            "picks a free port. Default 127.0.0.1:8000 when no --bind/--uds/--fd.",
+            "picks a free port; tls://HOST:PORT for TLS. Default 127.0.0.1:8000 "
+            "when no --bind/--uds/--fd.",
         ),
     ] = None,
     uds: Annotated[
@@ -412,6 +433,64 @@ def serve(
             help="How long to wait for the client's close frame after sending ours.",
         ),
     ] = _DEFAULTS.ws_close_timeout,
+    ssl_certfile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_SSL_CERTFILE",
+            metavar="PATH",
+            help="PEM certificate (followed by its chain) for the tls:// binds. "
+            "Alone, it makes the default bind tls://127.0.0.1:8000.",
+        ),
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_SSL_KEYFILE",
+            metavar="PATH",
+            help="PEM private key of --ssl-certfile (default: read from the certfile).",
+        ),
+    ] = None,
+    ssl_keyfile_password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_SSL_KEYFILE_PASSWORD",
+            metavar="TEXT",
+            help="Password of an encrypted --ssl-keyfile.",
+        ),
+    ] = None,
+    ssl_ca_certs: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_SSL_CA_CERTS",
+            metavar="PATH",
+            help="PEM CA bundle that verifies client certificates (--ssl-cert-reqs).",
+        ),
+    ] = None,
+    ssl_cert_reqs: Annotated[
+        CertReqs,
+        typer.Option(
+            envvar="PAGI_SSL_CERT_REQS",
+            help="Client certificates: none (not asked), optional (verified if sent), "
+            "required (handshake fails without a valid one).",
+        ),
+    ] = CertReqs.none,
+    ssl_ciphers: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_SSL_CIPHERS",
+            metavar="LIST",
+            help="OpenSSL cipher list for TLS 1.2 (default: OpenSSL's secure defaults).",
+        ),
+    ] = None,
+    ssl_handshake_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_SSL_HANDSHAKE_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="A TLS handshake must finish within this, else the connection is closed.",
+        ),
+    ] = _DEFAULTS.ssl_handshake_timeout,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -469,10 +548,18 @@ def serve(
         ws_ping_timeout=ws_ping_timeout,
         ws_handshake_timeout=ws_handshake_timeout,
         ws_close_timeout=ws_close_timeout,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_keyfile_password=ssl_keyfile_password,
+        ssl_ca_certs=ssl_ca_certs,
+        ssl_cert_reqs=ssl_cert_reqs.value,
+        ssl_ciphers=ssl_ciphers,
+        ssl_handshake_timeout=ssl_handshake_timeout,
         access_log=access_log,
         log_level=log_level.value,
     )
     config.binds = config.listen_addresses()
+    _check_tls(config)
 
     from .server import run
 

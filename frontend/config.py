@@ -62,12 +62,24 @@ class FrontConfig:
     ws_handshake_timeout: float = 10.0  # the app must accept or deny within this (else 504)
     ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
 
+    # --- TLS (docs/tls.md) ---------------------------------------------------------
+    ssl_certfile: str | None = None  # PEM certificate (chain); needed by any tls:// bind
+    ssl_keyfile: str | None = None  # PEM private key (default: in the certfile)
+    ssl_keyfile_password: str | None = None  # to decrypt the key
+    ssl_ca_certs: str | None = None  # CA bundle that verifies client certificates
+    ssl_cert_reqs: str = "none"  # none | optional | required (client certificates)
+    ssl_ciphers: str | None = None  # OpenSSL cipher list for TLS 1.2 (None: OpenSSL's)
+    ssl_handshake_timeout: float = 10.0  # a TLS handshake must finish within this
+
     # --- logging ---------------------------------------------------------------
     access_log: bool = True
     log_level: str = "info"
 
     def listen_addresses(self) -> list[str]:
-        """The TCP binds, defaulting to 127.0.0.1:8000 when nothing is given."""
+        """The TCP binds, defaulting to 127.0.0.1:8000 when nothing is given.
+
+        With ``--ssl-certfile`` the default is ``tls://127.0.0.1:8000``.
+        """
         if not self.binds and not self.uds and not self.fds:
-            return ["127.0.0.1:8000"]
+            return ["tls://127.0.0.1:8000" if self.ssl_certfile else "127.0.0.1:8000"]
         return list(self.binds)

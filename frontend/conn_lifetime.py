@@ -35,6 +35,7 @@ from .access_log import client_label
 from .context import FrontContext
 from .request_queue import RequestQueue
 from .responses import server_response
+from .tls.scope_info import transport_tls
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -45,6 +46,8 @@ logger = logging.getLogger("pagi.front")
 #: reading (discarding) this long, so the client reads our response instead of
 #: getting a reset that can destroy it.
 LINGER_TIMEOUT = 2.0
+
+_NO_EXTRAS: dict[str, Any] = {}
 
 
 class ConnectionLifetime(asyncio.Protocol):
@@ -67,6 +70,8 @@ class ConnectionLifetime(asyncio.Protocol):
         "config",
         "loop",
         "peer",
+        "scope_extras",
+        "secure",
         "server",
         "shutting_down",
         "write_paused",
@@ -81,6 +86,8 @@ class ConnectionLifetime(asyncio.Protocol):
         self.client: list[Any] | None = None
         self.server: list[Any] | None = None
         self.peer = "-"  # client address for log lines
+        self.secure = False  # TLS: scheme https, the tls extension in every scope
+        self.scope_extras: dict[str, Any] = _NO_EXTRAS  # OPEN's extras for http/sse scopes
         self._queue = RequestQueue(config.max_body_size)
         self._cur: Exchange | None = None  # the request being served
         self._partial_head = False  # bytes of a not yet complete head have arrived
@@ -113,6 +120,10 @@ class ConnectionLifetime(asyncio.Protocol):
             self.client = [peer[0], peer[1]] if peer else None
             self.server = [here[0], here[1]] if here else None
             self.peer = client_label(self.client)
+            tls = transport_tls(transport)
+            if tls is not None:
+                self.secure = True
+                self.scope_extras = {"extensions": {"tls": tls}}
         self._ctx.connections.add(self)
         self._go_idle()
 

@@ -62,7 +62,6 @@ logger = logging.getLogger("pagi.front")
 
 _NONE = BodyMode.NONE
 _EXPECT = BodyMode.EXPECT_CONTINUE
-_NO_EXTRAS: dict[str, Any] = {}
 _RETRY_AFTER = ((b"retry-after", b"1"),)
 
 
@@ -311,13 +310,13 @@ class HTTP11Connection(ExchangeHost):
             "sse" if cur.sse else "http",
             cur.http_version,
             cur.method,
-            "http",
+            "https" if self.secure else "http",
             raw_path,
             query,
             headers,
             self.client,
             self.server,
-            _NO_EXTRAS,
+            self.scope_extras,
             mode,
         )
 

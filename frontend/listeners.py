@@ -1,5 +1,9 @@
 """Client-facing listening sockets: ``--bind``, ``--uds`` and ``--fd``.
 
+A ``--bind`` value prefixed ``tls://`` (``tls://0.0.0.0:8443``) makes a TLS
+listener (``docs/tls.md``); without the prefix a listener is cleartext. Plain
+and TLS listeners may be mixed freely.
+
 Parsing (:func:`parse_bind`) is pure and raises :class:`ValueError` with a
 message meant for the command line. Socket creation raises
 :class:`ListenError` (an :class:`OSError` turned into one readable line).
@@ -37,19 +41,24 @@ class AddressInUse(ListenError):
     """A UNIX socket path is taken: a live process answers on it."""
 
 
+TLS_PREFIX = "tls://"
+
+
 @dataclass(frozen=True, slots=True)
 class BindAddress:
-    """A parsed ``--bind`` value. ``host`` has no brackets."""
+    """A parsed ``--bind`` value. ``host`` has no brackets; ``tls``: the ``tls://`` prefix."""
 
     host: str
     port: int
+    tls: bool = False
 
     @property
     def is_ipv6(self) -> bool:
         return ":" in self.host
 
     def __str__(self) -> str:
-        return format_host_port(self.host, self.port)
+        where = format_host_port(self.host, self.port)
+        return TLS_PREFIX + where if self.tls else where
 
 
 def format_host_port(host: str, port: int) -> str:
@@ -58,11 +67,16 @@ def format_host_port(host: str, port: int) -> str:
 
 
 def parse_bind(text: str) -> BindAddress:
-    """Parse ``HOST:PORT`` or ``[IPV6]:PORT``; port 0 asks for any free port.
+    """Parse ``[tls://]HOST:PORT`` or ``[tls://][IPV6]:PORT``; port 0 asks for any free port.
 
     ``HOST`` is an IPv4 address, a host name, or (bracketed) an IPv6 address.
     """
     value = text.strip()
+    tls = value[: len(TLS_PREFIX)].lower() == TLS_PREFIX
+    if tls:
+        value = value[len(TLS_PREFIX) :]
+    elif "://" in value:
+        raise ValueError(f"bad bind address {text!r}: the only prefix allowed is {TLS_PREFIX}")
     if not value:
         raise ValueError("empty bind address; expected HOST:PORT")
     if value.startswith("["):
@@ -97,7 +111,7 @@ def parse_bind(text: str) -> BindAddress:
     port = int(port_text)
     if port > 65535:
         raise ValueError(f"bad bind address {text!r}: port {port} is out of range 0-65535")
-    return BindAddress(host, port)
+    return BindAddress(host, port, tls)
 
 
 def _is_hostname(host: str) -> bool:
@@ -122,9 +136,10 @@ class Listener:
     """
 
     sock: socket.socket
-    url: str  # "http://127.0.0.1:8000" or "unix:/path", the real address
+    url: str  # "http://127.0.0.1:8000", "https://..." or "unix:/path", the real address
     uds_path: str | None = None
     uds_inode: int | None = None
+    tls: bool = False  # a tls:// bind: clients must start with a TLS handshake
 
     def cleanup(self) -> None:
         """Remove our UNIX socket file if it is still the one we made."""
@@ -135,7 +150,7 @@ class Listener:
                 os.unlink(self.uds_path)
 
 
-def describe_socket(sock: socket.socket) -> str:
+def describe_socket(sock: socket.socket, tls: bool = False) -> str:
     """The address a listening socket actually has, as a URL-ish string."""
     if sock.family == socket.AF_UNIX:
         name = sock.getsockname()
@@ -143,7 +158,7 @@ def describe_socket(sock: socket.socket) -> str:
             name = name.decode(errors="replace")
         return f"unix:{name}"
     host, port = sock.getsockname()[:2]
-    return f"http://{format_host_port(host, port)}"
+    return f"{'https' if tls else 'http'}://{format_host_port(host, port)}"
 
 
 def bind_tcp(addr: BindAddress, backlog: int) -> Listener:
@@ -166,7 +181,7 @@ def bind_tcp(addr: BindAddress, backlog: int) -> Listener:
     except OSError as exc:
         sock.close()
         raise ListenError(f"cannot listen on {addr}: {exc.strerror or exc}") from None
-    return Listener(sock, describe_socket(sock))
+    return Listener(sock, describe_socket(sock, addr.tls), tls=addr.tls)
 
 
 def remove_stale_socket(path: str, what: str) -> None:

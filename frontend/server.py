@@ -8,6 +8,9 @@
 * 2 / 3 — in embedded mode, a worker could not load the app (2) or its
   lifespan startup failed (3); the front stops with the worker's status.
 
+SIGHUP reloads the TLS certificate and key (``docs/tls.md``): new
+handshakes use the new pair, open connections keep theirs.
+
 Startup order: worker socket (fails fast if another front owns it), client
 listeners, then (embedded mode) the workers. Each client listener is logged
 as ``listening on http://HOST:PORT`` or ``listening on unix:PATH`` with the
@@ -47,6 +50,8 @@ from .listeners import (
 from .logs import setup_logging
 from .pool import WorkerPool
 from .supervisor import Supervisor
+from .tls.acceptor import TlsAcceptor
+from .tls.contexts import ServerContexts, TlsConfigError, tls_settings
 from .worker_link import WorkerLink
 
 logger = logging.getLogger("pagi.front")
@@ -128,6 +133,8 @@ class FrontServer:
         self._signals = 0
         self._listeners: list[Listener] = []
         self._servers: list[asyncio.AbstractServer] = []
+        self._tls: ServerContexts | None = None
+        self._acceptors: list[TlsAcceptor] = []
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
@@ -157,7 +164,9 @@ class FrontServer:
             self._listeners = open_listeners(
                 config.listen_addresses(), config.uds, config.fds, config.backlog
             )
-        except ListenError as exc:
+            if any(listener.tls for listener in self._listeners):
+                self._tls = ServerContexts(tls_settings(config))
+        except (ListenError, TlsConfigError) as exc:
             logger.error("%s", exc)
             return False
 
@@ -165,6 +174,18 @@ class FrontServer:
 
         ctx = self.ctx
         for listener in self._listeners:
+            if listener.tls:
+                assert self._tls is not None
+                acceptor = TlsAcceptor(
+                    listener.sock,
+                    self._tls,
+                    lambda: HTTP11Connection(ctx),
+                    config.ssl_handshake_timeout,
+                    config.server_header,
+                )
+                acceptor.start()
+                self._acceptors.append(acceptor)
+                continue
             server = await loop.create_server(
                 lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
             )
@@ -175,6 +196,8 @@ class FrontServer:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        if self._tls is not None:
+            loop.add_signal_handler(signal.SIGHUP, self._tls.reload)
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal)
             self._supervisor.start()
@@ -217,6 +240,7 @@ class FrontServer:
     async def _shutdown(self) -> None:
         ctx = self.ctx
         ctx.shutting_down = True
+        self._close_acceptors()
         for server in self._servers:
             server.close()
         close_listeners(self._listeners)
@@ -257,7 +281,13 @@ class FrontServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._force.wait(), 0.05)
 
+    def _close_acceptors(self) -> None:
+        for acceptor in self._acceptors:
+            acceptor.close()
+        self._acceptors = []
+
     def _cleanup(self) -> None:
+        self._close_acceptors()
         for server in self._servers:
             server.close()
         close_listeners(self._listeners)

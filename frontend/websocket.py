@@ -53,6 +53,7 @@ from .access_log import short_target
 from .context import FrontContext
 from .http_parser import RequestHead
 from .request_head import scope_headers, split_target
+from .tls.scope_info import transport_tls
 from .ws_answers import DENIED
 from .ws_codec import WSCodec
 from .ws_deflate import negotiate
@@ -165,6 +166,10 @@ class WebSocketConnection(WSClientFrames):
         assert head is not None
         self._head = None  # the header list is the scope's now; keep only the target
         raw_path, query = split_target(self._target)
+        extras: dict[str, Any] = {"subprotocols": handshake.subprotocols}
+        tls = transport_tls(self._transport)
+        if tls is not None:
+            extras["extensions"] = {"tls": tls}
         self._link = link
         self.worker = link.name
         self._phase = HANDSHAKE
@@ -178,13 +183,13 @@ class WebSocketConnection(WSClientFrames):
             "websocket",
             "1.1",
             "GET",
-            "ws",
+            "ws" if tls is None else "wss",
             raw_path,
             query,
             scope_headers(head.headers),
             self.client,
             self.server,
-            {"subprotocols": handshake.subprotocols},
+            extras,
             BodyMode.NONE,
         )
 

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Processes
+from tls_certs import TlsFiles, make_tls_files
 
 
 @pytest.fixture
@@ -21,6 +22,12 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
         yield p
     finally:
         p.cleanup()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA with a server (localhost, 127.0.0.1) and a client certificate, as PEM files."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(params=["h11", "httptools"])

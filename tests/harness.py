@@ -23,6 +23,7 @@ APPS = REPO / "tests" / "apps"
 PYTHON = sys.executable
 
 _LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+_LISTEN_TLS_RE = re.compile(r"listening on https://127\.0\.0\.1:(\d+)")
 
 
 class Proc:
@@ -99,6 +100,15 @@ class Front(Proc):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_port(self) -> int:
+        """The port of the front's first ``tls://`` listener."""
+        return int(self.wait_for_log(_LISTEN_TLS_RE.pattern, 1.0).group(1))
+
+    @property
+    def tls_url(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}"
 
     def wait_ready(self, workers: int, timeout: float = 15.0) -> None:
         self.port = int(self.wait_for_log(_LISTEN_RE.pattern, timeout).group(1))
