@@ -62,6 +62,11 @@ class FrontConfig:
     ws_handshake_timeout: float = 10.0  # the app must accept or deny within this (else 504)
     ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
 
+    # --- HTTP/2 (docs/http2.md) -------------------------------------------------------
+    http2: bool = True  # ALPN h2 on TLS listeners, prior-knowledge h2c on cleartext ones
+    http2_max_concurrent_streams: int = 100  # SETTINGS_MAX_CONCURRENT_STREAMS
+    http2_stall_timeout: float = 30.0  # a response stuck on a zero window is reset
+
     # --- TLS (docs/tls.md) ---------------------------------------------------------
     ssl_certfile: str | None = None  # PEM certificate (chain); needed by any tls:// bind
     ssl_keyfile: str | None = None  # PEM private key (default: in the certfile)

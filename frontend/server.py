@@ -165,21 +165,30 @@ class FrontServer:
                 config.listen_addresses(), config.uds, config.fds, config.backlog
             )
             if any(listener.tls for listener in self._listeners):
-                self._tls = ServerContexts(tls_settings(config))
+                alpn = ("h2", "http/1.1") if config.http2 else ("http/1.1",)
+                self._tls = ServerContexts(tls_settings(config, alpn))
         except (ListenError, TlsConfigError) as exc:
             logger.error("%s", exc)
             return False
 
+        from .http2.switch import ProtocolSwitch
         from .http11 import HTTP11Connection
 
         ctx = self.ctx
+
+        def http1() -> asyncio.Protocol:
+            return HTTP11Connection(ctx)
+
+        def connection() -> asyncio.Protocol:
+            return ProtocolSwitch(ctx, http1) if config.http2 else HTTP11Connection(ctx)
+
         for listener in self._listeners:
             if listener.tls:
                 assert self._tls is not None
                 acceptor = TlsAcceptor(
                     listener.sock,
                     self._tls,
-                    lambda: HTTP11Connection(ctx),
+                    connection,
                     config.ssl_handshake_timeout,
                     config.server_header,
                 )
@@ -187,7 +196,7 @@ class FrontServer:
                 self._acceptors.append(acceptor)
                 continue
             server = await loop.create_server(
-                lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
+                connection, sock=listener.sock, backlog=config.backlog
             )
             self._servers.append(server)
         for listener in self._listeners:

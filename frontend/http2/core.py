@@ -162,12 +162,11 @@ class H2Core:
                 pass
 
     def send_window(self, stream_id: int) -> int:
-        """Response bytes the stream may send now (both windows, one frame at most)."""
+        """Response bytes the stream may send now (the smaller of both windows)."""
         try:
-            window = self.conn.local_flow_control_window(stream_id)
+            return self.conn.local_flow_control_window(stream_id)
         except (h2.exceptions.StreamClosedError, h2.exceptions.NoSuchStreamError):
             return 0
-        return min(window, self.conn.max_outbound_frame_size)
 
     # --- output --------------------------------------------------------------------
 

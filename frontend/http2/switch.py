@@ -1,0 +1,96 @@
+"""Choosing HTTP/1.1 or HTTP/2 for a new client connection.
+
+:class:`ProtocolSwitch` is the first protocol of every connection while
+``--http2`` is on. It hands the transport to the connection that will serve
+it and then steps out (``transport.set_protocol``):
+
+* **TLS:** by ALPN, at once: ``h2`` → HTTP/2, anything else (``http/1.1`` or no
+  ALPN) → HTTP/1.1.
+* **Cleartext:** by the first bytes: the HTTP/2 connection preface
+  (``PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n``, "prior knowledge", RFC 9113
+  section 3.3) → HTTP/2; anything else → HTTP/1.1, which gets every byte read
+  so far. ``Upgrade: h2c`` (RFC 7540 section 3.2, removed by RFC 9113) is not
+  honoured: such a request is answered over HTTP/1.1 as if the header were
+  absent, which every client that sends it accepts.
+
+A connection that sends nothing for ``--keepalive-timeout`` is closed, as an
+idle HTTP/1.1 connection would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from pagi.protocol import reasons
+
+from ..context import FrontContext
+from .connection import HTTP2Connection
+from .core import PREFACE
+
+
+class ProtocolSwitch(asyncio.Protocol):
+    """Picks the connection protocol for one transport, then gets out of the way."""
+
+    __slots__ = ("_buffer", "_ctx", "_http1", "_timer", "_transport")
+
+    def __init__(self, ctx: FrontContext, http1: Callable[[], asyncio.Protocol]) -> None:
+        self._ctx = ctx
+        self._http1 = http1
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            h2 = ssl_object.selected_alpn_protocol() == "h2"
+            self._hand_over(HTTP2Connection(self._ctx) if h2 else self._http1())
+            return
+        self._ctx.connections.add(self)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._ctx.config.keepalive_timeout, self.abort)
+
+    def data_received(self, data: bytes) -> None:
+        buffered = self._buffer + data
+        if len(buffered) < len(PREFACE) and PREFACE.startswith(buffered):
+            self._buffer = buffered
+            return
+        self._buffer = b""
+        self._stop_waiting()
+        if buffered.startswith(PREFACE):
+            chosen: asyncio.Protocol = HTTP2Connection(self._ctx)
+        else:
+            chosen = self._http1()
+        self._hand_over(chosen, buffered)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+
+    def _stop_waiting(self) -> None:
+        self._ctx.connections.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _hand_over(self, chosen: asyncio.Protocol, data: bytes = b"") -> None:
+        transport = self._transport
+        assert transport is not None
+        transport.set_protocol(chosen)
+        chosen.connection_made(transport)
+        if data and not transport.is_closing():
+            chosen.data_received(data)
+
+    # --- what shutdown asks of a connection ------------------------------------------------
+
+    def shutdown(self) -> None:
+        self.abort(reasons.SERVER_SHUTDOWN)
+
+    def abort(self, reason: str = reasons.IDLE_TIMEOUT) -> None:
+        self._stop_waiting()
+        if self._transport is not None:
+            self._transport.close()
