@@ -433,6 +433,34 @@ def serve(
             help="How long to wait for the client's close frame after sending ours.",
         ),
     ] = _DEFAULTS.ws_close_timeout,
+    http2: Annotated[
+        bool,
+        typer.Option(
+            "--http2/--no-http2",
+            envvar="PAGI_HTTP2",
+            help="Serve HTTP/2: ALPN h2 on tls:// listeners, prior-knowledge h2c on "
+            "cleartext ones.",
+        ),
+    ] = _DEFAULTS.http2,
+    http2_max_concurrent_streams: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_HTTP2_MAX_CONCURRENT_STREAMS",
+            metavar="N",
+            callback=_positive_int,
+            help="Streams one HTTP/2 client may have open at once (SETTINGS).",
+        ),
+    ] = _DEFAULTS.http2_max_concurrent_streams,
+    http2_stall_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_HTTP2_STALL_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="Reset an HTTP/2 stream whose response waits this long on a closed "
+            "flow-control window.",
+        ),
+    ] = _DEFAULTS.http2_stall_timeout,
     ssl_certfile: Annotated[
         str | None,
         typer.Option(
@@ -548,6 +576,9 @@ def serve(
         ws_ping_timeout=ws_ping_timeout,
         ws_handshake_timeout=ws_handshake_timeout,
         ws_close_timeout=ws_close_timeout,
+        http2=http2,
+        http2_max_concurrent_streams=http2_max_concurrent_streams,
+        http2_stall_timeout=http2_stall_timeout,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         ssl_keyfile_password=ssl_keyfile_password,

@@ -11,6 +11,11 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 def parse_frames(data: bytes) -> list[Frame]:
     """Every complete frame in ``data`` (a server's output, preface-free)."""
+    return split_frames(data)[0]
+
+
+def split_frames(data: bytes) -> tuple[list[Frame], bytes]:
+    """The complete frames at the start of ``data``, and the bytes after them."""
     frames: list[Frame] = []
     view = memoryview(data)
     while len(view) >= 9:
@@ -20,7 +25,7 @@ def parse_frames(data: bytes) -> list[Frame]:
         frame.parse_body(view[9 : 9 + length])
         frames.append(frame)
         view = view[9 + length :]
-    return frames
+    return frames, bytes(view)
 
 
 def goaway_of(data: bytes) -> GoAwayFrame | None:

@@ -1,0 +1,216 @@
+"""HTTP/2 end to end: real front and worker processes, httpx and an h2 client, h2c and TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import ssl
+import time
+from pathlib import Path
+
+import h2.events
+import httpx
+import pytest
+from h2.errors import ErrorCodes
+from h2_client import H2Client, read_frames
+from harness import Front, Processes
+from hyperframe.frame import DataFrame, GoAwayFrame
+from tls_certs import TlsFiles
+
+MODES = ["h2c", "tls"]
+
+
+def start(procs: Processes, tls_files: TlsFiles, *args: str, app: str = "basic:app") -> Front:
+    return procs.front(
+        "--bind",
+        "tls://127.0.0.1:0",
+        "--ssl-certfile",
+        str(tls_files.server),
+        *args,
+        app=app,
+    )
+
+
+def base_url(front: Front, mode: str) -> str:
+    return f"https://localhost:{front.tls_port}" if mode == "tls" else front.url
+
+
+def client(tls_files: TlsFiles, mode: str) -> httpx.Client:
+    if mode == "tls":
+        return httpx.Client(http2=True, verify=tls_files.client_context())
+    return httpx.Client(http1=False, http2=True)
+
+
+def h2_conn(front: Front, tls_files: TlsFiles, mode: str, **settings: int) -> H2Client:
+    if mode == "tls":
+        return H2Client(front.tls_port, tls_files.client_context(), **settings)
+    return H2Client(front.port, None, **settings)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_requests_and_scope(procs: Processes, tls_files: TlsFiles, mode: str) -> None:
+    front = start(procs, tls_files)
+    url = base_url(front, mode)
+    with client(tls_files, mode) as c:
+        r = c.get(url + "/hello")
+        assert (r.http_version, r.status_code, r.text) == ("HTTP/2", 200, "hello")
+        assert r.headers["server"] == "pagi" and "date" in r.headers
+        scope = c.get(url + "/scope?a=1").json()
+        assert scope["http_version"] == "2"
+        assert scope["scheme"] == ("https" if mode == "tls" else "http")
+        assert scope["method"] == "GET"
+        assert (scope["path"], scope["query_string"]) == ("/scope", "a=1")
+        names = [name for name, _ in scope["headers"]]
+        assert names[0] == "host" and not any(n.startswith(":") for n in names)
+        assert dict(scope["headers"])["host"].endswith(
+            str(front.tls_port if mode == "tls" else front.port)
+        )
+        body = os.urandom(700_000)  # beyond every window: flow control both ways
+        r = c.post(url + "/echo", content=body)
+        assert r.status_code == 200 and r.content == body
+        r = c.head(url + "/hello")
+        assert r.status_code == 200 and r.content == b"" and r.headers["content-length"] == "5"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_streams_on_one_connection(procs: Processes, tls_files: TlsFiles, mode: str) -> None:
+    front = start(procs, tls_files)
+    url = base_url(front, mode)
+    verify: ssl.SSLContext | bool = tls_files.client_context() if mode == "tls" else False
+
+    async def run() -> list[httpx.Response]:
+        kwargs = (
+            {"http2": True, "verify": verify} if mode == "tls" else {"http1": False, "http2": True}
+        )
+        async with httpx.AsyncClient(**kwargs) as c:  # type: ignore[arg-type]
+            return await asyncio.gather(
+                *(c.get(url + f"/stream?n=5&size=1000&delay=0.01&i={i}") for i in range(60))
+            )
+
+    responses = asyncio.run(run())
+    assert all(r.status_code == 200 and len(r.content) == 5000 for r in responses)
+    assert all(r.http_version == "HTTP/2" for r in responses)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_errors_and_trailers(procs: Processes, tls_files: TlsFiles, mode: str) -> None:
+    front = start(procs, tls_files)
+    conn = h2_conn(front, tls_files, mode)
+    try:
+        headers, body, trailers = conn.response(conn.request("/trailers"))
+        assert headers[b":status"] == b"200" and body == b"data"
+        assert trailers == {b"x-checksum": b"abc"}
+        headers, body, _ = conn.response(conn.request("/raise"))
+        assert headers[b":status"] == b"500"
+        headers, _, _ = conn.response(conn.request("/no-response"))
+        assert headers[b":status"] == b"500"
+        # The app raised after starting: the stream is reset, the connection goes on.
+        sid = conn.request("/raise-after-start")
+        events = conn.events(lambda e: isinstance(e, h2.events.StreamReset))
+        assert events[-1].stream_id == sid
+        assert events[-1].error_code == ErrorCodes.INTERNAL_ERROR
+        headers, body, _ = conn.response(conn.request("/hello"))
+        assert body == b"hello"
+    finally:
+        conn.close()
+
+
+def test_cookie_crumbs_joined_and_authority_as_host(procs: Processes, tls_files: TlsFiles) -> None:
+    front = start(procs, tls_files)
+    conn = h2_conn(front, tls_files, "h2c")
+    try:
+        sid = conn.request("/scope", headers=[("cookie", "a=1"), ("x-y", "z"), ("cookie", "b=2")])
+        _, body, _ = conn.response(sid)
+        scope = json.loads(body)
+        assert scope["headers"][0] == ["host", conn.authority]
+        assert ["cookie", "a=1; b=2"] in scope["headers"]
+        assert ["x-y", "z"] in scope["headers"]
+    finally:
+        conn.close()
+
+
+def test_client_reset_disconnects_the_scope(
+    procs: Processes, tls_files: TlsFiles, tmp_path: Path
+) -> None:
+    front = start(procs, tls_files)
+    out = tmp_path / "seen.json"
+    conn = h2_conn(front, tls_files, "h2c")
+    try:
+        sid = conn.request(f"/wait-disconnect?out={out}")
+        conn.events(lambda e: isinstance(e, h2.events.DataReceived))
+        conn.conn.reset_stream(sid, ErrorCodes.CANCEL)
+        conn.flush()
+        for _ in range(200):
+            if out.exists() and out.stat().st_size:
+                break
+            time.sleep(0.02)
+        seen = json.loads(out.read_text())
+        assert seen == {"event": "http.disconnect", "connected": False, "reason": "client_closed"}
+        _, body, _ = conn.response(conn.request("/hello"))
+        assert body == b"hello"
+    finally:
+        conn.close()
+
+
+def test_file_body(procs: Processes, tls_files: TlsFiles, tmp_path: Path) -> None:
+    front = start(procs, tls_files)
+    data = os.urandom(300_000)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    with client(tls_files, "tls") as c:
+        r = c.get(base_url(front, "tls") + f"/file?path={path}")
+        assert r.status_code == 200 and r.content == data
+        r = c.get(base_url(front, "tls") + f"/file?path={path}&offset=10&length=100")
+        assert r.content == data[10:110]
+
+
+def test_no_worker_gets_503(procs: Processes, tls_files: TlsFiles) -> None:
+    front = procs.front("--worker-wait-timeout", "0.3", wait_workers=0)
+    with client(tls_files, "h2c") as c:
+        r = c.get(front.url + "/hello")
+        assert r.http_version == "HTTP/2"
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+
+
+def test_graceful_shutdown_sends_goaway_and_finishes(procs: Processes, tls_files: TlsFiles) -> None:
+    front = start(procs, tls_files)
+    conn = h2_conn(front, tls_files, "h2c")
+    try:
+        sid = conn.request("/sleep?s=1")
+        conn.response(conn.request("/hello"))
+        front.signal(signal.SIGTERM)
+        # The h2 library stops reading after a GOAWAY, so read the frames raw.
+        frames = read_frames(
+            conn.sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags
+        )
+        goaways = [f for f in frames if isinstance(f, GoAwayFrame)]
+        assert goaways and goaways[0].error_code == ErrorCodes.NO_ERROR
+        assert goaways[0].last_stream_id == sid + 2
+        data = b"".join(f.data for f in frames if isinstance(f, DataFrame) and f.stream_id == sid)
+        assert data == b"slept"
+    finally:
+        conn.close()
+    assert front.wait(15) == 0
+
+
+def test_upgrade_h2c_is_served_as_http11(procs: Processes, tls_files: TlsFiles) -> None:
+    front = start(procs, tls_files)
+    with httpx.Client() as c:
+        r = c.get(
+            front.url + "/hello",
+            headers={
+                "upgrade": "h2c",
+                "connection": "upgrade, http2-settings",
+                "http2-settings": "",
+            },
+        )
+    assert (r.http_version, r.status_code, r.text) == ("HTTP/1.1", 200, "hello")
+
+
+def test_no_http2(procs: Processes, tls_files: TlsFiles) -> None:
+    front = start(procs, tls_files, "--no-http2")
+    with httpx.Client(http2=True, verify=tls_files.client_context()) as c:
+        r = c.get(base_url(front, "tls") + "/hello")
+        assert (r.http_version, r.text) == ("HTTP/1.1", "hello")
