@@ -26,8 +26,10 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
+from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import GoAwayFrame
 
 from .limits import H2Limits, WindowCounter
@@ -36,6 +38,29 @@ Event = h2.events.Event
 
 #: The client connection preface (RFC 9113 section 3.4).
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def error_code(exc: h2.exceptions.ProtocolError) -> int:
+    """The RFC 9113 error code for a violation h2 reported.
+
+    h2 reports HPACK decoding failures and a SETTINGS ACK with a payload as
+    PROTOCOL_ERROR; RFC 7541 section 2 / RFC 9113 section 4.3 want
+    COMPRESSION_ERROR, and section 6.5 FRAME_SIZE_ERROR.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, hpack.HPACKError) and not isinstance(
+        cause, hpack.OversizedHeaderListError
+    ):
+        return ErrorCodes.COMPRESSION_ERROR
+    if isinstance(cause, InvalidDataError) and "must not have payload" in str(cause):
+        return ErrorCodes.FRAME_SIZE_ERROR
+    return int(getattr(exc, "error_code", ErrorCodes.PROTOCOL_ERROR))
+
+
+def _correct_goaway(queued: bytearray, code: int) -> None:
+    """Set the error code of the GOAWAY h2 queued last (if it is last)."""
+    if len(queued) >= 17 and queued[-17:-14] == b"\x00\x00\x08" and queued[-14] == 0x7:
+        queued[-4:] = code.to_bytes(4, "big")
 
 
 class H2Core:
@@ -106,10 +131,12 @@ class H2Core:
             events = self.conn.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
             # h2 has queued the GOAWAY for most errors, not for a bad preface.
-            code = getattr(exc, "error_code", ErrorCodes.PROTOCOL_ERROR)
+            code = error_code(exc)
             self.error = (int(code), str(exc) or type(exc).__name__)
             if self.conn.state_machine.state is not ConnectionState.CLOSED:
                 self.conn.close_connection(error_code=code)
+            else:
+                _correct_goaway(self.conn._data_to_send, code)
             return []
         return self._screen(events)
 
