@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import setproctitle
 import uvloop
 from pagi.protocol import messages as m
+from pagi.protocol.log_config import LogConfigError
 
 from .config import WorkerConfig
 from .lifespan import Lifespan, LifespanStartupFailed
@@ -281,7 +282,11 @@ class Worker:
 
 def run(config: WorkerConfig) -> int:
     """The whole worker process; returns its exit status."""
-    setup_logging(config.log_level, config.worker_num)
+    try:
+        setup_logging(config.log_level, config.worker_num, config.use_colors, config.log_config)
+    except LogConfigError as exc:
+        print(f"pagi-worker: --log-config: {exc}", file=sys.stderr, flush=True)
+        return 2
     setproctitle.setproctitle(f"pagi-worker: {config.display_name}")
     add_app_dir(config.app_dir)
     try:
