@@ -9,11 +9,13 @@ exits at once with status 1. A REJECT from the front exits 1.
 Connecting: ``<socket-dir>/workers.sock`` is retried forever with exponential
 backoff (0.1 s doubling to 5 s, each delay jittered to between half and all of
 it); the first failure of each waiting period is logged at INFO, later ones at
-DEBUG. A link that drops after WELCOME ends every open scope with
-``server_shutdown`` (their apps keep running to their end) and the worker
-reconnects the same way (at once if the link had been up for 5 s, else after
-the next backoff delay, so a front that keeps dropping us is not hammered);
-lifespan state survives, since the process does.
+DEBUG, and after 3 s (then every 60 s) one WARNING says how long it has waited
+and the likely reason (``connect_wait.py``: no such directory, no
+``workers.sock`` in it, a stale socket, permission denied). A link that drops
+after WELCOME ends every open scope with ``server_shutdown`` (their apps keep
+running to their end) and the worker reconnects the same way (at once if the
+link had been up for 5 s, else after the next backoff delay, so a front that
+keeps dropping us is not hammered); lifespan state survives, since the process does.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pagi.protocol import messages as m
 from pagi.protocol.log_config import LogConfigError
 
 from .config import WorkerConfig
+from .connect_wait import WaitReport, explain
 from .lifespan import Lifespan, LifespanStartupFailed
 from .loader import App, AppLoadError, add_app_dir, load_app
 from .logs import setup_logging
@@ -70,6 +73,7 @@ class Backoff:
         self._cap = cap
         self._delay = first
         self.announced = False  # the "waiting" line was logged at INFO
+        self.report = WaitReport()  # when to explain a long wait
 
     def next(self) -> float:
         delay = self._delay
@@ -79,6 +83,7 @@ class Backoff:
     def reset(self) -> None:
         self._delay = self._first
         self.announced = False
+        self.report.reset()
 
 
 class Worker:
@@ -190,6 +195,7 @@ class Worker:
                     break
                 continue
             backoff.announced = False
+            backoff.report.reset()
             connected_at = asyncio.get_running_loop().time()
             logger.info(
                 "connected to pagi-front at %s as %r (worker id %s)",
@@ -238,7 +244,17 @@ class Worker:
                         path,
                         exc,
                     )
-            if not await self._sleep(backoff.next()):
+                now = self._loop.time()
+                report = backoff.report
+                if report.due(now):
+                    logger.warning(
+                        "still waiting for pagi-front at %s after %.0f s: %s",
+                        path,
+                        report.waited(now),
+                        explain(self.config.socket_dir, exc),
+                    )
+                delay = min(backoff.next(), report.until_due(now))
+            if not await self._sleep(delay):
                 break
         return None
 
