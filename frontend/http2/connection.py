@@ -13,7 +13,9 @@ the core's outbound bytes to the socket, once per loop iteration. Invariants:
   :attr:`~.limits.H2Limits.stall_timeout` is reset (``CANCEL``), its scope told
   ``write_timeout``.
 * A protocol error or a crossed flood cap sends GOAWAY (from the core), ends
-  every scope with ``protocol_error`` and closes the connection.
+  every scope with ``protocol_error`` and closes the connection once the
+  client has closed or :data:`LINGER_TIMEOUT` has passed (input is dropped
+  meanwhile).
 * Graceful shutdown (:meth:`shutdown`) sends GOAWAY NO_ERROR with the last
   stream id, refuses later streams (``REFUSED_STREAM``), finishes the others,
   then closes. A connection without streams for ``--keepalive-timeout`` does
@@ -42,6 +44,9 @@ from .stream import H2Stream
 logger = logging.getLogger("pagi.front")
 
 _NO_EXTRAS: dict[str, Any] = {}
+
+#: How long a connection that failed is drained before it closes.
+LINGER_TIMEOUT = 2.0
 
 
 class HTTP2Connection(asyncio.Protocol):
@@ -106,7 +111,7 @@ class HTTP2Connection(asyncio.Protocol):
             )
             self._fail_streams(reasons.PROTOCOL_ERROR)
             self._write()
-            self._close()
+            self._linger()
             return
         self._schedule()
 
@@ -227,9 +232,9 @@ class HTTP2Connection(asyncio.Protocol):
             del self.streams[sid]
             self._stalled.pop(sid, None)
         self._write()
-        if not self.streams:
-            if self._closing_requested():
-                self._close()
+        if not self.streams and not self._closing:
+            if self.core.last_stream is not None:
+                self._linger()  # GOAWAY sent and every stream finished
             else:
                 self._arm_idle()
 
@@ -279,9 +284,6 @@ class HTTP2Connection(asyncio.Protocol):
             logger.debug("%s HTTP/2 idle timeout", self.peer)
             self.shutdown()
 
-    def _closing_requested(self) -> bool:
-        return self.core.last_stream is not None or self.core.error is not None
-
     def _closing_when_idle(self) -> None:
         if self.core.last_stream is None:
             self.core.last_stream = self.core.conn.highest_inbound_stream_id
@@ -293,11 +295,22 @@ class HTTP2Connection(asyncio.Protocol):
         for stream in streams:
             stream.reset(-1, reason)
 
-    def _close(self) -> None:
+    def _linger(self) -> None:
+        """Close after the GOAWAY, reading (and dropping) what the client still sends
+        for up to :data:`LINGER_TIMEOUT`, so closing with unread input does not reset
+        the connection before the client has read the GOAWAY."""
         self._closing = True
         self._cancel_idle()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.close()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            try:
+                transport.write_eof()
+            except (OSError, RuntimeError):
+                transport.close()
+                return
+        self.loop.call_later(LINGER_TIMEOUT, transport.close)
 
     # --- the ClientConnection side (server.py) --------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..responses import date_header, reason_phrase
+from ..http1.responses import date_header, reason_phrase
 
 Headers = list[tuple[bytes, bytes]]
 

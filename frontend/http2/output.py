@@ -21,7 +21,7 @@ import os
 
 import h2.connection
 
-from ..file_body import FileBody
+from ..streams.file_body import FileBody
 from .heads import Headers
 
 FILE_CHUNK = 16 * 1024

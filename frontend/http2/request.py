@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..request_head import scope_headers, split_target
-from ..sse_detect import accepts_event_stream
+from ..http1.request_head import scope_headers, split_target
+from ..streams.sse_detect import accepts_event_stream
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -27,7 +27,7 @@ from pagi.protocol import BodyMode, Outcome, reasons
 
 from ..access_log import log_access, short_target
 from ..context import FrontContext
-from ..worker_link import WorkerLink
+from ..link.worker_link import WorkerLink
 from .core import H2Core
 from .heads import response_headers, server_answer, trailer_headers
 from .output import StreamOutput

@@ -30,7 +30,7 @@ import ssl
 from collections.abc import Callable
 
 from ..access_log import client_label
-from ..responses import server_response
+from ..http1.responses import server_response
 from .contexts import ServerContexts
 
 logger = logging.getLogger("pagi.front")
