@@ -30,7 +30,7 @@ import hpack
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
 from hyperframe.exceptions import InvalidDataError
-from hyperframe.frame import GoAwayFrame
+from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
 from .limits import H2Limits, WindowCounter
 
@@ -38,6 +38,28 @@ Event = h2.events.Event
 
 #: The client connection preface (RFC 9113 section 3.4).
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class _ServerConnection(h2.connection.H2Connection):
+    """h2's connection, refusing a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
+    with RST_STREAM REFUSED_STREAM (a stream error, RFC 9113 section 5.1.2)
+    instead of h2's connection error; the header block is still decoded, so
+    the HPACK state stays in step."""
+
+    def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[Event]]:
+        sid = frame.stream_id
+        if (
+            sid not in self.streams
+            and sid > self.highest_inbound_stream_id
+            and sid % 2 == 1
+            and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
+        ):
+            h2.connection._decode_headers(self.decoder, frame.data)
+            self.highest_inbound_stream_id = sid
+            refuse = RstStreamFrame(sid)
+            refuse.error_code = ErrorCodes.REFUSED_STREAM
+            return [refuse], []
+        return super()._receive_headers_frame(frame)
 
 
 def error_code(exc: h2.exceptions.ProtocolError) -> int:
@@ -89,7 +111,7 @@ class H2Core:
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
         )
-        conn = h2.connection.H2Connection(config)
+        conn = _ServerConnection(config)
         codes = h2.settings.SettingCodes
         conn.local_settings = h2.settings.Settings(
             client=False,

@@ -76,13 +76,28 @@ def test_request_and_withheld_window() -> None:
 
 def test_too_many_streams_is_refused() -> None:
     core = H2Core(H2Limits(max_concurrent_streams=2), Clock())
+    core.outbound()
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()  # never told the server's limit
     for sid in (1, 3, 5):
         client.send_headers(sid, REQUEST)
-    core.receive(client.data_to_send())
-    assert core.error is not None and core.error[0] == ErrorCodes.PROTOCOL_ERROR
-    assert goaway_of(core.outbound()) is not None
+    client.send_headers(7, [*REQUEST, ("x-after", "hpack still in step")])
+    events = core.receive(client.data_to_send())
+    assert core.error is None
+    opened = [e.stream_id for e in events if isinstance(e, h2.events.RequestReceived)]
+    assert opened == [1, 3]
+    frames = parse_frames(core.outbound())
+    refused = [f.stream_id for f in frames if isinstance(f, RstStreamFrame)]
+    assert refused == [5, 7]
+    assert all(
+        f.error_code == ErrorCodes.REFUSED_STREAM for f in frames if isinstance(f, RstStreamFrame)
+    )
+    # A stream closes: the next one is accepted, its headers decoded correctly.
+    client.send_headers(9, [*REQUEST, ("x-late", "1")])
+    core.conn.reset_stream(1)
+    events = core.receive(client.data_to_send())
+    received = [e for e in events if isinstance(e, h2.events.RequestReceived)]
+    assert received and (b"x-late", b"1") in received[0].headers
 
 
 def test_rapid_reset_gets_enhance_your_calm() -> None:
