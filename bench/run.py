@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--warmup", type=int, default=1, help="warm-up seconds before measuring (default 1)"
     )
     p.add_argument("--ws-conns", type=int, default=32)
+    p.add_argument(
+        "--h2-requests", type=int, default=200_000, help="requests of workload 10 (h2load -n)"
+    )
     p.add_argument("--idle-conns", type=int, default=2000)
     p.add_argument("--sse-streams", type=int, default=2000)
     p.add_argument(
@@ -171,6 +174,7 @@ def benchmark(args: argparse.Namespace) -> Path:
         duration=args.duration,
         warmup=args.warmup,
         ws_conns=args.ws_conns,
+        h2_requests=args.h2_requests,
         idle_conns=args.idle_conns,
         sse_streams=args.sse_streams,
         settle=args.settle,

@@ -37,6 +37,7 @@ class Config:
     idle_conns: int = 2000
     sse_streams: int = 2000
     settle: float = 1.0
+    h2_requests: int = 200_000
 
 
 class Unsupported(Exception):
@@ -136,13 +137,12 @@ def _wrk_workload(
     return run
 
 
-# -- h2load (the hook for HTTP/2 workloads) -----------------------------------------
+# -- h2load (HTTP/2 workloads) ---------------------------------------------------------
 #
-# Nothing uses this yet: pagi does not speak HTTP/2. When it does, add workloads
-# with ``client="h2load"`` and ``run=_h2load_workload([...flags])`` to the
-# registry below; ``bench/run.py`` then installs h2load (apt package
-# nghttp2-client) like it installs wrk. h2load reports no percentiles, so the
-# latency figures are its min/mean/max "time for request".
+# ``bench/run.py`` installs h2load (apt package nghttp2-client) like it installs
+# wrk. h2load reports no percentiles, so the latency figures are its
+# min/mean/max "time for request". Workload 10 sends a fixed number of
+# requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c).
 
 _H2_FINISHED = re.compile(r"finished in ([\d.]+)s, ([\d.]+) req/s")
 _H2_REQUESTS = re.compile(r"requests: (\d+) total.*?(\d+) succeeded, (\d+) failed, (\d+) errored")
@@ -153,6 +153,11 @@ _H2_TIME = re.compile(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)")
 def h2load_argv(flags: list[str], duration: int, port: int | str) -> list[str]:
     """h2load over cleartext HTTP/2 with prior knowledge, e.g. flags ``["-c64", "-m10"]``."""
     return ["h2load", *flags, f"-D{duration}", f"http://127.0.0.1:{port}/"]
+
+
+def h2load_count_argv(flags: list[str], requests: int, port: int | str) -> list[str]:
+    """h2load sending exactly ``requests`` requests over h2c, e.g. flags ``["-c16", "-m32"]``."""
+    return ["h2load", f"-n{requests}", *flags, f"http://127.0.0.1:{port}/"]
 
 
 def _h2_us(text: str) -> float:
@@ -199,6 +204,33 @@ def _h2load_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, 
             check=False,
         )
         return parse_h2load(proc.stdout)
+
+    return run
+
+
+def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, float]]:
+    """``config.h2_requests`` requests (a tenth of them first, as warm-up)."""
+
+    def run(server: Running, config: Config) -> dict[str, float]:
+        if config.warmup > 0:
+            warm = max(config.h2_requests // 10, 1)
+            subprocess.run(
+                h2load_count_argv(flags, warm, server.port),
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        proc = subprocess.run(
+            h2load_count_argv(flags, config.h2_requests, server.port),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        figures = parse_h2load(proc.stdout)
+        if figures["requests"] == 0:
+            raise Unsupported("no request succeeded over h2c (no HTTP/2 prior knowledge)")
+        return figures
 
     return run
 
@@ -373,6 +405,8 @@ def _cold_start(server: Running, config: Config) -> dict[str, float]:
 
 # -- the registry ----------------------------------------------------------------
 
+_H2_HELLO_FLAGS = ["-c16", "-m32"]
+
 _RPS = Column("rps", "req/s", "rate")
 _P50 = Column("p50_us", "p50", "us")
 _P99 = Column("p99_us", "p99", "us")
@@ -538,6 +572,23 @@ WORKLOADS: dict[str, Workload] = {
                 Column("idle_rss_mib", "idle RSS tree", "mib"),
                 Column("idle_pss_mib", "idle PSS tree", "mib"),
             ),
+        ),
+        Workload(
+            id="10",
+            name="h2c-hello",
+            title="HTTP/2 (h2c) hello, {h2_requests:,} requests, 16 connections x 32 streams",
+            app="bench.apps.hello:app",
+            client="h2load",
+            run=_h2load_count_workload(_H2_HELLO_FLAGS),
+            headline="rps",
+            higher_is_better=True,
+            columns=(
+                _RPS,
+                Column("failed", "failed", "count"),
+                Column("mean_us", "mean", "us"),
+                Column("max_us", "max", "us"),
+            ),
+            client_argv=lambda c: h2load_count_argv(_H2_HELLO_FLAGS, c.h2_requests, "PORT"),
         ),
     )
 }

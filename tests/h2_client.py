@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import h2.config
@@ -32,6 +33,16 @@ def open_socket(port: int, tls: ssl.SSLContext | None, timeout: float = 10.0) ->
     return wrapped
 
 
+@dataclass
+class StreamRecord:
+    """What one stream has received so far."""
+
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    body: bytearray = field(default_factory=bytearray)
+    trailers: dict[bytes, bytes] = field(default_factory=dict)
+    ended: bool = False
+
+
 class H2Client:
     """One HTTP/2 connection; every call blocks with the socket's timeout."""
 
@@ -46,6 +57,7 @@ class H2Client:
             self.conn.update_settings(settings)
         self.flush()
         self.closed = False
+        self.records: dict[int, StreamRecord] = {}
 
     def flush(self) -> None:
         data = self.conn.data_to_send()
@@ -101,37 +113,46 @@ class H2Client:
             if not data:
                 self.closed = True
                 return seen
+            matched = False
             for event in self.conn.receive_data(data):
                 seen.append(event)
+                self._note(event)
                 if isinstance(event, h2.events.DataReceived) and event.flow_controlled_length:
                     self.conn.acknowledge_received_data(
                         event.flow_controlled_length, event.stream_id
                     )
-                if until(event):
-                    self.flush()
-                    return seen
+                matched = matched or bool(until(event))
             self.flush()
+            if matched:
+                return seen
         raise AssertionError(f"timed out; events so far: {seen}")
 
     def response(self, sid: int) -> tuple[dict[bytes, bytes], bytes, dict[bytes, bytes]]:
-        """Headers, body and trailers of stream ``sid``, once it has ended."""
-        headers: dict[bytes, bytes] = {}
-        trailers: dict[bytes, bytes] = {}
-        body = bytearray()
+        """Headers, body and trailers of stream ``sid``, once it has ended (or was reset)."""
+        record = self._record(sid)
+        if not record.ended:
+            self.events(lambda e: self._record(sid).ended)
+        return record.headers, bytes(record.body), record.trailers
 
-        def done(event: h2.events.Event) -> bool:
-            if getattr(event, "stream_id", None) != sid:
-                return False
-            if isinstance(event, h2.events.ResponseReceived):
-                headers.update(event.headers or [])
-            elif isinstance(event, h2.events.DataReceived):
-                body.extend(event.data or b"")
-            elif isinstance(event, h2.events.TrailersReceived):
-                trailers.update(event.headers or [])
-            return isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset))
+    def _record(self, sid: int) -> StreamRecord:
+        record = self.records.get(sid)
+        if record is None:
+            record = self.records[sid] = StreamRecord()
+        return record
 
-        self.events(done)
-        return headers, bytes(body), trailers
+    def _note(self, event: h2.events.Event) -> None:
+        sid = getattr(event, "stream_id", None)
+        if not sid:
+            return
+        record = self._record(sid)
+        if isinstance(event, h2.events.ResponseReceived):
+            record.headers.update(event.headers or [])
+        elif isinstance(event, h2.events.DataReceived):
+            record.body.extend(event.data or b"")
+        elif isinstance(event, h2.events.TrailersReceived):
+            record.trailers.update(event.headers or [])
+        elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+            record.ended = True
 
     # --- raw bytes -------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ class _ServerConnection(h2.connection.H2Connection):
             sid not in self.streams
             and sid > self.highest_inbound_stream_id
             and sid % 2 == 1
+            # len(streams) bounds the open count from above and costs nothing;
+            # the count itself walks every stream
+            and len(self.streams) >= self.local_settings.max_concurrent_streams
             and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
         ):
             h2.connection._decode_headers(self.decoder, frame.data)

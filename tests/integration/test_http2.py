@@ -109,8 +109,8 @@ def test_errors_and_trailers(procs: Processes, tls_files: TlsFiles, mode: str) -
         # The app raised after starting: the stream is reset, the connection goes on.
         sid = conn.request("/raise-after-start")
         events = conn.events(lambda e: isinstance(e, h2.events.StreamReset))
-        assert events[-1].stream_id == sid
-        assert events[-1].error_code == ErrorCodes.INTERNAL_ERROR
+        resets = [e for e in events if isinstance(e, h2.events.StreamReset)]
+        assert [(e.stream_id, e.error_code) for e in resets] == [(sid, ErrorCodes.INTERNAL_ERROR)]
         headers, body, _ = conn.response(conn.request("/hello"))
         assert body == b"hello"
     finally:
@@ -214,3 +214,31 @@ def test_no_http2(procs: Processes, tls_files: TlsFiles) -> None:
     with httpx.Client(http2=True, verify=tls_files.client_context()) as c:
         r = c.get(base_url(front, "tls") + "/hello")
         assert (r.http_version, r.text) == ("HTTP/1.1", "hello")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sse_streams_share_a_connection(procs: Processes, tls_files: TlsFiles, mode: str) -> None:
+    front = start(procs, tls_files, app="sse_app:app")
+    conn = h2_conn(front, tls_files, mode)
+    accept = [("accept", "text/event-stream")]
+    try:
+        scope_sid = conn.request("/scope", headers=accept)
+        keep = [
+            conn.request(f"/keepalive?interval=0.2&idle=0.7&comment=k{i}", headers=accept)
+            for i in range(3)
+        ]
+        wire_sid = conn.request("/wire", headers=accept)
+        headers, body, _ = conn.response(scope_sid)
+        assert headers[b":status"] == b"200"
+        assert headers[b"content-type"].startswith(b"text/event-stream")
+        info = json.loads(body.decode().split("data: ", 1)[1].split("\n", 1)[0])
+        assert info["type"] == "sse" and info["http_version"] == "2"
+        _, wire, _ = conn.response(wire_sid)
+        assert wire.startswith(b"data: hello\n\n")
+        for i, sid in enumerate(keep):
+            _, stream, _ = conn.response(sid)
+            # idle comments from the front, per stream, before and around the event
+            assert stream.count(f":k{i}\n\n".encode()) >= 2, stream
+            assert b"data: tick\n\n" in stream
+    finally:
+        conn.close()
