@@ -38,6 +38,7 @@ class RequestFacts:
     protocol: str | None  # :protocol of an extended CONNECT (RFC 8441)
     content_length: int | None
     wants_event_stream: bool
+    expect_continue: bool  # ``expect: 100-continue``
 
 
 def read_request(block: Headers) -> RequestFacts:
@@ -47,6 +48,7 @@ def read_request(block: Headers) -> RequestFacts:
     has_host = False
     content_length: int | None = None
     accept: list[bytes] = []
+    expect_continue = False
     for name, value in block:
         if name[:1] == b":":
             if name == b":method":
@@ -66,6 +68,8 @@ def read_request(block: Headers) -> RequestFacts:
             content_length = int(value)
         elif name == b"accept":
             accept.append(value)
+        elif name == b"expect" and value.lower() == b"100-continue":
+            expect_continue = True
         headers.append((name, value))
     if not method or not all(c in _TCHAR for c in method):
         raise MalformedRequest("invalid :method")
@@ -86,4 +90,5 @@ def read_request(block: Headers) -> RequestFacts:
         protocol=protocol.decode("latin-1") if protocol is not None else None,
         content_length=content_length,
         wants_event_stream=wants_event_stream,
+        expect_continue=expect_continue,
     )

@@ -58,6 +58,7 @@ class H2Stream:
     """Request stream ``sid`` of an HTTP/2 connection."""
 
     __slots__ = (
+        "_continue",
         "_host",
         "_in",
         "_in_ended",
@@ -90,6 +91,7 @@ class H2Stream:
         self._scope = 0  # scope id on the link; 0 while not open or after CLOSE
         self._waiter: asyncio.Task[None] | None = None
         self._keepalive: asyncio.TimerHandle | None = None
+        self._continue = False  # the client waits for 100 (Continue) before its body
         self.out = StreamOutput(sid, no_body=facts.method == "HEAD")
         self.done = False
         self.ended = False  # the worker's END (or its loss) has arrived
@@ -139,7 +141,11 @@ class H2Stream:
         facts = self.facts
         self.link = link
         self.worker = link.name
-        self._window = link.request_window
+        mode = BodyMode.NONE if self._req_done else BodyMode.STREAM
+        if mode == BodyMode.STREAM and facts.expect_continue:
+            mode = BodyMode.EXPECT_CONTINUE  # the worker's first CREDIT means "send 100"
+            self._continue = True
+        self._window = 0 if self._continue else link.request_window
         self._scope = link.open_scope(
             self,
             "sse" if facts.wants_event_stream else "http",
@@ -152,7 +158,7 @@ class H2Stream:
             host.client,
             host.server,
             host.scope_extras,
-            BodyMode.NONE if self._req_done else BodyMode.STREAM,
+            mode,
         )
         self._forward()
 
@@ -176,6 +182,11 @@ class H2Stream:
 
     def on_request_credit(self, nbytes: int) -> None:
         self._window += nbytes
+        if self._continue:
+            self._continue = False
+            if not self.out.head_sent and not self.done:
+                self._host.core.conn.send_headers(self.sid, [(b":status", b"100")])
+                self._host.wake(self)
         self._forward()
 
     def _forward(self) -> None:
@@ -331,6 +342,7 @@ class H2Stream:
         """A response of the front's own (the app is not involved or failed)."""
         self.status = status
         head, body = server_answer(status, message, self._host.ctx.config.server_header, extra)
+        self.out.close()
         self.out = StreamOutput(self.sid, no_body=self.facts.method == "HEAD")
         self.out.start(head, False)
         self.out.body(body, False, credited=False)

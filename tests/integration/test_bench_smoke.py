@@ -24,8 +24,8 @@ from bench import flame, report  # noqa: E402
 from bench.workloads import WORKLOADS, parse_h2load  # noqa: E402
 
 # Every client kind once: wrk (plain and Lua POST), the WebSocket echo client,
-# the held SSE / keep-alive / WebSocket connections, and none (cold start).
-SMOKE_WORKLOADS = "1,2,6,7,8a,8b,9"
+# the held SSE / keep-alive / WebSocket connections, none (cold start), h2load.
+SMOKE_WORKLOADS = "1,2,6,7,8a,8b,9,10"
 EXPECTED_METRICS = {
     "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx"},
     "2": {"rps", "mbps", "p50_us", "p99_us"},
@@ -34,6 +34,7 @@ EXPECTED_METRICS = {
     "8a": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "8b": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "9": {"cold_start_ms", "idle_rss_mib"},
+    "10": {"rps", "requests", "failed", "mean_us", "max_us"},
 }
 
 
@@ -58,6 +59,8 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
         "40",
         "--settle",
         "0.3",
+        "--h2-requests",
+        "2000",
         "--results-dir",
         str(tmp_path),
     ]
@@ -93,6 +96,7 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
     assert by_id["6"]["messages_per_s"] > 0
     assert by_id["7"]["streams_open"] == 40 and by_id["7"]["events_per_s"] > 0
     assert by_id["8a"]["open"] == 40 and by_id["8b"]["open"] == 40
+    assert by_id["10"]["requests"] == 2000 and by_id["10"]["failed"] == 0
 
     summary = result["summary"]
     stats = summary["1"]["pagi-1w"]["metrics"]["rps"]
@@ -186,7 +190,7 @@ time for request:      401us     19.10ms      5.20ms      2.38ms    66.77%
 """
 
 
-def test_h2load_summary_is_parsed_for_the_http2_hook() -> None:
+def test_h2load_summary_is_parsed() -> None:
     figures = parse_h2load(H2LOAD_OUTPUT)
     assert figures["rps"] == 29710.5
     assert figures["requests"] == 59421 and figures["failed"] == 0

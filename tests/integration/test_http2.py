@@ -242,3 +242,22 @@ def test_sse_streams_share_a_connection(procs: Processes, tls_files: TlsFiles, m
             assert b"data: tick\n\n" in stream
     finally:
         conn.close()
+
+
+def test_expect_100_continue(procs: Processes, tls_files: TlsFiles) -> None:
+    front = start(procs, tls_files)
+    conn = h2_conn(front, tls_files, "h2c")
+    try:
+        sid = conn.request(
+            "/echo", method="POST", headers=[("expect", "100-continue")], body=None, end=False
+        )
+        events = conn.events(lambda e: isinstance(e, h2.events.InformationalResponseReceived))
+        informational = [
+            e for e in events if isinstance(e, h2.events.InformationalResponseReceived)
+        ]
+        assert dict(informational[0].headers)[b":status"] == b"100"
+        conn.send_body(sid, b"the body")
+        headers, body, _ = conn.response(sid)
+        assert headers[b":status"] == b"200" and body == b"the body"
+    finally:
+        conn.close()
