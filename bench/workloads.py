@@ -144,7 +144,7 @@ def _wrk_workload(
 # min/mean/max "time for request". Workload 10 sends a fixed number of
 # requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c).
 
-_H2_FINISHED = re.compile(r"finished in ([\d.]+)s, ([\d.]+) req/s")
+_H2_FINISHED = re.compile(r"finished in ([\d.]+(?:us|ms|s)), ([\d.]+) req/s")
 _H2_REQUESTS = re.compile(r"requests: (\d+) total.*?(\d+) succeeded, (\d+) failed, (\d+) errored")
 _H2_TRAFFIC = re.compile(r"traffic: .*?\((\d+)\) total")
 _H2_TIME = re.compile(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)")
@@ -175,7 +175,7 @@ def parse_h2load(output: str) -> dict[str, float]:
     timing = _H2_TIME.search(output)
     if not (finished and requests and traffic and timing):
         raise ValueError(f"no h2load summary in: {output[-500:]}")
-    seconds = float(finished.group(1))
+    seconds = _h2_us(finished.group(1)) / 1e6
     return {
         "rps": float(finished.group(2)),
         "requests": float(requests.group(2)),

@@ -196,6 +196,9 @@ def test_h2load_summary_is_parsed() -> None:
     assert figures["requests"] == 59421 and figures["failed"] == 0
     assert figures["min_us"] == 401 and figures["max_us"] == 19100 and figures["mean_us"] == 5200
     assert round(figures["mbps"], 3) == round(2379048 / 2.0 / 1e6, 3)
+    # runs shorter than a second are reported in ms
+    short = parse_h2load(H2LOAD_OUTPUT.replace("finished in 2.00s", "finished in 500.00ms"))
+    assert round(short["mbps"], 3) == round(2379048 / 0.5 / 1e6, 3)
 
 
 def test_a_server_at_an_earlier_revision_imports_that_revisions_code() -> None:
