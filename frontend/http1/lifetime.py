@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
-from ..access_log import client_label
 from ..context import FrontContext
-from ..tls.scope_info import transport_tls
+from ..endpoints import NO_EXTRAS, scope_extras, transport_endpoints
 from .request_queue import RequestQueue
 from .responses import server_response
 
@@ -46,8 +44,6 @@ logger = logging.getLogger("pagi.front")
 #: reading (discarding) this long, so the client reads our response instead of
 #: getting a reset that can destroy it.
 LINGER_TIMEOUT = 2.0
-
-_NO_EXTRAS: dict[str, Any] = {}
 
 
 class ConnectionLifetime(asyncio.Protocol):
@@ -87,7 +83,7 @@ class ConnectionLifetime(asyncio.Protocol):
         self.server: list[Any] | None = None
         self.peer = "-"  # client address for log lines
         self.secure = False  # TLS: scheme https, the tls extension in every scope
-        self.scope_extras: dict[str, Any] = _NO_EXTRAS  # OPEN's extras for http/sse scopes
+        self.scope_extras: dict[str, Any] = NO_EXTRAS  # OPEN's extras for http/sse scopes
         self._queue = RequestQueue(config.max_body_size)
         self._cur: Exchange | None = None  # the request being served
         self._partial_head = False  # bytes of a not yet complete head have arrived
@@ -106,24 +102,9 @@ class ConnectionLifetime(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they quack like it.
         self._transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        if getattr(sock, "family", None) == socket.AF_UNIX:
-            sockname = transport.get_extra_info("sockname")
-            if isinstance(sockname, bytes):
-                sockname = sockname.decode("utf-8", "surrogateescape")
-            self.client = None
-            self.server = [sockname or "", None]
-            self.peer = "unix"
-        else:
-            peer = transport.get_extra_info("peername")
-            here = transport.get_extra_info("sockname")
-            self.client = [peer[0], peer[1]] if peer else None
-            self.server = [here[0], here[1]] if here else None
-            self.peer = client_label(self.client)
-            tls = transport_tls(transport)
-            if tls is not None:
-                self.secure = True
-                self.scope_extras = {"extensions": {"tls": tls}}
+        self.client, self.server, self.peer = transport_endpoints(transport)
+        self.scope_extras = scope_extras(transport)
+        self.secure = self.scope_extras is not NO_EXTRAS
         self._ctx.connections.add(self)
         self._go_idle()
 

@@ -26,24 +26,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-from typing import Any
 
 import h2.events
 from h2.errors import ErrorCodes
 from pagi.protocol import reasons
 
-from ..access_log import client_label
 from ..context import FrontContext
-from ..tls.scope_info import transport_tls
+from ..endpoints import NO_EXTRAS, scope_extras, transport_endpoints
 from .core import H2Core
 from .limits import H2Limits
 from .request import MalformedRequest, read_request
 from .stream import H2Stream
 
 logger = logging.getLogger("pagi.front")
-
-_NO_EXTRAS: dict[str, Any] = {}
 
 #: How long a connection that failed is drained before it closes.
 LINGER_TIMEOUT = 2.0
@@ -68,7 +63,7 @@ class HTTP2Connection(asyncio.Protocol):
         self.server: list[object] | None = None
         self.peer = "-"
         self.secure = False
-        self.scope_extras: dict[str, object] = _NO_EXTRAS
+        self.scope_extras: dict[str, object] = NO_EXTRAS
         self._dirty: set[H2Stream] = set()
         self._flush_all = False
         self._scheduled = False
@@ -82,20 +77,9 @@ class HTTP2Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        if getattr(sock, "family", None) == socket.AF_UNIX:
-            self.server = [transport.get_extra_info("sockname") or "", None]
-            self.peer = "unix"
-        else:
-            peer = transport.get_extra_info("peername")
-            here = transport.get_extra_info("sockname")
-            self.client = [peer[0], peer[1]] if peer else None
-            self.server = [here[0], here[1]] if here else None
-            self.peer = client_label(self.client)
-        tls = transport_tls(transport)
-        if tls is not None:
-            self.secure = True
-            self.scope_extras = {"extensions": {"tls": tls}}
+        self.client, self.server, self.peer = transport_endpoints(transport)
+        self.scope_extras = scope_extras(transport)
+        self.secure = self.scope_extras is not NO_EXTRAS
         self.ctx.connections.add(self)
         self._write()
         self._arm_idle()
