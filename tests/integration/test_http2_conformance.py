@@ -19,7 +19,7 @@ from h2.errors import ErrorCodes as E
 from h2_client import first_error, header_block, raw_connection, read_frames
 from h2_frames import raw_frame
 from harness import Front, Processes
-from hyperframe.frame import DataFrame, HeadersFrame
+from hyperframe.frame import DataFrame, HeadersFrame, PingFrame
 from tls_certs import TlsFiles
 
 DATA, HEADERS, PRIORITY, RST, SETTINGS, PING, GOAWAY, WINDOW, CONT = 0, 1, 2, 3, 4, 6, 7, 8, 9
@@ -129,6 +129,40 @@ CONNECTION_ERRORS = {
     ),
 }
 
+# Stream-level errors (RFC 9113 sections 5.1, 6.x): RST_STREAM with the code, or
+# (where the RFC allows a connection error) GOAWAY with it.
+POST_OPEN = [(":method", "POST"), *REQUEST[1:]]
+STREAM_ERRORS = {
+    "DATA on a half-closed (remote) stream": (
+        headers(1) + raw_frame(DATA, END_STREAM, 1, b"x"),
+        E.STREAM_CLOSED,
+    ),
+    "HEADERS on a half-closed (remote) stream": (headers(1) + headers(1), E.STREAM_CLOSED),
+    "trailers without END_STREAM": (
+        headers(1, POST_OPEN, END_HEADERS)  # type: ignore[arg-type]
+        + raw_frame(HEADERS, END_HEADERS, 1, header_block([("x-t", "1")])),  # type: ignore[list-item]
+        E.PROTOCOL_ERROR,
+    ),
+    "PRIORITY of 4 bytes": (raw_frame(PRIORITY, 0, 1, b"\x00\x00\x00\x03"), E.FRAME_SIZE_ERROR),
+    "HEADERS depending on itself": (
+        raw_frame(HEADERS, 0x25, 1, b"\x00\x00\x00\x01\x10" + header_block(REQUEST)),  # type: ignore[arg-type]
+        E.PROTOCOL_ERROR,
+    ),
+    "PRIORITY depending on itself": (
+        raw_frame(PRIORITY, 0, 3, b"\x00\x00\x00\x03\x10"),
+        E.PROTOCOL_ERROR,
+    ),
+    "WINDOW_UPDATE of 0 on a stream": (
+        headers(1, POST_OPEN, END_HEADERS) + raw_frame(WINDOW, 0, 1, b"\x00\x00\x00\x00"),  # type: ignore[arg-type]
+        E.PROTOCOL_ERROR,
+    ),
+    "stream window beyond 2^31-1": (
+        headers(1, POST_OPEN, END_HEADERS)  # type: ignore[arg-type]
+        + raw_frame(WINDOW, 0, 1, struct.pack(">I", 2**31 - 1)) * 2,
+        E.FLOW_CONTROL_ERROR,
+    ),
+}
+
 # Malformed requests: a stream error PROTOCOL_ERROR, or (allowed) a connection error.
 MALFORMED = {
     "upper-case field name": with_field("X-Upper", "1"),
@@ -153,6 +187,43 @@ def test_connection_error(connect: object, case: str) -> None:
     sock = connect()  # type: ignore[operator]
     sock.sendall(frames)
     assert first_error(sock)[:2] == ("GOAWAY", code)
+
+
+@pytest.mark.parametrize("case", list(STREAM_ERRORS))
+def test_stream_error(connect: object, case: str) -> None:
+    frames, code = STREAM_ERRORS[case]
+    sock = connect()  # type: ignore[operator]
+    sock.sendall(frames)
+    kind, got, _ = first_error(sock)
+    assert kind in ("RST_STREAM", "GOAWAY") and got == code
+
+
+def test_unknown_frames_and_settings_are_ignored(connect: object) -> None:
+    sock = connect()  # type: ignore[operator]
+    sock.sendall(
+        raw_frame(0x42, 0xFF, 0, b"whatever")  # unknown frame type
+        + settings((0x99, 7))  # unknown setting
+        + raw_frame(PING, ACK, 0, b"12345678")  # an unsolicited PING ACK
+        + headers(1)
+    )
+    frames = read_frames(sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags)
+    assert b"".join(f.data for f in frames if isinstance(f, DataFrame)) == b"hello"
+
+
+def test_ping_is_answered_with_the_same_payload(connect: object) -> None:
+    sock = connect()  # type: ignore[operator]
+    sock.sendall(raw_frame(PING, 0, 0, b"pagi-h2!"))
+    frames = read_frames(sock, lambda f: isinstance(f, PingFrame) and "ACK" in f.flags)
+    acks = [f for f in frames if isinstance(f, PingFrame) and "ACK" in f.flags]
+    assert acks and acks[0].opaque_data == b"pagi-h2!"
+
+
+def test_client_goaway_ends_the_connection(connect: object) -> None:
+    sock = connect()  # type: ignore[operator]
+    sock.sendall(raw_frame(GOAWAY, 0, 0, b"\x00" * 8))
+    read_frames(sock, lambda f: False, timeout=5)  # returns when the server closes
+    sock.settimeout(5)
+    assert sock.recv(100) == b""
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
