@@ -72,6 +72,32 @@ class HTTP2Connection(asyncio.Protocol):
         self._stalled: dict[int, float] = {}
         self._stall_timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self.opened_at = self.loop.time()
+        self._bytes_in = 0
+        self._bytes_out = 0
+
+    @property
+    def protocol(self) -> str:
+        return "h2"
+
+    def bytes_in(self) -> int:
+        """Bytes received from the client so far."""
+        return self._bytes_in
+
+    def bytes_out(self) -> int:
+        """Bytes handed to the transport for the client so far."""
+        return self._bytes_out
+
+    def current(self) -> str:
+        """The requests being served, e.g. ``3 streams: GET /a, POST /b, ...``."""
+        streams = [s for s in self.streams.values() if not s.done]
+        if not streams:
+            return ""
+        shown = ", ".join(
+            f"{s.facts.method} {s.facts.target[:60].decode('latin-1')}" for s in streams[:3]
+        )
+        more = ", ..." if len(streams) > 3 else ""
+        return f"{len(streams)} stream{'s' if len(streams) > 1 else ''}: {shown}{more}"
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
@@ -85,6 +111,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
+        self._bytes_in += len(data)
         core = self.core
         for event in core.receive(data):
             self._on_event(event)
@@ -225,6 +252,7 @@ class HTTP2Connection(asyncio.Protocol):
     def _write(self) -> None:
         data = self.core.outbound()
         if data and self._transport is not None and not self._transport.is_closing():
+            self._bytes_out += len(data)
             self._transport.write(data)
 
     # --- stalls, idleness, closing -------------------------------------------------------
