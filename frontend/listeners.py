@@ -124,6 +124,7 @@ class Listener:
     sock: socket.socket
     url: str  # "http://127.0.0.1:8000" or "unix:/path", the real address
     uds_path: str | None = None
+    tls: bool = False  # connections are TLS (scheme https / wss)
     uds_inode: int | None = None
 
     def cleanup(self) -> None:

@@ -28,13 +28,13 @@ import logging
 import shutil
 import signal
 import tempfile
-from typing import Any
+from collections.abc import Callable
 
 import uvloop
 from pagi.protocol import reasons
 
 from .config import FrontConfig
-from .context import FrontContext
+from .connections import FrontContext
 from .link.pool import WorkerPool
 from .listeners import (
     Listener,
@@ -95,12 +95,11 @@ class FrontServer:
             logger.error("%s", exc)
             return False
 
-        from .http1.connection import HTTP11Connection
+        from .selector import ProtocolSelector
 
-        ctx = self.ctx
         for listener in self._listeners:
             server = await loop.create_server(
-                lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
+                ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
             )
             self._servers.append(server)
         for listener in self._listeners:
@@ -158,7 +157,10 @@ class FrontServer:
 
         timeout = self.config.graceful_timeout
         for conn in list(ctx.connections):
-            _call(conn, "shutdown")
+            try:
+                conn.shutdown()
+            except Exception:
+                logger.exception("error in connection.shutdown()")
         if ctx.connections and not self._force.is_set():
             logger.info("waiting for %d open connection(s)", len(ctx.connections))
             await self._wait_for(lambda: not ctx.connections, timeout)
@@ -168,7 +170,10 @@ class FrontServer:
                 len(ctx.connections),
             )
             for conn in list(ctx.connections):
-                _call(conn, "abort", reasons.SERVER_SHUTDOWN)
+                try:
+                    conn.abort(reasons.SERVER_SHUTDOWN)
+                except Exception:
+                    logger.exception("error in connection.abort()")
 
         if self._supervisor is not None:
             if self._force.is_set():
@@ -183,7 +188,7 @@ class FrontServer:
                     await self._supervisor.kill()
                     await stopping
 
-    async def _wait_for(self, condition: Any, timeout: float) -> None:
+    async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
         """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -199,13 +204,6 @@ class FrontServer:
             self._workers.close()
         if self._private_dir is not None:
             shutil.rmtree(self._private_dir, ignore_errors=True)
-
-
-def _call(conn: Any, method: str, *args: Any) -> None:
-    try:
-        getattr(conn, method)(*args)
-    except Exception:
-        logger.exception("error in connection.%s()", method)
 
 
 def run(config: FrontConfig) -> int:

@@ -12,7 +12,6 @@ them ends with a lingering close: half-close, drain the input, close.
 from __future__ import annotations
 
 import logging
-import os
 
 from pagi.protocol import reasons
 
@@ -52,13 +51,6 @@ class WSAnswers(WSLifetime):
         self._deny_headers = headers
         self.loop.call_soon(self._flush_denial_head)
 
-    def on_response(
-        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
-    ) -> None:
-        # (the link refuses a denial whose start carries a body; for completeness)
-        self.on_response_start(status, headers, trailers)
-        self.on_response_body(body, more)
-
     def on_response_body(self, body: bytes, more: bool) -> None:
         if self._phase != DENYING or self._deny_framing == -2:
             return
@@ -96,12 +88,6 @@ class WSAnswers(WSLifetime):
                 link = self._link
                 assert link is not None
                 link.grant(self._sid, n)
-
-    def on_response_file(self, fd: int, offset: int, length: int | None) -> None:
-        os.close(fd)  # the link refuses files on websocket scopes; never called
-
-    def on_response_trailers(self, headers: list[list[bytes]]) -> None:
-        pass  # the link refuses trailers on websocket scopes; never called
 
     def _flush_denial_head(self) -> None:
         if self._phase == DENYING and self._deny_framing == -1:

@@ -45,14 +45,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pagi.protocol import BodyMode, Outcome, reasons
+from pagi.protocol import Outcome, reasons
 
 from ..access_log import short_target
-from ..context import FrontContext
 from ..http1.parser import RequestHead
 from ..http1.request_head import scope_headers, split_target
+from ..streams.opening import RETRY_AFTER
 from .answers import DENIED
 from .codec import WSCodec
 from .deflate import negotiate
@@ -71,38 +71,36 @@ from .lifetime import (
 )
 
 if TYPE_CHECKING:
-    from ..link.worker_link import WorkerLink
+    from ..http1.connection import HTTP11Connection
+    from ..link.handle import LinkHandle
 
 logger = logging.getLogger("pagi.front")
 
-_RETRY_AFTER = ((b"retry-after", b"1"),)
 
+def take_over(conn: HTTP11Connection, head: RequestHead, rest: bytes, read_paused: bool) -> None:
+    """Serve the rest of ``conn``'s socket as a WebSocket (a take-over hook of
+    :class:`~..selector.TakeOvers`).
 
-def take_over(
-    ctx: FrontContext,
-    transport: asyncio.Transport,
-    head: RequestHead,
-    buffered: bytes,
-    client: list[Any] | None,
-    server: list[Any] | None,
-    peer: str,
-    started_at: float,
-    read_paused: bool,
-    write_paused: bool,
-) -> WebSocketConnection:
-    """Make a :class:`WebSocketConnection` the protocol of ``transport`` and start it.
-
-    ``buffered``: client bytes that followed the request head;
-    ``read_paused`` / ``write_paused``: the transport's flow state as the
-    caller leaves it (reading is resumed as this connection needs). The
-    caller has already removed itself from ``ctx.connections``.
+    ``rest``: client bytes that followed the request head; ``read_paused``:
+    the transport's reading state as ``conn`` leaves it (reading is resumed
+    as this connection needs). ``conn`` has already retired.
     """
-    ws = WebSocketConnection(ctx, transport, head, buffered, client, server, peer, started_at)
+    transport = conn.transport()
+    ws = WebSocketConnection(
+        conn.ctx,
+        transport,
+        head,
+        rest,
+        conn.client,
+        conn.server,
+        conn.peer,
+        conn.loop.time(),
+        "wss" if conn.scheme == "https" else "ws",
+    )
     ws._read_paused = read_paused
-    ws._write_paused = write_paused
+    ws._write_paused = conn.writer.paused
     transport.set_protocol(ws)
     ws.start()
-    return ws
 
 
 class WebSocketConnection(WSClientFrames):
@@ -154,11 +152,11 @@ class WebSocketConnection(WSClientFrames):
                 short_target(self._target),
                 self.peer,
             )
-            self._reply(503, "no worker is available", _RETRY_AFTER)
+            self._reply(503, "no worker is available", RETRY_AFTER)
             return
         self._open(link)
 
-    def _open(self, link: WorkerLink) -> None:
+    def _open(self, link: LinkHandle) -> None:
         handshake = self._handshake
         assert handshake is not None
         head = self._head
@@ -173,19 +171,16 @@ class WebSocketConnection(WSClientFrames):
         self._timer = self.loop.call_later(
             self.config.ws_handshake_timeout, self._handshake_expired
         )
-        self._sid = link.open_scope(
+        self._sid = link.open_websocket(
             self,
-            "websocket",
             "1.1",
-            "GET",
-            "ws",
+            self.scheme,
             raw_path,
             query,
             scope_headers(head.headers),
             self.client,
             self.server,
             {"subprotocols": handshake.subprotocols},
-            BodyMode.NONE,
         )
 
     def _forward(self, data: str | bytes, more: bool) -> None:

@@ -50,10 +50,6 @@ class Keepalive:
         self._pinged_at = 0.0
         self._seq = 0
 
-    @property
-    def active(self) -> bool:
-        return self._interval > 0
-
     def configure(self, interval: float, timeout: float) -> None:
         """Ping every ``interval`` s (0 stops); a pong must come within ``timeout`` s."""
         self.stop()

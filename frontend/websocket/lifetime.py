@@ -35,8 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import reasons
 
-from ..access_log import access_enabled, access_logger, format_access_line, log_access
-from ..context import FrontContext
+from ..access_log import (
+    access_enabled,
+    access_logger,
+    format_access_line,
+    log_access,
+    short_target,
+)
+from ..connections import LINGER_TIMEOUT, FrontContext
 from ..http1.parser import RequestHead
 from .codec import CLOSE, FAIL, WSCodec
 from .deflate import BoundedDeflate
@@ -45,15 +51,13 @@ from .inbound import InboundFlow
 from .keepalive import Keepalive
 
 if TYPE_CHECKING:
-    from ..link.worker_link import WorkerLink
+    from ..link.handle import LinkHandle
 
 logger = logging.getLogger("pagi.front")
 
 #: Client bytes accepted before the 101 (a client should wait for it); above
 #: this the socket is not read until the app answers.
 PRE_ACCEPT_LIMIT = 64 * 1024
-#: How long the input is drained after an HTTP answer before closing.
-LINGER_TIMEOUT = 2.0
 
 WAITING, HANDSHAKE, DENYING, OPEN, FAILING, CLOSING, DONE = range(7)
 
@@ -96,6 +100,7 @@ class WSLifetime(asyncio.Protocol):
         "config",
         "loop",
         "peer",
+        "scheme",
         "server",
         "shutting_down",
         "worker",
@@ -111,6 +116,7 @@ class WSLifetime(asyncio.Protocol):
         server: list[Any] | None,
         peer: str,
         started_at: float,
+        scheme: str,
     ) -> None:
         self._ctx = ctx
         self.config = ctx.config
@@ -122,11 +128,12 @@ class WSLifetime(asyncio.Protocol):
         self.client = client
         self.server = server
         self.peer = peer
+        self.scheme = scheme
         self._started_at = started_at
         self._accepted_at = 0.0
         self._phase = WAITING
         self.worker = "-"
-        self._link: WorkerLink | None = None
+        self._link: LinkHandle | None = None
         self._sid = 0
         self._scope_live = False  # OPEN sent; no END, no worker loss, no WS_DISCONNECT yet
         self._disconnect_pending: tuple[int, str] | None = None
@@ -152,6 +159,23 @@ class WSLifetime(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.peer} phase={self._phase} sid={self._sid}>"
+
+    # --- ClientConnection ---------------------------------------------------------------
+
+    protocol = "websocket"
+
+    @property
+    def opened_at(self) -> float:
+        return self._started_at
+
+    def bytes_in(self) -> int:
+        return -1  # not counted after the upgrade
+
+    def bytes_out(self) -> int:
+        return -1
+
+    def current(self) -> str:
+        return f"WebSocket {short_target(self._target)} (worker {self.worker})"
 
     def pause_writing(self) -> None:
         self._write_paused = True

@@ -1,0 +1,67 @@
+"""The client connections of the front: what each one offers, and what they share.
+
+Every accepted client socket is served by one protocol connection (today
+:class:`~.http1.connection.HTTP11Connection`, or after an upgrade
+:class:`~.websocket.connection.WebSocketConnection`; HTTP/2 will add one). Each
+implements :class:`ClientConnection` and registers itself in
+``FrontContext.connections`` while open, so that shutdown, and later a control
+plane, can find and describe it without knowing its protocol.
+
+One :class:`FrontContext` exists per front process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from .config import FrontConfig
+
+if TYPE_CHECKING:
+    from .link.pool import WorkerPool
+
+#: When we close while the client may still be sending, we half-close and keep
+#: reading (discarding) this long, so the client reads our response instead of
+#: getting a reset that can destroy it.
+LINGER_TIMEOUT = 2.0
+
+
+class ClientConnection(Protocol):
+    """One open client connection, whatever its protocol."""
+
+    @property
+    def peer(self) -> str:
+        """The client's address for log lines (``host:port``, ``unix`` or ``-``)."""
+
+    @property
+    def protocol(self) -> str:
+        """What the connection speaks now: ``"http/1.1"``, ``"websocket"``, ``"h2"``."""
+
+    @property
+    def opened_at(self) -> float:
+        """Loop time at which the client connected."""
+
+    def bytes_in(self) -> int:
+        """Bytes received from the client so far."""
+
+    def bytes_out(self) -> int:
+        """Bytes handed to the transport for the client so far."""
+
+    def current(self) -> str:
+        """A one-line summary of the scope(s) being served (``""`` when idle)."""
+
+    def shutdown(self) -> None:
+        """Graceful: finish what is in progress, take nothing new, then close."""
+
+    def abort(self, reason: str) -> None:
+        """Close now; live scopes are told ``reason``."""
+
+
+@dataclass(slots=True)
+class FrontContext:
+    """What every client connection of the front shares."""
+
+    config: FrontConfig
+    pool: WorkerPool
+    connections: set[ClientConnection] = field(default_factory=set)  # open client connections
+    shutting_down: bool = False  # set once on SIGTERM/SIGINT
