@@ -22,7 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .parser import RequestHead
 from .responses import (
@@ -40,10 +40,38 @@ from .responses import (
 )
 
 if TYPE_CHECKING:
+    from ..config import FrontConfig
     from ..streams.interfaces import ExtraHeaders, Headers
-    from .connection import HTTP11Connection
 
 logger = logging.getLogger("pagi.front")
+
+
+class Described(Protocol):
+    """The stream being answered, as error lines name it."""
+
+    worker: str
+
+    def label(self) -> str: ...
+
+
+class ResponseSink(Protocol):
+    """The connection an :class:`HTTP11Writer` writes for (HTTP/1.1, or a
+    WebSocket's answer before its ``101``)."""
+
+    config: FrontConfig
+    peer: str
+    closing: bool
+    shutting_down: bool
+
+    def write(self, data: bytes) -> None: ...
+    def request_parsed(self) -> bool: ...
+    def awaiting_body(self) -> bool: ...
+    def response_done(self) -> None: ...
+    def abort_transport(self) -> None: ...
+    def process(self) -> None: ...
+    def current_stream(self) -> Described | None: ...
+    def transport_closing(self) -> bool: ...
+    def buffered(self) -> int: ...
 
 
 class HTTP11Writer:
@@ -62,7 +90,7 @@ class HTTP11Writer:
         "paused",
     )
 
-    def __init__(self, conn: HTTP11Connection) -> None:
+    def __init__(self, conn: ResponseSink) -> None:
         self._conn = conn
         self.paused = False  # the transport asked us to stop writing
         self.keep_alive = False
