@@ -27,12 +27,16 @@ import contextlib
 import logging
 import shutil
 import signal
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import uvloop
 from pagi.protocol import reasons
+from pagi.protocol.log_config import LogConfigError
 
+from .access_format import compile_format
+from .access_log import set_access_format
 from .config import FrontConfig
 from .connections import FrontContext
 from .link.pool import WorkerPool
@@ -43,6 +47,7 @@ from .listeners import (
     open_listeners,
 )
 from .logs import setup_logging
+from .pid_file import PidFile, PidFileError
 from .supervisor import Supervisor
 from .worker_socket import WorkerSocket
 
@@ -65,6 +70,7 @@ class FrontServer:
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
+        self._pid_file = PidFile(config.pid_file) if config.pid_file else None
 
     # --- lifetime ---------------------------------------------------------------
 
@@ -104,6 +110,12 @@ class FrontServer:
             self._servers.append(server)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)
+        if self._pid_file is not None:
+            try:
+                self._pid_file.write()
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                return False
         self._set_title()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -204,10 +216,23 @@ class FrontServer:
             self._workers.close()
         if self._private_dir is not None:
             shutil.rmtree(self._private_dir, ignore_errors=True)
+        if self._pid_file is not None:
+            self._pid_file.remove()
 
 
-def run(config: FrontConfig) -> int:
-    """Run the front until it stops; return the process exit status."""
-    setup_logging(config.log_level, config.access_log)
+def run(config: FrontConfig, warnings: Sequence[str] = ()) -> int:
+    """Run the front until it stops; return the process exit status.
+
+    ``warnings`` (from the command line checks) are logged once logging is set up.
+    """
+    try:
+        setup_logging(config.log_level, config.access_log, config.use_colors, config.log_config)
+    except LogConfigError as exc:
+        print(f"Error: --log-config: {exc}", file=sys.stderr)
+        return 2
+    for warning in warnings:
+        logger.warning("%s", warning)
+    if config.access_log_format is not None:
+        set_access_format(compile_format(config.access_log_format))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(FrontServer(config).serve())

@@ -166,7 +166,7 @@ def check_keepalive(event: Mapping[str, Any]) -> tuple[float | int, float | int 
     """``(interval, timeout)`` of a ``websocket.keepalive``.
 
     ``interval`` is required (0 turns pinging off); ``timeout`` ``None`` means
-    "the same as the interval" (the front's default).
+    the front's ``--ws-ping-timeout``.
     """
     interval = event.get("interval")
     if interval is None:

@@ -10,6 +10,7 @@ import psutil
 from harness import Processes
 from pagi.frontend.config import FrontConfig
 from pagi.frontend.supervisor import describe_exit, worker_argv
+from pagi.protocol.log_config import LogConfig
 
 
 def test_worker_argv_forwards_the_embedded_options() -> None:
@@ -23,6 +24,8 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
         root_path="/api",
         log_level="debug",
         graceful_timeout=2.5,
+        use_colors=True,
+        log_config=LogConfig("logging.json", dict_config={"version": 1}),
     )
     assert worker_argv(config, 3) == [
         sys.executable, "-m", "pagi.worker", "pkg.mod:app",
@@ -30,12 +33,14 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
         "--sse-scope", "on", "--root-path", "/api", "--log-level", "debug",
         "--graceful-timeout", "2.5",
         "--app-dir", "/srv/app", "--factory",
+        "--use-colors", "--log-config", os.path.abspath("logging.json"),
     ]  # fmt: skip
 
 
 def test_worker_argv_leaves_out_unset_options() -> None:
     argv = worker_argv(FrontConfig(app="a:b", socket_dir="/s"), 1)
-    assert "--app-dir" not in argv and "--factory" not in argv
+    assert "--app-dir" not in argv and "--factory" not in argv and "--log-config" not in argv
+    assert "--no-use-colors" in argv
 
 
 def test_describe_exit() -> None:
