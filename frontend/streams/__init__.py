@@ -63,9 +63,11 @@ How HTTP/2 plugs in
    exhausted or the transport is paused, and call ``stream.on_writable()``
    when it opens again; the stream withholds the worker's credit meanwhile,
    so the worker stops after one response window per stream. Request
-   direction: hand ``stream.send_body(data, more)`` (``WSStream``:
-   ``receive``, which decodes only as far as its window allows) no more than ``stream.window`` bytes; keep the rest queued
-   and do not send WINDOW_UPDATE for it; when the worker credits, the stream
+   direction: hand ``stream.send_body(data, more)`` no more than
+   ``stream.window`` bytes (``WSStream.receive`` takes any amount and
+   decodes only as far as its window allows, pausing the input: keep what
+   arrives while ``input_paused``); keep the rest queued and do not send
+   WINDOW_UPDATE for it; when the worker credits, the stream
    calls ``writer.resume_input()``: forward what is queued, then send
    WINDOW_UPDATE for the bytes forwarded. Bytes forwarded are what the
    client may send again, so no process holds more than a window per stream.

@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Any
 from pagi.protocol import reasons
 from pagi.protocol.kinds import RAISED
 
-from ..access_log import access_enabled, access_logger, format_access_line, log_access
+from ..access_log import log_access
 from ..access_log import short_target as _short
 from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
-from ..websocket.keepalive import Keepalive
+from ..websocket.keepalive import Keepalive, PingPolicy
 from .opening import open_scope
 from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, unanswered
 from .ws_input import WSInput
@@ -78,9 +78,8 @@ class WSStream:
         "_deny_status",
         "_disconnect_pending",
         "_fail",
-        "_keepalive",
-        "_keepalive_wanted",
         "_pending",
+        "_pings",
         "_timer",
         "accepted_at",
         "body_bytes",
@@ -128,8 +127,10 @@ class WSStream:
         self._deny_status = 0
         self._disconnect_pending: tuple[int, str] | None = None
         self._fail: tuple[int, str] | None = None
-        self._keepalive: Keepalive | None = None
-        self._keepalive_wanted: tuple[float, float] | None = None
+        config = conn.ctx.config
+        self._pings = PingPolicy(
+            self._new_keepalive, config.ws_ping_interval, config.ws_ping_timeout
+        )
         self._timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
@@ -205,11 +206,7 @@ class WSStream:
         config = self.conn.ctx.config
         self.input.codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
         self._log(101)
-        wanted = self._keepalive_wanted
-        if wanted is None and config.ws_ping_interval > 0:
-            wanted = (config.ws_ping_interval, config.ws_ping_timeout or config.ws_ping_interval)
-        if wanted is not None:
-            self._configure_keepalive(*wanted)
+        self._pings.opened()
         if self.shutting_down:
             self.disconnect(1006, reasons.SERVER_SHUTDOWN)
             self.start_closing(1001, "")
@@ -246,11 +243,7 @@ class WSStream:
             self.fail_now()
 
     def on_ws_keepalive(self, interval: float, timeout: float | None) -> None:
-        if timeout is None:
-            timeout = self.conn.ctx.config.ws_ping_timeout or interval
-        self._keepalive_wanted = (interval, timeout)
-        if self.phase == OPEN:
-            self._configure_keepalive(interval, timeout)
+        self._pings.app_wants(interval, timeout)
 
     def on_request_credit(self, nbytes: int) -> None:
         flow = self.input.flow
@@ -344,7 +337,7 @@ class WSStream:
             self.waiter.cancel()
             self.waiter = None
         if self.accepted_at:
-            self._log_end()
+            self._log(101, self.close_code)
 
     def client_gone(self) -> None:
         """The connection ended (EOF, error, reset) before the WebSocket ended."""
@@ -460,8 +453,7 @@ class WSStream:
         if self._fail is None:
             self.close_code = code
         self.phase = CLOSING
-        if self._keepalive is not None:
-            self._keepalive.stop()
+        self._pings.stop()
         self.writer.send(codec.close(code, reason))
         self._cancel_timer()
         config = self.conn.ctx.config
@@ -501,8 +493,7 @@ class WSStream:
         self._fail = (code, reason)
         self.close_code = code
         self.phase = FAILING
-        if self._keepalive is not None:
-            self._keepalive.stop()
+        self._pings.stop()
         flow = self.input.flow
         assert flow is not None
         flow.drop_partial()
@@ -557,8 +548,7 @@ class WSStream:
     def _enter_done(self) -> None:
         self.phase = DONE
         self._cancel_timer()
-        if self._keepalive is not None:
-            self._keepalive.stop()
+        self._pings.stop()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -567,15 +557,8 @@ class WSStream:
 
     # --- keepalive and reading ----------------------------------------------------
 
-    def _configure_keepalive(self, interval: float, timeout: float) -> None:
-        keepalive = self._keepalive
-        if keepalive is None:
-            if interval <= 0:
-                return
-            keepalive = self._keepalive = Keepalive(
-                self.conn.loop, self._send_ping, self._keepalive_timeout, self._is_reading
-            )
-        keepalive.configure(interval, timeout)
+    def _new_keepalive(self) -> Keepalive:
+        return Keepalive(self.conn.loop, self._send_ping, self._keepalive_timeout, self._is_reading)
 
     def _send_ping(self, payload: bytes) -> None:
         codec = self.input.codec
@@ -586,8 +569,7 @@ class WSStream:
         return not self.writer.input_paused
 
     def pong(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.pong()
+        self._pings.pong()
 
     def _keepalive_timeout(self) -> None:
         if self.phase != OPEN:
@@ -614,28 +596,8 @@ class WSStream:
 
     # --- access log ---------------------------------------------------------------
 
-    def _log(self, status: int) -> None:
-        log_access(
-            self.conn.peer,
-            "GET",
-            self.target,
-            self.http_version,
-            status,
-            0 if status == 101 else self.body_bytes,
-            self.conn.loop.time() - self.started_at,
-            self.worker,
-        )
-
-    def _log_end(self) -> None:
-        if access_enabled():
-            line = format_access_line(
-                self.conn.peer,
-                "GET",
-                self.target,
-                self.http_version,
-                101,
-                self.body_bytes,
-                self.conn.loop.time() - self.started_at,
-                self.worker,
-            )
-            access_logger.info("%s close=%d", line, self.close_code)
+    def _log(self, status: int, close_code: int | None = None) -> None:
+        body = 0 if status == 101 and close_code is None else self.body_bytes
+        duration = self.conn.loop.time() - self.started_at
+        args = (self.conn.peer, "GET", self.target, self.http_version, status, body, duration)
+        log_access(*args, self.worker, close_code)
