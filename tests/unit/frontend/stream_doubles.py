@@ -138,3 +138,32 @@ class FakeHTTPWriter:
 
     def resume_input(self) -> None:
         self.calls.append(("resume_input",))
+
+
+class FakeWSWriter(FakeHTTPWriter):
+    """A :class:`WSWriter` that records calls (frames as ``("send", bytes)``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.input_paused = False
+
+    def accept(self, subprotocol: str | None, extensions: bytes | None, headers: Any) -> None:
+        self.calls.append(("accept", subprotocol, extensions))
+
+    def send(self, data: bytes | bytearray) -> None:
+        self.calls.append(("send", bytes(data)))
+
+    def pause_input(self) -> None:
+        self.input_paused = True
+        self.calls.append(("pause_input",))
+
+    def resume_input(self) -> None:
+        self.input_paused = False
+        self.calls.append(("resume_input",))
+
+    def half_close(self) -> bool:
+        self.calls.append(("half_close",))
+        return True
+
+    def close(self) -> None:
+        self.calls.append(("close",))
