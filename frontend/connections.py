@@ -12,9 +12,12 @@ One :class:`FrontContext` exists per front process.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .access_log import client_label
 from .config import FrontConfig
 
 if TYPE_CHECKING:
@@ -65,3 +68,20 @@ class FrontContext:
     pool: WorkerPool
     connections: set[ClientConnection] = field(default_factory=set)  # open client connections
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
+
+
+def addresses(transport: asyncio.BaseTransport) -> tuple[list[Any] | None, list[Any] | None, str]:
+    """``(client, server, peer)`` of an accepted connection: the scope's
+    ``client`` and ``server`` (``[host, port]``; on a UNIX socket no client and
+    ``[path, None]``) and the client's label for log lines."""
+    sock = transport.get_extra_info("socket")
+    if getattr(sock, "family", None) == socket.AF_UNIX:
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(sockname, bytes):
+            sockname = sockname.decode("utf-8", "surrogateescape")
+        return None, [sockname or "", None], "unix"
+    peer = transport.get_extra_info("peername")
+    here = transport.get_extra_info("sockname")
+    client = [peer[0], peer[1]] if peer else None
+    server = [here[0], here[1]] if here else None
+    return client, server, client_label(client)

@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
-from ..access_log import client_label
-from ..connections import LINGER_TIMEOUT, FrontContext
+from ..connections import LINGER_TIMEOUT, FrontContext, addresses
 from ..streams.http_stream import HTTPStream
 from ..streams.sse import limit_unsent
 from ..streams.sse_detect import is_sse_request
@@ -176,20 +174,7 @@ class HTTP11Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they quack like it.
         self._transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        if getattr(sock, "family", None) == socket.AF_UNIX:
-            sockname = transport.get_extra_info("sockname")
-            if isinstance(sockname, bytes):
-                sockname = sockname.decode("utf-8", "surrogateescape")
-            self.client = None
-            self.server = [sockname or "", None]
-            self.peer = "unix"
-        else:
-            peer = transport.get_extra_info("peername")
-            here = transport.get_extra_info("sockname")
-            self.client = [peer[0], peer[1]] if peer else None
-            self.server = [here[0], here[1]] if here else None
-            self.peer = client_label(self.client)
+        self.client, self.server, self.peer = addresses(transport)
         self.ctx.connections.add(self)
         self.timers.go_idle()
 
@@ -339,18 +324,6 @@ class HTTP11Connection(asyncio.Protocol):
         self.closing = True
         self.timers.cancel()
         self._transport.abort()
-
-    def reject_late_head(self, timeout: float) -> None:
-        """The head timer fired: 408 and close."""
-        logger.info("%s bad request: 408 request head not complete within %gs", self.peer, timeout)
-        self.write(
-            server_response(
-                408,
-                f"request head not received within {timeout:g}s",
-                server_header=self.config.server_header,
-            )
-        )
-        self.close(linger=True)
 
     # --- processing the queue -----------------------------------------------------
 

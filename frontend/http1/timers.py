@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..connections import LINGER_TIMEOUT
+from .responses import server_response
 
 if TYPE_CHECKING:
     from .connection import HTTP11Connection
@@ -96,4 +97,13 @@ class ConnectionTimers:
         conn = self._conn
         if conn.closing or conn.current_stream() is not None:
             return
-        conn.reject_late_head(conn.config.header_timeout)
+        timeout = conn.config.header_timeout
+        logger.info("%s bad request: 408 request head not complete within %gs", conn.peer, timeout)
+        conn.write(
+            server_response(
+                408,
+                f"request head not received within {timeout:g}s",
+                server_header=conn.config.server_header,
+            )
+        )
+        conn.close(linger=True)

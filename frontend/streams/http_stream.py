@@ -36,9 +36,17 @@ from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
 from ..access_log import log_access, short_target
-from .file_body import PUMP_DONE, PUMP_YIELD, FileBody, regular_file_length
+from .file_body import PUMP_DONE, PUMP_YIELD, FileBody
 from .opening import open_scope
-from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, cut_short, unanswered
+from .outcome import (
+    ENDED_STATUS,
+    LOST_STATUS,
+    WORKER_LOST,
+    cut_short,
+    log_cut,
+    log_failure,
+    unanswered,
+)
 from .sse import SSEKeepalive, is_event_stream
 
 if TYPE_CHECKING:
@@ -207,9 +215,7 @@ class HTTPStream:
     def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
         if self.phase == DONE:
             return
-        self.status = status
-        self.headers = headers
-        self.trailers = trailers
+        self.status, self.headers, self.trailers = status, headers, trailers
         self.phase = STARTED
         # Coalesce the head with the first body message when it is in the same
         # batch from the link; otherwise send the head alone at the end of this
@@ -221,9 +227,7 @@ class HTTPStream:
     ) -> None:
         if self.phase == DONE:
             return
-        self.status = status
-        self.headers = headers
-        self.trailers = trailers
+        self.status, self.headers, self.trailers = status, headers, trailers
         self.phase = STARTED
         self.on_response_body(body, more)
 
@@ -254,13 +258,9 @@ class HTTPStream:
             os.close(fd)
             return
         body = self.file = FileBody(fd, offset, None)
-        try:
-            known = regular_file_length(fd, offset, length)
-        except OSError as exc:
-            self._file_failed(f"cannot stat the response file: {exc.strerror or exc}")
-            return
-        if known is None:
-            self._file_failed("the response file descriptor is not a regular file")
+        known = body.length_of(length)
+        if isinstance(known, str):
+            self._file_failed(known)
             return
         if self.phase == STARTED and not self._respond(known, True):
             return
@@ -280,14 +280,10 @@ class HTTPStream:
             self.trailer_headers = headers
 
     def on_sse_keepalive(self, interval: float, comment: str) -> None:
-        if self.phase == DONE or not self.sse:
-            return
-        keepalive = self.keepalive
-        if keepalive is None:
-            if interval <= 0:
-                return
-            keepalive = self.keepalive = SSEKeepalive(self)
-        keepalive.configure(interval, comment)
+        if self.phase != DONE and self.sse and (self.keepalive is not None or interval > 0):
+            if self.keepalive is None:
+                self.keepalive = SSEKeepalive(self)
+            self.keepalive.configure(interval, comment)
 
     def on_writable(self) -> None:
         """The writer is no longer paused: credit what was held back, pump the file."""
@@ -324,29 +320,17 @@ class HTTPStream:
     def _unanswered(self, status: int, why: str, detail: bool) -> None:
         """The scope ended before the response started: ``status`` instead."""
         self._close_file()
+        label, peer = self.label(), self.conn.peer
         if detail:
-            logger.error(
-                "%d: %s (worker %s, %s from %s)",
-                status,
-                why,
-                self.worker,
-                self.label(),
-                self.conn.peer,
-            )
+            log_failure(status, why, self.worker, label, peer)
         else:
-            logger.error("%d: %s during %s from %s", status, why, self.label(), self.conn.peer)
+            logger.error("%d: %s during %s from %s", status, why, label, peer)
         self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
 
     def _cut(self, why: str) -> None:
         """The scope ended mid-response (not for a DONE stream)."""
         if self.phase != DONE:
-            logger.warning(
-                "aborting the response to %s from %s: %s (worker %s)",
-                self.label(),
-                self.conn.peer,
-                why,
-                self.worker,
-            )
+            log_cut(self.label(), self.conn.peer, why, self.worker)
             self.abort_response()
 
     def client_gone(self) -> None:
@@ -443,9 +427,7 @@ class HTTPStream:
         if why is None:
             self.phase = SENDING
             return True
-        logger.error(
-            "500: %s (worker %s, %s from %s)", why, self.worker, self.label(), self.conn.peer
-        )
+        log_failure(500, why, self.worker, self.label(), self.conn.peer)
         self.release(reasons.SERVER_ERROR)
         self.reply(500, "", ())
         return False
@@ -463,16 +445,9 @@ class HTTPStream:
         self.writer.end()
 
     def _log(self, status: int) -> None:
-        log_access(
-            self.conn.peer,
-            self.method,
-            self.target,
-            self.http_version,
-            status,
-            self.body_bytes,
-            self.conn.loop.time() - self.started_at,
-            self.worker,
-        )
+        duration = self.conn.loop.time() - self.started_at
+        args = (self.conn.peer, self.method, self.target, self.http_version, status)
+        log_access(*args, self.body_bytes, duration, self.worker)
 
     def _close_file(self) -> None:
         if self.file is not None:

@@ -9,7 +9,11 @@ wording for both streams.
 
 from __future__ import annotations
 
+import logging
+
 from pagi.protocol.kinds import RAISED
+
+logger = logging.getLogger("pagi.front")
 
 #: The status for a scope that ended before its response started.
 ENDED_STATUS = 500
@@ -28,3 +32,13 @@ def unanswered(outcome: int, detail: str, what_was_missing: str) -> str:
 def cut_short(outcome: int, detail: str) -> str:
     """How the app ended a response it had started: ``raised (...)`` or ``returned``."""
     return f"raised ({detail})" if outcome == RAISED else "returned"
+
+
+def log_failure(status: int, why: str, worker: str, label: str, peer: str) -> None:
+    """The error line for a stream answered ``status`` instead of its app's response."""
+    logger.error("%d: %s (worker %s, %s from %s)", status, why, worker, label, peer)
+
+
+def log_cut(label: str, peer: str, why: str, worker: str) -> None:
+    """The warning line for a response cut short."""
+    logger.warning("aborting the response to %s from %s: %s (worker %s)", label, peer, why, worker)

@@ -51,7 +51,7 @@ from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import Keepalive, PingPolicy
 from .opening import open_scope
-from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, unanswered
+from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
 from .ws_input import WSInput
 from .ws_phase import CLOSING, DENYING, DONE, FAILING, HANDSHAKE, OPEN, WAITING
 
@@ -382,8 +382,7 @@ class WSStream:
     def _unanswered(self, status: int, why: str) -> None:
         """The scope ended before the app accepted or denied: ``status`` instead."""
         self._cancel_timer()
-        label, peer = self.label(), self.conn.peer
-        logger.error("%d: %s (worker %s, %s from %s)", status, why, self.worker, label, peer)
+        log_failure(status, why, self.worker, self.label(), self.conn.peer)
         self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
 
     def _ended_elsewhere(self, why: str) -> None:
@@ -422,9 +421,7 @@ class WSStream:
         why = self.writer.respond(status, headers, False, length, final)
         if why is None:
             return True
-        logger.error(
-            "500: %s (worker %s, %s from %s)", why, self.worker, self.label(), self.conn.peer
-        )
+        log_failure(500, why, self.worker, self.label(), self.conn.peer)
         self.disconnect(1006, reasons.SERVER_ERROR)
         self.reply(500, "", ())
         return False
