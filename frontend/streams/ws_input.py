@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..websocket.codec import CLOSE, DATA, FAIL, PING, PONG, WSCodec
+from ..websocket.codec import CLOSE, DATA, FAIL, PING, PONG
 from ..websocket.inbound import InboundFlow
 from .ws_phase import CLOSING, HANDSHAKE, OPEN
 
 if TYPE_CHECKING:
+    from .ws_channel import WSChannel
     from .ws_stream import WSStream
 
 #: Client bytes accepted before the accept; above this the input pauses.
@@ -37,12 +38,12 @@ DECODE_SLACK = 64
 class WSInput:
     """Undecoded client bytes, the codec and the inbound flow of one stream."""
 
-    __slots__ = ("buf", "codec", "flow", "stream")
+    __slots__ = ("buf", "channel", "flow", "stream")
 
     def __init__(self, stream: WSStream) -> None:
         self.stream = stream
         self.buf = bytearray()  # client bytes not decoded yet (early, or no window)
-        self.codec: WSCodec | None = None  # from the accept on
+        self.channel: WSChannel | None = None  # from the accept on
         self.flow: InboundFlow | None = None  # from OPEN on
 
     def start(self, window: int, max_queue: int) -> None:
@@ -67,18 +68,19 @@ class WSInput:
             link.send_ws_receive(stream.sid, data, more)
 
     def take(self, data: bytes) -> None:
-        """Client bytes, in any phase of the stream."""
-        phase = self.stream.phase
-        if phase == OPEN:
+        """Client bytes, whatever the stream's state."""
+        channel = self.channel
+        if channel is None:
+            if self.stream.phase <= HANDSHAKE:  # early: kept for after the accept
+                self.buf += data
+                if len(self.buf) > PRE_ACCEPT_LIMIT:
+                    self.stream.update_reading()
+        elif channel.state == OPEN:
             self.receive(data)
-        elif phase == CLOSING:
+        elif channel.state == CLOSING:
             self.buf += data
             self.await_close_reply()
-        elif phase <= HANDSHAKE:
-            self.buf += data
-            if len(self.buf) > PRE_ACCEPT_LIMIT:
-                self.stream.update_reading()
-        # DENYING, FAILING, DONE: the input is discarded
+        # a denial, FAILING, DONE: the input is discarded
 
     def receive(self, data: bytes) -> None:
         """Client bytes while open: decode as much as the worker's window takes.
@@ -98,7 +100,7 @@ class WSInput:
             if self._decode(data):
                 self._after_decode_data()
                 stream = self.stream
-                if stream.phase == OPEN and flow.blocked and not stream.writer.input_paused:
+                if self._open() and flow.blocked and not stream.writer.input_paused:
                     stream.update_reading()
             return
         self.buf += data
@@ -117,56 +119,56 @@ class WSInput:
         assert flow is not None
         buf = self.buf
         stream = self.stream
-        while buf and not flow.blocked and stream.phase == OPEN:
+        while buf and not flow.blocked and self._open():
             take = flow.window + DECODE_SLACK
             piece = bytes(buf[:take])
             del buf[:take]
             if not self._decode(piece):
                 return
             self._after_decode_data()
-            if stream.phase != OPEN:
+            if not self._open():
                 return
         stream.update_reading()
 
     def await_close_reply(self) -> None:
         """While closing: look for the client's close frame in what it sent
         (its data frames are dropped; a violation just ends the connection)."""
-        codec = self.codec
-        if codec is None or not self.buf:
+        channel = self.channel
+        if channel is None or not self.buf:
             return
         data = bytes(self.buf)
         self.buf.clear()
-        for event in codec.receive(data):
+        for event in channel.codec.receive(data):
             if event[0] == CLOSE:
-                self.stream.close_reply(event[1], event[2])
+                channel.close_reply(event[1], event[2])
                 return
             if event[0] == FAIL:
-                self.stream.finish()
+                channel.finish()
                 return
 
     def _decode(self, data: bytes) -> bool:
         """Feed ``data`` to the codec and act on its events; False if the
         stream left the open phase (close or violation)."""
-        codec = self.codec
+        channel = self.channel
         flow = self.flow
-        assert codec is not None and flow is not None
-        stream = self.stream
+        assert channel is not None and flow is not None
+        codec = channel.codec
         for event in codec.receive(data):
             kind = event[0]
             if kind == DATA:
                 flow.push(event[1], event[2])
             elif kind == PING:
-                stream.writer.send(codec.pong(event[1]))
+                self.stream.writer.send(codec.pong(event[1]))
             elif kind == PONG:
-                stream.pong()
+                channel.pong()
             elif kind == CLOSE:
                 flow.flush()
                 self.buf.clear()
-                stream.client_closed(event[1], event[2])
+                channel.client_closed(event[1], event[2])
                 return False
             else:  # FAIL
                 self.buf.clear()
-                stream.protocol_failure(event[1], event[2])
+                channel.protocol_failure(event[1], event[2])
                 return False
         return True
 
@@ -176,4 +178,9 @@ class WSInput:
         flow.flush()
         if flow.overflowed:
             self.buf.clear()
-            self.stream.protocol_failure(1008, "queue_overflow")
+            assert self.channel is not None
+            self.channel.protocol_failure(1008, "queue_overflow")
+
+    def _open(self) -> bool:
+        channel = self.channel
+        return channel is not None and channel.state == OPEN

@@ -1,12 +1,12 @@
 """One ``websocket`` scope, from the validated handshake to the closed connection.
 
 A :class:`WSStream` is the link's handler of its scope
-(:class:`~..link.handlers.WSScopeHandler`) and owns everything about it that
-does not depend on the HTTP version: opening (:func:`~.opening.open_scope`),
-the app's accept / denial / close, RFC 6455 frames both ways (the codec and
-the client's input within the request window are in
-:class:`~.ws_input.WSInput`), the closing handshake, keepalive pings, failure
-for a protocol violation, shutdown, and the access log. Bytes go through its
+(:class:`~..link.handlers.WSScopeHandler`) and owns what does not depend on
+the HTTP version: opening (:func:`~.opening.open_scope`), the app's accept or
+denial, the worker's credit, END and loss, shutdown and the access log. After
+the accept its :class:`~.ws_channel.WSChannel` speaks RFC 6455 with the client
+(closing handshake, failure, pings) and :class:`~.ws_input.WSInput` decodes
+the client's frames within the window. Bytes go through the
 :class:`~.interfaces.WSWriter` (HTTP/1.1: the socket after ``101``; HTTP/2:
 an extended-CONNECT stream, RFC 8441).
 
@@ -15,11 +15,9 @@ The phase (``phase``, written only here, only moves forward)::
     WAITING    validated; waiting for a worker
     HANDSHAKE  scope OPENed; the app decides (--ws-handshake-timeout)
     DENYING    the app answers with an HTTP response (websocket.http.response)
-    OPEN       accepted; messages flow both ways
-    FAILING    the client broke the protocol; what preceded it is being
-               delivered and answered before the close frame goes out
-    CLOSING    our close frame is out; waiting for the client's (--ws-close-timeout)
-    DONE       the connection is closing or closed
+    OPEN       accepted: the stream's :class:`~.ws_channel.WSChannel` speaks
+               RFC 6455 with the client (closing handshake, failure, pings)
+    DONE       answered or ended before the accept
 
 Invariants:
 
@@ -30,8 +28,7 @@ Invariants:
   is over exactly once, with ``WS_DISCONNECT(code, reason)``, never while
   message pieces still wait for window (it is deferred until they are
   forwarded), and never after the scope ended.
-* At most one timer is armed (``_timer``: handshake, failure grace or close),
-  plus the keepalive's own; entering DONE cancels both.
+* The handshake timer runs only during HANDSHAKE.
 * WS_SEND data is credited back once written, or when the writer stops being
   ``paused`` if it was.
 """
@@ -49,11 +46,12 @@ from ..access_log import log_access
 from ..access_log import short_target as _short
 from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
-from ..websocket.keepalive import Keepalive, PingPolicy
+from ..websocket.keepalive import PingPolicy
 from .opening import open_scope
 from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
+from .ws_channel import WSChannel
 from .ws_input import WSInput
-from .ws_phase import CLOSING, DENYING, DONE, FAILING, HANDSHAKE, OPEN, WAITING
+from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
 
 if TYPE_CHECKING:
     from ..link.handle import LinkHandle
@@ -65,9 +63,6 @@ logger = logging.getLogger("pagi.front")
 #: The reasons the app hears when the front ends a handshake it did not accept.
 DENIED = "x-denied"
 HANDSHAKE_TIMEOUT = "x-handshake-timeout"
-#: After a violation, how long the app gets to answer the messages that
-#: preceded it (once it has consumed them) before the close frame goes out.
-FAIL_GRACE = 0.05
 
 
 class WSStream:
@@ -77,19 +72,18 @@ class WSStream:
         "_deny",
         "_deny_status",
         "_disconnect_pending",
-        "_fail",
         "_pending",
-        "_pings",
         "_timer",
         "accepted_at",
         "body_bytes",
-        "close_code",
+        "channel",
         "conn",
         "deflate",
         "http_version",
         "input",
         "link",
         "phase",
+        "pings",
         "shutting_down",
         "sid",
         "started_at",
@@ -120,25 +114,23 @@ class WSStream:
         self.input = WSInput(self)
         self.shutting_down = False
         self.ungranted = 0
-        self.close_code = 1006  # the code that ended the connection (access log)
+        self.channel: WSChannel | None = None  # from the accept on
         self.body_bytes = 0  # denial body / message bytes written (access log)
         self._pending: tuple[bytes, bytes, Any] | None = None
         self._deny: tuple[int, Headers] | None = None  # a denial head not yet written
         self._deny_status = 0
         self._disconnect_pending: tuple[int, str] | None = None
-        self._fail: tuple[int, str] | None = None
         config = conn.ctx.config
-        self._pings = PingPolicy(
-            self._new_keepalive, config.ws_ping_interval, config.ws_ping_timeout
-        )
+        self.pings = PingPolicy(config.ws_ping_interval, config.ws_ping_timeout)
         self._timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         return f"<WSStream sid={self.sid} phase={self.phase}>"
 
     @property
-    def failing(self) -> bool:
-        return self._fail is not None
+    def done(self) -> bool:
+        channel = self.channel
+        return self.phase == DONE or (channel is not None and channel.state == DONE)
 
     # --- opening ---------------------------------------------------------------
 
@@ -191,7 +183,7 @@ class WSStream:
         pass
 
     def abort_wait(self) -> None:
-        self.abort_now()
+        self._abort()
 
     # --- events from the worker ----------------------------------------------------
 
@@ -204,46 +196,35 @@ class WSStream:
         self.phase = OPEN
         self.accepted_at = self.conn.loop.time()
         config = self.conn.ctx.config
-        self.input.codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
+        codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
+        channel = self.channel = self.input.channel = WSChannel(self, codec)
         self._log(101)
-        self._pings.opened()
+        self.pings.opened(channel.new_keepalive)
         if self.shutting_down:
-            self.disconnect(1006, reasons.SERVER_SHUTDOWN)
-            self.start_closing(1001, "")
+            channel.shutdown()
             return
         self.input.drain()  # what the client sent before the accept, if anything
 
     def on_ws_send(self, data: str | bytes, more: bool) -> None:
         n = len(data)
-        if self.phase == OPEN or self.phase == FAILING:
-            codec = self.input.codec
-            assert codec is not None
-            self.writer.send(codec.message(data, more))
+        channel = self.channel
+        if channel is not None and channel.send_message(data, more):
             self.body_bytes += n
-        link = self.link
-        if not n or link is None:
-            return
-        if self.writer.paused:
-            self.ungranted += n
-        else:
-            link.grant(self.sid, n)
+        if n:
+            self._written(n)
 
     def on_ws_close(self, code: int, reason: str) -> None:
-        phase = self.phase
-        if phase == HANDSHAKE:
+        if self.phase == HANDSHAKE:
             self._cancel_timer()
-            logger.info(
-                "403 to %s for %s: the app closed before accepting", self.conn.peer, self.label()
-            )
+            peer, label = self.conn.peer, self.label()
+            logger.info("403 to %s for %s: the app closed before accepting", peer, label)
             self.disconnect(1006, DENIED)
             self.reply(403, "the application refused the WebSocket", ())
-        elif phase == OPEN:
-            self.start_closing(code, reason)
-        elif phase == FAILING:
-            self.fail_now()
+        elif self.channel is not None:
+            self.channel.app_close(code, reason)
 
     def on_ws_keepalive(self, interval: float, timeout: float | None) -> None:
-        self._pings.app_wants(interval, timeout)
+        self.pings.app_wants(interval, timeout)
 
     def on_request_credit(self, nbytes: int) -> None:
         flow = self.input.flow
@@ -254,10 +235,8 @@ class WSStream:
         if pending is not None and not flow.has_pending:
             self._disconnect_pending = None
             self.disconnect(*pending)
-        if self.phase == FAILING:
-            self.check_fail()
-        elif self.phase == OPEN and not flow.blocked:
-            self.input.resume()
+        if self.channel is not None:
+            self.channel.credited()
 
     def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
         """The app denies the handshake with an HTTP response (websocket.http.response)."""
@@ -279,37 +258,30 @@ class WSStream:
             self._log(self._deny_status)
             self.disconnect(1006, DENIED)
             self._end_http()
-            return
-        link = self.link
-        if body and link is not None:
-            if writer.paused:
-                self.ungranted += len(body)
-            else:
-                link.grant(self.sid, len(body))
+        elif body:
+            self._written(len(body))
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         link, self.link = self.link, None
         draining = link is not None and link.draining
         if self.phase == HANDSHAKE:
             self._unanswered(ENDED_STATUS, unanswered(outcome, detail, "accepting or denying"))
-        elif self.phase == OPEN:
+        elif self.channel is not None:
             # 1012: cut short by a restarting (draining) worker
-            code = 1000 if outcome != RAISED else 1012 if draining else 1011
-            self.start_closing(code, "")
-        else:
-            self._ended_elsewhere("the app ended mid-response")
+            self.channel.scope_ended(1000 if outcome != RAISED else 1012 if draining else 1011)
+        elif self.phase == DENYING:
+            self._denial_cut("the app ended mid-response")
 
     def on_worker_lost(self) -> None:
         link, self.link = self.link, None
         if self.phase == HANDSHAKE:
             self._unanswered(LOST_STATUS, f"worker {self.worker} went away during the handshake")
-        elif self.phase == OPEN:
-            logger.warning(
-                "closing %s from %s: worker %s went away", self.label(), self.conn.peer, self.worker
-            )
-            self.start_closing(1012 if link is not None and link.draining else 1011, "")
-        else:
-            self._ended_elsewhere("its worker went away")
+        elif self.channel is not None:
+            peer, label = self.conn.peer, self.label()
+            logger.warning("closing %s from %s: worker %s went away", label, peer, self.worker)
+            self.channel.scope_ended(1012 if link is not None and link.draining else 1011)
+        elif self.phase == DENYING:
+            self._denial_cut("its worker went away")
 
     def on_writable(self) -> None:
         ungranted = self.ungranted
@@ -319,6 +291,15 @@ class WSStream:
             if link is not None:
                 link.grant(self.sid, ungranted)
 
+    def _written(self, n: int) -> None:
+        """``n`` units of the worker's output were written: credit them (later if paused)."""
+        link = self.link
+        if link is not None:
+            if self.writer.paused:
+                self.ungranted += n
+            else:
+                link.grant(self.sid, n)
+
     # --- events from the client connection ---------------------------------------------
 
     def receive(self, data: bytes) -> None:
@@ -326,8 +307,9 @@ class WSStream:
         self.input.take(data)
 
     def client_eof(self) -> None:
-        if self.phase == CLOSING and self._fail is not None:
-            self.finish()  # the client read our close frame and went away: a clean end
+        channel = self.channel
+        if channel is not None and channel.state == CLOSING and channel.failing:
+            channel.finish()  # the client read our close frame and went away: a clean end
         else:
             self.client_gone()
 
@@ -336,21 +318,22 @@ class WSStream:
         if self.waiter is not None:
             self.waiter.cancel()
             self.waiter = None
-        if self.accepted_at:
-            self._log(101, self.close_code)
+        if self.channel is not None:
+            self._log(101, self.channel.close_code)
 
     def client_gone(self) -> None:
         """The connection ended (EOF, error, reset) before the WebSocket ended."""
-        phase = self.phase
-        if phase == DONE:
+        if self.done:
             return
         logger.debug("%s went away without a closing handshake", self.conn.peer)
-        if self._fail is None:
-            self.close_code = 1006
         self.disconnect(1006, reasons.CLIENT_CLOSED)
-        if phase in (WAITING, HANDSHAKE):
+        if self.channel is not None:
+            self.channel.gone()
+            return
+        if self.phase <= HANDSHAKE:
             self._log(499)
-        self.finish()
+        self._enter_done()
+        self.writer.close()
 
     def shutdown(self) -> None:
         """Close 1001 to the client now; the app hears 1006 ``server_shutdown``.
@@ -362,14 +345,13 @@ class WSStream:
         self.shutting_down = True
         if self.phase == WAITING:
             self.reply(503, "the server is shutting down", ())
-        elif self.phase == OPEN:
-            self.disconnect(1006, reasons.SERVER_SHUTDOWN)
-            self.start_closing(1001, "")
+        elif self.channel is not None:
+            self.channel.shutdown()
 
     def abort(self, reason: str) -> None:
         """Reset the connection at once; the app hears 1006 ``reason``."""
         self.disconnect(1006, reason, defer=False)
-        self.abort_now()
+        self._abort()
 
     # --- the front's own answers ----------------------------------------------------
 
@@ -385,14 +367,10 @@ class WSStream:
         log_failure(status, why, self.worker, self.label(), self.conn.peer)
         self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
 
-    def _ended_elsewhere(self, why: str) -> None:
-        if self.phase == DENYING:
-            logger.warning(
-                "aborting the denial of %s from %s: %s", self.label(), self.conn.peer, why
-            )
-            self.abort_now()
-        elif self.phase == FAILING:
-            self.fail_now()
+    def _denial_cut(self, why: str) -> None:
+        peer, label = self.conn.peer, self.label()
+        logger.warning("aborting the denial of %s from %s: %s", label, peer, why)
+        self._abort()
 
     def _handshake_expired(self) -> None:
         self._timer = None
@@ -441,99 +419,10 @@ class WSStream:
         self._disconnect_pending = None
         link.ws_disconnect(self.sid, code, reason)
 
-    def start_closing(self, code: int, reason: str) -> None:
-        """Send our close frame and wait for the client's (at most --ws-close-timeout)."""
-        if self.phase >= CLOSING:
+    def _abort(self) -> None:
+        if self.channel is not None:
+            self.channel.abort()
             return
-        codec = self.input.codec
-        assert codec is not None
-        if self._fail is None:
-            self.close_code = code
-        self.phase = CLOSING
-        self._pings.stop()
-        self.writer.send(codec.close(code, reason))
-        self._cancel_timer()
-        config = self.conn.ctx.config
-        self._timer = self.conn.loop.call_later(config.ws_close_timeout, self._close_expired)
-        if self._fail is None:
-            self.input.await_close_reply()  # bytes left undecoded while the window was full
-        self.update_reading()
-
-    def client_closed(self, code: int, reason: str) -> None:
-        """The client started the closing handshake: answer it and close."""
-        self.close_code = code
-        codec = self.input.codec
-        assert codec is not None
-        self.writer.send(codec.close(code))
-        self.disconnect(code, reason)
-        self.finish()
-
-    def close_reply(self, code: int, reason: str) -> None:
-        """The client's close frame answering ours: the handshake is complete."""
-        if self._fail is None:
-            self.close_code = code
-            self.disconnect(code, reason)
-        self.finish()
-
-    def _close_expired(self) -> None:
-        self._timer = None
-        if self.phase == CLOSING:
-            logger.debug("%s did not answer our close frame in time", self.conn.peer)
-            self.disconnect(1006, reasons.CLIENT_TIMEOUT)
-            self.abort_now()
-
-    def protocol_failure(self, code: int, reason: str) -> None:
-        """The client broke the protocol (``code`` 1002/1007/1008/1009)."""
-        if self._fail is not None:
-            return
-        logger.info("%s WebSocket failed: %d %s", self.conn.peer, code, reason)
-        self._fail = (code, reason)
-        self.close_code = code
-        self.phase = FAILING
-        self._pings.stop()
-        flow = self.input.flow
-        assert flow is not None
-        flow.drop_partial()
-        self.update_reading()
-        link = self.link
-        if code == 1008 or link is None:
-            self.fail_now()
-            return
-        self._cancel_timer()
-        config = self.conn.ctx.config
-        self._timer = self.conn.loop.call_later(config.ws_close_timeout, self.fail_now)
-        if not flow.all_consumed:
-            # The worker returns credit in batches; we need it per message now.
-            link.ws_return_credit(self.sid)
-        self.check_fail()
-
-    def check_fail(self) -> None:
-        """While FAILING: once the app consumed what preceded the violation, allow
-        it :data:`FAIL_GRACE` to answer, then fail."""
-        flow = self.input.flow
-        if self.phase == FAILING and flow is not None and flow.all_consumed:
-            self._cancel_timer()
-            self._timer = self.conn.loop.call_later(FAIL_GRACE, self.fail_now)
-
-    def fail_now(self) -> None:
-        self._timer = None
-        if self.phase != FAILING or self._fail is None:
-            return
-        code, reason = self._fail
-        self.disconnect(code, reason)
-        self.start_closing(code, "")
-        # Half-close: the client reads our close frame, answers, and closes;
-        # nothing it sends now is read (the codec is out of step after a
-        # framing error), so its close frame is not awaited.
-        if not self.writer.half_close():
-            self.abort_now()
-
-    def finish(self) -> None:
-        """Close the connection after what was written."""
-        self._enter_done()
-        self.writer.close()
-
-    def abort_now(self) -> None:
         self._enter_done()
         self.writer.abort()
 
@@ -545,46 +434,19 @@ class WSStream:
     def _enter_done(self) -> None:
         self.phase = DONE
         self._cancel_timer()
-        self._pings.stop()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    # --- keepalive and reading ----------------------------------------------------
-
-    def _new_keepalive(self) -> Keepalive:
-        return Keepalive(self.conn.loop, self._send_ping, self._keepalive_timeout, self._is_reading)
-
-    def _send_ping(self, payload: bytes) -> None:
-        codec = self.input.codec
-        if codec is not None and self.phase == OPEN:
-            self.writer.send(codec.ping(payload))
-
-    def _is_reading(self) -> bool:
-        return not self.writer.input_paused
-
-    def pong(self) -> None:
-        self._pings.pong()
-
-    def _keepalive_timeout(self) -> None:
-        if self.phase != OPEN:
-            return
-        logger.info("%s WebSocket keepalive timeout: no pong", self.conn.peer)
-        self.close_code = 1006
-        self.disconnect(1006, reasons.KEEPALIVE_TIMEOUT, defer=False)
-        self.abort_now()
-
     def update_reading(self) -> None:
-        """Pause the client's input exactly when this phase calls for it."""
-        phase = self.phase
-        if phase == OPEN:
-            pause = self.input.backed_up()
-        elif phase <= HANDSHAKE:
-            pause = self.input.early_overflow()
+        """Pause the client's input exactly when the phase calls for it."""
+        channel = self.channel
+        if channel is not None:
+            pause = channel.wants_pause()
         else:
-            pause = phase == FAILING
+            pause = self.phase <= HANDSHAKE and self.input.early_overflow()
         if pause != self.writer.input_paused:
             if pause:
                 self.writer.pause_input()

@@ -101,10 +101,8 @@ class PingPolicy:
 
     __slots__ = ("_default", "_keepalive", "_make", "_open", "_ping_timeout", "_wanted")
 
-    def __init__(
-        self, make: Callable[[], Keepalive], interval: float, timeout: float | None
-    ) -> None:
-        self._make = make  # builds the timer on first use
+    def __init__(self, interval: float, timeout: float | None) -> None:
+        self._make: Callable[[], Keepalive] | None = None  # builds the timer on first use
         self._default = (interval, timeout or interval) if interval > 0 else None
         self._ping_timeout = timeout  # for an app's keepalive without a timeout
         self._wanted: tuple[float, float] | None = None
@@ -119,7 +117,9 @@ class PingPolicy:
         if self._open:
             self._configure(interval, timeout)
 
-    def opened(self) -> None:
+    def opened(self, make: Callable[[], Keepalive]) -> None:
+        """The WebSocket is open; ``make`` builds its ping timer when one is needed."""
+        self._make = make
         self._open = True
         wanted = self._wanted or self._default
         if wanted is not None:
@@ -137,7 +137,7 @@ class PingPolicy:
     def _configure(self, interval: float, timeout: float) -> None:
         keepalive = self._keepalive
         if keepalive is None:
-            if interval <= 0:
+            if interval <= 0 or self._make is None:
                 return
             keepalive = self._keepalive = self._make()
         keepalive.configure(interval, timeout)

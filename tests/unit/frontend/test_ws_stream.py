@@ -104,7 +104,7 @@ def test_the_clients_close_is_answered_and_the_app_told_once() -> None:
         stream.on_ws_accept(None, [])
         stream.receive(client_frame(0x8, struct.pack("!H", 1000) + b"bye"))
         assert sent_frames(writer)[-1] == b"\x88\x02\x03\xe8"
-        assert writer.calls[-1] == ("close",) and stream.phase == DONE
+        assert writer.calls[-1] == ("close",) and stream.done
         stream.client_gone()
         assert [s for s in link.sent if s[0] == "disconnect"] == [("disconnect", 1000, "bye")]
 
@@ -117,9 +117,10 @@ def test_app_close_starts_the_closing_handshake() -> None:
         stream, writer, _ = make(link)
         stream.on_ws_accept(None, [])
         stream.on_ws_close(1001, "going")
-        assert stream.phase == CLOSING and sent_frames(writer)[-1][:4] == b"\x88\x07\x03\xe9"
+        assert stream.channel is not None and stream.channel.state == CLOSING
+        assert sent_frames(writer)[-1][:4] == b"\x88\x07\x03\xe9"
         stream.receive(client_frame(0x8, struct.pack("!H", 1001)))
-        assert stream.phase == DONE and writer.calls[-1] == ("close",)
+        assert stream.done and writer.calls[-1] == ("close",)
         assert link.sent[-1] == ("disconnect", 1001, "")
 
     run(main)
@@ -179,7 +180,7 @@ def test_end_while_open_closes_with_the_right_code(outcome: int, draining: bool,
         stream.on_ws_accept(None, [])
         link.draining = draining
         stream.on_end(outcome, True, "")
-        assert stream.phase == CLOSING
+        assert stream.channel is not None and stream.channel.state == CLOSING
         assert sent_frames(writer)[-1][:4] == b"\x88\x02" + struct.pack("!H", code)
 
     run(main)
@@ -191,11 +192,13 @@ def test_a_protocol_violation_fails_after_the_app_consumed_what_preceded_it() ->
         stream, writer, _ = make(link, ws_close_timeout=1.0)
         stream.on_ws_accept(None, [])
         stream.receive(client_frame(0x1, b"ok") + bytes([0x81, 0x02, 0x61, 0x62]))  # unmasked
-        assert stream.phase == FAILING and stream.failing and writer.input_paused
+        assert stream.channel is not None and stream.channel.state == FAILING
+        assert stream.channel.failing and writer.input_paused
         assert ("receive", "ok", False) in link.sent and ("return_credit",) in link.sent
         stream.on_request_credit(2)  # the app consumed "ok"
         await asyncio.sleep(0.1)  # FAIL_GRACE
-        assert stream.phase == CLOSING and sent_frames(writer)[-1][:4] == b"\x88\x02\x03\xea"
+        assert stream.channel.state == CLOSING
+        assert sent_frames(writer)[-1][:4] == b"\x88\x02\x03\xea"
         assert ("half_close",) in writer.calls
         assert link.sent[-1][:2] == ("disconnect", 1002)
 
