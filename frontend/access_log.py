@@ -106,11 +106,17 @@ def log_access(
     body_bytes: int,
     duration: float,
     worker: str,
+    close_code: int | None = None,
 ) -> None:
-    """Emit one access line if the access logger is enabled for INFO."""
+    """Emit one access line if the access logger is enabled for INFO.
+
+    ``close_code``: the line that ends a WebSocket, with its close code appended.
+    """
     if access_logger.isEnabledFor(_INFO):
-        access_logger.info(
-            format_access_line(
-                client, method, target, http_version, status, body_bytes, duration, worker
-            )
+        line = format_access_line(
+            client, method, target, http_version, status, body_bytes, duration, worker
         )
+        if close_code is None:
+            access_logger.info(line)
+        else:
+            access_logger.info("%s close=%d", line, close_code)

@@ -139,7 +139,7 @@ class Listener:
     url: str  # "http://127.0.0.1:8000", "https://..." or "unix:/path", the real address
     uds_path: str | None = None
     uds_inode: int | None = None
-    tls: bool = False  # a tls:// bind: clients must start with a TLS handshake
+    tls: bool = False  # a tls:// bind: connections are TLS (scheme https / wss)
 
     def cleanup(self) -> None:
         """Remove our UNIX socket file if it is still the one we made."""

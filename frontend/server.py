@@ -32,8 +32,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import uvloop
 from pagi.protocol import reasons
@@ -42,7 +41,7 @@ from pagi.protocol.log_config import LogConfigError
 from .access_format import compile_format
 from .access_log import set_access_format
 from .config import FrontConfig
-from .context import FrontContext
+from .connections import FrontContext
 from .link.pool import WorkerPool
 from .listeners import (
     Listener,
@@ -112,16 +111,7 @@ class FrontServer:
             logger.error("%s", exc)
             return False
 
-        from .http1.connection import HTTP11Connection
-        from .http2.switch import ProtocolSwitch
-
-        ctx = self.ctx
-
-        def http1() -> asyncio.Protocol:
-            return HTTP11Connection(ctx)
-
-        def connection() -> asyncio.Protocol:
-            return ProtocolSwitch(ctx, http1) if config.http2 else HTTP11Connection(ctx)
+        from .selector import ProtocolSelector
 
         for listener in self._listeners:
             if listener.tls:
@@ -129,7 +119,7 @@ class FrontServer:
                 acceptor = TlsAcceptor(
                     listener.sock,
                     self._tls,
-                    connection,
+                    ProtocolSelector(self.ctx, listener),
                     config.ssl_handshake_timeout,
                     config.server_header,
                 )
@@ -137,9 +127,15 @@ class FrontServer:
                 self._acceptors.append(acceptor)
                 continue
             server = await loop.create_server(
-                connection, sock=listener.sock, backlog=config.backlog
+                ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
             )
             self._servers.append(server)
+        # Signal handlers before the "listening" lines: whoever waits for those
+        # may signal at once.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        if self._tls is not None:
+            loop.add_signal_handler(signal.SIGHUP, self._tls.reload)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)
         if self._pid_file is not None:
@@ -149,11 +145,6 @@ class FrontServer:
                 logger.error("%s", exc)
                 return False
         self._set_title()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        if self._tls is not None:
-            loop.add_signal_handler(signal.SIGHUP, self._tls.reload)
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal)
             self._supervisor.start()
@@ -204,7 +195,10 @@ class FrontServer:
 
         timeout = self.config.graceful_timeout
         for conn in list(ctx.connections):
-            _call(conn, "shutdown")
+            try:
+                conn.shutdown()
+            except Exception:
+                logger.exception("error in connection.shutdown()")
         if ctx.connections and not self._force.is_set():
             logger.info("waiting for %d open connection(s)", len(ctx.connections))
             await self._wait_for(lambda: not ctx.connections, timeout)
@@ -214,7 +208,10 @@ class FrontServer:
                 len(ctx.connections),
             )
             for conn in list(ctx.connections):
-                _call(conn, "abort", reasons.SERVER_SHUTDOWN)
+                try:
+                    conn.abort(reasons.SERVER_SHUTDOWN)
+                except Exception:
+                    logger.exception("error in connection.abort()")
 
         if self._supervisor is not None:
             if self._force.is_set():
@@ -229,7 +226,7 @@ class FrontServer:
                     await self._supervisor.kill()
                     await stopping
 
-    async def _wait_for(self, condition: Any, timeout: float) -> None:
+    async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
         """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -253,13 +250,6 @@ class FrontServer:
             shutil.rmtree(self._private_dir, ignore_errors=True)
         if self._pid_file is not None:
             self._pid_file.remove()
-
-
-def _call(conn: Any, method: str, *args: Any) -> None:
-    try:
-        getattr(conn, method)(*args)
-    except Exception:
-        logger.exception("error in connection.%s()", method)
 
 
 def run(config: FrontConfig, warnings: Sequence[str] = ()) -> int:

@@ -120,10 +120,6 @@ class Supervisor:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
-    @property
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self._procs.values()]
-
     def start(self) -> None:
         for num in range(1, self._config.workers + 1):
             task = asyncio.get_running_loop().create_task(

@@ -31,8 +31,3 @@ STANDARD_REASONS: Final = frozenset(
         QUEUE_OVERFLOW,
     }
 )
-
-
-def is_valid_reason(reason: str) -> bool:
-    """A reason is one of the standard names or a custom one starting ``x-``."""
-    return reason in STANDARD_REASONS or reason.startswith("x-")

@@ -1,37 +1,33 @@
-"""One HTTP/1.1 client connection of the front (an :class:`asyncio.Protocol`).
+"""One HTTP/1.x client connection of the front (an :class:`asyncio.Protocol`).
 
-Bytes from the client go through the parser (:mod:`.http_parser`) into a
-:class:`~.request_queue.RequestQueue`; each request becomes one scope on a
-worker, whose response events reach the request's
-:class:`~.exchange.Exchange`. Everything is a loop callback: no task per
-connection or per request (one exists only while a request waits for a worker
-to become ready).
-
-:class:`HTTP11Connection` is built in layers: :class:`~.conn_lifetime.ConnectionLifetime`
-(shared state, back-pressure, timers, closing), :class:`~.exchange_host.ExchangeHost`
-(how the current exchange ends: replies, keep-alive, errors), and this module,
-which feeds the parser and moves queued requests to workers.
+Bytes from the client go through the parser (:mod:`.parser`) into a
+:class:`~.request_queue.RequestQueue`; each request becomes an
+:class:`~..streams.http_stream.HTTPStream` whose response this connection
+frames through its :class:`~.writer.HTTP11Writer`. Everything is a loop
+callback: no task per connection or per request (one exists only while a
+request waits for a worker). Timers live in :class:`~.timers.ConnectionTimers`.
 
 Invariants:
 
-* **One request at a time.** The next pipelined request is OPENed only after
-  the current response is completely handed to the transport, so responses
-  leave in request order. Reading pauses while the queue is over its limits
-  (:data:`~.request_queue.MAX_PENDING_BODY`,
+* **One request at a time.** The next pipelined request is started only
+  after the current response is completely handed to the transport, so
+  responses leave in request order. Reading pauses while the queue is over
+  its limits (:data:`~.request_queue.MAX_PENDING_BODY`,
   :data:`~.request_queue.MAX_PENDING_REQUESTS`) and after a parse error.
-* **Request body flow control.** At most the scope's request window (HELLO
-  ``window``, 0 with ``Expect: 100-continue``, plus every CREDIT) is forwarded;
-  the rest waits in the queue. The last ``HTTP_REQUEST`` has ``more=False``;
-  a request without a body (body mode NONE) sends none.
-* **Nothing after CLOSE or END.** Once ``close_scope`` was sent or the scope
-  ended, nothing more is sent for it (its unread body is discarded).
+* **Request body flow control.** At most the stream's ``window`` is handed to
+  it; the rest waits in the queue. A body nobody will read (the scope ended
+  or was closed) is skipped to the request's end.
 * **Keep-alive only when safe:** the response is complete and self-delimited,
   nobody asked to close, and the request was read to its end (a body already
   received but unread is discarded; one still arriving means close, with a
   short lingering half-close so the client reads the response, not a reset).
-* **The client going away** (EOF or error) while a scope is live sends
-  CLOSE(``client_closed``) unless that scope's response is complete and its
-  body fully delivered.
+* **The client going away** (EOF or error) ends the current stream
+  (:meth:`~..streams.http_stream.HTTPStream.client_gone`).
+* ``closing`` only goes from False to True; once set nothing more is written.
+* A request another protocol takes over (a WebSocket handshake today) ends
+  this connection: the parser stopped after its head, and the take-over hook
+  the listener's :class:`~..selector.ProtocolSelector` registered gets the
+  transport, the head and the bytes that followed.
 
 See ``docs/http1.md`` for the behaviour as a client sees it.
 """
@@ -40,88 +36,190 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import BodyMode, reasons
-
-from ..access_log import short_target
-from ..context import FrontContext
-from ..streams.exchange import Exchange
-from ..streams.sse import end_at_shutdown, limit_unsent
+from ..connections import LINGER_TIMEOUT, FrontContext, addresses
+from ..streams.http_stream import HTTPStream
+from ..streams.sse import limit_unsent
 from ..streams.sse_detect import is_sse_request
-from ..websocket.connection import take_over
-from ..websocket.handshake import is_websocket_upgrade
-from .exchange_host import ExchangeHost
-from .lifetime import LINGER_TIMEOUT
+from ..tls.scope_info import NO_EXTRAS, scope_extras
 from .parser import ParseError, ParserLimits, RequestHead, make_parser
 from .request_head import body_mode, scope_headers, split_target
+from .request_queue import RequestQueue
+from .responses import server_response
+from .timers import ConnectionTimers
+from .writer import HTTP11Writer
 
-__all__ = ["LINGER_TIMEOUT", "HTTP11Connection"]
+if TYPE_CHECKING:
+    from ..selector import TakeOvers
 
 logger = logging.getLogger("pagi.front")
 
-_NONE = BodyMode.NONE
-_EXPECT = BodyMode.EXPECT_CONTINUE
-_RETRY_AFTER = ((b"retry-after", b"1"),)
 
+class HTTP11Connection(asyncio.Protocol):
+    """An accepted client connection speaking HTTP/1.0 or HTTP/1.1."""
 
-class HTTP11Connection(ExchangeHost):
-    """An accepted client connection speaking HTTP/1.0 or HTTP/1.1.
+    __slots__ = (
+        "_again",
+        "_bytes_in",
+        "_bytes_out",
+        "_cur",
+        "_parser",
+        "_processing",
+        "_queue",
+        "_read_paused",
+        "_started",
+        "_take_overs",
+        "_transport",
+        "broken",
+        "client",
+        "closing",
+        "config",
+        "ctx",
+        "loop",
+        "opened_at",
+        "partial_head",
+        "peer",
+        "scheme",
+        "scope_extras",
+        "server",
+        "shutting_down",
+        "timers",
+        "writer",
+    )
 
-    The attributes without a leading underscore form the small interface the
-    :class:`Exchange` of the current request uses.
-    """
+    protocol = "http/1.1"
 
-    __slots__ = ("_again", "_parser", "_processing", "_started")
-
-    def __init__(self, ctx: FrontContext) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx: FrontContext, scheme: str, take_overs: TakeOvers) -> None:
+        self.ctx = ctx
         config = ctx.config
+        self.config = config
+        self.scheme = scheme
+        self._take_overs = take_overs
+        self.loop = asyncio.get_running_loop()
+        self.opened_at = self.loop.time()
+        self._transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.client: list[Any] | None = None
+        self.server: list[Any] | None = None
+        self.peer = "-"  # client address for log lines
+        self.scope_extras: dict[str, Any] = NO_EXTRAS  # the tls extension on TLS
         self._parser = make_parser(
             config.http,
             ParserLimits(config.max_request_line, config.max_header_size, config.max_headers),
+            take_overs.claims,
         )
+        self._queue = RequestQueue(config.max_body_size)
+        self._cur: HTTPStream | None = None  # the request being served
         self._started = 0  # requests started; the current one's seq
         self._processing = False
         self._again = False
+        self.partial_head = False  # bytes of a not yet complete head have arrived
+        self.broken = False  # the parser failed (or a limit was hit): feed nothing more
+        self.closing = False  # close/abort under way: write nothing more
+        self.shutting_down = False  # no keep-alive any more
+        self._read_paused = False
+        self._bytes_in = 0
+        self._bytes_out = 0
+        self.writer = HTTP11Writer(self)
+        self.timers = ConnectionTimers(self)
 
     def __repr__(self) -> str:
         return f"<HTTP11Connection {self.peer} cur={self._cur!r} closing={self.closing}>"
 
-    # --- asyncio.Protocol ----------------------------------------------------------
+    # --- ClientConnection -------------------------------------------------------------
+
+    def bytes_in(self) -> int:
+        return self._bytes_in
+
+    def bytes_out(self) -> int:
+        return self._bytes_out
+
+    def current(self) -> str:
+        cur = self._cur
+        return "" if cur is None else f"{cur.label()} (worker {cur.worker})"
+
+    def current_stream(self) -> HTTPStream | None:
+        return self._cur
+
+    def shutdown(self) -> None:
+        """No more keep-alive: close now if idle, else after the current response
+        (an event stream, which would never finish, is ended at once)."""
+        self.shutting_down = True
+        cur = self._cur
+        if self.closing:
+            return
+        if cur is None:
+            self.close(linger=bool(self._queue) or self.partial_head)
+        else:
+            cur.shutdown()
+
+    def abort(self, reason: str) -> None:
+        """Close at once; the current scope (if any) gets CLOSE(``reason``).
+
+        A request whose response has not started gets a last ``503`` (flushed
+        for at most :data:`LINGER_TIMEOUT` seconds); anything else is reset.
+        """
+        cur = self._cur
+        if self.closing or cur is None:
+            if cur is not None:
+                cur.release(reason)
+            self.abort_transport()
+            return
+        self.shutting_down = True
+        self.writer.keep_alive = False
+        if cur.abort(reason):
+            self.loop.call_later(LINGER_TIMEOUT, self._transport.abort)
+        else:
+            self.abort_transport()
+
+    # --- asyncio.Protocol: transport events -----------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport; they quack like it.
+        self._transport = transport  # type: ignore[assignment]
+        self.client, self.server, self.peer = addresses(transport)
+        self.scope_extras = scope_extras(transport)
+        self.ctx.connections.add(self)
+        self.timers.go_idle()
+
+    def pause_writing(self) -> None:
+        self.writer.paused = True
+
+    def resume_writing(self) -> None:
+        self.writer.paused = False
+        cur = self._cur
+        if cur is not None:
+            cur.on_writable()
 
     def data_received(self, data: bytes) -> None:
-        if self.closing or self._broken:
+        if self.closing or self.broken:
             return  # lingering after our response, or an error is being answered
+        self._bytes_in += len(data)
         try:
             events = self._parser.feed(data)
         except ParseError as exc:
             self._request_error(exc)
             return
-        if self._parser.upgraded and not self._broken:
-            # A WebSocket handshake was parsed: feed nothing more (the parser
-            # keeps what followed it for websocket.py) and stop reading.
-            self._broken = True
-            self._update_reading()
+        if self._parser.upgraded and not self.broken:
+            # A request another protocol takes over was parsed: feed nothing
+            # more (the parser keeps what followed it) and stop reading.
+            self.broken = True
+            self.update_reading()
         if events:
             queue = self._queue
             seq = queue.parse_seq
             error = queue.accept(events)
             if queue.parse_seq != seq:  # a head completed
-                self._partial_head = False
-                if self._head_timer is not None:
-                    self._head_timer.cancel()
-                    self._head_timer = None
+                self.partial_head = False
+                self.timers.head_done()
             if error is not None:
                 self._request_error(error)
             else:
                 self.process()
-        elif not self._queue.in_message and not self._partial_head and data.strip():
-            self._partial_head = True
-            if self._cur is None and self._head_timer is None:
-                self._head_timer = self.loop.call_later(
-                    self.config.header_timeout, self._head_timeout
-                )
+        elif not self._queue.in_message and not self.partial_head and data.strip():
+            self.partial_head = True
+            if self._cur is None:
+                self.timers.head_started()
 
     def eof_received(self) -> bool:
         # EOF while a response is pending means the client is gone (as uvicorn
@@ -132,71 +230,104 @@ class HTTP11Connection(ExchangeHost):
         if not self.closing:
             cur = self._cur
             if cur is not None:
-                logger.debug(
-                    "%s closed the connection during %s %s",
-                    self.peer,
-                    cur.method,
-                    short_target(cur.target),
-                )
-                self._client_gone(cur)
+                logger.debug("%s closed the connection during %s", self.peer, cur.label())
+                cur.client_gone()
             self.closing = True
-            self._cancel_timers()
+            self.timers.cancel()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
-        self._ctx.connections.discard(self)
-        self._cancel_timers()
-        if self._linger_timer is not None:
-            self._linger_timer.cancel()
-            self._linger_timer = None
+        self.ctx.connections.discard(self)
+        self.timers.cancel(linger=True)
         cur = self._cur
         self._cur = None
         if cur is not None:
-            self._client_gone(cur)
+            cur.client_gone()
         self._queue.clear()
 
-    # --- shutdown interface (server.py) ----------------------------------------------
+    # --- what the writer and the timers use -------------------------------------------
 
-    def shutdown(self) -> None:
-        """No more keep-alive: close now if idle, else after the current response
-        (an event stream, which would never finish, is ended at once: sse_stream.py)."""
-        self.shutting_down = True
-        if not self.closing and self._cur is None:
-            self._close(linger=bool(self._queue) or self._partial_head)
-        elif self._cur is not None:
-            end_at_shutdown(self, self._cur)  # an event stream would never finish
+    def write(self, data: bytes) -> None:
+        transport = self._transport
+        if self.closing or transport.is_closing():
+            return
+        self._bytes_out += len(data)
+        transport.write(data)
 
-    def abort(self, reason: str) -> None:
-        """Close at once; the current scope (if any) gets CLOSE(``reason``).
+    def transport_closing(self) -> bool:
+        return self._transport.is_closing()
 
-        A request whose response has not started gets a last ``503`` (flushed
-        for at most :data:`LINGER_TIMEOUT` seconds); anything else is reset.
-        """
+    def buffered(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def idle(self) -> bool:
+        """Nothing in progress and nothing queued (for the keep-alive timer)."""
+        return self._cur is None and not self._queue and not self.partial_head
+
+    def request_parsed(self) -> bool:
+        """The whole of the current request has been read from the socket."""
+        return not self._queue.parsing(self._started)
+
+    def awaiting_body(self) -> bool:
+        """The current request's head is parsed and not one byte of its body has arrived."""
+        queue = self._queue
+        return queue.parsing(self._started) and queue.parse_body == 0
+
+    def response_done(self) -> None:
+        """The current response is fully handed to the transport: keep-alive or close."""
         cur = self._cur
-        if self.closing or cur is None or cur.finished:
-            if cur is not None:
-                self.detach(cur, reason)
-            self._abort_transport()
+        if cur is None or self.closing:
             return
-        self.detach(cur, reason)
-        if cur.head_written:
-            self._log_exchange(cur, aborted=True)
-            cur.finished = True
-            self._abort_transport()
+        parsed = self.request_parsed()
+        if not (self.writer.keep_alive and parsed and not self.shutting_down):
+            # _cur stays set: connection_lost CLOSEs a scope still reading its body.
+            self.close(linger=not parsed or bool(self._queue) or self.partial_head or self.broken)
             return
-        logger.info(
-            "503 to %s for %s %s: %s before its response started",
-            self.peer,
-            cur.method,
-            short_target(cur.target),
-            reason,
-        )
-        cur.keep_alive = False
-        self.shutting_down = True
-        message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self.server_reply(cur, 503, message)  # closes after the write (no keep-alive)
-        self.loop.call_later(LINGER_TIMEOUT, self._transport.abort)
+        if not cur.request_done:
+            cur.request_done = self._queue.discard_body()  # received but never read
+        self._cur = None
+        if self._queue:
+            self.process()
+        else:
+            self.update_reading()
+            self.timers.go_idle()
+
+    def update_reading(self) -> None:
+        if self.closing:
+            return
+        pause = self.broken or self._queue.over_limit
+        if pause != self._read_paused:
+            self._read_paused = pause
+            if pause:
+                self._transport.pause_reading()
+            else:
+                self._transport.resume_reading()
+
+    def close(self, linger: bool = False) -> None:
+        """Close after what was written; ``linger``: half-close and drain input first."""
+        if self.closing:
+            return
+        self.closing = True
+        self.timers.cancel()
+        transport = self._transport
+        if linger and transport.can_write_eof() and not transport.is_closing():
+            try:
+                transport.write_eof()
+            except (OSError, RuntimeError):
+                transport.close()
+                return
+            if self._read_paused:
+                self._read_paused = False
+                transport.resume_reading()
+            self.timers.linger(transport.close)
+        else:
+            transport.close()
+
+    def abort_transport(self) -> None:
+        self.closing = True
+        self.timers.cancel()
+        self._transport.abort()
 
     # --- processing the queue -----------------------------------------------------
 
@@ -218,7 +349,7 @@ class HTTP11Connection(ExchangeHost):
                     break
         finally:
             self._processing = False
-        self._update_reading()
+        self.update_reading()
 
     def _step(self) -> None:
         queue = self._queue
@@ -228,7 +359,7 @@ class HTTP11Connection(ExchangeHost):
                 if not queue:
                     return
                 if self.shutting_down:
-                    self._close(linger=True)
+                    self.close(linger=True)
                     return
                 item = queue.next_request()
                 if isinstance(item, ParseError):
@@ -239,109 +370,70 @@ class HTTP11Connection(ExchangeHost):
                 continue
             if cur.request_done or not queue:
                 return
-            if cur.ended or cur.close_sent:
+            if cur.link is None:
+                if cur.waiting():
+                    return  # still waiting for a worker
                 # Nobody will read this body: skip it up to the request's end.
                 cur.request_done = queue.discard_body()
                 continue
-            if cur.link is None:
-                return  # still waiting for a worker
             taken = queue.take_body(cur.window)
             if taken is None:
                 return
-            body, more = taken
-            if not more:
-                cur.request_done = True
-                if not body and cur.body_mode == _NONE:
-                    continue
-            cur.window -= len(body)
-            cur.link.send_request_body(cur.sid, body, more)
+            cur.send_body(*taken)
 
     def _start(self, head: RequestHead) -> None:
-        if is_websocket_upgrade(head):
-            self._upgrade(head)
+        if self._take_overs.claims(head):
+            self._hand_over(head)
             return
         self._started += 1
-        cur = Exchange(self, head, self._started, self.loop.time())
-        self._cur = cur
-        cur.sse = is_sse_request(head)
-        if cur.sse:
+        self.writer.begin(head)
+        sse = is_sse_request(head)
+        cur = self._cur = HTTPStream(
+            self, self.writer, head.method, head.target, head.http_version, sse, self.loop.time()
+        )
+        if sse:
             limit_unsent(self._transport)
         raw_path, query = split_target(head.target)
-        cur.open_args = (raw_path, query, scope_headers(head.headers), body_mode(head))
-        link = self._ctx.pool.pick()
-        if link is None:
-            cur.waiter = self.loop.create_task(self._wait_for_worker(cur))
-            return
-        self._open(cur, link)
+        cur.start(raw_path, query, scope_headers(head.headers), body_mode(head))
 
-    def _upgrade(self, head: RequestHead) -> None:
-        """Hand the socket to a :class:`~.websocket.WebSocketConnection` and retire.
+    def _hand_over(self, head: RequestHead) -> None:
+        """Give the socket to the protocol that claims ``head`` and retire.
 
-        The handshake is the last request the parser read; responses to the
+        The head is the last request the parser read; responses to the
         requests before it have been written completely.
         """
         self.closing = True
-        self._cancel_timers()
+        self.timers.cancel()
         self._queue.clear()
-        self._ctx.connections.discard(self)
-        take_over(
-            self._ctx,
-            self._transport,
-            head,
-            self._parser.take_rest(),
-            self.client,
-            self.server,
-            self.peer,
-            self.loop.time(),
-            self._read_paused,
-            self.write_paused,
-        )
+        self.ctx.connections.discard(self)
+        self._take_overs.take_over(self, head, self._parser.take_rest(), self._read_paused)
 
-    def _open(self, cur: Exchange, link: Any) -> None:
-        assert cur.open_args is not None
-        raw_path, query, headers, mode = cur.open_args
-        cur.open_args = None
-        cur.link = link
-        cur.worker = link.name
-        cur.body_mode = mode
-        cur.window = 0 if mode == _EXPECT else link.request_window
-        cur.sid = link.open_scope(
-            cur,
-            "sse" if cur.sse else "http",
-            cur.http_version,
-            cur.method,
-            "https" if self.secure else "http",
-            raw_path,
-            query,
-            headers,
-            self.client,
-            self.server,
-            self.scope_extras,
-            mode,
-        )
+    def transport(self) -> asyncio.Transport:
+        return self._transport
 
-    async def _wait_for_worker(self, cur: Exchange) -> None:
-        """The slow path: no worker could take the request at once."""
-        timeout = self.config.worker_wait_timeout
-        try:
-            link = await self._ctx.pool.wait(timeout)
-            cur.waiter = None
-            if cur.finished or self.closing:
-                return
-            if link is None:
-                logger.warning(
-                    "503: no worker ready within %gs for %s %s from %s",
-                    timeout,
-                    cur.method,
-                    short_target(cur.target),
-                    self.peer,
-                )
-                self.server_reply(cur, 503, "no worker is available", extra=_RETRY_AFTER)
-                return
-            self._open(cur, link)
-            self.process()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("error while waiting for a worker for %s", self.peer)
-            self._abort_transport()
+    # --- errors in the request stream ---------------------------------------------
+
+    def _request_error(self, exc: ParseError) -> None:
+        """The parser failed or a limit was hit: take no more input; answer in turn."""
+        self.broken = True
+        self.update_reading()
+        self.timers.head_done()
+        queue = self._queue
+        cur = self._cur
+        if cur is not None and queue.parsing(self._started):
+            # The error is inside the body of the request being served.
+            queue.clear()
+            logger.info("%s bad request: %d %s", self.peer, exc.status, exc.reason)
+            self.writer.keep_alive = False
+            if not cur.fail_request(exc.status, exc.reason):
+                self.close(linger=True)
+            return
+        queue.drop_partial()
+        queue.push_error(exc)
+        self.process()
+
+    def _reject(self, exc: ParseError) -> None:
+        """Answer a malformed request (the app never sees it) and close."""
+        logger.info("%s bad request: %d %s", self.peer, exc.status, exc.reason)
+        self.write(server_response(exc.status, exc.reason, server_header=self.config.server_header))
+        self.close(linger=True)

@@ -28,17 +28,19 @@ Invariants every backend keeps (the shared test suite checks them):
   than ``max_header_size`` or with more than ``max_headers`` fields -> 431.
 * After a request whose ``keep_alive`` is false has ended, the rest of the
   stream is ignored: ``feed`` returns ``[]`` and ``feed_eof`` does not fail.
-* A WebSocket handshake (:func:`.ws_handshake.is_websocket_upgrade`) ends
-  the HTTP stream: after its head and end, ``upgraded`` is true, ``feed``
+* A request another protocol takes over (``takes_over(head)`` is true; the
+  connection passes the predicate, today "a WebSocket handshake") ends the
+  HTTP stream: after its head and end, ``upgraded`` is true, ``feed``
   returns ``[]`` and keeps the bytes, and :meth:`RequestParser.take_rest`
   returns everything received after the head (both backends mark the spot
   with an "Upgrade hook" comment). Any other upgrade request (``upgrade``
   set) or CONNECT is an ordinary request: its head, its body if it has one,
-  its end, then the next request.
+  its end, then the next request. The parsers know no protocol but HTTP/1.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -104,17 +106,29 @@ class RequestParser(Protocol):
 
     @property
     def upgraded(self) -> bool:
-        """Parsing stopped after a WebSocket handshake."""
+        """Parsing stopped after a request another protocol takes over."""
         ...
 
     def take_rest(self) -> bytes:
-        """After a WebSocket handshake: the bytes that followed its head."""
+        """After such a request: the bytes that followed its head."""
         ...
 
 
-def make_parser(kind: str, limits: ParserLimits) -> RequestParser:
+#: Which parsed requests end the HTTP stream (see the module doc).
+TakesOver = Callable[[RequestHead], bool]
+
+
+def _never(head: RequestHead) -> bool:
+    return False
+
+
+def make_parser(
+    kind: str, limits: ParserLimits, takes_over: TakesOver | None = None
+) -> RequestParser:
     """A parser for ``--http``: ``h11``, ``httptools``, or ``auto``
-    (httptools when importable, else h11)."""
+    (httptools when importable, else h11). ``takes_over``: see the module doc
+    (None: no request does)."""
+    claims = takes_over or _never
     if kind == "auto":
         try:
             import httptools  # noqa: F401
@@ -125,9 +139,9 @@ def make_parser(kind: str, limits: ParserLimits) -> RequestParser:
     if kind == "h11":
         from .parser_h11 import H11Parser
 
-        return H11Parser(limits)
+        return H11Parser(limits, claims)
     if kind == "httptools":
         from .parser_httptools import HttptoolsParser
 
-        return HttptoolsParser(limits)
+        return HttptoolsParser(limits, claims)
     raise ValueError(f"unknown HTTP parser {kind!r}; choose h11, httptools or auto")

@@ -30,8 +30,15 @@ from typing import Final
 
 import h11
 
-from ..websocket.handshake import is_websocket_upgrade
-from .parser import Body, EndOfMessage, ParseError, ParserEvent, ParserLimits, RequestHead
+from .parser import (
+    Body,
+    EndOfMessage,
+    ParseError,
+    ParserEvent,
+    ParserLimits,
+    RequestHead,
+    TakesOver,
+)
 from .request_checks import (
     FORBIDDEN_TRAILERS,
     H2_PREFACE,
@@ -114,10 +121,12 @@ class H11Parser:
         "_remaining",
         "_request",
         "_scanned",
+        "_takes_over",
         "_upgraded",
     )
 
-    def __init__(self, limits: ParserLimits) -> None:
+    def __init__(self, limits: ParserLimits, takes_over: TakesOver) -> None:
+        self._takes_over = takes_over
         self._limits = limits
         self._buf = bytearray()
         # Head state: _line_end is 0 until the request line is complete, then
@@ -134,17 +143,17 @@ class H11Parser:
         self._chunks: _ChunkedFraming | None = None
         self._keep_alive = True
         self._closed = False  # a request without keep-alive ended; ignore the rest
-        # A WebSocket handshake was parsed: _buf holds the new protocol's bytes.
+        # A request another protocol takes over was parsed: _buf holds the new protocol's bytes.
         self._upgraded = False
         self._error: ParseError | None = None
 
     @property
     def upgraded(self) -> bool:
-        """Parsing stopped after a WebSocket handshake (see :meth:`take_rest`)."""
+        """Parsing stopped after a request another protocol takes over (see :meth:`take_rest`)."""
         return self._upgraded
 
     def take_rest(self) -> bytes:
-        """The bytes received after the WebSocket handshake's head (once)."""
+        """The bytes received after the taken-over request's head (once)."""
         rest = bytes(self._buf)
         self._buf.clear()
         return rest
@@ -168,7 +177,7 @@ class H11Parser:
                     events.append(head)
                     if not (head.chunked or head.content_length):
                         events.append(EndOfMessage())
-                        if is_websocket_upgrade(head):
+                        if self._takes_over(head):
                             self._upgraded = True  # upgrade hook: the rest is not HTTP
                             break
                         if self._end_message(head.keep_alive):

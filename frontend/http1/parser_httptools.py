@@ -9,7 +9,8 @@ errors are mapped to the status the h11 backend gives for the same bytes.
 
 Upgrades: llhttp stops after a request it considers an upgrade (``Connection:
 upgrade`` with an ``Upgrade`` field, or CONNECT) and reports where the message
-ended. After a WebSocket handshake (:func:`.ws_handshake.is_websocket_upgrade`)
+ended. After a request another protocol takes over (``takes_over``, a WebSocket
+handshake today)
 parsing stops there and the rest is kept for :meth:`HttptoolsParser.take_rest`;
 after any other, the rest is parsed by a fresh llhttp parser as the next request. When
 llhttp skipped the body of such a request (it assumes the body belongs to the
@@ -33,8 +34,15 @@ from httptools import (
     HttpRequestParser,
 )
 
-from ..websocket.handshake import is_websocket_upgrade
-from .parser import Body, EndOfMessage, ParseError, ParserEvent, ParserLimits, RequestHead
+from .parser import (
+    Body,
+    EndOfMessage,
+    ParseError,
+    ParserEvent,
+    ParserLimits,
+    RequestHead,
+    TakesOver,
+)
 from .request_checks import FORBIDDEN_TRAILERS, H2_PREFACE_REASON, build_head
 
 # llhttp error reasons whose status is not 400, and short phrases for the
@@ -121,11 +129,13 @@ class HttptoolsParser:
         "_rest",
         "_skipped_body",
         "_synthetic",
+        "_takes_over",
         "_target",
         "_upgraded",
     )
 
-    def __init__(self, limits: ParserLimits) -> None:
+    def __init__(self, limits: ParserLimits, takes_over: TakesOver) -> None:
+        self._takes_over = takes_over
         self._limits = limits
         self._max_request_line = limits.max_request_line
         self._max_header_size = limits.max_header_size
@@ -146,7 +156,7 @@ class HttptoolsParser:
         self._skipped_body = False  # llhttp treated this body as upgrade data
         self._synthetic = False  # the head being parsed is ours, not the client's
         self._closed = False  # a request without keep-alive ended; ignore the rest
-        # A WebSocket handshake was parsed: _rest holds the new protocol's bytes.
+        # A request another protocol takes over was parsed: _rest holds the new protocol's bytes.
         self._upgraded = False
         self._rest = bytearray()
         self._error: ParseError | None = None
@@ -155,11 +165,11 @@ class HttptoolsParser:
 
     @property
     def upgraded(self) -> bool:
-        """Parsing stopped after a WebSocket handshake (see :meth:`take_rest`)."""
+        """Parsing stopped after a request another protocol takes over (see :meth:`take_rest`)."""
         return self._upgraded
 
     def take_rest(self) -> bytes:
-        """The bytes received after the WebSocket handshake's head (once)."""
+        """The bytes received after the taken-over request's head (once)."""
         rest = bytes(self._rest)
         self._rest.clear()
         return rest
@@ -202,7 +212,7 @@ class HttptoolsParser:
                 return
             except HttpParserUpgrade as exc:
                 head = self._head
-                if head is not None and not self._skipped_body and is_websocket_upgrade(head):
+                if head is not None and not self._skipped_body and self._takes_over(head):
                     # Upgrade hook: after a WebSocket handshake the bytes are
                     # the new protocol's; keep them for take_rest().
                     self._upgraded = True

@@ -71,11 +71,6 @@ def scope_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
     return out
 
 
-def has_body(head: RequestHead) -> bool:
-    """A body follows the head: chunked, or a content-length above zero."""
-    return head.chunked or bool(head.content_length)
-
-
 def body_mode(head: RequestHead) -> BodyMode:
     """NONE without a body; EXPECT_CONTINUE with one and ``Expect: 100-continue``."""
     if not (head.chunked or head.content_length):

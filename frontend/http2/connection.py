@@ -1,14 +1,18 @@
 """One HTTP/2 client connection of the front (an :class:`asyncio.Protocol`).
 
 The I/O shell around :class:`~.core.H2Core`: bytes from the socket go to the
-core, its events to the connection's :class:`~.stream.H2Stream` objects, and
-the core's outbound bytes to the socket, once per loop iteration. Invariants:
+core, its events to the streams (one :class:`~..streams.http_stream.HTTPStream`
+or :class:`~..streams.ws_stream.WSStream` per request, each over its
+:class:`~.writer.H2Writer`, made by :mod:`.opening`), and the core's outbound
+bytes to the socket, once per loop iteration. It is the streams'
+:class:`~..streams.interfaces.StreamHost` and a
+:class:`~..connections.ClientConnection`. Invariants:
 
-* Streams are flushed only while the transport is not paused for writing, so
-  response data waits in the streams (within the link credit) rather than in
-  the transport when the client reads slowly; a paused transport also pauses
-  reading, so a client that floods control frames it never reads the answers
-  to stalls itself.
+* Writers hand h2 response data only while the transport is not paused for
+  writing, so it waits in the streams (where the worker's credit is withheld)
+  rather than in the transport when the client reads slowly; a paused
+  transport also pauses reading, so a client that floods control frames it
+  never reads the answers to stalls itself.
 * A stream whose response waits on a zero flow-control window for
   :attr:`~.limits.H2Limits.stall_timeout` is reset (``CANCEL``), its scope told
   ``write_timeout``.
@@ -26,17 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import h2.events
 from h2.errors import ErrorCodes
 from pagi.protocol import reasons
 
-from ..context import FrontContext
-from ..endpoints import NO_EXTRAS, scope_extras, transport_endpoints
+from ..connections import FrontContext, addresses
+from ..tls.scope_info import NO_EXTRAS, scope_extras
 from .core import H2Core
 from .limits import H2Limits
-from .request import MalformedRequest, read_request
-from .stream import H2Stream
+from .opening import open_stream
+from .writer import H2Writer
 
 logger = logging.getLogger("pagi.front")
 
@@ -47,65 +52,83 @@ LINGER_TIMEOUT = 2.0
 class HTTP2Connection(asyncio.Protocol):
     """An accepted client connection speaking HTTP/2 (after ALPN ``h2`` or the preface)."""
 
-    def __init__(self, ctx: FrontContext, limits: H2Limits | None = None) -> None:
+    protocol = "h2"
+
+    def __init__(self, ctx: FrontContext, scheme: str, limits: H2Limits | None = None) -> None:
         self.ctx = ctx
+        self.scheme = scheme
         self.loop = asyncio.get_running_loop()
-        config = ctx.config
+        config = self.config = ctx.config
         self.limits = limits or H2Limits(
             max_concurrent_streams=config.http2_max_concurrent_streams,
             max_header_list_size=config.max_header_size,
             stall_timeout=config.http2_stall_timeout,
         )
         self.core = H2Core(self.limits, self.loop.time)
-        self.streams: dict[int, H2Stream] = {}
+        self.writers: dict[int, H2Writer] = {}
         self._transport: asyncio.Transport | None = None
-        self.client: list[object] | None = None
-        self.server: list[object] | None = None
+        self.client: list[Any] | None = None
+        self.server: list[Any] | None = None
         self.peer = "-"
-        self.secure = False
-        self.scope_extras: dict[str, object] = NO_EXTRAS
-        self._dirty: set[H2Stream] = set()
-        self._flush_all = False
+        self.scope_extras: dict[str, Any] = NO_EXTRAS
+        self.opened_at = self.loop.time()
+        self._bytes_in = 0
+        self._bytes_out = 0
         self._scheduled = False
-        self._write_paused = False
+        self._retry: set[H2Writer] = set()  # writers with output waiting for window
+        self.write_paused = False
         self._closing = False
         self._stalled: dict[int, float] = {}
         self._stall_timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
-        self.opened_at = self.loop.time()
-        self._bytes_in = 0
-        self._bytes_out = 0
 
     @property
-    def protocol(self) -> str:
-        return "h2"
+    def closing(self) -> bool:
+        return self._closing
+
+    # --- ClientConnection -----------------------------------------------------------
 
     def bytes_in(self) -> int:
-        """Bytes received from the client so far."""
         return self._bytes_in
 
     def bytes_out(self) -> int:
-        """Bytes handed to the transport for the client so far."""
         return self._bytes_out
 
     def current(self) -> str:
-        """The requests being served, e.g. ``3 streams: GET /a, POST /b, ...``."""
-        streams = [s for s in self.streams.values() if not s.done]
-        if not streams:
+        """``N streams: GET /a, POST /b, ...`` (``""`` when idle)."""
+        labels = [w.label() for w in self.writers.values() if not w.finished]
+        if not labels:
             return ""
-        shown = ", ".join(
-            f"{s.facts.method} {s.facts.target[:60].decode('latin-1')}" for s in streams[:3]
-        )
-        more = ", ..." if len(streams) > 3 else ""
-        return f"{len(streams)} stream{'s' if len(streams) > 1 else ''}: {shown}{more}"
+        more = ", ..." if len(labels) > 3 else ""
+        plural = "s" if len(labels) > 1 else ""
+        return f"{len(labels)} stream{plural}: {', '.join(labels[:3])}{more}"
+
+    def shutdown(self) -> None:
+        """Graceful: GOAWAY NO_ERROR, end event streams, finish the others, then close."""
+        self.core.goaway()
+        for writer in list(self.writers.values()):
+            stream = writer.stream
+            if stream is not None:
+                stream.shutdown()
+        self._schedule()
+
+    def abort(self, reason: str) -> None:
+        """Close now; live scopes are told ``reason``."""
+        self._closing = True
+        for writer in list(self.writers.values()):
+            stream = writer.stream
+            if stream is not None:
+                stream.abort(reason)
+        self.writers.clear()
+        if self._transport is not None:
+            self._transport.abort()
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        self.client, self.server, self.peer = transport_endpoints(transport)
+        self.client, self.server, self.peer = addresses(transport)
         self.scope_extras = scope_extras(transport)
-        self.secure = self.scope_extras is not NO_EXTRAS
         self.ctx.connections.add(self)
         self._write()
         self._arm_idle()
@@ -120,7 +143,7 @@ class HTTP2Connection(asyncio.Protocol):
             logger.info(
                 "%s HTTP/2 connection error: %s (GOAWAY %s)", self.peer, why, ErrorCodes(code).name
             )
-            self._fail_streams(reasons.PROTOCOL_ERROR)
+            self._end_streams()
             self._write()
             self._linger()
             return
@@ -130,20 +153,22 @@ class HTTP2Connection(asyncio.Protocol):
         return False
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self.write_paused = True
+        for writer in self.writers.values():
+            writer.paused = True
         if self._transport is not None:
             self._transport.pause_reading()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
+        self.write_paused = False
         if self._transport is not None and not self._closing:
             self._transport.resume_reading()
-        self._flush_all = True
+        self._retry.update(self.writers.values())
         self._schedule()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._fail_streams(reasons.CLIENT_CLOSED)
+        self._end_streams()
         for timer in (self._stall_timer, self._idle_timer):
             if timer is not None:
                 timer.cancel()
@@ -154,61 +179,72 @@ class HTTP2Connection(asyncio.Protocol):
     def _on_event(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.DataReceived):
             sid = event.stream_id
-            stream = self.streams.get(sid)
+            writer = self.writers.get(sid)
+            data = event.data or b""
             length = event.flow_controlled_length or 0
-            if stream is None:
-                self.core.consumed(sid, length)
+            if length > len(data):
+                self.core.consumed(sid, length - len(data))  # padding
+            if writer is None:
+                self.core.consumed(sid, len(data))
             else:
-                stream.on_data(event.data or b"", length)
-            if event.stream_ended is not None and stream is not None:
-                stream.on_request_end()
+                received = writer.receive(data)
+                if received > self.config.max_body_size and writer.http is not None:
+                    self._too_large(writer)
+                if event.stream_ended is not None:
+                    self._input_end(writer)
         elif isinstance(event, h2.events.RequestReceived):
-            self._on_request(event)
+            self._cancel_idle()
+            writer = open_stream(self, event)
+            if writer is not None:
+                self.writers[writer.sid] = writer
         elif isinstance(event, h2.events.StreamEnded):
-            stream = self.streams.get(event.stream_id)
-            if stream is not None and not stream._in_ended:
-                stream.on_request_end()
+            writer = self.writers.get(event.stream_id)
+            if writer is not None and not writer.input_ended:
+                self._input_end(writer)
         elif isinstance(event, h2.events.StreamReset):
-            stream = self.streams.pop(event.stream_id, None)
-            if stream is not None:
-                stream.client_reset()
+            writer = self.writers.pop(event.stream_id, None)
+            if writer is not None:
+                writer.reset_sent = True  # the client closed it: nothing more goes out
+                writer.drop_input()
+                if writer.stream is not None:
+                    writer.stream.client_gone()
         elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
-            self._flush_all = True
+            self._retry.update(w for w in self.writers.values() if w.out.pending)
         elif isinstance(event, h2.events.ConnectionTerminated):
             self._on_goaway(event)
-        # Trailers of a request are dropped (the link carries none); PING, SETTINGS
-        # ACK, PRIORITY and unknown frames need nothing from us.
+        # Request trailers are dropped (the link carries none); PING, SETTINGS ACK,
+        # PRIORITY and unknown frames need nothing from us.
 
-    def _on_request(self, event: h2.events.RequestReceived) -> None:
-        sid = event.stream_id
-        conn = self.core.conn
-        ended = event.stream_ended is not None
-        if self.core.last_stream is not None and sid > self.core.last_stream:
-            conn.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
-            return
-        try:
-            facts = read_request(list(event.headers or ()))  # type: ignore[arg-type]
-        except MalformedRequest as exc:
-            logger.info("%s HTTP/2 malformed request on stream %d: %s", self.peer, sid, exc)
-            conn.reset_stream(sid, ErrorCodes.PROTOCOL_ERROR)
-            return
-        self._cancel_idle()
-        stream = H2Stream(self, sid, facts, ended)
-        self.streams[sid] = stream
-        stream.start()
+    def _input_end(self, writer: H2Writer) -> None:
+        ws = writer.ws
+        writer.input_end()
+        if ws is not None:
+            ws.client_eof()
+
+    def _too_large(self, writer: H2Writer) -> None:
+        stream = writer.http
+        assert stream is not None
+        limit = self.config.max_body_size
+        logger.info("%s request body over %d bytes: 413 (HTTP/2)", self.peer, limit)
+        writer.drop_input()
+        if not stream.fail_request(413, f"request body larger than {limit} bytes"):
+            writer.reset(ErrorCodes.CANCEL)
 
     def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
         if event.error_code:
             logger.info(
                 "%s HTTP/2 client sent GOAWAY %s", self.peer, ErrorCodes(event.error_code).name
             )
-            self._fail_streams(reasons.CLIENT_CLOSED)
-        self._closing_when_idle()
+            self._end_streams()
+        if self.core.last_stream is None:
+            self.core.last_stream = self.core.conn.highest_inbound_stream_id
 
     # --- output -------------------------------------------------------------------------
 
-    def wake(self, stream: H2Stream) -> None:
-        self._dirty.add(stream)
+    def flushed(self, writer: H2Writer) -> None:
+        """A writer handed h2 something (or finished): write soon, retry what waits."""
+        if writer.out.pending:
+            self._retry.add(writer)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -220,34 +256,43 @@ class HTTP2Connection(asyncio.Protocol):
         self._scheduled = False
         if self._transport is None or self._transport.is_closing():
             return
-        if not self._write_paused:
-            streams = list(self.streams.values()) if self._flush_all else list(self._dirty)
-            self._flush_all = False
-            self._dirty.clear()
-            core = self.core
+        if not self.write_paused and self._retry:
+            retry = list(self._retry)
+            self._retry.clear()
             now = self.loop.time()
-            for stream in streams:
-                if stream.done:
+            for writer in retry:
+                if writer.finished:
                     continue
-                window = core.send_window(stream.sid)
-                stream.flush(window)
-                if stream.out.pending and core.send_window(stream.sid) <= 0:
-                    self._stalled.setdefault(stream.sid, now)
+                was_paused = writer.paused
+                writer.push()
+                if writer.out.pending:
+                    self._stalled.setdefault(writer.sid, now)
                 else:
-                    self._stalled.pop(stream.sid, None)
+                    self._stalled.pop(writer.sid, None)
+                if was_paused and not writer.paused and writer.stream is not None:
+                    writer.stream.on_writable()
             if self._stalled and self._stall_timer is None:
                 self._stall_timer = self.loop.call_later(
                     self.limits.stall_timeout / 2, self._check_stalls
                 )
-        for sid in [sid for sid, s in self.streams.items() if s.done]:
-            del self.streams[sid]
-            self._stalled.pop(sid, None)
+        for sid in [sid for sid, w in self.writers.items() if w.finished]:
+            self._forget(self.writers.pop(sid))
         self._write()
-        if not self.streams and not self._closing:
+        if not self.writers and not self._closing:
             if self.core.last_stream is not None:
                 self._linger()  # GOAWAY sent and every stream finished
             else:
                 self._arm_idle()
+
+    def _forget(self, writer: H2Writer) -> None:
+        """A stream whose last frame went out: end the request side too."""
+        self._stalled.pop(writer.sid, None)
+        if not writer.input_ended and not writer.reset_sent:
+            # RFC 9113 section 8.1: a complete response ends the request too.
+            writer.reset(ErrorCodes.NO_ERROR)
+            stream = writer.stream
+            if stream is not None:
+                stream.client_gone()
 
     def _write(self) -> None:
         data = self.core.outbound()
@@ -261,8 +306,8 @@ class HTTP2Connection(asyncio.Protocol):
         self._stall_timer = None
         deadline = self.loop.time() - self.limits.stall_timeout
         for sid, since in list(self._stalled.items()):
-            stream = self.streams.get(sid)
-            if stream is None or stream.done:
+            writer = self.writers.get(sid)
+            if writer is None or writer.finished or not writer.out.pending:
                 self._stalled.pop(sid, None)
             elif since <= deadline:
                 logger.info(
@@ -272,7 +317,11 @@ class HTTP2Connection(asyncio.Protocol):
                     self.limits.stall_timeout,
                 )
                 self._stalled.pop(sid, None)
-                stream.reset(ErrorCodes.CANCEL, reasons.WRITE_TIMEOUT)
+                writer.reset(ErrorCodes.CANCEL)
+                if writer.http is not None:
+                    writer.http.abort(reasons.WRITE_TIMEOUT)
+                elif writer.ws is not None:
+                    writer.ws.abort(reasons.WRITE_TIMEOUT)
         if self._stalled:
             self._stall_timer = self.loop.call_later(
                 self.limits.stall_timeout / 2, self._check_stalls
@@ -282,7 +331,7 @@ class HTTP2Connection(asyncio.Protocol):
     def _arm_idle(self) -> None:
         if self._idle_timer is None and not self._closing:
             self._idle_timer = self.loop.call_later(
-                self.ctx.config.keepalive_timeout, self._idle_expired
+                self.config.keepalive_timeout, self._idle_expired
             )
 
     def _cancel_idle(self) -> None:
@@ -292,20 +341,21 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _idle_expired(self) -> None:
         self._idle_timer = None
-        if not self.streams:
+        if not self.writers:
             logger.debug("%s HTTP/2 idle timeout", self.peer)
             self.shutdown()
 
-    def _closing_when_idle(self) -> None:
-        if self.core.last_stream is None:
-            self.core.last_stream = self.core.conn.highest_inbound_stream_id
-        self._schedule()
-
-    def _fail_streams(self, reason: str) -> None:
-        streams = list(self.streams.values())
-        self.streams.clear()
-        for stream in streams:
-            stream.reset(-1, reason)
+    def _end_streams(self) -> None:
+        """The connection is over: every stream's client is gone."""
+        writers = list(self.writers.values())
+        self.writers.clear()
+        for writer in writers:
+            writer.reset_sent = True
+            stream = writer.stream
+            if writer.ws is not None:
+                writer.ws.client_lost()
+            elif stream is not None:
+                stream.client_gone()
 
     def _linger(self) -> None:
         """Close after the GOAWAY, reading (and dropping) what the client still sends
@@ -323,16 +373,3 @@ class HTTP2Connection(asyncio.Protocol):
                 transport.close()
                 return
         self.loop.call_later(LINGER_TIMEOUT, transport.close)
-
-    # --- the ClientConnection side (server.py) --------------------------------------------
-
-    def shutdown(self) -> None:
-        """Graceful: GOAWAY NO_ERROR, finish the open streams, then close."""
-        self.core.goaway()
-        self._schedule()
-
-    def abort(self, reason: str = reasons.SERVER_SHUTDOWN) -> None:
-        self._closing = True
-        self._fail_streams(reason)
-        if self._transport is not None:
-            self._transport.abort()

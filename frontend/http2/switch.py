@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from pagi.protocol import reasons
 
-from ..context import FrontContext
+from ..connections import FrontContext
 from .connection import HTTP2Connection
 from .core import PREFACE
 
@@ -32,21 +32,28 @@ from .core import PREFACE
 class ProtocolSwitch(asyncio.Protocol):
     """Picks the connection protocol for one transport, then gets out of the way."""
 
-    __slots__ = ("_buffer", "_ctx", "_http1", "_timer", "_transport")
+    __slots__ = ("_buffer", "_ctx", "_http1", "_scheme", "_timer", "_transport", "opened_at")
 
-    def __init__(self, ctx: FrontContext, http1: Callable[[], asyncio.Protocol]) -> None:
+    protocol = "undecided"  # what a ClientConnection speaks: not chosen yet
+    peer = "-"
+
+    def __init__(
+        self, ctx: FrontContext, scheme: str, http1: Callable[[], asyncio.Protocol]
+    ) -> None:
         self._ctx = ctx
+        self._scheme = scheme
         self._http1 = http1
         self._transport: asyncio.Transport | None = None
         self._buffer = b""
         self._timer: asyncio.TimerHandle | None = None
+        self.opened_at = asyncio.get_running_loop().time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             h2 = ssl_object.selected_alpn_protocol() == "h2"
-            self._hand_over(HTTP2Connection(self._ctx) if h2 else self._http1())
+            self._hand_over(HTTP2Connection(self._ctx, self._scheme) if h2 else self._http1())
             return
         self._ctx.connections.add(self)
         loop = asyncio.get_running_loop()
@@ -60,7 +67,7 @@ class ProtocolSwitch(asyncio.Protocol):
         self._buffer = b""
         self._stop_waiting()
         if buffered.startswith(PREFACE):
-            chosen: asyncio.Protocol = HTTP2Connection(self._ctx)
+            chosen: asyncio.Protocol = HTTP2Connection(self._ctx, self._scheme)
         else:
             chosen = self._http1()
         self._hand_over(chosen, buffered)
@@ -85,7 +92,16 @@ class ProtocolSwitch(asyncio.Protocol):
         if data and not transport.is_closing():
             chosen.data_received(data)
 
-    # --- what shutdown asks of a connection ------------------------------------------------
+    # --- ClientConnection ------------------------------------------------------------------
+
+    def bytes_in(self) -> int:
+        return len(self._buffer)
+
+    def bytes_out(self) -> int:
+        return 0
+
+    def current(self) -> str:
+        return ""
 
     def shutdown(self) -> None:
         self.abort(reasons.SERVER_SHUTDOWN)

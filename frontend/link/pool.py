@@ -105,11 +105,6 @@ class WorkerPool:
 
     # --- membership (called by WorkerLink) -----------------------------------
 
-    @property
-    def links(self) -> list[WorkerLink]:
-        """Every pool member, draining ones included (a copy)."""
-        return list(self._links)
-
     def add(self, link: WorkerLink) -> None:
         if link not in self._links:
             self._links.append(link)

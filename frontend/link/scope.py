@@ -2,7 +2,7 @@
 
 :class:`LinkScope` checks the worker's response events of one scope against
 the order the link protocol allows and against the response window, and
-passes them on to the scope's :class:`ScopeHandler`.
+passes them on to the scope's :class:`~.handlers.HTTPScopeHandler`.
 
 Invariants:
 
@@ -22,14 +22,31 @@ Invariants:
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from pagi.protocol.fields import (
+    BODY,
+    FILE_LENGTH,
+    FILE_OFFSET,
+    KEEPALIVE_INTERVAL,
+    MORE,
+    SSE_KEEPALIVE_COMMENT,
+    START_BODY,
+    START_HEADERS,
+    START_MORE,
+    START_STATUS,
+    START_TRAILERS,
+    TRAILERS_HEADERS,
+)
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import SSE_KEEPALIVE as _SSE_KEEPALIVE
 
 from .io import LinkViolation
+
+if TYPE_CHECKING:
+    from .handlers import HTTPScopeHandler
 
 # Response state of a scope, as the worker's events move it forward.
 _BEFORE_START = 0
@@ -38,33 +55,13 @@ _AWAIT_TRAILERS = 2  # body complete; announced trailers must follow
 _COMPLETE = 3  # nothing more but END
 
 
-class ScopeHandler(Protocol):
-    """The per-request object the HTTP layer gives to :meth:`WorkerLink.open_scope`."""
-
-    def on_response_start(
-        self, status: int, headers: list[list[bytes]], trailers: bool
-    ) -> None: ...
-    def on_response_body(self, body: bytes, more: bool) -> None: ...
-    def on_response(
-        self, status: int, headers: list[list[bytes]], trailers: bool, body: bytes, more: bool
-    ) -> None:
-        """START and the first body piece in one message: the same as
-        ``on_response_start`` followed at once by ``on_response_body``."""
-
-    def on_response_file(self, fd: int, offset: int, length: int | None) -> None: ...
-    def on_response_trailers(self, headers: list[list[bytes]]) -> None: ...
-    def on_request_credit(self, nbytes: int) -> None: ...
-    def on_end(self, outcome: int, response_started: bool, detail: str) -> None: ...
-    def on_worker_lost(self) -> None: ...
-
-
 class LinkScope:
     """The link's record of one open scope (kept until the worker's END)."""
 
     __slots__ = ("handler", "state", "trailers", "window")
 
-    def __init__(self, handler: ScopeHandler, window: int) -> None:
-        self.handler: ScopeHandler | None = handler  # None once close_scope was called
+    def __init__(self, handler: HTTPScopeHandler, window: int) -> None:
+        self.handler: HTTPScopeHandler | None = handler  # None once close_scope was called
         self.state = _BEFORE_START
         self.trailers = False  # announced by HTTP_RESPONSE_START
         self.window = window  # response body bytes the worker may still send
@@ -79,8 +76,8 @@ class LinkScope:
             if code == _BODY:
                 if self.state != _IN_BODY:
                     raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_BODY {_when(self.state)}")
-                body = msg[3]
-                more = msg[4]
+                body = msg[BODY]
+                more = msg[MORE]
                 self._take_body(sid, body, more)
                 if handler is not None:
                     handler.on_response_body(body, more)
@@ -88,29 +85,30 @@ class LinkScope:
                 if self.state != _BEFORE_START:
                     raise LinkViolation(f"scope {sid}: second HTTP_RESPONSE_START")
                 self.state = _IN_BODY
-                self.trailers = trailers = msg[5]
+                self.trailers = trailers = msg[START_TRAILERS]
                 if len(msg) == 8:  # START carrying the first body piece
-                    body = msg[6]
-                    more = msg[7]
+                    body = msg[START_BODY]
+                    more = msg[START_MORE]
                     self._take_body(sid, body, more)
                     if handler is not None:
-                        handler.on_response(msg[3], msg[4], trailers, body, more)
+                        handler.on_response(
+                            msg[START_STATUS], msg[START_HEADERS], trailers, body, more
+                        )
                 elif handler is not None:
-                    handler.on_response_start(msg[3], msg[4], trailers)
+                    handler.on_response_start(msg[START_STATUS], msg[START_HEADERS], trailers)
             elif code == _FILE:
                 if self.state != _IN_BODY:
                     raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_FILE {_when(self.state)}")
                 self.state = _AWAIT_TRAILERS if self.trailers else _COMPLETE
                 if handler is not None:
                     claimed, fd = fd, -1
-                    handler.on_response_file(claimed, msg[3], msg[4])
+                    handler.on_response_file(claimed, msg[FILE_OFFSET], msg[FILE_LENGTH])
             elif code == _SSE_KEEPALIVE:
-                # only while a response streams; handlers without SSE ignore it
+                # only while a response streams (an http scope's handler ignores it)
                 if self.state != _IN_BODY:
                     raise LinkViolation(f"scope {sid}: SSE_KEEPALIVE {_when(self.state)}")
-                on_keepalive = getattr(handler, "on_sse_keepalive", None)
-                if on_keepalive is not None:
-                    on_keepalive(msg[3], msg[4])
+                if handler is not None:
+                    handler.on_sse_keepalive(msg[KEEPALIVE_INTERVAL], msg[SSE_KEEPALIVE_COMMENT])
             else:  # HTTP_RESPONSE_TRAILERS (the codec admits no other code from a worker)
                 if self.state != _AWAIT_TRAILERS:
                     if self.state != _COMPLETE:
@@ -122,7 +120,7 @@ class LinkScope:
                     raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_TRAILERS {problem}")
                 self.state = _COMPLETE
                 if handler is not None:
-                    handler.on_response_trailers(msg[3])
+                    handler.on_response_trailers(msg[TRAILERS_HEADERS])
         finally:
             if fd >= 0:
                 os.close(fd)

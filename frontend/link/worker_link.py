@@ -3,8 +3,10 @@
 A :class:`WorkerLink` owns one accepted UNIX stream socket (the socket I/O is
 its base, :class:`~.link_io.LinkIO`) and the scopes opened on it. It decodes
 the worker's messages, checks each scope's response events
-(:class:`~.link_scope.LinkScope`) and calls the :class:`ScopeHandler` of each
-scope. Everything runs as loop callbacks: no task per link or per scope.
+(:class:`~.scope.LinkScope`, :class:`~.ws_scope.WSLinkScope`) and calls the
+handler of each scope (:mod:`.handlers`); it implements
+:class:`~.handle.LinkHandle`, all a stream knows of it. Everything runs as
+loop callbacks: no task per link or per scope.
 
 Invariants:
 
@@ -37,6 +39,20 @@ from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
+from pagi.protocol.fields import (
+    CREDIT_BYTES,
+    END_DETAIL,
+    END_OUTCOME,
+    END_STARTED,
+    EVENT_CODE,
+    HELLO_INFO,
+    HELLO_VERSION,
+    KIND,
+    SCOPE_ID,
+    STATS_INFO,
+    TOKEN,
+)
+from pagi.protocol.kinds import CLOSE as _CLOSE
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import DRAIN as _DRAIN
 from pagi.protocol.kinds import END as _END
@@ -44,6 +60,7 @@ from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HELLO as _HELLO
 from pagi.protocol.kinds import HTTP_REQUEST as _REQUEST
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
+from pagi.protocol.kinds import OPEN as _OPEN
 from pagi.protocol.kinds import PING as _PING
 from pagi.protocol.kinds import PONG as _PONG
 from pagi.protocol.kinds import STATS as _STATS
@@ -52,19 +69,19 @@ from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
 from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
 
 from ..config import FrontConfig
+from .handle import Address, Headers
 from .handshake import read_hello, welcome
 from .io import LinkIO, LinkViolation
-from .scope import LinkScope, ScopeHandler
+from .scope import LinkScope
 from .ws_scope import WSLinkScope
 
 if TYPE_CHECKING:
+    from .handlers import HTTPScopeHandler, WSScopeHandler
     from .pool import WorkerPool
 
-__all__ = ["ScopeHandler", "WorkerLink"]
+__all__ = ["WorkerLink"]
 
 logger = logging.getLogger("pagi.front")
-
-# Plain ints for the dispatch hot path.
 
 
 class WorkerLink(LinkIO):
@@ -121,22 +138,22 @@ class WorkerLink(LinkIO):
 
     # --- the HTTP layer's side ---------------------------------------------
 
-    def open_scope(
+    def open_http(
         self,
-        handler: ScopeHandler,
+        handler: HTTPScopeHandler,
         scope_type: str,
         http_version: str,
         method: str,
         scheme: str,
         raw_path: bytes,
         query_string: bytes,
-        headers: list[list[bytes]] | list[tuple[bytes, bytes]],
-        client: list[Any] | None,
-        server: list[Any] | None,
+        headers: Headers,
+        client: Address,
+        server: Address,
         extras: dict[str, Any],
         body_mode: BodyMode,
     ) -> int:
-        """Queue OPEN for a new scope and return its id.
+        """Queue OPEN for a new ``http`` or ``sse`` scope and return its id.
 
         On a link that has already died the handler gets ``on_worker_lost``
         from the next loop iteration (never re-entrantly).
@@ -145,11 +162,11 @@ class WorkerLink(LinkIO):
         if self.closed:
             self._loop.call_soon(handler.on_worker_lost)
             return sid
-        record = WSLinkScope if scope_type == "websocket" else LinkScope
-        self._scopes[sid] = record(handler, self._config.response_window)
+        self._scopes[sid] = LinkScope(handler, self._config.response_window)
         self.open_scopes += 1
         self._send(
-            m.open_scope(
+            [
+                _OPEN,
                 sid,
                 scope_type,
                 http_version,
@@ -162,6 +179,43 @@ class WorkerLink(LinkIO):
                 server,
                 extras,
                 body_mode,
+            ]
+        )
+        return sid
+
+    def open_websocket(
+        self,
+        handler: WSScopeHandler,
+        http_version: str,
+        scheme: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Headers,
+        client: Address,
+        server: Address,
+        extras: dict[str, Any],
+    ) -> int:
+        """Queue OPEN for a new ``websocket`` scope and return its id (as :meth:`open_http`)."""
+        self._last_sid = sid = self._last_sid + 1
+        if self.closed:
+            self._loop.call_soon(handler.on_worker_lost)
+            return sid
+        self._scopes[sid] = WSLinkScope(handler, self._config.response_window)
+        self.open_scopes += 1
+        self._send(
+            m.open_scope(
+                sid,
+                "websocket",
+                http_version,
+                "GET",
+                scheme,
+                raw_path,
+                query_string,
+                headers,
+                client,
+                server,
+                extras,
+                BodyMode.NONE,
             )
         )
         return sid
@@ -205,7 +259,7 @@ class WorkerLink(LinkIO):
         scope = self._scopes.get(scope_id)
         if scope is not None and scope.handler is not None:
             scope.handler = None
-            self._send([Kind.CLOSE, scope_id, reason])
+            self._send([_CLOSE, scope_id, reason])
 
     def close(self, reason: str = "front shutting down") -> None:
         """Close the link from our side (best-effort flush of queued messages first)."""
@@ -217,12 +271,12 @@ class WorkerLink(LinkIO):
     # --- dispatch (called by LinkIO for each decoded message) -------------------
 
     def _dispatch(self, msg: list[Any]) -> None:
-        kind = msg[0]
+        kind = msg[KIND]
         if kind == _EVENT:
             if not self.welcomed:
                 raise LinkViolation("EVENT before HELLO")
-            sid = msg[1]
-            code = msg[2]
+            sid = msg[SCOPE_ID]
+            code = msg[EVENT_CODE]
             fd = -1
             if code == _FILE:
                 if not self._fds:
@@ -240,7 +294,7 @@ class WorkerLink(LinkIO):
         elif kind == _END:
             if not self.welcomed:
                 raise LinkViolation("END before HELLO")
-            sid = msg[1]
+            sid = msg[SCOPE_ID]
             scope = self._scopes.pop(sid, None)
             if scope is None:
                 self._check_known(sid, "END")
@@ -248,30 +302,30 @@ class WorkerLink(LinkIO):
             self.open_scopes -= 1
             self._pool.capacity_changed()
             if scope.handler is not None:
-                scope.handler.on_end(msg[2], msg[3], msg[4])
+                scope.handler.on_end(msg[END_OUTCOME], msg[END_STARTED], msg[END_DETAIL])
         elif kind == _CREDIT:
             if not self.welcomed:
                 raise LinkViolation("CREDIT before HELLO")
-            sid = msg[1]
+            sid = msg[SCOPE_ID]
             scope = self._scopes.get(sid)
             if scope is None:
                 self._check_known(sid, "CREDIT")
             elif scope.handler is not None:
-                scope.handler.on_request_credit(msg[2])
+                scope.handler.on_request_credit(msg[CREDIT_BYTES])
         elif kind == _HELLO:
             if self.welcomed:
                 raise LinkViolation("second HELLO")
-            self._on_hello(msg[2], msg[3])
+            self._on_hello(msg[HELLO_VERSION], msg[HELLO_INFO])
         elif not self.welcomed:
             raise LinkViolation(f"first message was {Kind(kind).name}, not HELLO")
         elif kind == _PING:
-            self._send([_PONG, 0, msg[2]])
+            self._send([_PONG, 0, msg[TOKEN]])
         elif kind == _DRAIN:
             if not self.draining:
                 self.draining = True
                 logger.info("worker %s draining", self.name)
         elif kind == _STATS:
-            self.stats = msg[2]
+            self.stats = msg[STATS_INFO]
         # PONG: nothing to do (the front sends no PING yet).
 
     def _check_known(self, sid: int, what: str) -> None:

@@ -4,8 +4,8 @@
 :class:`~.link_scope.LinkScope` (same attributes, same ``on_event``): it holds
 the worker's events of one ``type: "websocket"`` scope to the order the link
 protocol allows, counts ``WS_SEND`` data against the response window, and
-passes the events on to the scope's handler (:class:`WSScopeHandler`, the
-front's :class:`~.websocket.WebSocketConnection`).
+passes the events on to the scope's handler (:class:`~.handlers.WSScopeHandler`, the
+front's WebSocket stream).
 
 Allowed order (anything else raises :class:`~.link_io.LinkViolation`, which
 drops the whole worker)::
@@ -23,9 +23,23 @@ and denial body bytes never exceed ``window``.
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import Event
+from pagi.protocol.fields import (
+    ACCEPT_HEADERS,
+    ACCEPT_SUBPROTOCOL,
+    BODY,
+    KEEPALIVE_INTERVAL,
+    MORE,
+    START_HEADERS,
+    START_STATUS,
+    START_TRAILERS,
+    WS_CLOSE_CODE,
+    WS_CLOSE_REASON,
+    WS_DATA,
+    WS_KEEPALIVE_TIMEOUT,
+)
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import WS_ACCEPT as _ACCEPT
@@ -34,6 +48,9 @@ from pagi.protocol.kinds import WS_KEEPALIVE as _KEEPALIVE
 from pagi.protocol.kinds import WS_SEND as _SEND
 
 from .io import LinkViolation
+
+if TYPE_CHECKING:
+    from .handlers import WSScopeHandler
 
 HANDSHAKE = 0
 OPEN = 1
@@ -48,29 +65,13 @@ _STATE_NAMES = (
 )
 
 
-class WSScopeHandler(Protocol):
-    """What a websocket scope's handler receives besides the http denial events."""
-
-    def on_response_start(
-        self, status: int, headers: list[list[bytes]], trailers: bool
-    ) -> None: ...
-    def on_response_body(self, body: bytes, more: bool) -> None: ...
-    def on_ws_accept(self, subprotocol: str | None, headers: list[list[bytes]]) -> None: ...
-    def on_ws_send(self, data: str | bytes, more: bool) -> None: ...
-    def on_ws_close(self, code: int, reason: str) -> None: ...
-    def on_ws_keepalive(self, interval: float, timeout: float | None) -> None: ...
-    def on_request_credit(self, nbytes: int) -> None: ...
-    def on_end(self, outcome: int, response_started: bool, detail: str) -> None: ...
-    def on_worker_lost(self) -> None: ...
-
-
 class WSLinkScope:
     """The link's record of one open websocket scope (kept until the worker's END)."""
 
     __slots__ = ("handler", "piece_type", "state", "window")
 
-    def __init__(self, handler: Any, window: int) -> None:
-        self.handler: Any = handler  # None once the front sent WS_DISCONNECT
+    def __init__(self, handler: WSScopeHandler, window: int) -> None:
+        self.handler: WSScopeHandler | None = handler  # None once the front sent WS_DISCONNECT
         self.state = HANDSHAKE
         self.window = window  # WS_SEND units / denial body bytes the worker may still send
         self.piece_type: type | None = None  # type of the unfinished outgoing message
@@ -85,8 +86,8 @@ class WSLinkScope:
         if code == _SEND:
             if state != OPEN:
                 raise LinkViolation(f"scope {sid}: WS_SEND {_STATE_NAMES[state]}")
-            data = msg[3]
-            more = msg[4]
+            data = msg[WS_DATA]
+            more = msg[MORE]
             kind = type(data)
             if self.piece_type is not None and kind is not self.piece_type:
                 raise LinkViolation(f"scope {sid}: WS_SEND mixes text and bytes in one message")
@@ -103,38 +104,39 @@ class WSLinkScope:
                 raise LinkViolation(f"scope {sid}: WS_ACCEPT {_STATE_NAMES[state]}")
             self.state = OPEN
             if handler is not None:
-                handler.on_ws_accept(msg[3], msg[4])
+                handler.on_ws_accept(msg[ACCEPT_SUBPROTOCOL], msg[ACCEPT_HEADERS])
         elif code == _CLOSE:
             if state not in (HANDSHAKE, OPEN):
                 raise LinkViolation(f"scope {sid}: WS_CLOSE {_STATE_NAMES[state]}")
             self.state = CLOSED
             if handler is not None:
-                handler.on_ws_close(msg[3], msg[4])
+                handler.on_ws_close(msg[WS_CLOSE_CODE], msg[WS_CLOSE_REASON])
         elif code == _KEEPALIVE:
             if handler is not None:
-                handler.on_ws_keepalive(msg[3], msg[4])
+                handler.on_ws_keepalive(msg[KEEPALIVE_INTERVAL], msg[WS_KEEPALIVE_TIMEOUT])
         elif code == _START:
             if state != HANDSHAKE:
                 raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_START {_STATE_NAMES[state]}")
-            if msg[5]:
+            if msg[START_TRAILERS]:
                 raise LinkViolation(f"scope {sid}: trailers announced on a websocket denial")
             if len(msg) != 6:
                 raise LinkViolation(f"scope {sid}: a websocket denial's start carries a body")
             self.state = DENYING
             if handler is not None:
-                handler.on_response_start(msg[3], msg[4], False)
+                handler.on_response_start(msg[START_STATUS], msg[START_HEADERS], False)
         elif code == _BODY:
             if state != DENYING:
                 raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_BODY {_STATE_NAMES[state]}")
-            body = msg[3]
+            body = msg[BODY]
             self.window -= len(body)
             if self.window < 0:
                 raise LinkViolation(
                     f"scope {sid}: response body exceeds the granted window by {-self.window} bytes"
                 )
-            if not msg[4]:
+            more = msg[MORE]
+            if not more:
                 self.state = CLOSED
             if handler is not None:
-                handler.on_response_body(body, msg[4])
+                handler.on_response_body(body, more)
         else:
             raise LinkViolation(f"scope {sid}: {Event(code).name} on a websocket scope")

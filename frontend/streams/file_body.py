@@ -61,6 +61,17 @@ class FileBody:
         self.chunk_size = chunk_size
         self.sent = 0  # bytes handed to the sink
 
+    def length_of(self, length: int | None) -> int | str:
+        """The body's length for a response of ``length`` bytes (None: to the
+        end of the file), or why the descriptor cannot serve as a body."""
+        try:
+            known = regular_file_length(self.fd, self.position, length)
+        except OSError as exc:
+            return f"cannot stat the response file: {exc.strerror or exc}"
+        if known is None:
+            return "the response file descriptor is not a regular file"
+        return known
+
     @property
     def closed(self) -> bool:
         return self.fd < 0

@@ -38,13 +38,8 @@ import asyncio
 import socket
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import reasons
-
-from ..http1.responses import CHUNKED, LAST_CHUNK, UNTIL_CLOSE, chunk
-
 if TYPE_CHECKING:
-    from ..http1.exchange_host import ExchangeHost
-    from .exchange import Exchange
+    from .http_stream import HTTPStream
 
 #: A timer that fires this early (loop clock jitter) still counts as due.
 _SLACK = 0.001
@@ -71,15 +66,15 @@ def limit_unsent(transport: Any) -> None:
 class SSEKeepalive:
     """The idle-comment timer of one streaming response (see the module doc)."""
 
-    __slots__ = ("_handle", "_interval", "_payload", "exchange", "last_write")
+    __slots__ = ("_handle", "_interval", "_payload", "last_write", "stream")
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.exchange = exchange
+    def __init__(self, stream: HTTPStream) -> None:
+        self.stream = stream
         self._interval = 0.0
         self._payload = b""
         self._handle: asyncio.TimerHandle | None = None
         #: loop time of the last byte of this response handed to the socket
-        self.last_write = exchange.conn.loop.time()
+        self.last_write = stream.conn.loop.time()
 
     def configure(self, interval: float, comment: str) -> None:
         self.stop()
@@ -87,7 +82,7 @@ class SSEKeepalive:
         if interval <= 0:
             return
         self._payload = b":" + comment.encode("utf-8") + b"\n\n"
-        loop = self.exchange.conn.loop
+        loop = self.stream.conn.loop
         self.last_write = now = loop.time()
         self._handle = loop.call_at(now + self._interval, self._fire)
 
@@ -99,64 +94,27 @@ class SSEKeepalive:
 
     def _fire(self) -> None:
         self._handle = None
-        exchange = self.exchange
-        conn = exchange.conn
+        stream = self.stream
         interval = self._interval
-        if interval <= 0 or exchange.finished or conn.closing:
+        if interval <= 0 or stream.done:
             return
-        loop = conn.loop
+        loop = stream.conn.loop
         now = loop.time()
         due = self.last_write + interval
         if now < due - _SLACK:  # something was written meanwhile
             self._handle = loop.call_at(due, self._fire)
             return
-        if exchange.head_written and not conn.write_paused:
-            framing = exchange.framing
-            if framing == CHUNKED:
-                conn.write(chunk(self._payload))
-            elif framing == UNTIL_CLOSE:
-                conn.write(self._payload)
-            else:
+        writer = stream.writer
+        if stream.head_sent and not writer.blocked():
+            if not writer.open_ended():
                 return  # no body on the wire (HEAD, 204, a length): nothing to keep alive
-            exchange.body_bytes += len(self._payload)
+            stream.body_bytes += writer.data(self._payload, False)
         self.last_write = now
         self._handle = loop.call_at(now + interval, self._fire)
 
 
-def set_keepalive(exchange: Exchange, interval: float, comment: str) -> None:
-    """Apply an ``SSE_KEEPALIVE`` from the worker to ``exchange``'s response."""
-    if exchange.finished or not exchange.sse:
-        return
-    keepalive = exchange.keepalive
-    if keepalive is None:
-        if interval <= 0:
-            return
-        keepalive = exchange.keepalive = SSEKeepalive(exchange)
-    keepalive.configure(interval, comment)
-
-
-def end_at_shutdown(conn: ExchangeHost, exchange: Exchange) -> None:
-    """End ``exchange``'s event stream now, cleanly, if it is one (see the module doc)."""
-    if (
-        not exchange.sse
-        or exchange.finished
-        or exchange.app_done
-        or not exchange.head_written
-        or conn.closing
-        or not _is_event_stream(exchange.headers)
-    ):
-        return
-    if exchange.keepalive is not None:
-        exchange.keepalive.stop()
-    conn.detach(exchange, reasons.SERVER_SHUTDOWN)
-    exchange.app_done = True
-    exchange.keep_alive = False
-    if exchange.framing == CHUNKED:
-        conn.write(LAST_CHUNK)
-    conn.response_done(exchange)
-
-
-def _is_event_stream(headers: list[list[bytes]]) -> bool:
+def is_event_stream(headers: list[list[bytes]]) -> bool:
+    """The response's content-type is ``text/event-stream``."""
     for name, value in headers:
         if name == b"content-type":
             return value[:17].lower() == b"text/event-stream"

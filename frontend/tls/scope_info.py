@@ -47,6 +47,16 @@ class HasExtraInfo(Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any: ...
 
 
+#: OPEN's ``extras`` of a cleartext connection (shared, never modified).
+NO_EXTRAS: dict[str, Any] = {}
+
+
+def scope_extras(transport: HasExtraInfo) -> dict[str, Any]:
+    """OPEN's ``extras`` for a connection: the ``tls`` extension on TLS, else none."""
+    tls = transport_tls(transport)
+    return NO_EXTRAS if tls is None else {"extensions": {"tls": tls}}
+
+
 def transport_tls(transport: HasExtraInfo) -> dict[str, Any] | None:
     """The ``tls`` extension for the connection on ``transport``; None on cleartext."""
     ssl_object = transport.get_extra_info("ssl_object")

@@ -50,10 +50,6 @@ class Keepalive:
         self._pinged_at = 0.0
         self._seq = 0
 
-    @property
-    def active(self) -> bool:
-        return self._interval > 0
-
     def configure(self, interval: float, timeout: float) -> None:
         """Ping every ``interval`` s (0 stops); a pong must come within ``timeout`` s."""
         self.stop()
@@ -93,3 +89,55 @@ class Keepalive:
         self._waiting = False
         self._interval = 0.0
         self._on_timeout()
+
+
+class PingPolicy:
+    """Which pings one WebSocket gets, and the :class:`Keepalive` that sends them.
+
+    The app's ``websocket.keepalive`` wins (it may come before the accept and
+    is kept until then), else ``--ws-ping-interval``. Pings run only while the
+    WebSocket is open: from :meth:`opened` until :meth:`stop`.
+    """
+
+    __slots__ = ("_default", "_keepalive", "_make", "_open", "_ping_timeout", "_wanted")
+
+    def __init__(self, interval: float, timeout: float | None) -> None:
+        self._make: Callable[[], Keepalive] | None = None  # builds the timer on first use
+        self._default = (interval, timeout or interval) if interval > 0 else None
+        self._ping_timeout = timeout  # for an app's keepalive without a timeout
+        self._wanted: tuple[float, float] | None = None
+        self._keepalive: Keepalive | None = None
+        self._open = False
+
+    def app_wants(self, interval: float, timeout: float | None) -> None:
+        """``websocket.keepalive`` from the app (``timeout`` None: the default)."""
+        if timeout is None:
+            timeout = self._ping_timeout or interval
+        self._wanted = (interval, timeout)
+        if self._open:
+            self._configure(interval, timeout)
+
+    def opened(self, make: Callable[[], Keepalive]) -> None:
+        """The WebSocket is open; ``make`` builds its ping timer when one is needed."""
+        self._make = make
+        self._open = True
+        wanted = self._wanted or self._default
+        if wanted is not None:
+            self._configure(*wanted)
+
+    def pong(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.pong()
+
+    def stop(self) -> None:
+        self._open = False
+        if self._keepalive is not None:
+            self._keepalive.stop()
+
+    def _configure(self, interval: float, timeout: float) -> None:
+        keepalive = self._keepalive
+        if keepalive is None:
+            if interval <= 0 or self._make is None:
+                return
+            keepalive = self._keepalive = self._make()
+        keepalive.configure(interval, timeout)

@@ -166,6 +166,14 @@ async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
             count += 1
             await asyncio.sleep(delay)
+    elif path == "/scope":  # what the scope says about the connection, as one message
+        info = {
+            "http_version": scope["http_version"],
+            "scheme": scope["scheme"],
+            "has_tls": "tls" in scope.get("extensions", {}),
+        }
+        await send({"type": "websocket.send", "text": json.dumps(info)})
+        _record(path, await _wait_disconnect(receive))
     elif path == "/sender":
         count = int(query.get("count", "64"))
         payload = b"s" * int(query.get("size", str(1024 * 1024)))

@@ -142,7 +142,7 @@ class Setup:
         assert welcome[0] == Kind.WELCOME
 
     def open(self, handler: Recorder, body_mode: BodyMode = BodyMode.NONE) -> int:
-        return self.link.open_scope(
+        return self.link.open_http(
             handler,
             "http",
             "1.1",

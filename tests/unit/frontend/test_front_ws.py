@@ -138,7 +138,7 @@ def test_accept_head() -> None:
 
 @pytest.mark.parametrize("backend", ["h11", "httptools"])
 def test_parsers_stop_after_a_handshake_and_keep_what_follows(backend: str) -> None:
-    parser = make_parser(backend, ParserLimits())
+    parser = make_parser(backend, ParserLimits(), is_websocket_upgrade)
     request = (
         b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
         b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -159,7 +159,7 @@ def test_parsers_stop_after_a_handshake_and_keep_what_follows(backend: str) -> N
 
 @pytest.mark.parametrize("backend", ["h11", "httptools"])
 def test_parsers_go_on_after_other_upgrades(backend: str) -> None:
-    parser = make_parser(backend, ParserLimits())
+    parser = make_parser(backend, ParserLimits(), is_websocket_upgrade)
     events = parser.feed(
         b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
         b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n"

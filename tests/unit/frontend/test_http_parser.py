@@ -24,6 +24,7 @@ from pagi.frontend.http1.parser import (
 )
 from pagi.frontend.http1.parser_h11 import H11Parser
 from pagi.frontend.http1.parser_httptools import HttptoolsParser
+from pagi.frontend.websocket.handshake import is_websocket_upgrade
 
 KINDS = ["h11", "httptools"]
 SMALL = ParserLimits(max_request_line=100, max_header_size=200, max_headers=5)
@@ -297,7 +298,7 @@ def test_websocket_upgrade_ends_the_http_stream(kind: str) -> None:
         b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\n"
         b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n" + GET
     )
-    parser = make_parser(kind, ParserLimits())
+    parser = make_parser(kind, ParserLimits(), is_websocket_upgrade)
     events = parser.feed(data)
     assert len(events) == 2
     first = events[0]

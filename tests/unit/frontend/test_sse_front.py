@@ -1,4 +1,5 @@
-"""The front's SSE pieces in-process: SSE_KEEPALIVE on the link, the idle-comment timer."""
+"""The front's SSE pieces in-process: SSE_KEEPALIVE on the link, the idle-comment timer
+(an HTTPStream against a fake writer)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from pagi.frontend.http1.responses import CHUNKED, NO_BODY, UNTIL_CLOSE
 from pagi.frontend.link.io import LinkViolation
 from pagi.frontend.link.scope import LinkScope
-from pagi.frontend.streams.sse import SSEKeepalive, set_keepalive
+from pagi.frontend.streams.http_stream import HTTPStream
+from pagi.protocol import BodyMode
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_START as START
 from pagi.protocol.kinds import SSE_KEEPALIVE as KEEPALIVE
+from stream_doubles import FakeHost, FakeHTTPWriter, FakeLink, FakePool
 
 
 class Handler:
@@ -43,36 +45,18 @@ def test_keepalive_is_passed_on_only_while_streaming() -> None:
     assert handler.calls == [("start", 200), ("keepalive", 1.5, "x"), ("body", b"", False)]
 
 
-def test_keepalive_for_a_handler_without_sse_is_ignored() -> None:
-    class Plain:
-        def on_response_start(self, *args: Any) -> None:
-            pass
-
-    scope = LinkScope(Plain(), 1000)  # type: ignore[arg-type]
-    scope.on_event(1, START, [5, 1, START, 200, [], False], -1)
-    scope.on_event(1, KEEPALIVE, [5, 1, KEEPALIVE, 1.0, ""], -1)  # no error
-
-
-class FakeConn:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.closing = False
-        self.write_paused = False
-        self.written: list[tuple[float, bytes]] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append((self.loop.time(), data))
+def start_stream(sse: bool = True, head: bool = False) -> tuple[HTTPStream, FakeHTTPWriter]:
+    host = FakeHost(FakePool(FakeLink()))
+    writer = FakeHTTPWriter()
+    stream = HTTPStream(host, writer, "GET", b"/events", "1.1", sse, host.loop.time())
+    stream.start(b"/events", b"", [], BodyMode.NONE)
+    stream.on_response(200, [[b"content-type", b"text/event-stream"]], False, b"", True)
+    writer.calls.clear()
+    return stream, writer
 
 
-class FakeExchange:
-    def __init__(self, conn: FakeConn, framing: int = CHUNKED) -> None:
-        self.conn = conn
-        self.sse = True
-        self.finished = False
-        self.head_written = True
-        self.framing = framing
-        self.body_bytes = 0
-        self.keepalive: SSEKeepalive | None = None
+def comments(writer: FakeHTTPWriter) -> list[bytes]:
+    return [call[1] for call in writer.calls if call[0] == "data"]
 
 
 def run(coro: Any) -> None:
@@ -81,56 +65,54 @@ def run(coro: Any) -> None:
 
 def test_comments_only_when_idle() -> None:
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        conn = FakeConn(loop)
-        exchange = FakeExchange(conn)
-        start = loop.time()
-        set_keepalive(exchange, 0.1, "ka")  # type: ignore[arg-type]
-        await asyncio.sleep(0.25)
-        assert [d for _, d in conn.written] == [b"5\r\n:ka\n\n\r\n"] * 2
-        assert conn.written[0][0] - start >= 0.099
+        stream, writer = start_stream()
+        stream.on_sse_keepalive(0.1, "ka")
+        await asyncio.sleep(0.09)
+        assert comments(writer) == []  # not before a whole interval
+        await asyncio.sleep(0.16)
+        assert comments(writer) == [b":ka\n\n"] * 2
         # activity postpones the next comment by a whole interval
-        assert exchange.keepalive is not None
-        exchange.keepalive.last_write = loop.time()
+        stream.on_response_body(b"data: x\n\n", True)
+        writer.calls.clear()
         await asyncio.sleep(0.08)
-        assert len(conn.written) == 2
+        assert comments(writer) == []
         await asyncio.sleep(0.05)
-        assert len(conn.written) == 3
+        assert comments(writer) == [b":ka\n\n"]
         # a backed-up client gets no comments
-        conn.write_paused = True
+        writer.paused = True
         await asyncio.sleep(0.25)
-        assert len(conn.written) == 3
-        conn.write_paused = False
+        assert len(comments(writer)) == 1
+        writer.paused = False
         await asyncio.sleep(0.15)
-        written = len(conn.written)
-        assert written >= 4
-        assert exchange.body_bytes == written * len(b":ka\n\n")
+        written = len(comments(writer))
+        assert written >= 2
+        # the two comments before the data piece count too
+        assert stream.body_bytes == len(b"data: x\n\n") + (2 + written) * len(b":ka\n\n")
         # interval 0 stops it
-        set_keepalive(exchange, 0, "")  # type: ignore[arg-type]
+        stream.on_sse_keepalive(0, "")
         await asyncio.sleep(0.25)
-        assert len(conn.written) == written
+        assert len(comments(writer)) == written
 
     run(main())
 
 
 def test_framing_and_the_end_of_the_response() -> None:
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        conn = FakeConn(loop)
-        http10 = FakeExchange(conn, UNTIL_CLOSE)
-        set_keepalive(http10, 0.05, "")  # type: ignore[arg-type]
+        stream, writer = start_stream()
+        stream.on_sse_keepalive(0.05, "")
         await asyncio.sleep(0.08)
-        assert [d for _, d in conn.written] == [b":\n\n"]
-        http10.finished = True  # the response ended: the timer stops by itself
+        assert comments(writer) == [b":\n\n"]
+        stream.on_response_body(b"", False)  # the response ended: the timer stops
+        writer.calls.clear()
         await asyncio.sleep(0.15)
-        assert len(conn.written) == 1
-        head = FakeExchange(conn, NO_BODY)
-        set_keepalive(head, 0.05, "x")  # type: ignore[arg-type]
+        assert comments(writer) == []
+        head, head_writer = start_stream()
+        head_writer.has_body = False  # HEAD, 204, a content-length: no room for comments
+        head.on_sse_keepalive(0.05, "x")
         await asyncio.sleep(0.15)
-        assert len(conn.written) == 1  # a body-less response gets no comments
-        plain = FakeExchange(conn)
-        plain.sse = False
-        set_keepalive(plain, 0.05, "x")  # type: ignore[arg-type]
+        assert comments(head_writer) == []
+        plain, _plain_writer = start_stream(sse=False)
+        plain.on_sse_keepalive(0.05, "x")  # an http scope ignores SSE_KEEPALIVE
         assert plain.keepalive is None
 
     run(main())

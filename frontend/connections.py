@@ -1,0 +1,87 @@
+"""The client connections of the front: what each one offers, and what they share.
+
+Every accepted client socket is served by one protocol connection (today
+:class:`~.http1.connection.HTTP11Connection`, or after an upgrade
+:class:`~.websocket.connection.WebSocketConnection`; HTTP/2 will add one). Each
+implements :class:`ClientConnection` and registers itself in
+``FrontContext.connections`` while open, so that shutdown, and later a control
+plane, can find and describe it without knowing its protocol.
+
+One :class:`FrontContext` exists per front process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .access_log import client_label
+from .config import FrontConfig
+
+if TYPE_CHECKING:
+    from .link.pool import WorkerPool
+
+#: When we close while the client may still be sending, we half-close and keep
+#: reading (discarding) this long, so the client reads our response instead of
+#: getting a reset that can destroy it.
+LINGER_TIMEOUT = 2.0
+
+
+class ClientConnection(Protocol):
+    """One open client connection, whatever its protocol."""
+
+    @property
+    def peer(self) -> str:
+        """The client's address for log lines (``host:port``, ``unix`` or ``-``)."""
+
+    @property
+    def protocol(self) -> str:
+        """What the connection speaks now: ``"http/1.1"``, ``"websocket"``, ``"h2"``."""
+
+    @property
+    def opened_at(self) -> float:
+        """Loop time at which the client connected."""
+
+    def bytes_in(self) -> int:
+        """Bytes received from the client so far."""
+
+    def bytes_out(self) -> int:
+        """Bytes handed to the transport for the client so far."""
+
+    def current(self) -> str:
+        """A one-line summary of the scope(s) being served (``""`` when idle)."""
+
+    def shutdown(self) -> None:
+        """Graceful: finish what is in progress, take nothing new, then close."""
+
+    def abort(self, reason: str) -> None:
+        """Close now; live scopes are told ``reason``."""
+
+
+@dataclass(slots=True)
+class FrontContext:
+    """What every client connection of the front shares."""
+
+    config: FrontConfig
+    pool: WorkerPool
+    connections: set[ClientConnection] = field(default_factory=set)  # open client connections
+    shutting_down: bool = False  # set once on SIGTERM/SIGINT
+
+
+def addresses(transport: asyncio.BaseTransport) -> tuple[list[Any] | None, list[Any] | None, str]:
+    """``(client, server, peer)`` of an accepted connection: the scope's
+    ``client`` and ``server`` (``[host, port]``; on a UNIX socket no client and
+    ``[path, None]``) and the client's label for log lines."""
+    sock = transport.get_extra_info("socket")
+    if getattr(sock, "family", None) == socket.AF_UNIX:
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(sockname, bytes):
+            sockname = sockname.decode("utf-8", "surrogateescape")
+        return None, [sockname or "", None], "unix"
+    peer = transport.get_extra_info("peername")
+    here = transport.get_extra_info("sockname")
+    client = [peer[0], peer[1]] if peer else None
+    server = [here[0], here[1]] if here else None
+    return client, server, client_label(client)

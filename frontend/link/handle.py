@@ -1,0 +1,72 @@
+"""The worker link as a stream sees it: :class:`LinkHandle`.
+
+:class:`~.worker_link.WorkerLink` implements it; streams are typed against
+this protocol only, so unit tests can drive a stream with a fake link and a
+stream never reaches into the link's internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pagi.protocol import BodyMode
+
+from .handlers import HTTPScopeHandler, WSScopeHandler
+
+#: ``[host, port]`` (``port`` None for a UNIX socket) or None, as OPEN carries it.
+Address = list[Any] | None
+Headers = list[list[bytes]] | list[tuple[bytes, bytes]]
+
+
+class LinkHandle(Protocol):
+    """One worker link: open scopes on it and talk to them."""
+
+    @property
+    def name(self) -> str:
+        """The worker's name, for log lines."""
+
+    @property
+    def request_window(self) -> int:
+        """Request body bytes a new scope may receive before the first CREDIT."""
+
+    @property
+    def draining(self) -> bool:
+        """The worker asked for no new scopes (it is restarting)."""
+
+    def open_http(
+        self,
+        handler: HTTPScopeHandler,
+        scope_type: str,
+        http_version: str,
+        method: str,
+        scheme: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Headers,
+        client: Address,
+        server: Address,
+        extras: dict[str, Any],
+        body_mode: BodyMode,
+    ) -> int:
+        """OPEN an ``http`` or ``sse`` scope; returns its id."""
+
+    def open_websocket(
+        self,
+        handler: WSScopeHandler,
+        http_version: str,
+        scheme: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Headers,
+        client: Address,
+        server: Address,
+        extras: dict[str, Any],
+    ) -> int:
+        """OPEN a ``websocket`` scope; returns its id."""
+
+    def send_request_body(self, scope_id: int, body: bytes, more: bool) -> None: ...
+    def grant(self, scope_id: int, nbytes: int) -> None: ...
+    def close_scope(self, scope_id: int, reason: str) -> None: ...
+    def send_ws_receive(self, scope_id: int, data: str | bytes, more: bool) -> None: ...
+    def ws_return_credit(self, scope_id: int) -> None: ...
+    def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None: ...

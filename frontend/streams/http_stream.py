@@ -1,0 +1,497 @@
+"""One ``http`` or ``sse`` scope, from the request head to the last response byte.
+
+An :class:`HTTPStream` is created by the protocol connection for each request
+and is the link's handler for its scope (:class:`~..link.handlers.HTTPScopeHandler`).
+It owns the scope's whole life against the worker link: opening (through
+:func:`~.opening.open_scope`), the request body within the request window,
+the response events, response credit, file bodies, trailers, SSE keepalive,
+END, the loss of the worker or of the client, shutdown, and the access-log
+line. It does not know the HTTP version: bytes go out through its
+:class:`~.interfaces.HTTPWriter`.
+
+State (each written only here):
+
+* ``phase`` — one of :data:`WAITING` < :data:`OPENED` < :data:`STARTED` <
+  :data:`SENDING` < :data:`APP_DONE` < :data:`DONE`; it only moves forward.
+  ``SENDING`` and later: the head went to the writer. ``APP_DONE``: the app's
+  last response message arrived (a file or the trailers may still be going
+  out). ``DONE``: the response was handed over completely or abandoned, and
+  the access line was written (exactly once, on entering ``DONE``).
+* ``link`` — the worker link while the scope is live there: set by OPEN,
+  cleared by END, by the worker's loss and by our CLOSE. Nothing is sent to
+  the worker for this scope while it is None.
+* ``request_done`` — the request body was read to its end (or discarded).
+* ``window`` — request body bytes the worker will still take; debited by
+  :meth:`send_body`, credited by :meth:`on_request_credit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from pagi.protocol import BodyMode, reasons
+from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
+
+from ..access_log import log_access, short_target
+from .file_body import PUMP_DONE, PUMP_YIELD, FileBody
+from .opening import open_scope
+from .outcome import (
+    ENDED_STATUS,
+    LOST_STATUS,
+    WORKER_LOST,
+    cut_short,
+    log_cut,
+    log_failure,
+    unanswered,
+)
+from .sse import SSEKeepalive, is_event_stream
+
+if TYPE_CHECKING:
+    from ..link.handle import LinkHandle
+    from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
+
+logger = logging.getLogger("pagi.front")
+
+WAITING, OPENED, STARTED, SENDING, APP_DONE, DONE = range(6)
+
+_NO_HEADERS: Headers = []
+
+
+class HTTPStream:
+    """One request/response; the scope handler of its ``http``/``sse`` scope."""
+
+    __slots__ = (
+        "_pending",
+        "body_bytes",
+        "body_mode",
+        "conn",
+        "file",
+        "headers",
+        "http_version",
+        "keepalive",
+        "link",
+        "method",
+        "phase",
+        "request_done",
+        "sid",
+        "sse",
+        "started_at",
+        "status",
+        "target",
+        "trailer_headers",
+        "trailers",
+        "ungranted",
+        "waiter",
+        "window",
+        "worker",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        conn: StreamHost,
+        writer: HTTPWriter,
+        method: str,
+        target: bytes,
+        http_version: str,
+        sse: bool,
+        now: float,
+    ) -> None:
+        self.conn = conn
+        self.writer = writer
+        self.method = method
+        self.target = target
+        self.http_version = http_version
+        self.sse = sse  # the request asked for text/event-stream: an "sse" scope
+        self.started_at = now
+        self.phase = WAITING
+        self.worker = "-"  # name for the access log
+        # request side
+        self.link: LinkHandle | None = None
+        self.sid = 0
+        self.body_mode: int = BODY_NONE
+        self.window = 0
+        self.request_done = False
+        self.waiter: asyncio.Task[None] | None = None
+        self._pending: tuple[bytes, bytes, Any, BodyMode] | None = None  # OPEN args while waiting
+        # response side
+        self.status = 0
+        self.headers = _NO_HEADERS
+        self.trailers = False
+        self.body_bytes = 0
+        self.ungranted = 0  # response bytes written while paused, not yet credited
+        self.file: FileBody | None = None
+        self.trailer_headers: Headers | None = None  # arrived while a file is still going out
+        self.keepalive: SSEKeepalive | None = None
+
+    @property
+    def done(self) -> bool:
+        """The response was handed over completely, or abandoned."""
+        return self.phase == DONE
+
+    @property
+    def head_sent(self) -> bool:
+        """The response head went to the writer."""
+        return self.phase >= SENDING
+
+    def __repr__(self) -> str:
+        return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
+
+    # --- opening ---------------------------------------------------------------
+
+    def start(self, raw_path: bytes, query: bytes, headers: Any, mode: BodyMode) -> None:
+        """Open the scope now, or once a worker is ready."""
+        self._pending = (raw_path, query, headers, mode)
+        open_scope(self)
+
+    def waiting(self) -> bool:
+        return self.phase == WAITING
+
+    def label(self) -> str:
+        return f"{self.method} {short_target(self.target)}"
+
+    def open(self, link: LinkHandle) -> None:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        raw_path, query, headers, mode = pending
+        self.link = link
+        self.worker = link.name
+        self.body_mode = mode
+        self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
+        self.phase = OPENED
+        conn = self.conn
+        self.sid = link.open_http(
+            self,
+            "sse" if self.sse else "http",
+            self.http_version,
+            self.method,
+            conn.scheme,
+            raw_path,
+            query,
+            headers,
+            conn.client,
+            conn.server,
+            conn.scope_extras,
+            mode,
+        )
+
+    def opened_late(self) -> None:
+        self.writer.resume_input()
+
+    def abort_wait(self) -> None:
+        self.writer.abort()
+
+    # --- the request body ------------------------------------------------------------
+
+    def send_body(self, body: bytes, more: bool) -> None:
+        """Forward a request body piece (the protocol keeps within ``window``)."""
+        if not more:
+            self.request_done = True
+            if not body and self.body_mode == BODY_NONE:
+                return
+        self.window -= len(body)
+        link = self.link
+        if link is not None:
+            link.send_request_body(self.sid, body, more)
+
+    def on_request_credit(self, nbytes: int) -> None:
+        if self.phase == DONE or self.link is None:
+            return
+        self.window += nbytes
+        if self.body_mode == BODY_EXPECT_CONTINUE:
+            self.body_mode = BodyMode.STREAM
+            # "100 Continue" only before any final response
+            if self.phase < SENDING:
+                self.writer.send_continue()
+        self.writer.resume_input()
+
+    # --- the response --------------------------------------------------------------
+
+    def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
+        if self.phase == DONE:
+            return
+        self.status, self.headers, self.trailers = status, headers, trailers
+        self.phase = STARTED
+        # Coalesce the head with the first body message when it is in the same
+        # batch from the link; otherwise send the head alone at the end of this
+        # loop iteration so streaming clients see it promptly.
+        self.conn.loop.call_soon(self._flush_head)
+
+    def on_response(
+        self, status: int, headers: Headers, trailers: bool, body: bytes, more: bool
+    ) -> None:
+        if self.phase == DONE:
+            return
+        self.status, self.headers, self.trailers = status, headers, trailers
+        self.phase = STARTED
+        self.on_response_body(body, more)
+
+    def on_response_body(self, body: bytes, more: bool) -> None:
+        phase = self.phase
+        if phase == DONE:
+            return
+        if phase == STARTED and not self._respond(None, not more):
+            return
+        writer = self.writer
+        if more:
+            self.body_bytes += writer.data(body, False)
+            if self.keepalive is not None:
+                self.keepalive.last_write = self.conn.loop.time()
+            link = self.link
+            if body and link is not None:
+                if writer.paused:
+                    self.ungranted += len(body)
+                else:
+                    link.grant(self.sid, len(body))
+            return
+        self.body_bytes += writer.data(body, True)
+        if not self.trailers:  # else the body's end goes out with the trailers
+            self._complete()
+
+    def on_response_file(self, fd: int, offset: int, length: int | None) -> None:
+        if self.phase == DONE:
+            os.close(fd)
+            return
+        body = self.file = FileBody(fd, offset, None)
+        known = body.length_of(length)
+        if isinstance(known, str):
+            self._file_failed(known)
+            return
+        if self.phase == STARTED and not self._respond(known, True):
+            return
+        if not self.trailers:
+            self.phase = APP_DONE
+        body.remaining = self.writer.room(known)
+        self._pump_file()
+
+    def on_response_trailers(self, headers: Headers) -> None:
+        if self.phase == DONE:
+            return
+        self.phase = APP_DONE
+        if self.file is None:
+            self.writer.trailers(headers)
+            self._complete()
+        else:
+            self.trailer_headers = headers
+
+    def on_sse_keepalive(self, interval: float, comment: str) -> None:
+        if self.phase != DONE and self.sse and (self.keepalive is not None or interval > 0):
+            if self.keepalive is None:
+                self.keepalive = SSEKeepalive(self)
+            self.keepalive.configure(interval, comment)
+
+    def on_writable(self) -> None:
+        """The writer is no longer paused: credit what was held back, pump the file."""
+        ungranted = self.ungranted
+        if ungranted:
+            self.ungranted = 0
+            link = self.link
+            if link is not None and self.phase != DONE:
+                link.grant(self.sid, ungranted)
+        if self.file is not None:
+            self._pump_file()
+
+    # --- the end of the scope ----------------------------------------------------
+
+    def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
+        self.link = None
+        phase = self.phase
+        if phase < SENDING:
+            self._unanswered(
+                ENDED_STATUS, unanswered(outcome, detail, "sending a response"), detail=True
+            )
+        elif phase < APP_DONE:
+            self._cut(f"the app {cut_short(outcome, detail)} before finishing it")
+        # else the response is complete or its file is still being written
+
+    def on_worker_lost(self) -> None:
+        self.link = None
+        phase = self.phase
+        if phase < SENDING:
+            self._unanswered(LOST_STATUS, f"worker {self.worker} went away", detail=False)
+        elif phase < APP_DONE:
+            self._cut(f"worker {self.worker} went away mid-response")
+
+    def _unanswered(self, status: int, why: str, detail: bool) -> None:
+        """The scope ended before the response started: ``status`` instead."""
+        self._close_file()
+        label, peer = self.label(), self.conn.peer
+        if detail:
+            log_failure(status, why, self.worker, label, peer)
+        else:
+            logger.error("%d: %s during %s from %s", status, why, label, peer)
+        self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
+
+    def _cut(self, why: str) -> None:
+        """The scope ended mid-response (not for a DONE stream)."""
+        if self.phase != DONE:
+            log_cut(self.label(), self.conn.peer, why, self.worker)
+            self.abort_response()
+
+    def client_gone(self) -> None:
+        """The client connection ended: abandon the stream; CLOSE the scope if that matters."""
+        phase = self.phase
+        if phase != DONE:
+            self._log(self.status if phase >= SENDING else 499)
+            self.phase = DONE
+        # A scope whose response is complete and whose body was all delivered
+        # needs no CLOSE; any other live scope does (the app may be waiting).
+        done = phase >= APP_DONE and self.request_done
+        self.release(None if done else reasons.CLIENT_CLOSED)
+
+    def abort(self, reason: str) -> bool:
+        """The connection is being closed at once (``reason`` for the scope).
+
+        Returns True if the client was answered ``503`` (the response had not
+        started): the connection should let that leave before resetting.
+        """
+        self.release(reason)
+        phase = self.phase
+        if phase == DONE:
+            return False
+        if phase >= SENDING:
+            self._log(self.status)
+            self.phase = DONE
+            return False
+        logger.info(
+            "503 to %s for %s: %s before its response started", self.conn.peer, self.label(), reason
+        )
+        message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
+        self.reply(503, message, ())
+        return True
+
+    def fail_request(self, status: int, message: str) -> bool:
+        """The request body turned out malformed or too large.
+
+        Returns False if the response was already complete (the caller just
+        closes).
+        """
+        self.release(reasons.BODY_TOO_LARGE if status == 413 else reasons.PROTOCOL_ERROR)
+        phase = self.phase
+        if phase == DONE:
+            return False
+        if phase >= SENDING:
+            self.abort_response()
+        else:
+            self.worker = "-"
+            self.reply(status, message, ())
+        return True
+
+    def shutdown(self) -> None:
+        """The front is shutting down: end a started event stream now, cleanly
+        (CLOSE ``server_shutdown``, the body's end, connection closed)."""
+        if self.sse and self.phase == SENDING and is_event_stream(self.headers):
+            self.release(reasons.SERVER_SHUTDOWN)
+            self.writer.trailers(None)
+            self._complete()
+
+    def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
+        """Answer with a response of the front's own (nothing written yet) and end."""
+        self.status = status
+        self.body_bytes = self.writer.reply(status, message, extra)
+        self.phase = DONE
+        self._log(status)
+        self.writer.end()
+
+    def abort_response(self) -> None:
+        """The response cannot be completed: log it and reset."""
+        if self.phase != DONE:
+            self._log(self.status if self.phase >= SENDING else 499)
+            self.phase = DONE
+        self.release(reasons.SERVER_ERROR)
+        self.writer.abort()
+
+    def release(self, reason: str | None) -> None:
+        """Free the stream's resources; CLOSE its scope with ``reason`` if still live."""
+        if self.waiter is not None:
+            self.waiter.cancel()
+            self.waiter = None
+        self._close_file()
+        if self.keepalive is not None:
+            self.keepalive.stop()
+        link = self.link
+        if reason is not None and link is not None:
+            self.link = None
+            link.close_scope(self.sid, reason)
+
+    # --- internals -------------------------------------------------------------
+
+    def _respond(self, known_length: int | None, final: bool) -> bool:
+        """Hand the head to the writer; on an unusable head answer 500 instead."""
+        why = self.writer.respond(self.status, self.headers, self.trailers, known_length, final)
+        if why is None:
+            self.phase = SENDING
+            return True
+        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        self.release(reasons.SERVER_ERROR)
+        self.reply(500, "", ())
+        return False
+
+    def _flush_head(self) -> None:
+        if self.phase == STARTED and self._respond(None, False):
+            self.writer.flush()
+
+    def _complete(self) -> None:
+        """The whole response is handed to the writer."""
+        if self.keepalive is not None:
+            self.keepalive.stop()
+        self.phase = DONE
+        self._log(self.status)
+        self.writer.end()
+
+    def _log(self, status: int) -> None:
+        duration = self.conn.loop.time() - self.started_at
+        args = (self.conn.peer, self.method, self.target, self.http_version, status)
+        log_access(*args, self.body_bytes, duration, self.worker)
+
+    def _close_file(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def _file_failed(self, message: str) -> None:
+        self._close_file()
+        if self.phase < SENDING:
+            logger.error(
+                "500: %s (worker %s, %s from %s)",
+                message,
+                self.worker,
+                self.label(),
+                self.conn.peer,
+            )
+            self.reply(500, "", ())
+        else:
+            self._cut(message)
+
+    def _file_chunk(self, data: bytes) -> None:
+        self.body_bytes += self.writer.data(data, False)
+
+    def _pump_file(self) -> None:
+        body = self.file
+        if body is None or self.phase == DONE:
+            return
+        writer = self.writer
+        try:
+            result = body.pump(self._file_chunk, writer.blocked)
+        except OSError as exc:
+            self._file_failed(f"reading the response file failed: {exc.strerror or exc}")
+            return
+        if result == PUMP_YIELD:
+            self.conn.loop.call_soon(self._pump_file)
+            return
+        if result != PUMP_DONE:
+            return  # blocked: on_writable pumps again
+        self._close_file()  # a file that shrank since fstat is caught by the writer's end
+        if not self.trailers:
+            self.body_bytes += writer.data(b"", True)
+            self._complete()
+            return
+        writer.flush()
+        trailers = self.trailer_headers
+        if trailers is not None:
+            writer.trailers(trailers)
+            self._complete()

@@ -1,0 +1,89 @@
+"""Opening a scope for a stream: one routine for every stream type.
+
+A stream that is ready to go to a worker calls :func:`open_scope`. The pool
+picks the ready worker with the fewest open scopes; if none is ready the
+stream waits (one task, the only one a request ever gets) up to
+``--worker-wait-timeout`` for one, and is answered ``503`` with
+``retry-after`` if none comes. The stream then OPENs its scope on that link.
+
+Invariants: a stream is opened at most once; the wait task is
+``stream.waiter`` while it runs (the stream cancels it when it ends early);
+after the wait, a stream that is no longer waiting (the client went away, the
+connection was aborted) is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..link.handle import LinkHandle
+    from .interfaces import StreamHost
+
+logger = logging.getLogger("pagi.front")
+
+#: Sent with a 503 when no worker could take a request in time.
+RETRY_AFTER = ((b"retry-after", b"1"),)
+
+
+class Openable(Protocol):
+    """A stream as the opening routine sees it."""
+
+    conn: StreamHost
+    waiter: asyncio.Task[None] | None
+
+    def waiting(self) -> bool:
+        """Still waiting for a worker (not ended meanwhile)."""
+
+    def label(self) -> str:
+        """``GET /path`` or ``WebSocket /path``, for log lines."""
+
+    def open(self, link: LinkHandle) -> None:
+        """OPEN the scope on ``link``."""
+
+    def opened_late(self) -> None:
+        """Called after :meth:`open` when the stream had to wait."""
+
+    def reply(self, status: int, message: str, extra: tuple[tuple[bytes, bytes], ...]) -> None:
+        """Answer with a response of the front's own and end."""
+
+    def abort_wait(self) -> None:
+        """The wait itself failed (a bug): drop the connection."""
+
+
+def open_scope(stream: Openable) -> None:
+    """Open ``stream``'s scope on a worker now, or start waiting for one."""
+    link = stream.conn.ctx.pool.pick()
+    if link is None:
+        stream.waiter = stream.conn.loop.create_task(_wait_for_worker(stream))
+    else:
+        stream.open(link)
+
+
+async def _wait_for_worker(stream: Openable) -> None:
+    """The slow path: no worker could take the stream at once."""
+    conn = stream.conn
+    timeout = conn.ctx.config.worker_wait_timeout
+    try:
+        link = await conn.ctx.pool.wait(timeout)
+        stream.waiter = None
+        if not stream.waiting():
+            return
+        if link is None:
+            logger.warning(
+                "503: no worker ready within %gs for %s from %s",
+                timeout,
+                stream.label(),
+                conn.peer,
+            )
+            stream.reply(503, "no worker is available", RETRY_AFTER)
+            return
+        stream.open(link)
+        stream.opened_late()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("error while waiting for a worker for %s", conn.peer)
+        stream.abort_wait()

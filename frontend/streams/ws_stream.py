@@ -1,0 +1,462 @@
+"""One ``websocket`` scope, from the validated handshake to the closed connection.
+
+A :class:`WSStream` is the link's handler of its scope
+(:class:`~..link.handlers.WSScopeHandler`) and owns what does not depend on
+the HTTP version: opening (:func:`~.opening.open_scope`), the app's accept or
+denial, the worker's credit, END and loss, shutdown and the access log. After
+the accept its :class:`~.ws_channel.WSChannel` speaks RFC 6455 with the client
+(closing handshake, failure, pings) and :class:`~.ws_input.WSInput` decodes
+the client's frames within the window. Bytes go through the
+:class:`~.interfaces.WSWriter` (HTTP/1.1: the socket after ``101``; HTTP/2:
+an extended-CONNECT stream, RFC 8441).
+
+The phase (``phase``, written only here, only moves forward)::
+
+    WAITING    validated; waiting for a worker
+    HANDSHAKE  scope OPENed; the app decides (--ws-handshake-timeout)
+    DENYING    the app answers with an HTTP response (websocket.http.response)
+    OPEN       accepted: the stream's :class:`~.ws_channel.WSChannel` speaks
+               RFC 6455 with the client (closing handshake, failure, pings)
+    DONE       answered or ended before the accept
+
+Invariants:
+
+* The handshake's success is written only on WS_ACCEPT; any answer before it
+  (front errors, 403 for WS_CLOSE, the app's own response) ends the stream.
+* ``link`` is set while the scope is live on the worker (OPEN until END, the
+  worker's loss or our WS_DISCONNECT); the worker hears that the connection
+  is over exactly once, with ``WS_DISCONNECT(code, reason)``, never while
+  message pieces still wait for window (it is deferred until they are
+  forwarded), and never after the scope ended.
+* The handshake timer runs only during HANDSHAKE.
+* WS_SEND data is credited back once written, or when the writer stops being
+  ``paused`` if it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pagi.protocol import reasons
+from pagi.protocol.kinds import RAISED
+
+from ..access_log import log_access
+from ..access_log import short_target as _short
+from ..websocket.codec import WSCodec
+from ..websocket.deflate import BoundedDeflate, negotiate
+from ..websocket.keepalive import PingPolicy
+from .opening import open_scope
+from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
+from .ws_channel import WSChannel
+from .ws_input import WSInput
+from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
+
+if TYPE_CHECKING:
+    from ..link.handle import LinkHandle
+    from .interfaces import ExtraHeaders, Headers, StreamHost, WSWriter
+
+logger = logging.getLogger("pagi.front")
+
+
+#: The reasons the app hears when the front ends a handshake it did not accept.
+DENIED = "x-denied"
+HANDSHAKE_TIMEOUT = "x-handshake-timeout"
+
+
+class WSStream:
+    """One WebSocket; the scope handler of its ``websocket`` scope."""
+
+    __slots__ = (
+        "_deny",
+        "_deny_status",
+        "_disconnect_pending",
+        "_pending",
+        "_timer",
+        "accepted_at",
+        "body_bytes",
+        "channel",
+        "conn",
+        "deflate",
+        "http_version",
+        "input",
+        "link",
+        "phase",
+        "pings",
+        "shutting_down",
+        "sid",
+        "started_at",
+        "subprotocols",
+        "target",
+        "ungranted",
+        "waiter",
+        "worker",
+        "writer",
+    )
+
+    def __init__(
+        self, conn: StreamHost, writer: WSWriter, target: bytes, http_version: str, now: float
+    ) -> None:
+        self.conn = conn
+        self.writer = writer
+        self.target = target
+        self.http_version = http_version
+        self.started_at = now
+        self.accepted_at = 0.0
+        self.phase = WAITING
+        self.worker = "-"
+        self.link: LinkHandle | None = None
+        self.sid = 0
+        self.waiter: asyncio.Task[None] | None = None
+        self.subprotocols: list[str] = []
+        self.deflate: tuple[bytes, BoundedDeflate] | None = None
+        self.input = WSInput(self)
+        self.shutting_down = False
+        self.ungranted = 0
+        self.channel: WSChannel | None = None  # from the accept on
+        self.body_bytes = 0  # denial body / message bytes written (access log)
+        self._pending: tuple[bytes, bytes, Any] | None = None
+        self._deny: tuple[int, Headers] | None = None  # a denial head not yet written
+        self._deny_status = 0
+        self._disconnect_pending: tuple[int, str] | None = None
+        config = conn.ctx.config
+        self.pings = PingPolicy(config.ws_ping_interval, config.ws_ping_timeout)
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"<WSStream sid={self.sid} phase={self.phase}>"
+
+    @property
+    def done(self) -> bool:
+        channel = self.channel
+        return self.phase == DONE or (channel is not None and channel.state == DONE)
+
+    # --- opening ---------------------------------------------------------------
+
+    def start(
+        self, raw_path: bytes, query: bytes, headers: Any, subprotocols: list[str], offers: Any
+    ) -> None:
+        """A valid handshake: negotiate deflate, open the scope (now or once a worker is ready)."""
+        if self.conn.ctx.shutting_down:
+            self.reply(503, "the server is shutting down", ())
+            return
+        config = self.conn.ctx.config
+        if config.ws_per_message_deflate and offers:
+            self.deflate = negotiate(offers, config.ws_max_size)
+        self.subprotocols = subprotocols
+        self._pending = (raw_path, query, headers)
+        self.update_reading()
+        open_scope(self)
+
+    def waiting(self) -> bool:
+        return self.phase == WAITING
+
+    def label(self) -> str:
+        return f"WebSocket {_short(self.target)}"
+
+    def open(self, link: LinkHandle) -> None:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        raw_path, query, headers = pending
+        conn = self.conn
+        config = conn.ctx.config
+        self.link = link
+        self.worker = link.name
+        self.phase = HANDSHAKE
+        self.input.start(link.request_window, config.ws_max_queue)
+        self._timer = conn.loop.call_later(config.ws_handshake_timeout, self._handshake_expired)
+        self.sid = link.open_websocket(
+            self,
+            self.http_version,
+            "wss" if conn.scheme == "https" else "ws",
+            raw_path,
+            query,
+            headers,
+            conn.client,
+            conn.server,
+            {"subprotocols": self.subprotocols, **conn.scope_extras},
+        )
+
+    def opened_late(self) -> None:
+        pass
+
+    def abort_wait(self) -> None:
+        self._abort()
+
+    # --- events from the worker ----------------------------------------------------
+
+    def on_ws_accept(self, subprotocol: str | None, headers: Headers) -> None:
+        if self.phase != HANDSHAKE:
+            return
+        self._cancel_timer()
+        deflate = self.deflate
+        self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
+        self.phase = OPEN
+        self.accepted_at = self.conn.loop.time()
+        config = self.conn.ctx.config
+        codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
+        channel = self.channel = self.input.channel = WSChannel(self, codec)
+        self._log(101)
+        self.pings.opened(channel.new_keepalive)
+        if self.shutting_down:
+            channel.shutdown()
+            return
+        self.input.drain()  # what the client sent before the accept, if anything
+
+    def on_ws_send(self, data: str | bytes, more: bool) -> None:
+        n = len(data)
+        channel = self.channel
+        if channel is not None and channel.send_message(data, more):
+            self.body_bytes += n
+        if n:
+            self._written(n)
+
+    def on_ws_close(self, code: int, reason: str) -> None:
+        if self.phase == HANDSHAKE:
+            self._cancel_timer()
+            peer, label = self.conn.peer, self.label()
+            logger.info("403 to %s for %s: the app closed before accepting", peer, label)
+            self.disconnect(1006, DENIED)
+            self.reply(403, "the application refused the WebSocket", ())
+        elif self.channel is not None:
+            self.channel.app_close(code, reason)
+
+    def on_ws_keepalive(self, interval: float, timeout: float | None) -> None:
+        self.pings.app_wants(interval, timeout)
+
+    def on_request_credit(self, nbytes: int) -> None:
+        flow = self.input.flow
+        if flow is None:
+            return
+        flow.credit(nbytes)
+        pending = self._disconnect_pending
+        if pending is not None and not flow.has_pending:
+            self._disconnect_pending = None
+            self.disconnect(*pending)
+        if self.channel is not None:
+            self.channel.credited()
+
+    def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
+        """The app denies the handshake with an HTTP response (websocket.http.response)."""
+        if self.phase != HANDSHAKE:
+            return
+        self._cancel_timer()
+        self.phase = DENYING
+        self._deny = (status, headers)
+        self.conn.loop.call_soon(self._flush_denial_head)
+
+    def on_response_body(self, body: bytes, more: bool) -> None:
+        if self.phase != DENYING:
+            return
+        if self._deny is not None and not self._denial_head(None if more else len(body), not more):
+            return
+        writer = self.writer
+        self.body_bytes += writer.data(body, not more)
+        if not more:
+            self._log(self._deny_status)
+            self.disconnect(1006, DENIED)
+            self._end_http()
+        elif body:
+            self._written(len(body))
+
+    def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
+        link, self.link = self.link, None
+        draining = link is not None and link.draining
+        if self.phase == HANDSHAKE:
+            self._unanswered(ENDED_STATUS, unanswered(outcome, detail, "accepting or denying"))
+        elif self.channel is not None:
+            # 1012: cut short by a restarting (draining) worker
+            self.channel.scope_ended(1000 if outcome != RAISED else 1012 if draining else 1011)
+        elif self.phase == DENYING:
+            self._denial_cut("the app ended mid-response")
+
+    def on_worker_lost(self) -> None:
+        link, self.link = self.link, None
+        if self.phase == HANDSHAKE:
+            self._unanswered(LOST_STATUS, f"worker {self.worker} went away during the handshake")
+        elif self.channel is not None:
+            peer, label = self.conn.peer, self.label()
+            logger.warning("closing %s from %s: worker %s went away", label, peer, self.worker)
+            self.channel.scope_ended(1012 if link is not None and link.draining else 1011)
+        elif self.phase == DENYING:
+            self._denial_cut("its worker went away")
+
+    def on_writable(self) -> None:
+        ungranted = self.ungranted
+        if ungranted:
+            self.ungranted = 0
+            link = self.link
+            if link is not None:
+                link.grant(self.sid, ungranted)
+
+    def _written(self, n: int) -> None:
+        """``n`` units of the worker's output were written: credit them (later if paused)."""
+        link = self.link
+        if link is not None:
+            if self.writer.paused:
+                self.ungranted += n
+            else:
+                link.grant(self.sid, n)
+
+    # --- events from the client connection ---------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the client (frames after the accept; early bytes before it)."""
+        self.input.take(data)
+
+    def client_eof(self) -> None:
+        channel = self.channel
+        if channel is not None and channel.state == CLOSING and channel.failing:
+            channel.finish()  # the client read our close frame and went away: a clean end
+        else:
+            self.client_gone()
+
+    def client_lost(self) -> None:
+        self.client_gone()
+        if self.waiter is not None:
+            self.waiter.cancel()
+            self.waiter = None
+        if self.channel is not None:
+            self._log(101, self.channel.close_code)
+
+    def client_gone(self) -> None:
+        """The connection ended (EOF, error, reset) before the WebSocket ended."""
+        if self.done:
+            return
+        logger.debug("%s went away without a closing handshake", self.conn.peer)
+        self.disconnect(1006, reasons.CLIENT_CLOSED)
+        if self.channel is not None:
+            self.channel.gone()
+            return
+        if self.phase <= HANDSHAKE:
+            self._log(499)
+        self._enter_done()
+        self.writer.close()
+
+    def shutdown(self) -> None:
+        """Close 1001 to the client now; the app hears 1006 ``server_shutdown``.
+
+        A handshake still waiting for a worker gets 503; one the app is
+        deciding on is closed right after its accept (or answered as the app
+        denies it).
+        """
+        self.shutting_down = True
+        if self.phase == WAITING:
+            self.reply(503, "the server is shutting down", ())
+        elif self.channel is not None:
+            self.channel.shutdown()
+
+    def abort(self, reason: str) -> None:
+        """Reset the connection at once; the app hears 1006 ``reason``."""
+        self.disconnect(1006, reason, defer=False)
+        self._abort()
+
+    # --- the front's own answers ----------------------------------------------------
+
+    def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
+        """Answer the handshake with a response of the front's own, then close."""
+        self.body_bytes = self.writer.reply(status, message, extra)
+        self._log(status)
+        self._end_http()
+
+    def _unanswered(self, status: int, why: str) -> None:
+        """The scope ended before the app accepted or denied: ``status`` instead."""
+        self._cancel_timer()
+        log_failure(status, why, self.worker, self.label(), self.conn.peer)
+        self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
+
+    def _denial_cut(self, why: str) -> None:
+        peer, label = self.conn.peer, self.label()
+        logger.warning("aborting the denial of %s from %s: %s", label, peer, why)
+        self._abort()
+
+    def _handshake_expired(self) -> None:
+        self._timer = None
+        if self.phase != HANDSHAKE:
+            return
+        timeout = self.conn.ctx.config.ws_handshake_timeout
+        logger.warning(
+            "504: the app did not accept or deny %s from %s within %gs (worker %s)",
+            self.label(),
+            self.conn.peer,
+            timeout,
+            self.worker,
+        )
+        self.disconnect(1006, HANDSHAKE_TIMEOUT)
+        self.reply(504, "the application did not answer the WebSocket handshake in time", ())
+
+    def _flush_denial_head(self) -> None:
+        if self.phase == DENYING and self._deny is not None and self._denial_head(None, False):
+            self.writer.flush()
+
+    def _denial_head(self, length: int | None, final: bool) -> bool:
+        assert self._deny is not None
+        status, headers = self._deny
+        self._deny = None
+        self._deny_status = status
+        why = self.writer.respond(status, headers, False, length, final)
+        if why is None:
+            return True
+        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        self.disconnect(1006, reasons.SERVER_ERROR)
+        self.reply(500, "", ())
+        return False
+
+    # --- closing --------------------------------------------------------------------
+
+    def disconnect(self, code: int, reason: str, *, defer: bool = True) -> None:
+        """Tell the worker the connection is over (once; after queued pieces)."""
+        link = self.link
+        if link is None:
+            return
+        if defer and self.input.has_pending():
+            if self._disconnect_pending is None:
+                self._disconnect_pending = (code, reason)
+            return
+        self.link = None
+        self._disconnect_pending = None
+        link.ws_disconnect(self.sid, code, reason)
+
+    def _abort(self) -> None:
+        if self.channel is not None:
+            self.channel.abort()
+            return
+        self._enter_done()
+        self.writer.abort()
+
+    def _end_http(self) -> None:
+        """After an HTTP answer: the writer drains the input and closes (bounded)."""
+        self._enter_done()
+        self.writer.end()
+
+    def _enter_done(self) -> None:
+        self.phase = DONE
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def update_reading(self) -> None:
+        """Pause the client's input exactly when the phase calls for it."""
+        channel = self.channel
+        if channel is not None:
+            pause = channel.wants_pause()
+        else:
+            pause = self.phase <= HANDSHAKE and self.input.early_overflow()
+        if pause != self.writer.input_paused:
+            if pause:
+                self.writer.pause_input()
+            else:
+                self.writer.resume_input()
+
+    # --- access log ---------------------------------------------------------------
+
+    def _log(self, status: int, close_code: int | None = None) -> None:
+        body = 0 if status == 101 and close_code is None else self.body_bytes
+        duration = self.conn.loop.time() - self.started_at
+        args = (self.conn.peer, "GET", self.target, self.http_version, status, body, duration)
+        log_access(*args, self.worker, close_code)
