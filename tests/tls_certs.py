@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
+from harness import Front, Processes
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,17 @@ def make_tls_files(directory: Path, name: str = "pagi-test") -> TlsFiles:
     files.server_cert.write_bytes(b"".join(blob.bytes() for blob in server.cert_chain_pems))
     client.private_key_and_cert_chain_pem.write_to_path(str(files.client))
     return files
+
+
+def tls_front(procs: Processes, files: TlsFiles, *args: str, app: str = "basic:app") -> Front:
+    """A front with a ``tls://`` listener (``front.tls_port``) beside the plain one."""
+    return procs.front(
+        "--bind",
+        "tls://127.0.0.1:0",
+        "--ssl-certfile",
+        str(files.server_cert),
+        "--ssl-keyfile",
+        str(files.server_key),
+        *args,
+        app=app,
+    )

@@ -17,20 +17,13 @@ from h2.errors import ErrorCodes
 from h2_client import H2Client, read_frames
 from harness import Front, Processes
 from hyperframe.frame import DataFrame, GoAwayFrame
-from tls_certs import TlsFiles
+from tls_certs import TlsFiles, tls_front
 
 MODES = ["h2c", "tls"]
 
 
 def start(procs: Processes, tls_files: TlsFiles, *args: str, app: str = "basic:app") -> Front:
-    return procs.front(
-        "--bind",
-        "tls://127.0.0.1:0",
-        "--ssl-certfile",
-        str(tls_files.server),
-        *args,
-        app=app,
-    )
+    return tls_front(procs, tls_files, *args, app=app)
 
 
 def base_url(front: Front, mode: str) -> str:

@@ -8,21 +8,14 @@ import pytest
 from h2_client import H2Client
 from h2_websocket import H2WS
 from harness import Front, Processes
-from tls_certs import TlsFiles
+from tls_certs import TlsFiles, tls_front
 from ws_raw import BINARY, CLOSE, PING, PONG, TEXT
 
 MODES = ["h2c", "tls"]
 
 
-def start(procs: Processes, tls_files: TlsFiles, *args: str) -> Front:
-    return procs.front(
-        "--bind",
-        "tls://127.0.0.1:0",
-        "--ssl-certfile",
-        str(tls_files.server),
-        *args,
-        app="ws_e2e_app:app",
-    )
+def start(procs: Processes, tls_files: TlsFiles, *args: str, app: str = "ws_e2e_app:app") -> Front:
+    return tls_front(procs, tls_files, *args, app=app)
 
 
 def client(front: Front, tls_files: TlsFiles, mode: str) -> H2Client:

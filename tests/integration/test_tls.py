@@ -21,21 +21,8 @@ import httpx
 import pytest
 import trustme
 import websockets
-from harness import Front, Processes, recv_until_close, status_of
-from tls_certs import TlsFiles, make_tls_files
-
-
-def tls_front(procs: Processes, files: TlsFiles, *args: str) -> Front:
-    return procs.front(
-        "--bind",
-        "tls://127.0.0.1:0",
-        "--ssl-certfile",
-        str(files.server_cert),
-        "--ssl-keyfile",
-        str(files.server_key),
-        *args,
-        app="tls_app:app",
-    )
+from harness import Processes, recv_until_close, status_of
+from tls_certs import TlsFiles, make_tls_files, tls_front
 
 
 def get_json(url: str, verify: ssl.SSLContext | bool) -> dict[str, Any]:
@@ -47,7 +34,7 @@ def get_json(url: str, verify: ssl.SSLContext | bool) -> dict[str, Any]:
 
 
 def test_https_scope_and_tls_extension(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files)
+    front = tls_front(procs, tls_files, app="tls_app:app")
     secure = get_json(f"https://localhost:{front.tls_port}/", tls_files.client_context())
     assert secure["scheme"] == "https"
     assert secure["has_tls"] is True
@@ -66,7 +53,7 @@ def test_https_scope_and_tls_extension(procs: Processes, tls_files: TlsFiles) ->
 
 
 def test_tls12_client_gets_tls12_values(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files)
+    front = tls_front(procs, tls_files, app="tls_app:app")
     ctx = tls_files.client_context()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
@@ -77,7 +64,7 @@ def test_tls12_client_gets_tls12_values(procs: Processes, tls_files: TlsFiles) -
 
 
 def test_tls11_client_is_refused(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files, "--log-level", "debug")
+    front = tls_front(procs, tls_files, "--log-level", "debug", app="tls_app:app")
     ctx = tls_files.client_context()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -104,6 +91,7 @@ def test_client_certificate_required(procs: Processes, tls_files: TlsFiles) -> N
         "required",
         "--log-level",
         "debug",
+        app="tls_app:app",
     )
     tls = get_json(front.tls_url + "/", tls_files.client_context(with_cert=True))["tls"]
     chain = tls["client_cert_chain"]
@@ -122,7 +110,13 @@ def test_client_certificate_required(procs: Processes, tls_files: TlsFiles) -> N
 
 def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles) -> None:
     front = tls_front(
-        procs, tls_files, "--ssl-ca-certs", str(tls_files.ca), "--ssl-cert-reqs", "optional"
+        procs,
+        tls_files,
+        "--ssl-ca-certs",
+        str(tls_files.ca),
+        "--ssl-cert-reqs",
+        "optional",
+        app="tls_app:app",
     )
     without = get_json(front.tls_url + "/", tls_files.client_context())["tls"]
     assert without["client_cert_chain"] == [] and without["client_cert_name"] is None
@@ -131,7 +125,7 @@ def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles) -> N
 
 
 def test_plain_http_on_tls_port_gets_400(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files)
+    front = tls_front(procs, tls_files, app="tls_app:app")
     with socket.create_connection(("127.0.0.1", front.tls_port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
         response = recv_until_close(sock)
@@ -143,7 +137,15 @@ def test_plain_http_on_tls_port_gets_400(procs: Processes, tls_files: TlsFiles) 
 
 @pytest.mark.parametrize("first", [b"", b"\x16\x03\x01"], ids=["silent", "partial-hello"])
 def test_stalled_handshake_is_closed(procs: Processes, tls_files: TlsFiles, first: bytes) -> None:
-    front = tls_front(procs, tls_files, "--ssl-handshake-timeout", "0.5", "--log-level", "debug")
+    front = tls_front(
+        procs,
+        tls_files,
+        "--ssl-handshake-timeout",
+        "0.5",
+        "--log-level",
+        "debug",
+        app="tls_app:app",
+    )
     with socket.create_connection(("127.0.0.1", front.tls_port), timeout=5) as sock:
         if first:
             sock.sendall(first)
@@ -156,7 +158,7 @@ def test_stalled_handshake_is_closed(procs: Processes, tls_files: TlsFiles, firs
 
 
 def test_garbage_on_tls_port_is_closed(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files, "--log-level", "debug")
+    front = tls_front(procs, tls_files, "--log-level", "debug", app="tls_app:app")
     with socket.create_connection(("127.0.0.1", front.tls_port), timeout=5) as sock:
         sock.sendall(b"\x00\x01\x02garbage")
         assert recv_until_close(sock) == b""
@@ -164,7 +166,7 @@ def test_garbage_on_tls_port_is_closed(procs: Processes, tls_files: TlsFiles) ->
 
 
 def test_wss_scope(procs: Processes, tls_files: TlsFiles) -> None:
-    front = tls_front(procs, tls_files)
+    front = tls_front(procs, tls_files, app="tls_app:app")
 
     async def talk() -> dict[str, Any]:
         async with websockets.connect(
