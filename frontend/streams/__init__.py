@@ -22,12 +22,10 @@ Layering (each layer knows only the one below through a ``typing.Protocol``)::
 How HTTP/2 plugs in
 -------------------
 
-1. **Selection.** :class:`~..selector.ProtocolSelector.__call__` returns the
-   HTTP/2 connection for a TLS listener that negotiated ALPN ``h2`` (check
-   ``ssl_object.selected_alpn_protocol()`` in ``connection_made``); cleartext
-   prior knowledge (``PRI * HTTP/2.0``) and ``Upgrade: h2c`` are entries in
-   :class:`~..selector.TakeOvers`, which hand an HTTP/1.1 connection's
-   transport and remaining bytes over.
+1. **Selection.** :class:`~..selector.ProtocolSelector.__call__` returns a
+   :class:`~..http2.switch.ProtocolSwitch`, which hands the transport to the
+   HTTP/2 connection on ALPN ``h2`` (TLS) or the prior-knowledge preface
+   (cleartext), and to HTTP/1.1 otherwise (``Upgrade: h2c`` is not honoured).
 2. **The connection** implements :class:`~..connections.ClientConnection`
    (``protocol = "h2"``, ``current()`` lists its open streams; ``shutdown``
    sends GOAWAY and lets the streams finish, ``abort`` resets them) and
