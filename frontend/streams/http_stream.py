@@ -133,10 +133,15 @@ class HTTPStream:
         """The response was handed over completely, or abandoned."""
         return self.phase == DONE
 
-    @property
-    def head_sent(self) -> bool:
-        """The response head went to the writer."""
-        return self.phase >= SENDING
+    def write_comment(self, payload: bytes) -> bool:
+        """Add bytes the app did not send (an SSE comment) to a streaming body,
+        unless the client is backed up. False: the body has no room for them."""
+        writer = self.writer
+        if self.phase >= SENDING and not writer.blocked():
+            if not writer.open_ended():
+                return False
+            self.body_bytes += writer.data(payload, False)
+        return True
 
     def __repr__(self) -> str:
         return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
@@ -199,6 +204,11 @@ class HTTPStream:
         if link is not None:
             link.send_request_body(self.sid, body, more)
 
+    def skip_body(self, complete: bool) -> None:
+        """The protocol discarded the rest of the request body nobody will read
+        (``complete``: up to its end)."""
+        self.request_done = complete
+
     def on_request_credit(self, nbytes: int) -> None:
         if self.phase == DONE or self.link is None:
             return
@@ -241,7 +251,7 @@ class HTTPStream:
         if more:
             self.body_bytes += writer.data(body, False)
             if self.keepalive is not None:
-                self.keepalive.last_write = self.conn.loop.time()
+                self.keepalive.touch()
             link = self.link
             if body and link is not None:
                 if writer.paused:

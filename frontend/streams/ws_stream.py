@@ -197,7 +197,8 @@ class WSStream:
         self.accepted_at = self.conn.loop.time()
         config = self.conn.ctx.config
         codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
-        channel = self.channel = self.input.channel = WSChannel(self, codec)
+        channel = self.channel = WSChannel(self, codec)
+        self.input.accepted(channel)
         self._log(101)
         self.pings.opened(channel.new_keepalive)
         if self.shutting_down:
