@@ -50,6 +50,7 @@ from .outcome import (
 from .sse import SSEKeepalive, is_event_stream
 
 if TYPE_CHECKING:
+    from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
     from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
 
@@ -117,7 +118,7 @@ class HTTPStream:
         self.window = 0
         self.request_done = False
         self.waiter: asyncio.Task[None] | None = None
-        self._pending: tuple[bytes, bytes, Any, BodyMode] | None = None  # OPEN args while waiting
+        self._pending: tuple[bytes, bytes, RequestHeaders, BodyMode] | None = None
         # response side
         self.status = 0
         self.headers = _NO_HEADERS
@@ -148,7 +149,7 @@ class HTTPStream:
 
     # --- opening ---------------------------------------------------------------
 
-    def start(self, raw_path: bytes, query: bytes, headers: Any, mode: BodyMode) -> None:
+    def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
         """Open the scope now, or once a worker is ready."""
         self._pending = (raw_path, query, headers, mode)
         open_scope(self)
@@ -455,9 +456,16 @@ class HTTPStream:
         self.writer.end()
 
     def _log(self, status: int) -> None:
-        duration = self.conn.loop.time() - self.started_at
-        args = (self.conn.peer, self.method, self.target, self.http_version, status)
-        log_access(*args, self.body_bytes, duration, self.worker)
+        log_access(
+            self.conn.peer,
+            self.method,
+            self.target,
+            self.http_version,
+            status,
+            self.body_bytes,
+            self.conn.loop.time() - self.started_at,
+            self.worker,
+        )
 
     def _close_file(self) -> None:
         if self.file is not None:
