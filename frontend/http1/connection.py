@@ -285,7 +285,7 @@ class HTTP11Connection(asyncio.Protocol):
             self.close(linger=not parsed or bool(self._queue) or self.partial_head or self.broken)
             return
         if not cur.request_done:
-            cur.request_done = self._queue.discard_body()  # received but never read
+            cur.skip_body(self._queue.discard_body())  # received but never read
         self._cur = None
         if self._queue:
             self.process()
@@ -374,7 +374,7 @@ class HTTP11Connection(asyncio.Protocol):
                 if cur.waiting():
                     return  # still waiting for a worker
                 # Nobody will read this body: skip it up to the request's end.
-                cur.request_done = queue.discard_body()
+                cur.skip_body(queue.discard_body())
                 continue
             taken = queue.take_body(cur.window)
             if taken is None:

@@ -50,6 +50,7 @@ from .outcome import (
 from .sse import SSEKeepalive, is_event_stream
 
 if TYPE_CHECKING:
+    from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
     from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
 
@@ -116,7 +117,7 @@ class HTTPStream:
         self.window = 0
         self.request_done = False
         self.waiter: asyncio.Task[None] | None = None
-        self._pending: tuple[bytes, bytes, Any, BodyMode] | None = None  # OPEN args while waiting
+        self._pending: tuple[bytes, bytes, RequestHeaders, BodyMode] | None = None
         # response side
         self.status = 0
         self.headers = _NO_HEADERS
@@ -132,17 +133,22 @@ class HTTPStream:
         """The response was handed over completely, or abandoned."""
         return self.phase == DONE
 
-    @property
-    def head_sent(self) -> bool:
-        """The response head went to the writer."""
-        return self.phase >= SENDING
+    def write_comment(self, payload: bytes) -> bool:
+        """Add bytes the app did not send (an SSE comment) to a streaming body,
+        unless the client is backed up. False: the body has no room for them."""
+        writer = self.writer
+        if self.phase >= SENDING and not writer.blocked():
+            if not writer.open_ended():
+                return False
+            self.body_bytes += writer.data(payload, False)
+        return True
 
     def __repr__(self) -> str:
         return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
 
     # --- opening ---------------------------------------------------------------
 
-    def start(self, raw_path: bytes, query: bytes, headers: Any, mode: BodyMode) -> None:
+    def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
         """Open the scope now, or once a worker is ready."""
         self._pending = (raw_path, query, headers, mode)
         open_scope(self)
@@ -198,6 +204,11 @@ class HTTPStream:
         if link is not None:
             link.send_request_body(self.sid, body, more)
 
+    def skip_body(self, complete: bool) -> None:
+        """The protocol discarded the rest of the request body nobody will read
+        (``complete``: up to its end)."""
+        self.request_done = complete
+
     def on_request_credit(self, nbytes: int) -> None:
         if self.phase == DONE or self.link is None:
             return
@@ -240,7 +251,7 @@ class HTTPStream:
         if more:
             self.body_bytes += writer.data(body, False)
             if self.keepalive is not None:
-                self.keepalive.last_write = self.conn.loop.time()
+                self.keepalive.touch()
             link = self.link
             if body and link is not None:
                 if writer.paused:
@@ -444,9 +455,16 @@ class HTTPStream:
         self.writer.end()
 
     def _log(self, status: int) -> None:
-        duration = self.conn.loop.time() - self.started_at
-        args = (self.conn.peer, self.method, self.target, self.http_version, status)
-        log_access(*args, self.body_bytes, duration, self.worker)
+        log_access(
+            self.conn.peer,
+            self.method,
+            self.target,
+            self.http_version,
+            status,
+            self.body_bytes,
+            self.conn.loop.time() - self.started_at,
+            self.worker,
+        )
 
     def _close_file(self) -> None:
         if self.file is not None:

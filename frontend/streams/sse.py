@@ -86,6 +86,10 @@ class SSEKeepalive:
         self.last_write = now = loop.time()
         self._handle = loop.call_at(now + self._interval, self._fire)
 
+    def touch(self) -> None:
+        """Bytes of the response were just written: the stream is not idle."""
+        self.last_write = self.stream.conn.loop.time()
+
     def stop(self) -> None:
         self._interval = 0.0
         if self._handle is not None:
@@ -104,11 +108,8 @@ class SSEKeepalive:
         if now < due - _SLACK:  # something was written meanwhile
             self._handle = loop.call_at(due, self._fire)
             return
-        writer = stream.writer
-        if stream.head_sent and not writer.blocked():
-            if not writer.open_ended():
-                return  # no body on the wire (HEAD, 204, a length): nothing to keep alive
-            stream.body_bytes += writer.data(self._payload, False)
+        if not stream.write_comment(self._payload):
+            return  # no body on the wire (HEAD, 204, a length): nothing to keep alive
         self.last_write = now
         self._handle = loop.call_at(now + interval, self._fire)
 

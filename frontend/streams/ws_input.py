@@ -47,7 +47,12 @@ class WSInput:
         self.flow: InboundFlow | None = None  # from OPEN on
 
     def start(self, window: int, max_queue: int) -> None:
+        """The scope is open: messages go to the worker within ``window``."""
         self.flow = InboundFlow(self._forward, window, max_queue)
+
+    def accepted(self, channel: WSChannel) -> None:
+        """The app accepted: decode frames for ``channel`` from now on."""
+        self.channel = channel
 
     def has_pending(self) -> bool:
         flow = self.flow

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pagi.protocol import reasons
 from pagi.protocol.kinds import RAISED
@@ -54,6 +54,7 @@ from .ws_input import WSInput
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
 
 if TYPE_CHECKING:
+    from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
     from .interfaces import ExtraHeaders, Headers, StreamHost, WSWriter
 
@@ -116,7 +117,7 @@ class WSStream:
         self.ungranted = 0
         self.channel: WSChannel | None = None  # from the accept on
         self.body_bytes = 0  # denial body / message bytes written (access log)
-        self._pending: tuple[bytes, bytes, Any] | None = None
+        self._pending: tuple[bytes, bytes, RequestHeaders] | None = None
         self._deny: tuple[int, Headers] | None = None  # a denial head not yet written
         self._deny_status = 0
         self._disconnect_pending: tuple[int, str] | None = None
@@ -135,7 +136,12 @@ class WSStream:
     # --- opening ---------------------------------------------------------------
 
     def start(
-        self, raw_path: bytes, query: bytes, headers: Any, subprotocols: list[str], offers: Any
+        self,
+        raw_path: bytes,
+        query: bytes,
+        headers: RequestHeaders,
+        subprotocols: list[str],
+        offers: list[bytes],
     ) -> None:
         """A valid handshake: negotiate deflate, open the scope (now or once a worker is ready)."""
         if self.conn.ctx.shutting_down:
@@ -197,7 +203,8 @@ class WSStream:
         self.accepted_at = self.conn.loop.time()
         config = self.conn.ctx.config
         codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
-        channel = self.channel = self.input.channel = WSChannel(self, codec)
+        channel = self.channel = WSChannel(self, codec)
+        self.input.accepted(channel)
         self._log(101)
         self.pings.opened(channel.new_keepalive)
         if self.shutting_down:

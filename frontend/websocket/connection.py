@@ -49,7 +49,8 @@ def take_over(conn: HTTP11Connection, head: RequestHead, rest: bytes, read_pause
     writer.input_paused = read_paused
     writer.paused = conn.writer.paused
     stream = ws.stream = WSStream(ws, writer, head.target, "1.1", ws.loop.time())
-    stream.input.buf += rest
+    if rest:
+        stream.receive(rest)  # kept until the accept
     transport.set_protocol(ws)
     ws.ctx.connections.add(ws)
     try:

@@ -97,7 +97,7 @@ def test_a_lone_head_is_flushed_at_the_end_of_the_loop_iteration() -> None:
         assert writer.calls == []
         await asyncio.sleep(0)
         assert writer.calls == [("respond", 200, None, False), ("flush",)]
-        assert stream.head_sent and not stream.done
+        assert stream.phase == SENDING and not stream.done
 
     run(main)
 
