@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
