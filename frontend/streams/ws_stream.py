@@ -463,7 +463,14 @@ class WSStream:
     # --- access log ---------------------------------------------------------------
 
     def _log(self, status: int, close_code: int | None = None) -> None:
+        """``status`` 101 is the accept; over HTTP/2 it is logged as the
+        client saw it: ``CONNECT`` answered ``200`` (RFC 8441)."""
         body = 0 if status == 101 and close_code is None else self.body_bytes
         duration = self.conn.loop.time() - self.started_at
-        args = (self.conn.peer, "GET", self.target, self.http_version, status, body, duration)
+        method = "GET"
+        if self.http_version == "2":
+            method = "CONNECT"
+            if status == 101:
+                status = 200
+        args = (self.conn.peer, method, self.target, self.http_version, status, body, duration)
         log_access(*args, self.worker, close_code)

@@ -37,7 +37,7 @@ def test_browser_page_and_websocket_over_http2(
     assert not result.get("error")
     # Both went over one HTTP/2 connection (one client port).
     page_line = front.wait_for_log(r'(\d+\.\d+\.\d+\.\d+:\d+) - "GET /page HTTP/2" 200')
-    ws_line = front.wait_for_log(r'(\d+\.\d+\.\d+\.\d+:\d+) - "GET /echo HTTP/2" ')
+    ws_line = front.wait_for_log(r'(\d+\.\d+\.\d+\.\d+:\d+) - "CONNECT /echo HTTP/2" 200 ')
     assert page_line.group(1) == ws_line.group(1)
     assert re.search(r'"GET /echo HTTP/1\.1"', front.logs()) is None
 
