@@ -12,6 +12,7 @@ from typing import Any
 
 from harness import Processes
 from tls_certs import TlsFiles, tls_front
+from ws_page import check_page_result
 
 
 def test_browser_page_and_websocket_over_http2(
@@ -28,13 +29,7 @@ def test_browser_page_and_websocket_over_http2(
     finally:
         context.close()
     assert protocol == "h2"
-    assert result["opened"] is True
-    assert result["protocol"] == "chat.v2"
-    assert result["extensions"].startswith("permessage-deflate")
-    assert result["echoes"] == ["hello from the browser", "été ☃ 😀"]
-    assert result["binary"] == [0, 1, 2, 250, 255]
-    assert result["closeCode"] == 4001
-    assert not result.get("error")
+    check_page_result(result)
     # Both went over one HTTP/2 connection (one client port).
     page_line = front.wait_for_log(r'(\d+\.\d+\.\d+\.\d+:\d+) - "GET /page HTTP/2" 200')
     ws_line = front.wait_for_log(r'(\d+\.\d+\.\d+\.\d+:\d+) - "CONNECT /echo HTTP/2" 200 ')
