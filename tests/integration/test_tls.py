@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import socket
@@ -241,3 +242,35 @@ def test_unreadable_certificate_stops_the_front(procs: Processes, tmp_path: Path
     )
     assert front.wait(15) == 1
     assert f"--ssl-certfile {bad}: cannot load the certificate and key" in front.logs()
+
+
+def test_failed_handshakes_leave_no_descriptor_behind(
+    procs: Processes, tls_files: TlsFiles
+) -> None:
+    front = tls_front(procs, tls_files, "--ssl-handshake-timeout", "0.5", app="tls_app:app")
+    assert get_json(front.tls_url + "/", tls_files.client_context())["has_tls"]
+    fd_dir = f"/proc/{front.pid}/fd"
+    before = len(os.listdir(fd_dir))
+    untrusting = ssl.create_default_context()  # does not trust the test CA
+    for i in range(30):
+        with socket.create_connection(("127.0.0.1", front.tls_port), timeout=5) as sock:
+            kind = i % 3
+            if kind == 0:
+                sock.sendall(b"\x16\x03\x01\x00\x05junk!")  # a broken ClientHello
+            elif kind == 1:
+                sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")  # plain HTTP
+            else:
+                with pytest.raises(ssl.SSLError):
+                    untrusting.wrap_socket(sock, server_hostname="localhost")
+                continue
+            recv_until_close(sock)
+    # a few stalled ones, left to the timeout
+    stalled = [socket.create_connection(("127.0.0.1", front.tls_port)) for _ in range(5)]
+    time.sleep(1.5)
+    for sock in stalled:
+        sock.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(os.listdir(fd_dir)) > before:
+        time.sleep(0.1)
+    assert len(os.listdir(fd_dir)) <= before
+    assert get_json(front.tls_url + "/", tls_files.client_context())["has_tls"]
