@@ -108,6 +108,9 @@ class FrontServer:
                 ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
             )
             self._servers.append(server)
+        # Handlers first: whoever reads "listening on" may signal us at once.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)
         if self._pid_file is not None:
@@ -117,9 +120,6 @@ class FrontServer:
                 logger.error("%s", exc)
                 return False
         self._set_title()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal)
             self._supervisor.start()
