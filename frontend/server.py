@@ -130,8 +130,7 @@ class FrontServer:
                 ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
             )
             self._servers.append(server)
-        # Signal handlers before the "listening" lines: whoever waits for those
-        # may signal at once.
+        # Handlers first: whoever reads "listening on" may signal us at once.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         if self._tls is not None:

@@ -257,8 +257,8 @@ def test_cpu_cost_mode_reports_every_process_and_leaves_none_behind() -> None:
         assert f"| {name} " in line
     rate = float(line.split()[1].rstrip("/s").replace(",", ""))
     assert rate > 0
-    # Only this checkout's processes: other checkouts of pagi on the same machine
-    # start and stop their own all the time (their cwd is their own tree).
+    # Only this checkout's processes count: on a shared machine other checkouts
+    # start pagi processes of their own meanwhile (the bench runs with cwd=REPO).
     leftovers = [
         p
         for p in psutil.process_iter(["cmdline", "cwd"])
