@@ -20,7 +20,7 @@ if [ "${LINT:-1}" != 0 ]; then
   "$venv/bin/ruff" check .
   "$venv/bin/ruff" format --check .
   echo "== mypy"
-  MYPY="$venv/bin/mypy" tools/typecheck.sh
+  MYPY="$PWD/$venv/bin/mypy" tools/typecheck.sh
 fi
 echo "== pytest"
 "$venv/bin/python" -m pytest "$@"
