@@ -258,9 +258,13 @@ def test_cpu_cost_mode_reports_every_process_and_leaves_none_behind() -> None:
         assert f"| {name} " in line
     rate = float(line.split()[1].rstrip("/s").replace(",", ""))
     assert rate > 0
+    # Servers run in this checkout (cwd REPO); other checkouts on a shared
+    # machine start pagi processes of their own meanwhile, which do not count.
     leftovers = [
         p
-        for p in psutil.process_iter(["cmdline"])
-        if p.pid not in before and "pagi" in " ".join(p.info["cmdline"] or [])
+        for p in psutil.process_iter(["cmdline", "cwd"])
+        if p.pid not in before
+        and p.info["cwd"] == str(REPO)
+        and "pagi" in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
