@@ -15,7 +15,14 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from .events import InvalidEvent, check_body, check_bytes, check_headers, check_status, type_name
+from .http_events import (
+    InvalidEvent,
+    check_body,
+    check_bytes,
+    check_headers,
+    check_status,
+    type_name,
+)
 
 ACCEPT = "websocket.accept"
 SEND = "websocket.send"
