@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import environment, report
+from bench import charts, environment, report
 from bench.servers import REPO, SERVERS, Running, Server, at_revision
 from bench.workloads import WORKLOADS, WRK_FLAGS, Config, Unsupported, Workload, select
 
@@ -62,7 +62,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds to wait after opening connections before measuring",
     )
     p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS)
-    p.add_argument("--no-latest", action="store_true", help="do not overwrite latest.md")
+    p.add_argument(
+        "--no-latest", action="store_true", help="do not overwrite latest.md (nor the charts)"
+    )
+    p.add_argument(
+        "--charts-dir",
+        type=Path,
+        default=charts.DEFAULT_OUT,
+        help="where the charts of the run go with latest.md (default: docs/charts)",
+    )
     p.add_argument("--list", action="store_true", help="list servers and workloads, then exit")
     p.add_argument(
         "--render",
@@ -229,6 +237,7 @@ def benchmark(args: argparse.Namespace) -> Path:
     (results_dir / f"{stamp}.md").write_text(md)
     if not args.no_latest:
         (results_dir / "latest.md").write_text(md)
+        print(charts.charts_or_reason(result, args.charts_dir), flush=True)
     if all(r["status"] != "error" for r in result["runs"]):
         shutil.rmtree(log_dir, ignore_errors=True)
     else:
@@ -238,13 +247,14 @@ def benchmark(args: argparse.Namespace) -> Path:
     return json_path
 
 
-def render(json_path: Path, latest: bool) -> None:
-    """Rewrite ``<stamp>.md`` (and ``latest.md``) next to an earlier run's JSON."""
+def render(json_path: Path, latest: bool, charts_dir: Path) -> None:
+    """Rewrite ``<stamp>.md`` (and ``latest.md`` and the charts) of an earlier run's JSON."""
     result = json.loads(json_path.read_text())
     md = report.markdown(result)
     json_path.with_suffix(".md").write_text(md)
     if latest:
         (json_path.parent / "latest.md").write_text(md)
+        print(charts.charts_or_reason(result, charts_dir), flush=True)
     print(md)
 
 
@@ -254,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         list_everything()
         return 0
     if args.render:
-        render(args.render, latest=not args.no_latest)
+        render(args.render, latest=not args.no_latest, charts_dir=args.charts_dir)
         return 0
     if args.profile:
         from bench import pyspy

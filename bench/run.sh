@@ -11,8 +11,8 @@
 # pinned peers and py-spy into bench/.venv-peers) and writes bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/pagi-front ] || ! .venv/bin/python -c 'import psutil, uvloop, httptools' 2>/dev/null; then
+if [ ! -x .venv/bin/pagi-front ] || ! .venv/bin/python -c 'import psutil, uvloop, httptools, matplotlib' 2>/dev/null; then
   [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet -e '.[test,bench]'
 fi
 exec .venv/bin/python -m bench.run "$@"

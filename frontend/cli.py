@@ -13,6 +13,7 @@ import sys
 from typing import Annotated
 
 import typer
+from pagi.protocol.cli_shared import env_file_callback, log_config_option, version_callback
 from pagi.protocol.log_colors import colors_wanted
 
 from .cli_rules import check_embedded_options, check_tls, host_port_bind, resolve_app
@@ -24,15 +25,12 @@ from .cli_values import (
     access_format_callback,
     app_callback,
     binds_callback,
-    env_file_callback,
     fds_callback,
     http_callback,
     parse_size,
     positive_float,
     positive_int,
-    read_log_config_option,
     size_callback,
-    version_callback,
 )
 from .config import FrontConfig
 from .tls.contexts import CertReqs
@@ -514,7 +512,7 @@ def serve(
         bool,
         typer.Option(
             "--version",
-            callback=version_callback,
+            callback=version_callback("pagi-front"),
             is_eager=True,
             help="Print the version and exit.",
         ),
@@ -569,7 +567,7 @@ def serve(
         log_level=log_level.value,
         access_log_format=access_log_format,
         use_colors=colors_wanted(use_colors, sys.stderr),
-        log_config=read_log_config_option(log_config),
+        log_config=log_config_option(log_config),
         pid_file=pid_file,
     )
     config.binds = config.listen_addresses()

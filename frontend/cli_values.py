@@ -8,13 +8,9 @@ several options at once live in :mod:`.cli_rules`.
 from __future__ import annotations
 
 import enum
-import os
 import re
 
 import typer
-from pagi.protocol.env_file import EnvFileError, load_env_file
-from pagi.protocol.log_config import LogConfig, LogConfigError, read_log_config
-from pagi.protocol.version import version_line
 
 from .access_format import compile_format
 from .listeners import parse_bind
@@ -113,34 +109,6 @@ def http_callback(value: HttpParser) -> HttpParser:
                 "httptools is not installed (pip install 'pagi-server[fast]'), use h11 or auto"
             ) from None
     return value
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        typer.echo(version_line("pagi-front"))
-        raise typer.Exit(0)
-
-
-def env_file_callback(value: str | None) -> str | None:
-    """Eager: load the file before any other option reads its ``PAGI_*`` variable."""
-    if value is not None:
-        try:
-            load_env_file(value, os.environ)
-        except OSError as exc:
-            raise typer.BadParameter(f"cannot read {value}: {exc.strerror}") from None
-        except EnvFileError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return value
-
-
-def read_log_config_option(path: str | None) -> LogConfig | None:
-    """The parsed ``--log-config`` file, or :class:`typer.BadParameter` saying what is wrong."""
-    if path is None:
-        return None
-    try:
-        return read_log_config(path)
-    except LogConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--log-config'") from None
 
 
 def access_format_callback(value: str | None) -> str | None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Processes
 from tls_certs import TlsFiles, make_tls_files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _children_leave_no_temp_files() -> Iterator[None]:
+    """Every process the suite starts gets a private TMPDIR that must be empty at the end.
+
+    The suite's own temporary files (``tmp_path``) stay where pytest puts them;
+    this catches what servers, workers, examples and clients leave behind (the
+    file_download example once left a generated file per run in /tmp).
+    """
+    tempfile.gettempdir()  # pin this process's own temp dir before changing TMPDIR
+    private = tempfile.mkdtemp(prefix="pagi-tests-tmp-")
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = private
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = previous
+        left = sorted(os.listdir(private))
+        shutil.rmtree(private, ignore_errors=True)
+        assert not left, f"processes started by the tests left temporary files: {left}"
 
 
 @pytest.fixture

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Install pagi with its test dependencies into ./.venv and run the whole suite:
+# Install pagi with its test dependencies into a venv and run the whole suite:
 # lint (ruff), types (mypy), then pytest (unit + integration, real processes).
+#
+#   bash tests/run.sh [pytest args]                        # python3, ./.venv
+#   PYTHON=python3.13 VENV=.venv-3.13 bash tests/run.sh    # another interpreter
+#   LINT=0 bash tests/run.sh                               # pytest only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
+venv=${VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
-echo "== ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-echo "== mypy"
-tools/typecheck.sh
+echo "== $("$venv/bin/python" --version) in $venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -e '.[test]'
+if [ "${LINT:-1}" != 0 ]; then
+  echo "== ruff"
+  "$venv/bin/ruff" check .
+  "$venv/bin/ruff" format --check .
+  echo "== mypy"
+  MYPY="$PWD/$venv/bin/mypy" tools/typecheck.sh
+fi
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+"$venv/bin/python" -m pytest "$@"

@@ -7,16 +7,13 @@ and hands it to :func:`~pagi.worker.runner.run`; ``main`` is the console script.
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from pagi.protocol.env_file import EnvFileError, load_env_file
+from pagi.protocol.cli_shared import env_file_callback, log_config_option, version_callback
 from pagi.protocol.log_colors import colors_wanted
-from pagi.protocol.log_config import LogConfig, LogConfigError, read_log_config
-from pagi.protocol.version import version_line
 
 from .config import WorkerConfig
 
@@ -39,33 +36,6 @@ class LogLevel(StrEnum):
     warning = "warning"
     info = "info"
     debug = "debug"
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(version_line("pagi-worker"))
-        raise typer.Exit(0)
-
-
-def _env_file_callback(value: str | None) -> str | None:
-    """Eager: load the file before any other option reads its ``PAGI_*`` variable."""
-    if value is not None:
-        try:
-            load_env_file(value, os.environ)
-        except OSError as exc:
-            raise typer.BadParameter(f"cannot read {value}: {exc.strerror}") from None
-        except EnvFileError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return value
-
-
-def _log_config(path: str | None) -> LogConfig | None:
-    if path is None:
-        return None
-    try:
-        return read_log_config(path)
-    except LogConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--log-config'") from None
 
 
 # The same help style as pagi-front: plain click formatting, no rich panels.
@@ -239,7 +209,7 @@ def serve(
             envvar="PAGI_ENV_FILE",
             metavar="FILE",
             is_eager=True,
-            callback=_env_file_callback,
+            callback=env_file_callback,
             help="KEY=VALUE lines added to the environment (not overriding it) before "
             "the options are read, so the app sees them too.",
         ),
@@ -248,7 +218,7 @@ def serve(
         bool,
         typer.Option(
             "--version",
-            callback=_version_callback,
+            callback=version_callback("pagi-worker"),
             is_eager=True,
             help="Print the version and exit.",
         ),
@@ -271,7 +241,7 @@ def serve(
         log_level=log_level.value,
         sse_scope=sse_scope.value,
         use_colors=colors_wanted(use_colors, sys.stderr),
-        log_config=_log_config(log_config),
+        log_config=log_config_option(log_config),
     )
     raise typer.Exit(run(config))
 

@@ -3,31 +3,58 @@
 ``http.response.body`` with ``file`` makes the worker open the file (with its
 own permissions) and hand the open descriptor to the front, which streams it
 to the client without reading it into memory. ``GET /`` serves this module's
-own source; ``GET /big?mib=N`` serves a generated file of N MiB.
+own source; ``GET /big?mib=N`` (1-1024) serves a generated file of N MiB of
+zeros.
+
+The generated files are sparse (they take no disk space) and live in one
+private temporary directory that lifespan shutdown removes, so the example
+leaves nothing behind when the server stops.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from typing import Any
 
-_BIG_FILES: dict[int, str] = {}
+MiB = 1024 * 1024
+_dir: str | None = None  # made on the first /big, removed at lifespan shutdown
 
 
 def _big_file(mib: int) -> str:
-    path = _BIG_FILES.get(mib)
-    if path is None or not os.path.exists(path):
-        fd, path = tempfile.mkstemp(prefix=f"pagi-example-{mib}MiB-")
-        with os.fdopen(fd, "wb") as f:
-            block = bytes(range(256)) * 4096  # 1 MiB
-            for _ in range(mib):
-                f.write(block)
-        _BIG_FILES[mib] = path
+    global _dir
+    if _dir is None:
+        _dir = tempfile.mkdtemp(prefix="pagi-example-download-")
+    path = os.path.join(_dir, f"big-{mib}MiB.bin")
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.truncate(mib * MiB)  # a hole: reads as zeros, uses no blocks
     return path
 
 
+def _cleanup() -> None:
+    global _dir
+    if _dir is not None:
+        shutil.rmtree(_dir, ignore_errors=True)
+        _dir = None
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            _cleanup()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
     if scope["type"] != "http":
         raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     if scope["path"] == "/big":

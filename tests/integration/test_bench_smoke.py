@@ -63,6 +63,8 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
         "2000",
         "--results-dir",
         str(tmp_path),
+        "--charts-dir",
+        str(tmp_path / "charts"),
     ]
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -114,6 +116,12 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
     assert "### 8b · Idle memory: 40 idle WebSockets" in latest
     assert "| pagi-1w |" in latest
     assert not list(tmp_path.glob("*-logs")), "logs are removed when no run failed"
+    # The charts go with latest.md; without a peer there is no ratio to draw.
+    assert [p.name for p in (tmp_path / "charts").iterdir()] == ["latency.svg"]
+    assert (
+        "1 · HTTP/1.1 keep-alive hello, 64 connections"
+        in (tmp_path / "charts" / "latency.svg").read_text()
+    )
 
 
 def _alive(pid: int) -> bool:

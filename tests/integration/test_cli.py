@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import APPS, Processes, run_command
+from harness import APPS, REPO, Processes, run_command
 
 FRONT = "pagi-front"
 WORKER = "pagi-worker"
@@ -328,3 +328,15 @@ def test_stale_pid_file_is_replaced(procs: Processes, tmp_path: Path) -> None:
     front = _serve(procs, "--port", "0", "--pid-file", str(pid_file))
     assert pid_file.read_text() == f"{front.pid}\n"
     assert os.path.exists(pid_file)
+
+
+def test_quickstart_names_only_options_that_exist() -> None:
+    """Every pagi option in docs/quickstart.md's mapping tables is a real option."""
+    text = (REPO / "docs" / "quickstart.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ln.count("|") >= 4]
+    pagi_cells = [re.split(r"(?<!\\)\|", row)[2] for row in rows]  # `a\|b` stays in its cell
+    named = {opt for cell in pagi_cells for opt in re.findall(r"--[a-z][a-z0-9-]*", cell)}
+    helps = " ".join(run_command(p, "--help").stdout for p in (FRONT, WORKER))
+    known = set(re.findall(r"--[a-z][a-z0-9-]*", helps))
+    assert len(named) > 25, sorted(named)
+    assert named <= known, sorted(named - known)
