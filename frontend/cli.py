@@ -41,6 +41,12 @@ class SseScope(enum.StrEnum):
     off = "off"
 
 
+class Interface(enum.StrEnum):
+    auto = "auto"
+    pagi = "pagi"
+    asgi = "asgi"
+
+
 class HttpParser(enum.StrEnum):
     auto = "auto"
     h11 = "h11"
@@ -188,6 +194,15 @@ def serve(
             " that reject it), on, off (always http). Forwarded to embedded workers.",
         ),
     ] = SseScope.auto,
+    interface: Annotated[
+        Interface,
+        typer.Option(
+            envvar="PAGI_INTERFACE",
+            help="The contract the app was written for: pagi (PAGI Www 0.6), asgi (ASGI 3,"
+            " spec 2.4), or auto (asgi for apps of known ASGI frameworks, else pagi)."
+            " Forwarded to embedded workers.",
+        ),
+    ] = Interface.auto,
     root_path: Annotated[
         str,
         typer.Option(
@@ -444,6 +459,7 @@ def serve(
         factory=factory,
         lifespan=lifespan.value,
         sse_scope=sse_scope.value,
+        interface=interface.value,
         root_path=root_path,
         socket_dir=socket_dir if socket_dir is not None else _DEFAULTS.socket_dir,
         private_socket_dir=app is not None and socket_dir is None,

@@ -11,7 +11,7 @@ and enforced by :mod:`pagi.protocol.messages`.
 from enum import IntEnum
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
@@ -33,6 +33,7 @@ class Kind(IntEnum):
     PONG = 11  # either way
     STATS = 12  # worker -> front
     CREDITS = 13  # front -> worker: several CREDITs in one message
+    ABORT = 14  # worker -> front: the app aborted a scope (pagi.connection.abort)
 
 
 class Event(IntEnum):

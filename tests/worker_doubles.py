@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from pagi.protocol import Event, Kind, LinkDecoder, encode
+from pagi.worker.interface import PAGI_INTERFACE, Interface
 
 EVENT = int(Kind.EVENT)
 END = int(Kind.END)
@@ -54,8 +55,12 @@ class StubSession:
         response_window: int = 1000,
         request_window: int = 100,
         link: RecordingLink | None = None,
+        interface: Interface = PAGI_INTERFACE,
     ) -> None:
         self.link = RecordingLink() if link is None else link
+        self.interface = interface
+        self.ws_max_size: int | None = None
+        self.ws_max_queue: int | None = None
         self.app = app
         self.root_path = ""
         self.state: dict[str, Any] = {"k": 1}

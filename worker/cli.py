@@ -27,6 +27,12 @@ class SSEScopeMode(StrEnum):
     off = "off"
 
 
+class InterfaceMode(StrEnum):
+    auto = "auto"
+    pagi = "pagi"
+    asgi = "asgi"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -168,6 +174,19 @@ def serve(
             ),
         ),
     ] = SSEScopeMode.auto,
+    interface: Annotated[
+        InterfaceMode,
+        typer.Option(
+            "--interface",
+            envvar="PAGI_INTERFACE",
+            case_sensitive=False,
+            help=(
+                "The contract the app was written for: pagi (PAGI Www 0.6) or asgi (ASGI 3, "
+                "spec 2.4); auto: asgi when the app is built on a known ASGI framework "
+                "(Starlette, FastAPI, Django, Quart, Litestar, ...), else pagi."
+            ),
+        ),
+    ] = InterfaceMode.auto,
     log_level: Annotated[
         LogLevel,
         typer.Option(
@@ -194,6 +213,7 @@ def serve(
         window=window,
         log_level=log_level.value,
         sse_scope=sse_scope.value,
+        interface=interface.value,
     )
     raise typer.Exit(run(config))
 

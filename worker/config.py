@@ -14,6 +14,7 @@ KiB = 1024
 
 LIFESPAN_MODES = ("auto", "on", "off")
 SSE_SCOPE_MODES = ("auto", "on", "off")
+INTERFACE_MODES = ("auto", "pagi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -32,6 +33,7 @@ class WorkerConfig:
     window: int = 256 * KiB  # request-body window granted per scope (HELLO)
     log_level: str = "info"
     sse_scope: str = "auto"  # auto | on | off: whether the app gets "sse" scopes (sse_scope.py)
+    interface: str = "auto"  # auto | pagi | asgi: the contract the app follows (interface.py)
 
     @property
     def socket_path(self) -> str:

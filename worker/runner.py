@@ -35,6 +35,7 @@ import uvloop
 from pagi.protocol import messages as m
 
 from .config import WorkerConfig
+from .interface import PAGI_INTERFACE, Interface, resolve
 from .lifespan import Lifespan, LifespanStartupFailed
 from .loader import App, AppLoadError, add_app_dir, load_app
 from .logs import setup_logging
@@ -84,6 +85,7 @@ class Worker:
     def __init__(self, config: WorkerConfig, app: App) -> None:
         self.config = config
         self.app = app
+        self.interface: Interface = PAGI_INTERFACE
         self.state: dict[str, object] = {}
         self.stopping = False
         # Each running scope's task. A scope removes its own entry when its app
@@ -113,6 +115,8 @@ class Worker:
 
     async def main(self) -> int:
         """Everything after the app is loaded; returns the exit status."""
+        self.interface, why = resolve(self.config.interface, self.app)
+        logger.info("serving the app as a %s app (%s)", self.interface.name.upper(), why)
         loop = self._loop = asyncio.get_running_loop()
         stop = self._stop = loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):

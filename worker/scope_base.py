@@ -42,6 +42,7 @@ from .loader import one_line
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
+    from .connection_state import ConnectionState
     from .session import Session
     from .transport import TransportState
 
@@ -59,6 +60,7 @@ class ScopeBase:
         "_open",
         "_recv_allowed",
         "_recv_waiters",
+        "connection",
         "gone",
         "scope",
         "session",
@@ -71,6 +73,7 @@ class ScopeBase:
     _open: list[Any]  # the OPEN message, as received
     scope: dict[str, Any]  # what the app gets
     transport: TransportState
+    connection: ConnectionState
     gone: bool  # the client side is gone: sends are no-ops
     _recv_allowed: int
     _recv_waiters: list[asyncio.Future[None]] | None

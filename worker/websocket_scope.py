@@ -49,8 +49,27 @@ message if none of it went out, and otherwise lets it finish (so the stream of
 pieces stays well formed). ``websocket.close`` goes out at once: anything still
 queued is dropped, and a message cut short leaves the front with a final
 WS_SEND piece that never comes (the front discards it or ends it with the
-close frame). After close, and once the client side is gone, every ``send`` is
-validated and then ignored.
+close frame). After close every ``send`` is validated and then ignored; once
+the client side is gone too, except that ASGI apps get
+:class:`~.events.ClientDisconnected` (an ``OSError``, ASGI 2.4).
+
+What differs between PAGI and ASGI apps (the worker's ``Interface``): a PAGI
+app refuses the handshake with ``http.response.start`` (status >= 300) /
+``http.response.body``, and its ``websocket.close`` before accept fails the
+send; an ASGI app refuses with ``websocket.http.response.*`` (the
+extension), and its ``websocket.close`` before accept is a 403. A PAGI app
+that returns with the connection still open gets it closed with 1011 by the
+worker (its ``pagi.connection`` ends with ``server_error``); an ASGI app's
+is closed with 1000 by the front, as ASGI servers do.
+
+``pagi.connection`` (PAGI 0.6 gives every websocket scope one): the response
+*starts* with accept or a refusal start; the scope ends *cleanly* when a
+refusal completes (or an ASGI close-before-accept denies) or when the closing
+handshake completes (WS_DISCONNECT with the peer's code); *abnormally* on a
+drop (1006, with the front's reason), a connection the front failed for a
+protocol violation (1002/1007/1009: ``protocol_error``; 1008:
+``queue_overflow``), CLOSE, a lost link, the app's own ``abort()``, or an app
+that ended with the connection open or undecided (``server_error``).
 """
 
 from __future__ import annotations
@@ -62,9 +81,11 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 from pagi.protocol import Event, Kind, LinkError, encode, reasons
+from pagi.protocol import messages as m
 
 from . import websocket_events as wse
-from .events import UnexpectedEvent, event_type
+from .connection_state import ConnectionState
+from .events import UnexpectedEvent, client_disconnected, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
 from .transport import TransportState
@@ -73,6 +94,15 @@ if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
+
+#: WS_DISCONNECT (code, reason) pairs that mean the front failed the connection
+#: for a protocol violation, and the PAGI disconnect reason for each.
+_FRONT_FAILURES: dict[tuple[int, str], str] = {
+    (1002, "protocol_error"): reasons.PROTOCOL_ERROR,
+    (1007, "invalid_utf8"): reasons.PROTOCOL_ERROR,
+    (1009, "message_too_big"): reasons.PROTOCOL_ERROR,
+    (1008, "queue_overflow"): reasons.QUEUE_OVERFLOW,
+}
 
 _EVENT = int(Kind.EVENT)
 _WS_SEND = int(Event.WS_SEND)
@@ -131,6 +161,8 @@ class WebSocketScope(ScopeBase):
         "_owed",
         "_partial",
         "_partial_uncredited",
+        "_refuse_body",
+        "_refuse_start",
         "_started",
         "_state",
     )
@@ -140,7 +172,11 @@ class WebSocketScope(ScopeBase):
         self.sid = msg[1]
         self._open = msg
         self.transport = TransportState()
-        self.scope = build_websocket_scope(msg, session.root_path, session.state, self.transport)
+        self.connection = ConnectionState(session.loop, self._app_aborted)
+        self.scope = build_websocket_scope(msg, session, self.connection, self.transport)
+        prefix = session.interface.ws_refusal_prefix
+        self._refuse_start = prefix + "start"
+        self._refuse_body = prefix + "body"
         self._state = CONNECTING
         self._accepted = False
         self._started = False  # accept, close or a denial start went to the front
@@ -164,19 +200,32 @@ class WebSocketScope(ScopeBase):
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
     def _app_ended(self, outcome: int) -> bool:
+        state = self._state
         if not outcome and not self.gone:
-            if self._state == CONNECTING:
+            if state == CONNECTING:
                 logger.error("the app returned without accepting or closing %s", self._describe())
-            elif self._state == DENYING:
+            elif state == DENYING:
                 logger.error(
                     "the app returned before completing the denial response for %s",
                     self._describe(),
                 )
+            elif state == OPEN and self.session.interface.ws_return_closes_1011:
+                # PAGI 0.6: an accepted connection the app leaves open is an
+                # error: close it with 1011 now (the front would say 1000)
+                logger.error(
+                    "the app returned without closing %s: closing it with 1011", self._describe()
+                )
+                self.session.link.send([_EVENT, self.sid, _WS_CLOSE, 1011, ""])
+                self._set_gone(1011, reasons.SERVER_ERROR)
         # what the front will do now: close 1000 (returned) or 1011 (raised)
         if outcome:
             self._set_gone(1011, reasons.SERVER_ERROR)
-        else:
+        elif state == OPEN and not self.gone:
+            self.connection._set_complete()  # an ASGI app left it open: the front closes 1000
+            self.connection._set_closed()
             self._set_gone(1000, "")
+        else:
+            self._set_gone(1000, reasons.SERVER_ERROR)
         return self._started
 
     def _describe(self) -> str:
@@ -194,7 +243,7 @@ class WebSocketScope(ScopeBase):
         if code == _WS_RECEIVE:
             self._on_receive(msg[3], msg[4])
         elif code == _WS_DISCONNECT:
-            self._set_gone(msg[3], msg[4])
+            self._disconnected(msg[3], msg[4])
         elif code == _WS_RETURN_CREDIT:
             # The front waits to learn what the app has taken: credit at once,
             # now and for every message from here on.
@@ -260,9 +309,36 @@ class WebSocketScope(ScopeBase):
         self._messages.append((data, uncredited))
         self._wake_receivers()
 
-    def _set_gone(self, code: int, reason: str) -> None:
+    def _disconnected(self, code: int, reason: str) -> None:
+        """WS_DISCONNECT: the connection is over; a closing handshake that
+        completed is a clean end, a drop or a failed connection is not."""
         if self.gone:
             return
+        failure = _FRONT_FAILURES.get((code, reason))
+        if code == 1006:
+            self.connection._set_disconnected(reason or reasons.CLIENT_CLOSED)
+        elif failure is not None:
+            self.connection._set_disconnected(failure, reason)
+        else:
+            self.connection._set_complete()
+            self.connection._set_closed()
+        self._set_gone(code, reason)
+
+    def _app_aborted(self, detail: str | None) -> None:
+        """``pagi.connection.abort(detail)``: the front drops the connection
+        (no close frame: 1006 for the client)."""
+        if self.gone:
+            return
+        self.session.link.send(m.abort(self.sid, detail or ""))
+        self._set_gone(1006, reasons.APP_ABORT)
+
+    def _set_gone(self, code: int, reason: str) -> None:
+        """The connection is over for the app (``websocket.disconnect`` with
+        ``code``/``reason`` from now on). Ends ``pagi.connection`` abnormally
+        with ``reason`` unless it has ended already."""
+        if self.gone:
+            return
+        self.connection._set_disconnected(reason or reasons.SERVER_ERROR)
         self.gone = True
         self._close_code = code
         self._close_reason = reason
@@ -309,14 +385,14 @@ class WebSocketScope(ScopeBase):
         if etype == wse.SEND:
             data = wse.check_send(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != OPEN:
                 raise self._state_error(etype)
             await self._send_data(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != CONNECTING:
                 raise self._state_error(etype)
             frame = encode([_EVENT, self.sid, _WS_ACCEPT, subprotocol, headers])
@@ -325,30 +401,39 @@ class WebSocketScope(ScopeBase):
             self._state = OPEN
             self._accepted = True
             self._started = True
+            self.connection._set_started()
         elif etype == wse.CLOSE:
             code, reason = wse.check_close(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state == DENYING:
                 raise self._state_error(etype)
             denial = self._state == CONNECTING
+            if denial and not self.session.interface.close_before_accept_denies:
+                raise UnexpectedEvent(
+                    f"{etype}: the connection has not been accepted; a PAGI app refuses a "
+                    f"handshake with {wse.PAGI_REFUSE_START} (status >= 300) and "
+                    f"{wse.PAGI_REFUSE_BODY}"
+                )
             self._state = CLOSED
             self._started = True
             self._drop_outgoing()
             self.session.link.send([_EVENT, self.sid, _WS_CLOSE, code, reason])
             if denial:
-                self._set_gone(DENIED_CODE, DENIED_REASON)
+                self.connection._set_started()
+                self._refused()
         elif etype == wse.KEEPALIVE:
             interval, timeout = wse.check_keepalive(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != OPEN:
                 raise self._state_error(etype)
             self.session.link.send([_EVENT, self.sid, _WS_KEEPALIVE, interval, timeout])
-        elif etype == wse.HTTP_START:
-            status, headers = wse.check_http_start(event)
+        elif etype == self._refuse_start:
+            low = 300 if etype == wse.PAGI_REFUSE_START else 200
+            status, headers = wse.check_http_start(event, etype, low)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != CONNECTING:
                 raise self._state_error(etype)
             frame = encode([_EVENT, self.sid, _HTTP_START, status, headers, False])
@@ -356,10 +441,11 @@ class WebSocketScope(ScopeBase):
             self.session.link.send_frame(frame)
             self._state = DENYING
             self._started = True
-        elif etype == wse.HTTP_BODY:
-            body, more = wse.check_http_body(event)
+            self.connection._set_started()
+        elif etype == self._refuse_body:
+            body, more = wse.check_http_body(event, etype)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != DENYING:
                 raise self._state_error(etype)
             if not more:
@@ -368,9 +454,22 @@ class WebSocketScope(ScopeBase):
                 return
             await self._send_data(_HTTP_BODY, body, more)
             if not more:
-                self._set_gone(DENIED_CODE, DENIED_REASON)
+                self._refused()
         else:
-            raise wse.unknown_type(etype)
+            raise wse.unknown_type(etype, self.session.interface.ws_refusal_prefix)
+
+    def _refused(self) -> None:
+        """The handshake was refused (a complete refusal response, or an ASGI
+        close before accept): a clean end; the app hears 1006."""
+        self.connection._set_complete()
+        self.connection._set_closed()
+        self._set_gone(DENIED_CODE, DENIED_REASON)
+
+    def _ignored(self, etype: str) -> None:
+        """A valid send after the end: nothing, except for an ASGI app whose
+        client is gone (ASGI 2.4: an ``OSError``)."""
+        if self.gone and self._state != CLOSED and self.session.interface.raise_after_disconnect:
+            raise client_disconnected(etype, self.connection.disconnect_reason())
 
     async def _send_data(self, code: int, data: Data, more: bool) -> None:
         """Send one message (or denial body) within the window, waiting for
@@ -448,10 +547,10 @@ class WebSocketScope(ScopeBase):
     def _state_error(self, etype: str) -> UnexpectedEvent:
         state = self._state
         if state == DENYING:
-            if etype == wse.HTTP_START:
+            if etype == self._refuse_start:
                 return UnexpectedEvent(f"{etype}: the denial response has already started")
             return UnexpectedEvent(
-                f"{etype}: a denial response has started; only {wse.HTTP_BODY} may follow"
+                f"{etype}: a denial response has started; only {self._refuse_body} may follow"
             )
         if state == OPEN:
             if etype == wse.ACCEPT:
@@ -461,8 +560,8 @@ class WebSocketScope(ScopeBase):
                 f"only possible before {wse.ACCEPT}"
             )
         # CONNECTING
-        if etype == wse.HTTP_BODY:
-            return UnexpectedEvent(f"{etype}: {wse.HTTP_START} has not been sent")
+        if etype == self._refuse_body:
+            return UnexpectedEvent(f"{etype}: {self._refuse_start} has not been sent")
         return UnexpectedEvent(
             f"{etype}: the connection has not been accepted yet (send {wse.ACCEPT} first)"
         )

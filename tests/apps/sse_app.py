@@ -54,8 +54,8 @@ INVALID: list[dict[str, Any]] = [
     {"type": "sse.keepalive", "interval": -1},
     {"type": "sse.keepalive", "interval": 1, "comment": "two\nlines"},
     {"type": "sse.start"},  # already started
-    {"type": "sse.http.response.start", "status": 404},  # first send wins
-    {"type": "sse.http.response.body", "body": b"x"},
+    {"type": "http.response.start", "status": 404},  # first send wins
+    {"type": "http.response.body", "body": b"x"},
     {"type": "http.response.start", "status": 200},
 ]
 
@@ -163,7 +163,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             {"type": "sse.comment", "comment": "x"},
             {"type": "sse.keepalive", "interval": 1},
             {"type": "sse.close"},
-            {"type": "sse.http.response.body", "body": b"x"},
+            {"type": "http.response.body", "body": b"x"},
         ):
             try:
                 await send(bad)
@@ -178,12 +178,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = q.get("body", "").encode()
         await send(
             {
-                "type": "sse.http.response.start",
+                "type": "http.response.start",
                 "status": status,
                 "headers": [(b"content-type", b"text/plain"), (b"x-declined", b"yes")],
             }
         )
-        await send({"type": "sse.http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body})
         try:
             await _start(send)
         except Exception as exc:
@@ -239,8 +239,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _close(send)
         _note(q, "closed")
     else:
-        await send({"type": "sse.http.response.start", "status": 404})
-        await send({"type": "sse.http.response.body", "body": b"no such stream"})
+        await send({"type": "http.response.start", "status": 404})
+        await send({"type": "http.response.body", "body": b"no such stream"})
 
 
 async def _http(

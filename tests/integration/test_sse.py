@@ -202,13 +202,13 @@ def test_every_validation_error_raises_in_send(server: Front, tmp_path: Path) ->
         "got int -1",
         "InvalidEvent: sse.keepalive: 'comment' must not contain CR or LF, got 'two\\nlines'",
         "UnexpectedEvent: sse.start: the stream has already started (sse.start was sent)",
-        "UnexpectedEvent: sse.http.response.start: the stream has already started "
+        "UnexpectedEvent: http.response.start: the stream has already started "
         "(sse.start was sent); it can no longer be declined",
-        "UnexpectedEvent: sse.http.response.body: the stream was started with sse.start; "
+        "UnexpectedEvent: http.response.body: the stream was started with sse.start; "
         "it cannot be declined",
         "InvalidEvent: unknown event type 'http.response.start' for an sse scope (expected one "
         "of sse.start, sse.send, sse.comment, sse.keepalive, sse.close, "
-        "sse.http.response.start, sse.http.response.body)",
+        "http.response.start, http.response.body)",
     ]
     # nothing but the error events reached the wire
     assert b"".join(payloads) == b"".join(f"event: error\ndata: {e}\n\n".encode() for e in errors)
@@ -227,7 +227,7 @@ def test_stream_events_before_start_raise(server: Front) -> None:
         "UnexpectedEvent: sse.comment: sse.start has not been sent",
         "UnexpectedEvent: sse.keepalive: sse.start has not been sent",
         "UnexpectedEvent: sse.close: sse.start has not been sent",
-        "UnexpectedEvent: sse.http.response.body: sse.http.response.start has not been sent",
+        "UnexpectedEvent: http.response.body: http.response.start has not been sent",
     ]
 
 
@@ -240,8 +240,8 @@ def test_decline_with_204_and_404(server: Front, tmp_path: Path) -> None:
     assert r.headers["x-declined"] == "yes" and r.headers["content-type"] == "text/plain"
     assert "cache-control" not in r.headers  # a decline carries the app's headers only
     assert wait_lines(out, 2) == [
-        "UnexpectedEvent: sse.start: the request was already declined with sse.http.response.start",
-        "UnexpectedEvent: sse.send: the request was declined with sse.http.response.start; "
+        "UnexpectedEvent: sse.start: the request was already declined with http.response.start",
+        "UnexpectedEvent: sse.send: the request was declined with http.response.start; "
         "stream events are not allowed",
     ]
     r = httpx.get(

@@ -20,6 +20,7 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
         factory=True,
         lifespan="off",
         sse_scope="on",
+        interface="asgi",
         root_path="/api",
         log_level="debug",
         graceful_timeout=2.5,
@@ -27,7 +28,7 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
     assert worker_argv(config, 3) == [
         sys.executable, "-m", "pagi.worker", "pkg.mod:app",
         "--socket-dir", "/tmp/x", "--worker-num", "3", "--lifespan", "off",
-        "--sse-scope", "on", "--root-path", "/api", "--log-level", "debug",
+        "--sse-scope", "on", "--interface", "asgi", "--root-path", "/api", "--log-level", "debug",
         "--graceful-timeout", "2.5",
         "--app-dir", "/srv/app", "--factory",
     ]  # fmt: skip
