@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pagi.protocol.log_config import LogConfig
+
 KiB = 1024
 
 LIFESPAN_MODES = ("auto", "on", "off")
@@ -34,6 +36,8 @@ class WorkerConfig:
     log_level: str = "info"
     sse_scope: str = "auto"  # auto | on | off: whether the app gets "sse" scopes (sse_scope.py)
     interface: str = "auto"  # auto | pagi | asgi: the contract the app follows (interface.py)
+    use_colors: bool = False  # coloured level names in log lines
+    log_config: LogConfig | None = None  # --log-config, applied over the default logging
 
     @property
     def socket_path(self) -> str:
