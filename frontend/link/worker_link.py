@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
+from pagi.protocol.kinds import ABORT as _ABORT
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import DRAIN as _DRAIN
 from pagi.protocol.kinds import END as _END
@@ -249,6 +250,15 @@ class WorkerLink(LinkIO):
             self._pool.capacity_changed()
             if scope.handler is not None:
                 scope.handler.on_end(msg[2], msg[3], msg[4])
+        elif kind == _ABORT:
+            if not self.welcomed:
+                raise LinkViolation("ABORT before HELLO")
+            sid = msg[1]
+            scope = self._scopes.get(sid)
+            if scope is None:
+                self._check_known(sid, "ABORT")
+            elif scope.handler is not None:
+                scope.handler.on_abort(msg[2])
         elif kind == _CREDIT:
             if not self.welcomed:
                 raise LinkViolation("CREDIT before HELLO")

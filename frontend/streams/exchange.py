@@ -309,6 +309,23 @@ class Exchange:
             conn.abort_exchange(self)
         # else the response is complete or its file is still being written.
 
+    def on_abort(self, detail: str) -> None:
+        """The app aborted its scope (``pagi.connection.abort``): the response
+        is never completed and the connection is reset (HTTP/1.1), whatever was
+        written. The worker knows: no CLOSE goes back."""
+        self.close_sent = True
+        if self.finished:
+            return
+        logger.info(
+            "aborting %s %s from %s: the app aborted it%s (worker %s)",
+            self.method,
+            short_target(self.target),
+            self.conn.peer,
+            f" ({detail})" if detail else "",
+            self.worker,
+        )
+        self.conn.abort_exchange(self)
+
     def on_worker_lost(self) -> None:
         self.ended = True
         if self.finished:

@@ -280,7 +280,6 @@ class WebSocketConnection(WSClientFrames):
         self._phase = OPEN
         self._accepted_at = self.loop.time()
         self._codec = WSCodec(self.config.ws_max_size, deflate[1] if deflate else None)
-        self._log(101)
         config = self.config
         wanted = self._keepalive_wanted
         if wanted is None and config.ws_ping_interval > 0:
@@ -383,6 +382,17 @@ class WebSocketConnection(WSClientFrames):
             self._start_closing(code, "")
         elif phase == FAILING:
             self._fail_now()
+
+    def on_abort(self, detail: str) -> None:
+        """The app aborted the connection: reset it (no close frame; the client
+        sees 1006), whatever phase it is in."""
+        logger.info(
+            "WebSocket %s from %s aborted by the app%s",
+            short_target(self._target),
+            self.peer,
+            f": {detail}" if detail else "",
+        )
+        self.abort(reasons.APP_ABORT)
 
     def on_worker_lost(self) -> None:
         self._scope_live = False
