@@ -1,4 +1,4 @@
-"""One raw app, run once as a PAGI app and once as an ASGI app (tests/integration/test_interface.py).
+"""One raw app, run as a PAGI app and as an ASGI app (tests/integration/test_interface.py).
 
 ``pagi_app`` and ``asgi_app`` are the same code; each declares its interface
 with ``__pagi_interface__`` (what ``--interface auto`` honours). What each
