@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import END as _END
 
-from .http_events import InvalidEvent
+from .http_events import ClientDisconnected, InvalidEvent
 from .loader import exc_summary
 
 if TYPE_CHECKING:
@@ -52,6 +52,18 @@ logger = logging.getLogger("pagi.worker")
 
 #: Longest exception text that goes into END's ``detail``.
 _MAX_DETAIL = 1000
+
+
+def _caused_by_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a ClientDisconnected."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 16:
+        if isinstance(current, ClientDisconnected):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 class ScopeBase:
@@ -141,9 +153,17 @@ class ScopeBase:
         return detail
 
     def _crashed(self, exc: Exception) -> str:
-        """Log the app's exception with its traceback; return END's ``detail``."""
+        """Log the app's exception with its traceback; return END's ``detail``.
+
+        An exception that the client's leaving caused — a ``send()`` raising
+        :class:`~.http_events.ClientDisconnected` (ASGI apps), or anything
+        raised while handling one, like Starlette's ``ClientDisconnect`` — is
+        not an app error: one DEBUG line, no traceback (as uvicorn)."""
         detail = exc_summary(exc)[:_MAX_DETAIL]
-        logger.error("exception in the app for %s", self._describe(), exc_info=exc)
+        if self.gone and _caused_by_disconnect(exc):
+            logger.debug("the app for %s stopped as its client left: %s", self._describe(), detail)
+        else:
+            logger.error("exception in the app for %s", self._describe(), exc_info=exc)
         return detail
 
     def _describe(self) -> str:

@@ -56,7 +56,7 @@ INVALID: list[dict[str, Any]] = [
     {"type": "sse.start"},  # already started
     {"type": "http.response.start", "status": 404},  # first send wins
     {"type": "http.response.body", "body": b"x"},
-    {"type": "http.response.start", "status": 200},
+    {"type": "sse.http.response.start", "status": 200},  # removed in PAGI 0.6
 ]
 
 
@@ -101,6 +101,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         info["first"]["body"] = info["first"]["body"].decode("latin-1")
         await _start(send)
         await _event(send, json.dumps(info))
+        await send({"type": "sse.close"})
     elif path == "/post":  # a POST-driven stream: one event per body piece, then done
         await _start(send)
         total = 0

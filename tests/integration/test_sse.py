@@ -119,7 +119,7 @@ def test_scope_and_last_event_id(server: Front) -> None:
     assert info["extensions"] == []
     assert info["has_connection"] and info["has_transport"]
     assert info["first"] == {"type": "sse.request", "body": "", "more": False}
-    assert s.ended  # the app returned without sse.close: ended cleanly for it
+    assert s.ended  # the app ended it with sse.close
 
 
 def test_post_driven_stream(server: Front) -> None:
@@ -206,9 +206,10 @@ def test_every_validation_error_raises_in_send(server: Front, tmp_path: Path) ->
         "(sse.start was sent); it can no longer be declined",
         "UnexpectedEvent: http.response.body: the stream was started with sse.start; "
         "it cannot be declined",
-        "InvalidEvent: unknown event type 'http.response.start' for an sse scope (expected one "
-        "of sse.start, sse.send, sse.comment, sse.keepalive, sse.close, "
-        "http.response.start, http.response.body)",
+        "InvalidEvent: unknown event type 'sse.http.response.start' for an sse scope (expected "
+        "one of sse.start, sse.send, sse.comment, sse.keepalive, sse.close, "
+        "http.response.start, http.response.body); PAGI 0.6 declines with "
+        "http.response.start instead",
     ]
     # nothing but the error events reached the wire
     assert b"".join(payloads) == b"".join(f"event: error\ndata: {e}\n\n".encode() for e in errors)
@@ -255,13 +256,15 @@ def test_decline_with_204_and_404(server: Front, tmp_path: Path) -> None:
 def test_app_return_and_raise(server: Front) -> None:
     with ChunkedStream(server.port, "/return") as s:
         assert [p for _, p in s.chunks()] == [b"data: only\n\n"]
-        assert s.ended  # returned without sse.close: a clean end
+        # PAGI 0.6: returned without sse.close: incomplete, no end marker
+        assert not s.ended and s.closed
     with ChunkedStream(server.port, "/raise") as s:
         assert [p for _, p in s.chunks()] == [b"data: before\n\n"]
         assert not s.ended and s.closed  # raised mid-stream: aborted, no terminator
     r = httpx.get(server.url + "/nothing", headers={"accept": "text/event-stream"})
     assert r.status_code == 500
     server.wait_for_log(r"aborting the response to GET /raise .*RuntimeError: boom mid-stream")
+    server.wait_for_log(r"the app returned without sse\.close for GET /return")
 
 
 # --- the client, the worker and the front going away -----------------------------------------

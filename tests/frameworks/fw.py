@@ -1,0 +1,102 @@
+"""Helpers of the framework tests: servers (pagi, uvicorn) and response comparison.
+
+Each test module starts its app once under ``pagi-front --app ... --workers 1``
+(``--interface auto``: the worker finds the framework and serves it as an ASGI
+app) and once under uvicorn, and sends both the same requests. The apps live in
+``tests/frameworks/apps``. The frameworks come from the ``frameworks`` extra of
+pyproject.toml (``tests/run.sh`` installs it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from harness import PYTHON, Front, Proc, Processes
+
+FRAMEWORK_APPS = Path(__file__).resolve().parent / "apps"
+_UVICORN_RE = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+#: Response headers whose values both servers must agree on (others, like
+#: ``date`` and ``server``, legitimately differ).
+COMPARED_HEADERS = (
+    "content-type",
+    "content-length",
+    "location",
+    "content-range",
+    "accept-ranges",
+    "allow",
+    "www-authenticate",
+)
+
+
+@dataclass
+class Server:
+    """A running server: pagi (front + 1 worker) or uvicorn."""
+
+    name: str
+    url: str
+    proc: Proc
+
+    def logs(self) -> str:
+        return self.proc.logs()
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
+@dataclass
+class Pair:
+    pagi: Server
+    uvicorn: Server
+
+    def both(self) -> tuple[Server, Server]:
+        return self.pagi, self.uvicorn
+
+
+def start_pagi(procs: Processes, app: str, *args: str) -> Server:
+    front: Front = procs.front(*args, app=app, app_dir=FRAMEWORK_APPS)
+    return Server("pagi", front.url, front)
+
+
+def start_uvicorn(procs: Processes, app: str, *args: str) -> Server:
+    argv = [PYTHON, "-m", "uvicorn", app, "--app-dir", str(FRAMEWORK_APPS)]
+    argv += ["--host", "127.0.0.1", "--port", "0", "--log-level", "info", *args]
+    proc = procs.spawn("uvicorn", argv)
+    port = int(proc.wait_for_log(_UVICORN_RE.pattern, timeout=20).group(1))
+    return Server("uvicorn", f"http://127.0.0.1:{port}", proc)
+
+
+def same_response(
+    pair: Pair,
+    method: str,
+    path: str,
+    compare_body: bool = True,
+    headers_to_compare: tuple[str, ...] = COMPARED_HEADERS,
+    **kw: object,
+) -> httpx.Response:
+    """Send the same request to both servers; assert the same status, the same
+    values of :data:`COMPARED_HEADERS` and the same body. Returns pagi's."""
+    responses = []
+    for server in pair.both():
+        with httpx.Client(base_url=server.url, timeout=15, follow_redirects=False) as client:
+            responses.append(client.request(method, path, **kw))  # type: ignore[arg-type]
+    ours, theirs = responses
+    assert ours.status_code == theirs.status_code, (path, ours.text, theirs.text)
+    for name in headers_to_compare:
+        mine = _neutral(ours.headers.get(name), pair.pagi)
+        other = _neutral(theirs.headers.get(name), pair.uvicorn)
+        assert mine == other, (path, name, mine, other)
+    if compare_body:
+        assert ours.content == theirs.content, path
+    return ours
+
+
+def _neutral(value: str | None, server: Server) -> str | None:
+    """A header value with the server's own address replaced (redirects name it)."""
+    if value is None:
+        return None
+    return value.replace(server.url.removeprefix("http://"), "SERVER")
