@@ -17,13 +17,22 @@ from harness import Processes
 def pair_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., Pair]]:
-    """``pair_factory(app, *pagi_args, uvicorn_args=())``: both servers, for the module."""
+    """``pair_factory(app, *pagi_args, uvicorn_args=(), env=None)``: both
+    servers, for the module."""
     groups: list[Processes] = []
 
-    def make(app: str, *pagi_args: str, uvicorn_args: tuple[str, ...] = ()) -> Pair:
+    def make(
+        app: str,
+        *pagi_args: str,
+        uvicorn_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Pair:
         procs = Processes(tmp_path_factory.mktemp("fw"))
         groups.append(procs)
-        return Pair(start_pagi(procs, app, *pagi_args), start_uvicorn(procs, app, *uvicorn_args))
+        return Pair(
+            start_pagi(procs, app, *pagi_args, env=env),
+            start_uvicorn(procs, app, *uvicorn_args, env=env),
+        )
 
     try:
         yield make

@@ -10,6 +10,8 @@ pyproject.toml (``tests/run.sh`` installs it).
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,15 +59,17 @@ class Pair:
         return self.pagi, self.uvicorn
 
 
-def start_pagi(procs: Processes, app: str, *args: str) -> Server:
-    front: Front = procs.front(*args, app=app, app_dir=FRAMEWORK_APPS)
+def start_pagi(procs: Processes, app: str, *args: str, env: dict[str, str] | None = None) -> Server:
+    front: Front = procs.front(*args, app=app, app_dir=FRAMEWORK_APPS, env=env)
     return Server("pagi", front.url, front)
 
 
-def start_uvicorn(procs: Processes, app: str, *args: str) -> Server:
+def start_uvicorn(
+    procs: Processes, app: str, *args: str, env: dict[str, str] | None = None
+) -> Server:
     argv = [PYTHON, "-m", "uvicorn", app, "--app-dir", str(FRAMEWORK_APPS)]
     argv += ["--host", "127.0.0.1", "--port", "0", "--log-level", "info", *args]
-    proc = procs.spawn("uvicorn", argv)
+    proc = procs.spawn("uvicorn", argv, env)
     port = int(proc.wait_for_log(_UVICORN_RE.pattern, timeout=20).group(1))
     return Server("uvicorn", f"http://127.0.0.1:{port}", proc)
 
@@ -99,4 +103,19 @@ def _neutral(value: str | None, server: Server) -> str | None:
     """A header value with the server's own address replaced (redirects name it)."""
     if value is None:
         return None
+    if "," in value and value.replace(",", "").replace(" ", "").isalpha():
+        value = ", ".join(sorted(v.strip() for v in value.split(",")))  # allow: any order
     return value.replace(server.url.removeprefix("http://"), "SERVER")
+
+
+def probe(server: Server) -> dict[str, object]:
+    """The app's ``/probe`` JSON (what happened inside it)."""
+    result: dict[str, object] = httpx.get(server.url + "/probe", timeout=10).json()
+    return result
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.03)

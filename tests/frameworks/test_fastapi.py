@@ -5,11 +5,10 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
-from fw import Pair, Server, same_response
+from fw import Pair, probe, same_response, wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -25,11 +24,6 @@ def mounted(pair_factory: Callable[..., Pair]) -> Pair:
     return pair_factory(
         "fastapi_app:app", "--root-path", "/api", uvicorn_args=("--root-path", "/api")
     )
-
-
-def probe(server: Server) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(server.url + "/probe", timeout=10).json()
-    return result
 
 
 def test_served_as_an_asgi_app(pair: Pair) -> None:
@@ -79,10 +73,7 @@ def test_background_tasks_run_after_the_response(pair: Pair) -> None:
     for server in pair.both():
         r = httpx.post(server.url + "/tasks", params={"name": "t1"}, timeout=10)
         assert r.json() == {"queued": "t1"}
-        deadline = time.monotonic() + 5
-        while "t1" not in probe(server)["tasks"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(lambda s=server: "t1" in probe(s)["tasks"], "the background task")  # type: ignore[operator]
 
 
 def test_streaming_response_stops_when_the_client_leaves(pair: Pair) -> None:
@@ -95,10 +86,10 @@ def test_streaming_response_stops_when_the_client_leaves(pair: Pair) -> None:
             got = b""
             while b"\n5\n" not in got:
                 got += sock.recv(65536)
-        deadline = time.monotonic() + 5
-        while not probe(server)["stream"].startswith("stopped after"):
-            assert time.monotonic() < deadline, (server.name, probe(server))
-            time.sleep(0.05)
+        wait_until(
+            lambda s=server: str(probe(s)["stream"]).startswith("stopped after"),
+            f"the generator to stop under {server.name}",
+        )
     assert "Traceback" not in pair.pagi.logs()
 
 
@@ -107,10 +98,7 @@ def test_is_disconnected(pair: Pair) -> None:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
             sock.sendall(b"GET /wait-for-disconnect HTTP/1.1\r\nHost: x\r\n\r\n")
             time.sleep(0.1)
-        deadline = time.monotonic() + 5
-        while probe(server)["disconnected"] is not True:
-            assert time.monotonic() < deadline, (server.name, probe(server))
-            time.sleep(0.05)
+        wait_until(lambda s=server: probe(s)["disconnected"] is True, "is_disconnected()")
         httpx.get(server.url + "/items/1", timeout=5)  # and the server carries on
 
 
