@@ -27,9 +27,11 @@ is an ordinary streamed response. Two things are the front's own:
 * **Shutdown**: when the front shuts down, an SSE request whose response
   is a started ``text/event-stream`` is ended at once instead of holding the
   shutdown for ``--graceful-timeout``: the scope gets ``CLOSE(server_shutdown)``
-  (the app sees ``sse.disconnect``), the chunked terminator is written so the
-  client sees a complete response (``EventSource`` reconnects after its retry
-  delay, to whichever server is there then), and the connection closes.
+  (the app sees ``sse.disconnect``) and the connection closes after what was
+  written. The chunked terminator is *not* written: the app never ended the
+  stream, and PAGI 0.6 forbids a server to make an incomplete response look
+  complete (``EventSource`` reconnects either way, to whichever server is
+  there then).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import reasons
 
-from ..http1.responses import CHUNKED, LAST_CHUNK, UNTIL_CLOSE, chunk
+from ..http1.responses import CHUNKED, UNTIL_CLOSE, chunk
 
 if TYPE_CHECKING:
     from ..http1.exchange_host import ExchangeHost
@@ -136,7 +138,8 @@ def set_keepalive(exchange: Exchange, interval: float, comment: str) -> None:
 
 
 def end_at_shutdown(conn: ExchangeHost, exchange: Exchange) -> None:
-    """End ``exchange``'s event stream now, cleanly, if it is one (see the module doc)."""
+    """End ``exchange``'s event stream now, if it is one: close the connection
+    after what was written, without an end marker (see the module doc)."""
     if (
         not exchange.sse
         or exchange.finished
@@ -151,8 +154,6 @@ def end_at_shutdown(conn: ExchangeHost, exchange: Exchange) -> None:
     conn.detach(exchange, reasons.SERVER_SHUTDOWN)
     exchange.app_done = True
     exchange.keep_alive = False
-    if exchange.framing == CHUNKED:
-        conn.write(LAST_CHUNK)
     conn.response_done(exchange)
 
 
