@@ -163,10 +163,22 @@ class HTTP11Connection(ExchangeHost):
         """No more keep-alive: close now if idle, else after the current response
         (an event stream, which would never finish, is ended at once: sse_stream.py)."""
         self.shutting_down = True
-        if not self.closing and self._cur is None:
+        cur = self._cur
+        if not self.closing and cur is None:
             self._close(linger=bool(self._queue) or self._partial_head)
-        elif self._cur is not None:
-            end_at_shutdown(self, self._cur)  # an event stream would never finish
+        elif cur is not None and cur.waiter is not None and not cur.finished:
+            # still waiting for a worker: refused like an admission limit
+            cur.waiter.cancel()
+            cur.waiter = None
+            logger.info(
+                "503 to %s for %s %s: the server is shutting down",
+                self.peer,
+                cur.method,
+                short_target(cur.target),
+            )
+            self.server_reply(cur, 503, "the server is shutting down", extra=_RETRY_AFTER)
+        elif cur is not None:
+            end_at_shutdown(self, cur)  # an event stream would never finish
 
     def abort(self, reason: str) -> None:
         """Close at once; the current scope (if any) gets CLOSE(``reason``).
@@ -196,7 +208,8 @@ class HTTP11Connection(ExchangeHost):
         cur.keep_alive = False
         self.shutting_down = True
         message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self.server_reply(cur, 503, message)  # closes after the write (no keep-alive)
+        # closes after the write (no keep-alive); another server may take the retry
+        self.server_reply(cur, 503, message, extra=_RETRY_AFTER)
         self.loop.call_later(LINGER_TIMEOUT, self._transport.abort)
 
     # --- processing the queue -----------------------------------------------------

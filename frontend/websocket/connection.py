@@ -123,7 +123,7 @@ class WebSocketConnection(WSClientFrames):
             self._reply(exc.status, exc.reason, exc.headers)
             return
         if self._ctx.shutting_down:
-            self._reply(503, "the server is shutting down")
+            self._reply(503, "the server is shutting down", _RETRY_AFTER)
             return
         if self.config.ws_per_message_deflate and self._handshake.extensions:
             self._deflate = negotiate(self._handshake.extensions, self.config.ws_max_size)
@@ -249,7 +249,7 @@ class WebSocketConnection(WSClientFrames):
         self.shutting_down = True
         phase = self._phase
         if phase == WAITING:
-            self._reply(503, "the server is shutting down")
+            self._reply(503, "the server is shutting down", _RETRY_AFTER)
         elif phase == OPEN:
             self._disconnect(1006, reasons.SERVER_SHUTDOWN)
             self._start_closing(1001, "")
