@@ -11,8 +11,8 @@ The front opens ``type: "sse"`` for a request whose ``Accept`` lists
   while the client was still there).
 * ``send()`` takes ``sse.start`` / ``sse.send`` / ``sse.comment`` /
   ``sse.keepalive`` / ``sse.close`` (a *stream*), or the decline pair
-  ``sse.http.response.start`` / ``.body`` (an ordinary response). The first
-  of ``sse.start`` and ``sse.http.response.start`` wins: the other then raises,
+  ``http.response.start`` / ``.body`` (an ordinary response, PAGI Www 0.6). The
+  first of ``sse.start`` and ``http.response.start`` wins: the other then raises,
   as does a stream event after ``sse.close`` (a second ``sse.close`` is a
   no-op). Events are validated and formatted by :mod:`.sse_events` before
   their state is checked, so nothing invalid reaches the wire.
@@ -24,8 +24,11 @@ event larger than the window, which then goes in pieces), and later sends
 queue behind it, so concurrent senders never interleave bytes of two events.
 A send cancelled before its first byte was queued leaves no trace; one
 cancelled half-way through an oversized event leaves the stream unusable, and
-later stream sends raise. If the app returns after ``sse.start`` without
-``sse.close``, the stream is ended cleanly for it (final empty body).
+later stream sends raise. ``sse.close`` is the only clean end (PAGI Www 0.6):
+an app that returns after ``sse.start`` without it leaves the response
+incomplete (no final body; the front cuts the connection, ``pagi.connection``
+ends with ``server_error``). The interface's ``sse_close_required`` says so;
+it is kept as a flag for an interface that would end such streams instead.
 
 **Apps that do not speak SSE** (``--sse-scope``, per worker process):
 
@@ -98,7 +101,7 @@ _verdicts: dict[int, tuple[object, int]] = {}
 # what the app's first response event made of the scope
 _NOTHING = 0
 _STREAM = 1  # sse.start
-_DECLINED = 2  # sse.http.response.start
+_DECLINED = 2  # http.response.start (a decline)
 
 
 def app_verdict(app: object) -> int:

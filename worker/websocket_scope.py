@@ -5,9 +5,10 @@ app's coroutine finishes and END is queued. The session feeds it (WS_RECEIVE,
 WS_DISCONNECT, CREDIT, CLOSE); it writes through the session's link.
 
 Handshake (``_state``): CONNECTING -> OPEN (``websocket.accept``) -> CLOSED
-(``websocket.close``), or CONNECTING -> CLOSED (close before accept: the front
-answers 403), or CONNECTING -> DENYING (``websocket.http.response.start``) ->
-CLOSED (the final ``websocket.http.response.body``). Never back. A denial ends
+(``websocket.close``), or CONNECTING -> CLOSED (an ASGI app's close before
+accept: the front answers 403), or CONNECTING -> DENYING (a refusal start:
+``http.response.start`` for PAGI apps, ``websocket.http.response.start`` for
+ASGI apps) -> CLOSED (the refusal's final body). Never back. A denial ends
 the connection on the worker's side at once (``websocket.disconnect`` 1006,
 reason ``""``), since no websocket ever existed.
 
