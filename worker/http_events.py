@@ -280,3 +280,7 @@ def check_range(event: Mapping[str, Any], etype: str) -> tuple[int, int | None]:
 def check_trailers(event: Mapping[str, Any]) -> list[list[bytes]]:
     """The headers of an ``http.response.trailers``."""
     return check_headers(TRAILERS, event.get("headers"))
+
+
+def has_content_length(headers: list[list[bytes]]) -> bool:
+    return any(name == b"content-length" for name, _ in headers)

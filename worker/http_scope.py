@@ -45,8 +45,6 @@ leaves the response state as it was, so the app may still answer otherwise;
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +61,7 @@ from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 from . import http_events as events
 from .backlog import TransportState
 from .connection_state import ConnectionState
+from .file_open import open_file
 from .flow import SendWindow
 from .http_events import InvalidEvent, UnexpectedEvent, client_disconnected
 from .interface import PAGI
@@ -257,7 +256,7 @@ class HTTPScope(ScopeBase):
                 trailers
                 and self._open[3] != "2"
                 and self.session.interface.name == PAGI
-                and _has_content_length(headers)
+                and events.has_content_length(headers)
             ):
                 raise InvalidEvent(
                     f"{etype}: trailers=True cannot go with a content-length header on "
@@ -367,7 +366,7 @@ class HTTPScope(ScopeBase):
                 f"{etype}: a file body cannot follow inline body bytes (send the whole body "
                 "inline, or all of it from the file)"
             )
-        fd = _open_file(etype, path, offset, length, app_fd)
+        fd = open_file(etype, path, offset, length, app_fd)
         self._state = TRAILERS if self._trailers else DONE
         self.session.link.send_with_fd([_EVENT, self.sid, _FILE, offset, length], fd)
         if self._state == DONE:
@@ -402,49 +401,3 @@ class HTTPScope(ScopeBase):
         if state == FINAL:
             return UnexpectedEvent(f"{etype}: the final body is still being sent")
         return UnexpectedEvent(f"{etype}: the response is already complete")
-
-
-def _has_content_length(headers: list[list[bytes]]) -> bool:
-    return any(name == b"content-length" for name, _ in headers)
-
-
-def _open_file(
-    etype: str, path: str | bytes | None, offset: int, length: int | None, app_fd: int = -1
-) -> int:
-    """Open ``path`` (or duplicate the app's ``app_fd``) for a file body; check
-    the range against its size."""
-    if path is None:
-        try:
-            fd = os.dup(app_fd)
-        except OSError as exc:
-            raise type(exc)(exc.errno, f"{etype}: 'fh' is not usable: {exc.strerror}") from None
-        os.set_inheritable(fd, False)
-        path = f"<fh {app_fd}>"
-    else:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except ValueError as exc:  # e.g. an embedded NUL
-            raise InvalidEvent(f"{etype}: invalid file path {path!r:.200}: {exc}") from None
-        except OSError as exc:
-            raise type(exc)(
-                exc.errno, f"{etype}: cannot open file: {exc.strerror}", os.fsdecode(path)
-            ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidEvent(f"{etype}: {os.fsdecode(path)!r} is not a regular file")
-        size = st.st_size
-        if offset > size:
-            raise InvalidEvent(
-                f"{etype}: 'offset' {offset} is beyond the end of {os.fsdecode(path)!r} "
-                f"({size} bytes)"
-            )
-        if length is not None and offset + length > size:
-            raise InvalidEvent(
-                f"{etype}: 'offset' + 'length' ({offset + length}) is beyond the end of "
-                f"{os.fsdecode(path)!r} ({size} bytes)"
-            )
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd

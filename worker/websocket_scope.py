@@ -40,17 +40,11 @@ Inbound messages (front -> app), invariants:
   one is dropped, then ``websocket.disconnect`` is returned on every call.
 
 Outbound data (app -> front): WS_SEND (and a denial body's HTTP_RESPONSE_BODY)
-is limited by the response window ``_available`` (WELCOME window, plus CREDITs,
-minus what was sent) and by the link's frame size; text is split between code
-points (a piece of ``k`` code points is at most ``4k`` bytes of UTF-8). A
-message that does not fit at once joins the ``_out`` queue, which CREDITs pump
-in order; its ``send()`` returns when its last piece is queued on the link.
-Pieces of two messages never interleave. A cancelled ``send()`` drops its
-message if none of it went out, and otherwise lets it finish (so the stream of
-pieces stays well formed). ``websocket.close`` goes out at once: anything still
-queued is dropped, and a message cut short leaves the front with a final
-WS_SEND piece that never comes (the front discards it or ends it with the
-close frame). After close every ``send`` is validated and then ignored; once
+goes through the scope's :class:`~.websocket_outbox.Outbox` (response window,
+frame size, whole messages in order). ``websocket.close`` goes out at once:
+anything still queued is dropped, and a message cut short leaves the front with
+a final WS_SEND piece that never comes (the front discards it or ends it with
+the close frame). After close every ``send`` is validated and then ignored; once
 the client side is gone too, except that ASGI apps get
 :class:`~.events.ClientDisconnected` (an ``OSError``, ASGI 2.4).
 
@@ -75,7 +69,6 @@ that ended with the connection open or undecided (``server_error``).
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 from collections.abc import MutableMapping
@@ -100,6 +93,7 @@ from .connection_state import ConnectionState
 from .http_events import UnexpectedEvent, client_disconnected, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
+from .websocket_outbox import Data, Outbox
 
 if TYPE_CHECKING:
     from .session import Session
@@ -125,39 +119,16 @@ CLOSED = 3  # the app closed (after accept, or as a denial) or the denial is com
 DENIED_CODE = 1006
 DENIED_REASON = ""
 
-Data = str | bytes
-
-
-class _Outgoing:
-    """One message (or denial body) waiting for response window."""
-
-    __slots__ = ("code", "data", "done", "future", "more", "pos")
-
-    def __init__(self, code: int, data: Data, more: bool) -> None:
-        self.code = code
-        self.data = data
-        self.more = more  # ``more`` of its last piece (always False for WS_SEND)
-        self.pos = 0  # code points/bytes already sent
-        self.done = False  # fully sent, or dropped
-        self.future: asyncio.Future[None] | None = None
-
-    def finish(self) -> None:
-        self.done = True
-        future = self.future
-        if future is not None and not future.done():
-            future.set_result(None)
-
 
 class WebSocketScope(ScopeBase):
     __slots__ = (
         "_accepted",
-        "_available",
         "_close_code",
         "_close_reason",
         "_connect_delivered",
         "_credit_batch",
         "_messages",
-        "_out",
+        "_outbox",
         "_owed",
         "_partial",
         "_partial_uncredited",
@@ -190,8 +161,7 @@ class WebSocketScope(ScopeBase):
         self._partial_uncredited = 0
         self._recv_waiters = None
         # outbound
-        self._available = session.response_window
-        self._out: collections.deque[_Outgoing] | None = None
+        self._outbox = Outbox(session, self.sid, self.transport)
         # the end
         self.gone = False  # the client side is gone: sends are no-ops
         self._close_code = 1006
@@ -255,10 +225,8 @@ class WebSocketScope(ScopeBase):
             raise LinkError(f"scope {self.sid}: {Event(code).name} on a websocket scope")
 
     def on_credit(self, nbytes: int) -> None:
-        self._available += nbytes
         self.transport._credited(nbytes)
-        if self._out:
-            self._pump()
+        self._outbox.credit(nbytes)
 
     def on_close(self, reason: str) -> None:
         """CLOSE, or the link to the front dropped: an abnormal end (1006)."""
@@ -344,7 +312,7 @@ class WebSocketScope(ScopeBase):
         self._close_reason = reason
         self._partial = None
         self._partial_uncredited = 0
-        self._drop_outgoing()
+        self._outbox.drop()
         self._wake_receivers()
 
     # --- receive ---------------------------------------------------------------
@@ -388,7 +356,7 @@ class WebSocketScope(ScopeBase):
                 return self._ignored(etype)
             if self._state != OPEN:
                 raise self._state_error(etype)
-            await self._send_data(_WS_SEND, data, False)
+            await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
             if self.gone or self._state == CLOSED:
@@ -417,7 +385,7 @@ class WebSocketScope(ScopeBase):
                 )
             self._state = CLOSED
             self._started = True
-            self._drop_outgoing()
+            self._outbox.drop()
             self.session.link.send([_EVENT, self.sid, _WS_CLOSE, code, reason])
             if denial:
                 self.connection._set_started()
@@ -452,7 +420,7 @@ class WebSocketScope(ScopeBase):
                 self._state = CLOSED  # claim the end now: later sends are no-ops
             elif not body:
                 return
-            await self._send_data(_HTTP_BODY, body, more)
+            await self._outbox.send(_HTTP_BODY, body, more)
             if not more:
                 self._refused()
         else:
@@ -470,79 +438,6 @@ class WebSocketScope(ScopeBase):
         client is gone (ASGI 2.4: an ``OSError``)."""
         if self.gone and self._state != CLOSED and self.session.interface.raise_after_disconnect:
             raise client_disconnected(etype, self.connection.disconnect_reason())
-
-    async def _send_data(self, code: int, data: Data, more: bool) -> None:
-        """Send one message (or denial body) within the window, waiting for
-        CREDIT as needed; returns once its last piece is queued on the link,
-        or it was dropped (close, client gone)."""
-        n = len(data)
-        out = self._out
-        if not out and n <= self._available and n <= self._piece_limit(data):
-            self._available -= n
-            self.session.link.send([_EVENT, self.sid, code, data, more])
-            if n:
-                self.transport._sent(n)
-            return
-        entry = _Outgoing(code, data, more)
-        if out is None:
-            out = self._out = collections.deque()
-        out.append(entry)
-        self._pump()
-        if entry.done:
-            return
-        entry.future = self.session.loop.create_future()
-        try:
-            await entry.future
-        except asyncio.CancelledError:
-            # nothing of it went out yet: forget it; else it must finish
-            queue = self._out
-            if entry.pos == 0 and not entry.done and queue is not None and entry in queue:
-                queue.remove(entry)
-            raise
-
-    def _piece_limit(self, data: Data) -> int:
-        limit = self.session.max_body_piece
-        return limit if type(data) is bytes else limit // 4
-
-    def _pump(self) -> None:
-        """Send queued pieces while there is window, in order."""
-        out = self._out
-        link = self.session.link
-        while out:
-            entry = out[0]
-            data = entry.data
-            n = len(data)
-            pos = entry.pos
-            limit = self._piece_limit(data)
-            while True:
-                take = min(n - pos, self._available, limit)
-                if take <= 0 and pos < n:
-                    entry.pos = pos
-                    return
-                end = pos + take
-                if pos == 0 and end == n:
-                    piece: object = data
-                elif isinstance(data, str):
-                    piece = data[pos:end]
-                else:
-                    piece = memoryview(data)[pos:end]
-                self._available -= take
-                last = end >= n
-                link.send([_EVENT, self.sid, entry.code, piece, entry.more if last else True])
-                if take:
-                    self.transport._sent(take)
-                pos = end
-                if last:
-                    break
-            entry.pos = pos
-            out.popleft()
-            entry.finish()
-
-    def _drop_outgoing(self) -> None:
-        out, self._out = self._out, None
-        if out:
-            for entry in out:
-                entry.finish()
 
     def _state_error(self, etype: str) -> UnexpectedEvent:
         state = self._state
