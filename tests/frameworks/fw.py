@@ -10,6 +10,7 @@ pyproject.toml (``tests/run.sh`` installs it).
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from harness import PYTHON, Front, Proc, Processes
+from websockets.sync.client import connect as ws_connect
 
 FRAMEWORK_APPS = Path(__file__).resolve().parent / "apps"
 _UVICORN_RE = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -119,3 +121,36 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.03)
+
+
+def leave_mid_stream(server: Server, request: bytes, marker: bytes) -> None:
+    """Send ``request`` on a raw connection, read until ``marker`` arrived,
+    then close the connection: a client that leaves in the middle."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(request)
+        got = b""
+        while marker not in got:
+            chunk = sock.recv(65536)
+            assert chunk, f"{server.name} closed before {marker!r}"
+            got += chunk
+
+
+def stops_when_the_client_leaves(pair: Pair, request: bytes, marker: bytes, key: str) -> None:
+    """On both servers: a generator that would stream for long stops (its
+    ``/probe`` ``key`` says ``stopped after N``) once the client leaves; pagi
+    logs no traceback for it (a client leaving is not an app error)."""
+    for server in pair.both():
+        leave_mid_stream(server, request, marker)
+        wait_until(
+            lambda s=server: str(probe(s)[key]).startswith("stopped after"),
+            f"the generator to stop under {server.name}",
+        )
+    assert "Traceback" not in pair.pagi.logs()
+
+
+def ws_round_trip(pair: Pair, path: str, message: str, reply: str) -> None:
+    """On both servers: open ``path``, send ``message``, expect ``reply``."""
+    for server in pair.both():
+        with ws_connect(f"ws://127.0.0.1:{server.port}{path}", open_timeout=5) as ws:
+            ws.send(message)
+            assert ws.recv(timeout=5) == reply, server.name

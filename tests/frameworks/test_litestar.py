@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fw import Pair, same_response
-from websockets.sync.client import connect
+from fw import Pair, same_response, ws_round_trip
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,4 @@ def test_routes_and_validation(pair: Pair) -> None:
 
 
 def test_websocket_listener(pair: Pair) -> None:
-    for server in pair.both():
-        with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as ws:
-            ws.send("ping")
-            assert ws.recv(timeout=5) == "litestar: ping"
+    ws_round_trip(pair, "/ws", "ping", "litestar: ping")

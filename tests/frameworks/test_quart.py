@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fw import Pair, same_response
-from websockets.sync.client import connect
+from fw import Pair, same_response, ws_round_trip
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +23,4 @@ def test_routes(pair: Pair) -> None:
 
 
 def test_websocket(pair: Pair) -> None:
-    for server in pair.both():
-        with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as ws:
-            ws.send("hi")
-            assert ws.recv(timeout=5) == "quart: hi"
-            ws.send("bye")
+    ws_round_trip(pair, "/ws", "hi", "quart: hi")

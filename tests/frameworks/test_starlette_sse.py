@@ -6,13 +6,12 @@ worker (``--interface auto`` finds Starlette) never gives it an ``sse`` scope.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
-from fw import Pair, probe, same_response, wait_until
+from fw import Pair, same_response, stops_when_the_client_leaves
 
 SSE = {"accept": "text/event-stream"}
 
@@ -44,14 +43,9 @@ def test_event_stream_is_the_same_and_arrives_as_it_is_sent(pair: Pair) -> None:
 
 
 def test_endless_stream_stops_when_the_client_leaves(pair: Pair) -> None:
-    for server in pair.both():
-        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-            sock.sendall(b"GET /endless HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-            got = b""
-            while b"data: 3" not in got:
-                got += sock.recv(65536)
-        wait_until(
-            lambda s=server: str(probe(s)["endless"]).startswith("stopped after"),
-            f"the generator to stop under {server.name}",
-        )
-    assert "Traceback" not in pair.pagi.logs()
+    stops_when_the_client_leaves(
+        pair,
+        b"GET /endless HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+        b"data: 3",
+        "endless",
+    )
