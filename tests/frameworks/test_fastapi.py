@@ -85,6 +85,20 @@ def test_streaming_response_stops_when_the_client_leaves(pair: Pair) -> None:
     )
 
 
+def test_client_aborting_mid_body_is_not_an_app_error(pair: Pair) -> None:
+    """Regression: the client sends half a body and leaves. Starlette raises
+    ClientDisconnect from request.body(); that is the client's doing, not an
+    app error, so pagi logs no ERROR for it (uvicorn 0.55 logs a traceback)."""
+    request = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+    for server in pair.both():
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(request)
+            time.sleep(0.2)
+    pair.pagi.proc.wait_for_log(r'"POST /upload HTTP/1\.1" 499 ')
+    assert same_response(pair, "POST", "/upload", content=b"x" * 100).json() == {"received": 100}
+    assert " ERROR " not in pair.pagi.logs() and "Traceback" not in pair.pagi.logs()
+
+
 def test_is_disconnected(pair: Pair) -> None:
     for server in pair.both():
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:

@@ -250,9 +250,13 @@ def test_cpu_cost_mode_reports_every_process_and_leaves_none_behind() -> None:
         assert f"| {name} " in line
     rate = float(line.split()[1].rstrip("/s").replace(",", ""))
     assert rate > 0
+    # Only processes of this checkout count: other checkouts' test runs on the
+    # same machine start and stop pagi processes of their own meanwhile.
     leftovers = [
         p
-        for p in psutil.process_iter(["cmdline"])
-        if p.pid not in before and "pagi" in " ".join(p.info["cmdline"] or [])
+        for p in psutil.process_iter(["cmdline", "cwd"])
+        if p.pid not in before
+        and "pagi" in " ".join(p.info["cmdline"] or [])
+        and (p.info["cwd"] or "").startswith(str(REPO))
     ]
     assert leftovers == []

@@ -104,6 +104,12 @@ async def wait_for_disconnect(request: Request) -> dict[str, bool]:
     return {"disconnected": False}
 
 
+@app.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    data = await request.body()
+    return {"received": len(data)}
+
+
 @app.get("/probe")
 async def probe() -> dict[str, Any]:
     return PROBE
