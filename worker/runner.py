@@ -122,7 +122,9 @@ class Worker:
     async def main(self) -> int:
         """Everything after the app is loaded; returns the exit status."""
         self.interface, why = resolve(self.config.interface, self.app)
-        logger.info("serving the app as a %s app (%s)", self.interface.name.upper(), why)
+        logger.info(
+            "serving the app through the %s interface (%s)", self.interface.name.upper(), why
+        )
         loop = self._loop = asyncio.get_running_loop()
         stop = self._stop = loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -52,7 +52,9 @@ def with_channels(pair_factory: Callable[..., Pair], db_env: dict[str, str]) -> 
 
 
 def test_served_as_an_asgi_app(plain: Pair) -> None:
-    plain.pagi.proc.wait_for_log(r"serving the app as a ASGI app \(the app is built on django")
+    plain.pagi.proc.wait_for_log(
+        r"serving the app through the ASGI interface \(the app is built on django"
+    )
 
 
 def test_views(plain: Pair) -> None:

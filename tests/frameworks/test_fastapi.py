@@ -27,7 +27,9 @@ def mounted(pair_factory: Callable[..., Pair]) -> Pair:
 
 
 def test_served_as_an_asgi_app(pair: Pair) -> None:
-    pair.pagi.proc.wait_for_log(r"serving the app as a ASGI app \(the app is built on fastapi")
+    pair.pagi.proc.wait_for_log(
+        r"serving the app through the ASGI interface \(the app is built on fastapi"
+    )
 
 
 def test_json_path_params_and_lifespan_state(pair: Pair) -> None:

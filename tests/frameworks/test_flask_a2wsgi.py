@@ -14,7 +14,9 @@ def pair(pair_factory: Callable[..., Pair]) -> Pair:
 
 
 def test_served_as_an_asgi_app(pair: Pair) -> None:
-    pair.pagi.proc.wait_for_log(r"serving the app as a ASGI app \(the app is built on a2wsgi")
+    pair.pagi.proc.wait_for_log(
+        r"serving the app through the ASGI interface \(the app is built on a2wsgi"
+    )
 
 
 def test_routes(pair: Pair) -> None:

@@ -49,8 +49,12 @@ def seen(front: Front) -> dict[str, Any]:
 
 
 def test_auto_honours_the_apps_declaration(servers: Servers) -> None:
-    servers["pagi"].wait_for_log(r"serving the app as a PAGI app \(.*declares __pagi_interface__")
-    servers["asgi"].wait_for_log(r"serving the app as a ASGI app \(.*declares __pagi_interface__")
+    servers["pagi"].wait_for_log(
+        r"serving the app through the PAGI interface \(.*declares __pagi_interface__"
+    )
+    servers["asgi"].wait_for_log(
+        r"serving the app through the ASGI interface \(.*declares __pagi_interface__"
+    )
 
 
 def test_version_keys(servers: Servers) -> None:
@@ -213,3 +217,15 @@ def test_abort_resets_the_connection(servers: Servers) -> None:
     assert not data.endswith(b"0\r\n\r\n") and b"ignored" not in data
     assert seen(front)["abort"] == [False, "app_abort", "enough"]
     front.wait_for_log(r"aborting GET /abort from .*: the app aborted it \(enough\)")
+
+
+def test_the_option_decides_for_an_app_that_does_not_say(procs: Processes) -> None:
+    """``--interface`` (forwarded by pagi-front to its workers) overrides auto;
+    an undeclared raw app is PAGI under auto."""
+    auto = procs.front(app="interface_app:app")
+    assert "pagi" in get_json(auto, "/scope")
+    forced = procs.front(
+        "--interface", "asgi", "--socket-dir", str(procs.tmp / "forced"), app="interface_app:app"
+    )
+    assert get_json(forced, "/scope")["asgi"]["spec_version"] == "2.4"
+    forced.wait_for_log(r"serving the app through the ASGI interface \(--interface asgi\)")
