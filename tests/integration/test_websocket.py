@@ -343,5 +343,8 @@ def test_examples(procs: Processes, tmp_path: Path) -> None:
         assert eve.recv(timeout=5) == "* eve joined (1 here)"
         with pytest.raises(TimeoutError):
             eve.recv(timeout=0.2)  # another room hears nothing
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as refused:
         connect(ws_url(chat, "/nowhere"))
+    # a PAGI app refuses with an ordinary response (PAGI Www 0.6)
+    assert refused.value.response.status_code == 404
+    assert refused.value.response.body == b"no such room"
