@@ -121,14 +121,14 @@ class HTTPScope(ScopeBase):
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
         state = self._state
         if state != DONE:
             if not outcome:
                 self._log_unfinished()
             if not self.gone:
                 # the front will answer 500 or abort: an abnormal end for the app
-                self._client_gone(reasons.SERVER_ERROR)
+                self._client_gone(reasons.SERVER_ERROR, detail or None)
         if self._recv_waiters:
             self._wake_receivers()
         return state != INIT
@@ -179,9 +179,9 @@ class HTTPScope(ScopeBase):
             self._client_gone(reason)
             self._wake_receivers()
 
-    def _client_gone(self, reason: str) -> None:
+    def _client_gone(self, reason: str, detail: str | None = None) -> None:
         self.gone = True
-        self.connection._set_disconnected(reason)
+        self.connection._set_disconnected(reason, detail)
         self.window.close()
 
     def _app_aborted(self, detail: str | None) -> None:

@@ -131,14 +131,16 @@ class ScopeBase:
     def _finish(self, outcome: int, detail: str) -> None:
         """Settle the scope now that the app's coroutine is over, queue END and
         let the session forget the scope."""
-        started = self._app_ended(outcome)
+        started = self._app_ended(outcome, detail)
         session = self.session
         session.link.send([_END, self.sid, outcome, started, detail])
         session.scope_ended(self)
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
         """Bring the scope to its end state (``outcome`` 0: the app returned,
-        so log what it left unfinished; 1: it raised or was cancelled) and
+        so log what it left unfinished; 1: it raised or was cancelled, and
+        ``detail`` says how: it becomes ``pagi.connection.disconnect_detail()``
+        of an abnormal end) and
         return whether the app sent anything the front acted on (END's
         ``started``)."""
         raise NotImplementedError

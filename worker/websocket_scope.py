@@ -169,7 +169,7 @@ class WebSocketScope(ScopeBase):
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
         state = self._state
         if not outcome and not self.gone:
             if state == CONNECTING:
@@ -189,6 +189,7 @@ class WebSocketScope(ScopeBase):
                 self._set_gone(1011, reasons.SERVER_ERROR)
         # what the front will do now: close 1000 (returned) or 1011 (raised)
         if outcome:
+            self.connection._set_disconnected(reasons.SERVER_ERROR, detail or None)
             self._set_gone(1011, reasons.SERVER_ERROR)
         elif state == OPEN and not self.gone:
             self.connection._set_complete()  # an ASGI app left it open: the front closes 1000

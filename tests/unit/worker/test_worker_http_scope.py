@@ -292,6 +292,9 @@ def test_app_exception_detail_is_one_line() -> None:
         session.app = app
         await scope.run()
         assert session.link.sent[-1] == [Kind.END, 3, 1, True, "ValueError: a"]
+        # the app's pagi.connection says how it ended
+        assert scope.connection.disconnect_reason() == "server_error"
+        assert scope.connection.disconnect_detail() == "ValueError: a"
 
     run(main)
 
