@@ -24,7 +24,6 @@ from typing import Any, Final
 
 PAGI: Final = "pagi"
 ASGI: Final = "asgi"
-MODES: Final = ("auto", PAGI, ASGI)
 
 #: Top-level packages whose apps speak ASGI (frameworks, adapters, middleware).
 ASGI_PACKAGES: Final = frozenset(
