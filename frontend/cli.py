@@ -19,6 +19,7 @@ from pagi.protocol.log_colors import colors_wanted
 from .cli_rules import check_embedded_options, check_tls, host_port_bind, resolve_app
 from .cli_values import (
     HttpParser,
+    Interface,
     Lifespan,
     LogLevel,
     SseScope,
@@ -114,6 +115,15 @@ def serve(
             " that reject it), on, off (always http). Forwarded to embedded workers.",
         ),
     ] = SseScope.auto,
+    interface: Annotated[
+        Interface,
+        typer.Option(
+            envvar="PAGI_INTERFACE",
+            help="The contract the app was written for: pagi (PAGI Www 0.6), asgi (ASGI 3,"
+            " spec 2.4), or auto (asgi for apps of known ASGI frameworks, else pagi)."
+            " Forwarded to embedded workers.",
+        ),
+    ] = Interface.auto,
     root_path: Annotated[
         str,
         typer.Option(
@@ -528,6 +538,7 @@ def serve(
         factory=factory,
         lifespan=lifespan.value,
         sse_scope=sse_scope.value,
+        interface=interface.value,
         root_path=root_path,
         socket_dir=socket_dir if socket_dir is not None else _DEFAULTS.socket_dir,
         private_socket_dir=app is not None and socket_dir is None,

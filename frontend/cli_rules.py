@@ -23,7 +23,15 @@ import typer
 from .config import FrontConfig
 from .listeners import parse_bind
 
-EMBEDDED_ONLY = ("workers", "app_dir", "factory", "lifespan", "sse_scope", "root_path")
+EMBEDDED_ONLY = (
+    "workers",
+    "app_dir",
+    "factory",
+    "lifespan",
+    "sse_scope",
+    "interface",
+    "root_path",
+)
 
 # Sources compared by name: typer ships its own copy of click, so the enum
 # class is not importable from one stable place.

@@ -39,6 +39,12 @@ class SseScope(enum.StrEnum):
     off = "off"
 
 
+class Interface(enum.StrEnum):
+    auto = "auto"
+    pagi = "pagi"
+    asgi = "asgi"
+
+
 class HttpParser(enum.StrEnum):
     auto = "auto"
     h11 = "h11"

@@ -25,6 +25,7 @@ class FrontConfig:
     factory: bool = False  # forwarded to spawned workers
     lifespan: str = "auto"  # forwarded to spawned workers
     sse_scope: str = "auto"  # forwarded to spawned workers
+    interface: str = "auto"  # forwarded to spawned workers: auto | pagi | asgi
     root_path: str = ""  # forwarded to spawned workers
 
     # --- sockets -------------------------------------------------------------

@@ -83,6 +83,8 @@ def worker_argv(config: FrontConfig, worker_num: int) -> list[str]:
         config.lifespan,
         "--sse-scope",
         config.sse_scope,
+        "--interface",
+        config.interface,
         "--root-path",
         config.root_path,
         "--log-level",

@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
@@ -34,6 +34,7 @@ class Kind(IntEnum):
     PONG = 11  # either way
     STATS = 12  # worker -> front
     CREDITS = 13  # front -> worker: several CREDITs in one message
+    ABORT = 14  # worker -> front: the app aborted a scope (pagi.connection.abort)
 
 
 class Event(IntEnum):
@@ -95,6 +96,7 @@ PING: Final = int(Kind.PING)
 PONG: Final = int(Kind.PONG)
 STATS: Final = int(Kind.STATS)
 CREDITS: Final = int(Kind.CREDITS)
+ABORT: Final = int(Kind.ABORT)
 
 HTTP_REQUEST: Final = int(Event.HTTP_REQUEST)
 HTTP_RESPONSE_START: Final = int(Event.HTTP_RESPONSE_START)

@@ -151,6 +151,7 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.CREDIT: (_is_positive_int,),  # bytes granted
     Kind.CLOSE: (_is_str,),  # reason
     Kind.END: (_is_int, _is_bool, _is_str),  # outcome, response_started, detail
+    Kind.ABORT: (_is_str,),  # detail
     Kind.DRAIN: (),
     Kind.PING: (_is_int,),  # token
     Kind.PONG: (_is_int,),  # token
@@ -192,6 +193,7 @@ FROM_WORKER = frozenset(
         Kind.EVENT,
         Kind.CREDIT,
         Kind.END,
+        Kind.ABORT,
         Kind.DRAIN,
         Kind.PING,
         Kind.PONG,
@@ -423,6 +425,10 @@ def close(scope_id: int, reason: str) -> Message:
 
 def end(scope_id: int, outcome: int, response_started: bool, detail: str) -> Message:
     return [Kind.END, scope_id, outcome, response_started, detail]
+
+
+def abort(scope_id: int, detail: str) -> Message:
+    return [Kind.ABORT, scope_id, detail]
 
 
 def drain() -> Message:

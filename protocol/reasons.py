@@ -14,6 +14,7 @@ SERVER_SHUTDOWN: Final = "server_shutdown"
 SERVER_ERROR: Final = "server_error"
 BODY_TOO_LARGE: Final = "body_too_large"
 QUEUE_OVERFLOW: Final = "queue_overflow"
+APP_ABORT: Final = "app_abort"  # the app called pagi.connection.abort()
 
 STANDARD_REASONS: Final = frozenset(
     {
@@ -29,5 +30,6 @@ STANDARD_REASONS: Final = frozenset(
         SERVER_ERROR,
         BODY_TOO_LARGE,
         QUEUE_OVERFLOW,
+        APP_ABORT,
     }
 )

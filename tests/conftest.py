@@ -56,6 +56,17 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
+@pytest.fixture(scope="module")
+def module_procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
+    """Like ``procs``, for servers a whole test module shares (started once,
+    killed when the module is done)."""
+    p = Processes(tmp_path_factory.mktemp("procs"))
+    try:
+        yield p
+    finally:
+        p.cleanup()
+
+
 @pytest.fixture(params=["h11", "httptools"])
 def http_parser(request: pytest.FixtureRequest) -> str:
     """Run a test once per HTTP/1.1 parser backend."""

@@ -139,6 +139,7 @@ class Processes:
         wait: bool = True,
         wait_workers: int | None = None,
         env: dict[str, str] | None = None,
+        app_dir: Path = APPS,
     ) -> Front:
         argv = [
             PYTHON,
@@ -150,7 +151,7 @@ class Processes:
             str(self.socket_dir),
         ]
         if app is not None:
-            argv += ["--app", app, "--workers", str(workers), "--app-dir", str(APPS)]
+            argv += ["--app", app, "--workers", str(workers), "--app-dir", str(app_dir)]
         argv += list(args)
         proc = Front(argv, self._log("front"), env)
         self.started.append(proc)
@@ -169,6 +170,13 @@ class Processes:
         self.started.append(proc)
         if ready_workers is not None:
             proc.wait_ready(ready_workers)
+        return proc
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
+        """Start any other process (another server to compare with, ...), killed
+        with the rest at cleanup."""
+        proc = Proc(argv, self._log(name), env)
+        self.started.append(proc)
         return proc
 
     def worker(self, app: str, *args: str, env: dict[str, str] | None = None) -> Proc:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install pagi with its test dependencies into a venv and run the whole suite:
+# Install pagi with its test and framework-test dependencies into a venv and run the whole suite:
 # lint (ruff), types (mypy), then pytest (unit + integration, real processes).
 #
 #   bash tests/run.sh [pytest args]                        # python3, ./.venv
@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "== $("$venv/bin/python" --version) in $venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e '.[test]'
+"$venv/bin/python" -m pip install --quiet -e '.[test,frameworks]'
 if [ "${LINT:-1}" != 0 ]; then
   echo "== ruff"
   "$venv/bin/ruff" check .

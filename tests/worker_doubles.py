@@ -14,6 +14,7 @@ from pagi.protocol import LinkDecoder, encode
 from pagi.protocol.kinds import END, EVENT
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_START as START
+from pagi.worker.interface import PAGI_INTERFACE, Interface
 
 
 class RecordingLink:
@@ -52,8 +53,12 @@ class StubSession:
         response_window: int = 1000,
         request_window: int = 100,
         link: RecordingLink | None = None,
+        interface: Interface = PAGI_INTERFACE,
     ) -> None:
         self.link = RecordingLink() if link is None else link
+        self.interface = interface
+        self.ws_max_size: int | None = None
+        self.ws_max_queue: int | None = None
         self.app = app
         self.root_path = ""
         self.state: dict[str, Any] = {"k": 1}

@@ -30,6 +30,12 @@ class SSEScopeMode(StrEnum):
     off = "off"
 
 
+class InterfaceMode(StrEnum):
+    auto = "auto"
+    pagi = "pagi"
+    asgi = "asgi"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -173,6 +179,19 @@ def serve(
             ),
         ),
     ] = SSEScopeMode.auto,
+    interface: Annotated[
+        InterfaceMode,
+        typer.Option(
+            "--interface",
+            envvar="PAGI_INTERFACE",
+            case_sensitive=False,
+            help=(
+                "The contract the app was written for: pagi (PAGI Www 0.6) or asgi (ASGI 3, "
+                "spec 2.4); auto: asgi when the app is built on a known ASGI framework "
+                "(Starlette, FastAPI, Django, Quart, Litestar, ...), else pagi."
+            ),
+        ),
+    ] = InterfaceMode.auto,
     log_level: Annotated[
         LogLevel,
         typer.Option(
@@ -240,6 +259,7 @@ def serve(
         window=window,
         log_level=log_level.value,
         sse_scope=sse_scope.value,
+        interface=interface.value,
         use_colors=colors_wanted(use_colors, sys.stderr),
         log_config=log_config_option(log_config),
     )

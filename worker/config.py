@@ -16,6 +16,7 @@ KiB = 1024
 
 LIFESPAN_MODES = ("auto", "on", "off")
 SSE_SCOPE_MODES = ("auto", "on", "off")
+INTERFACE_MODES = ("auto", "pagi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -34,6 +35,7 @@ class WorkerConfig:
     window: int = 256 * KiB  # request-body window granted per scope (HELLO)
     log_level: str = "info"
     sse_scope: str = "auto"  # auto | on | off: whether the app gets "sse" scopes (sse_scope.py)
+    interface: str = "auto"  # auto | pagi | asgi: the contract the app follows (interface.py)
     use_colors: bool = False  # coloured level names in log lines
     log_config: LogConfig | None = None  # --log-config, applied over the default logging
 

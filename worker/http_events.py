@@ -45,6 +45,16 @@ class UnexpectedEvent(RuntimeError):
     """The application sent a well-formed event at the wrong time."""
 
 
+class ClientDisconnected(OSError):
+    """``send()`` on a scope whose client side is gone, for ASGI apps: ASGI 2.4
+    servers raise an ``OSError`` subclass there (PAGI apps get a no-op)."""
+
+
+def client_disconnected(etype: str, reason: str | None) -> ClientDisconnected:
+    why = f"({reason})" if reason else "(the connection is closed)"
+    return ClientDisconnected(f"{etype}: the client has disconnected {why}")
+
+
 def type_name(value: object) -> str:
     """The name of ``value``'s type, as error messages show it."""
     return type(value).__name__
@@ -195,6 +205,23 @@ def check_body(event: Mapping[str, Any], etype: str = BODY) -> tuple[bytes, bool
     return body, bool(more)
 
 
+#: The payload keys of an ``http.response.body``: at most one per event.
+PAYLOAD_KEYS = ("body", "file", "fh")
+
+
+def payload_key(event: Mapping[str, Any], etype: str = BODY) -> str:
+    """Which payload an ``http.response.body`` carries: ``"body"`` (also when
+    none is given: an empty body), ``"file"`` or ``"fh"``; more than one
+    raises :class:`InvalidEvent`."""
+    found = [key for key in PAYLOAD_KEYS if event.get(key) is not None]
+    if len(found) > 1:
+        raise InvalidEvent(
+            f"{etype}: at most one of 'body', 'file' and 'fh' may be given, got "
+            + " and ".join(repr(k) for k in found)
+        )
+    return found[0] if found else "body"
+
+
 def check_file(
     event: Mapping[str, Any], etype: str = BODY, key: str = "file"
 ) -> tuple[str | bytes, int, int | None]:
@@ -207,6 +234,36 @@ def check_file(
         raise InvalidEvent(
             f"{etype}: {key!r} must be a str or os.PathLike path, got {type_name(path)}"
         ) from None
+    offset, length = check_range(event, etype)
+    return fspath, offset, length
+
+
+def check_fh(event: Mapping[str, Any], etype: str = BODY) -> tuple[int, int, int | None]:
+    """``(fd, offset, length)`` of an ``fh`` body: an open binary file object
+    (anything with ``fileno()``) or a file descriptor (int). The app keeps
+    ownership of it; the server streams from a duplicate. Always final."""
+    fh = event.get("fh")
+    if type(fh) is int:
+        fd = fh
+    else:
+        fileno = getattr(fh, "fileno", None)
+        if fileno is None:
+            raise InvalidEvent(
+                f"{etype}: 'fh' must be an open file object or a file descriptor, got "
+                f"{type_name(fh)}"
+            )
+        try:
+            fd = fileno()
+        except (OSError, ValueError) as exc:
+            raise InvalidEvent(f"{etype}: 'fh' is not an open file ({exc})") from None
+        if type(fd) is not int:
+            raise InvalidEvent(f"{etype}: 'fh'.fileno() returned {type_name(fd)}, not an int")
+    offset, length = check_range(event, etype)
+    return fd, offset, length
+
+
+def check_range(event: Mapping[str, Any], etype: str) -> tuple[int, int | None]:
+    """``(offset, length)`` of a file body, and its ``more`` (must be false)."""
     offset = event.get("offset")
     if offset is None:
         offset = 0
@@ -215,14 +272,15 @@ def check_file(
     length = event.get("length")
     if length is not None and (type(length) is not int or length < 0):
         raise InvalidEvent(f"{etype}: 'length' must be an int >= 0 or None, got {length!r:.60}")
-    body = event.get("body")
-    if body:
-        raise InvalidEvent(f"{etype}: 'body' and {key!r} are mutually exclusive")
     if check_flag(event, etype, "more") or check_flag(event, etype, "more_body"):
         raise InvalidEvent(f"{etype}: a file body is always final; 'more' must be false")
-    return fspath, offset, length
+    return offset, length
 
 
 def check_trailers(event: Mapping[str, Any]) -> list[list[bytes]]:
     """The headers of an ``http.response.trailers``."""
     return check_headers(TRAILERS, event.get("headers"))
+
+
+def has_content_length(headers: list[list[bytes]]) -> bool:
+    return any(name == b"content-length" for name, _ in headers)

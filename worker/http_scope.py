@@ -27,20 +27,29 @@ wire. Body bytes are limited by the response window
 and ``send()`` waits for CREDIT in between. "Response complete" (for
 ``receive()`` and ``pagi.connection``) means DONE: the last frame is queued.
 
-Once the client side is gone (CLOSE, or the link dropped) every later ``send``
-is validated and then ignored, and pending waits resolve; the app still runs to
-its end and END is still sent (if the link is still up).
+Once the client side is gone (CLOSE, the link dropped, or the app's own
+``pagi.connection.abort()``) every later ``send`` is validated and then
+ignored (PAGI) or raises :class:`~.events.ClientDisconnected`, an ``OSError``
+(ASGI 2.4), and pending waits resolve; the app still runs to its end and END
+is still sent (if the link is still up).
+
+Body rules (PAGI Www 0.6): an ``http.response.body`` carries at most one of
+``body``, ``file`` and ``fh``; a file body (``file``, ``fh``,
+``http.response.pathsend``) after inline body bytes fails the send; a file
+send that fails (the file cannot be opened, the range is beyond its end)
+leaves the response state as it was, so the app may still answer otherwise;
+``trailers=True`` with a ``content-length`` on HTTP/1.x fails the
+``http.response.start`` (trailers need chunked framing there).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import LinkError, encode, reasons
+from pagi.protocol import messages as m
 from pagi.protocol.codec import ZERO_COPY_MIN, encode_with_data, extend_frame
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import EVENT as _EVENT
@@ -52,8 +61,10 @@ from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 from . import http_events as events
 from .backlog import TransportState
 from .connection_state import ConnectionState
+from .file_open import open_file
 from .flow import SendWindow
-from .http_events import InvalidEvent, UnexpectedEvent
+from .http_events import InvalidEvent, UnexpectedEvent, client_disconnected
+from .interface import PAGI
 from .scope import build_http_scope
 from .scope_base import ScopeBase
 
@@ -78,12 +89,12 @@ class HTTPScope(ScopeBase):
     __slots__ = (
         "_asked",
         "_delivered_final",
+        "_inline",
         "_more",
         "_recv_chunks",
         "_start_frame",
         "_state",
         "_trailers",
-        "connection",
         "window",
     )
 
@@ -91,12 +102,10 @@ class HTTPScope(ScopeBase):
         self.session = session
         self.sid = msg[1]
         self._open = msg
-        self.connection = ConnectionState()
+        self.connection = ConnectionState(session.loop, self._app_aborted)
         self.transport = TransportState()
         self.window = SendWindow(session.response_window, session.loop)
-        self.scope = build_http_scope(
-            msg, session.root_path, session.state, self.connection, self.transport
-        )
+        self.scope = build_http_scope(msg, session, self.connection, self.transport)
         body_mode: int = msg[12]
         self._more = body_mode != _BODY_MODE_NONE
         self._recv_allowed = 0 if body_mode == _BODY_MODE_EXPECT else session.request_window
@@ -107,27 +116,31 @@ class HTTPScope(ScopeBase):
         self._state = INIT
         self._start_frame: bytes | None = None  # queued START, until a body follows
         self._trailers = False
-        self.gone = False  # the client side is gone: sends are no-ops
+        self._inline = False  # inline body bytes went out (no file body may follow)
+        self.gone = False  # the client side is gone: sends are no-ops (or raise)
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
         state = self._state
         if state != DONE:
             if not outcome:
                 self._log_unfinished()
             if not self.gone:
                 # the front will answer 500 or abort: an abnormal end for the app
-                self._client_gone(reasons.SERVER_ERROR)
+                self._client_gone(reasons.SERVER_ERROR, detail or None)
         if self._recv_waiters:
             self._wake_receivers()
         return state != INIT
 
     def _log_unfinished(self) -> None:
-        """The app returned before its response was complete: say so."""
+        """The app returned before its response was complete: say so, unless
+        the client had gone (then there was nobody to answer: no app error)."""
+        if self.gone:
+            return
         if self._state == INIT:
             logger.error("the app returned without sending a response for %s", self._describe())
-        elif not self.gone:
+        else:
             logger.error("the app returned before completing the response for %s", self._describe())
 
     def _describe(self) -> str:
@@ -166,10 +179,26 @@ class HTTPScope(ScopeBase):
             self._client_gone(reason)
             self._wake_receivers()
 
-    def _client_gone(self, reason: str) -> None:
+    def _client_gone(self, reason: str, detail: str | None = None) -> None:
         self.gone = True
-        self.connection._set_disconnected(reason)
+        self.connection._set_disconnected(reason, detail)
         self.window.close()
+
+    def _app_aborted(self, detail: str | None) -> None:
+        """``pagi.connection.abort(detail)`` (the connection state is already
+        ended): tell the front to drop the client, stop everything pending."""
+        if self.gone:
+            return
+        self.gone = True
+        self.window.close()
+        self.session.link.send(m.abort(self.sid, detail or ""))
+        self._wake_receivers()
+
+    def _gone_send(self, etype: str) -> None:
+        """A valid ``send()`` after the client side is gone: nothing (PAGI), or
+        :class:`~.events.ClientDisconnected` (ASGI 2.4)."""
+        if self.session.interface.raise_after_disconnect:
+            raise client_disconnected(etype, self.connection.disconnect_reason())
 
     # --- receive ---------------------------------------------------------------
 
@@ -202,22 +231,37 @@ class HTTPScope(ScopeBase):
     async def send(self, event: MutableMapping[str, Any]) -> None:
         etype = events.event_type(event)
         if etype == events.BODY:
-            if event.get("file") is not None:
+            payload = events.payload_key(event)
+            if payload == "file":
                 path, offset, length = events.check_file(event)
                 self._send_file(etype, path, offset, length)
                 return
+            if payload == "fh":
+                fd, offset, length = events.check_fh(event)
+                self._send_file(etype, None, offset, length, fd)
+                return
             body, more = events.check_body(event)
             if self.gone:
-                return
+                return self._gone_send(etype)
             if self._state != BODY:
                 raise self._state_error(etype)
             await self._send_body(body, more)
         elif etype == events.START:
             status, headers, trailers = events.check_start(event)
             if self.gone:
-                return
+                return self._gone_send(etype)
             if self._state != INIT:
                 raise self._state_error(etype)
+            if (
+                trailers
+                and self._open[3] != "2"
+                and self.session.interface.name == PAGI
+                and events.has_content_length(headers)
+            ):
+                raise InvalidEvent(
+                    f"{etype}: trailers=True cannot go with a content-length header on "
+                    f"HTTP/{self._open[3]}: trailers need chunked framing"
+                )
             frame = encode([_EVENT, self.sid, _START, status, headers, trailers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -228,7 +272,7 @@ class HTTPScope(ScopeBase):
         elif etype == events.TRAILERS:
             headers = events.check_trailers(event)
             if self.gone:
-                return
+                return self._gone_send(etype)
             if self._state != TRAILERS:
                 raise self._state_error(etype)
             frame = encode([_EVENT, self.sid, _TRAILERS, headers])
@@ -266,9 +310,12 @@ class HTTPScope(ScopeBase):
             else:
                 link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], body, more))
             if n:
+                self._inline = True
                 self.transport._sent(n)
         elif not await self._send_pieces(body, more):
             return
+        else:
+            self._inline = True
         if not more:
             if self._trailers:
                 self._state = TRAILERS
@@ -300,12 +347,26 @@ class HTTPScope(ScopeBase):
             pos = end
         return True
 
-    def _send_file(self, etype: str, path: str | bytes, offset: int, length: int | None) -> None:
+    def _send_file(
+        self,
+        etype: str,
+        path: str | bytes | None,
+        offset: int,
+        length: int | None,
+        app_fd: int = -1,
+    ) -> None:
+        """A file body from ``path``, or from the app's descriptor ``app_fd``
+        (duplicated: the app keeps its own). Nothing changes if it fails."""
         if self.gone:
-            return
+            return self._gone_send(etype)
         if self._state != BODY:
             raise self._state_error(etype)
-        fd = _open_file(etype, path, offset, length)
+        if self._inline:
+            raise UnexpectedEvent(
+                f"{etype}: a file body cannot follow inline body bytes (send the whole body "
+                "inline, or all of it from the file)"
+            )
+        fd = open_file(etype, path, offset, length, app_fd)
         self._state = TRAILERS if self._trailers else DONE
         self.session.link.send_with_fd([_EVENT, self.sid, _FILE, offset, length], fd)
         if self._state == DONE:
@@ -340,34 +401,3 @@ class HTTPScope(ScopeBase):
         if state == FINAL:
             return UnexpectedEvent(f"{etype}: the final body is still being sent")
         return UnexpectedEvent(f"{etype}: the response is already complete")
-
-
-def _open_file(etype: str, path: str | bytes, offset: int, length: int | None) -> int:
-    """Open ``path`` for a file body; check the range against its size."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except ValueError as exc:  # e.g. an embedded NUL
-        raise InvalidEvent(f"{etype}: invalid file path {path!r:.200}: {exc}") from None
-    except OSError as exc:
-        raise type(exc)(
-            exc.errno, f"{etype}: cannot open file: {exc.strerror}", os.fsdecode(path)
-        ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidEvent(f"{etype}: {os.fsdecode(path)!r} is not a regular file")
-        size = st.st_size
-        if offset > size:
-            raise InvalidEvent(
-                f"{etype}: 'offset' {offset} is beyond the end of {os.fsdecode(path)!r} "
-                f"({size} bytes)"
-            )
-        if length is not None and offset + length > size:
-            raise InvalidEvent(
-                f"{etype}: 'offset' + 'length' ({offset + length}) is beyond the end of "
-                f"{os.fsdecode(path)!r} ({size} bytes)"
-            )
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd

@@ -106,7 +106,7 @@ class Lifespan:
         scope = {
             "type": "lifespan",
             "pagi": {
-                "version": "0.3",
+                "version": "0.5",
                 "spec_version": "0.3",
                 "is_worker": True,
                 "worker_num": self._worker_num,

@@ -39,6 +39,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .config import WorkerConfig
 from .connect_wait import WaitReport, explain
+from .interface import PAGI_INTERFACE, Interface, resolve
 from .lifespan import Lifespan, LifespanStartupFailed
 from .loader import App, AppLoadError, add_app_dir, load_app
 from .logs import setup_logging
@@ -90,6 +91,7 @@ class Worker:
     def __init__(self, config: WorkerConfig, app: App) -> None:
         self.config = config
         self.app = app
+        self.interface: Interface = PAGI_INTERFACE
         self.state: dict[str, object] = {}
         self.stopping = False
         # Each running scope's task. A scope removes its own entry when its app
@@ -119,6 +121,10 @@ class Worker:
 
     async def main(self) -> int:
         """Everything after the app is loaded; returns the exit status."""
+        self.interface, why = resolve(self.config.interface, self.app)
+        logger.info(
+            "serving the app through the %s interface (%s)", self.interface.name.upper(), why
+        )
         loop = self._loop = asyncio.get_running_loop()
         stop = self._stop = loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):

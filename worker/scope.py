@@ -1,30 +1,49 @@
-"""Completing an http scope dict from the wire-level facts of an OPEN.
+"""Completing an http, sse or websocket scope dict from the wire-level facts of an OPEN.
 
 The front sends only what it saw on the wire; the worker adds the rest here:
-``path`` (decoded), ``root_path``, ``state``, the ``pagi``/``asgi`` version
-keys, ``extensions``, ``pagi.connection`` and ``pagi.transport``. This runs
-once per request, so it builds exactly one dict (plus its small nested ones)
-and does no other work.
+``path`` (decoded), ``root_path``, ``state``, the version keys, ``extensions``,
+``pagi.connection`` and ``pagi.transport`` (and for websocket
+``subprotocols``, ``max_frame_size``, ``max_receive_queue``). This runs once
+per request, so it builds exactly one dict (plus its small nested ones) and
+does no other work. What differs between PAGI and ASGI apps comes from the
+worker's :class:`~.interface.Interface`:
+
+* version keys: ``pagi: {"version": "0.5", "spec_version": "0.6"}`` for PAGI
+  apps, ``asgi: {"version": "3.0", "spec_version": "2.4"}`` for ASGI apps
+  (never both: an ASGI library seeing ``spec_version`` 2.4 relies on send()
+  raising after a disconnect, which PAGI forbids);
+* ``path``: PAGI keeps it as the client sent it and ``root_path`` beside it
+  (``root_path`` is the mount point, like PSGI's ``SCRIPT_NAME``); ASGI (and
+  uvicorn) put ``root_path`` in front of ``path`` and ``raw_path``;
+* ``extensions``: ASGI apps get ``http.response.trailers``,
+  ``http.response.pathsend`` and ``websocket.http.response``; PAGI has
+  trailers, file bodies and refusals natively, so only the front's (``tls``).
 
 Path decoding rule: ``path`` is ``raw_path`` percent-decoded (every ``%XX``,
 including ``%2F``), then decoded as UTF-8 with ``errors="surrogateescape"``.
 Valid UTF-8 gives the expected text; each byte that is not valid UTF-8 becomes
 a lone surrogate (U+DC80..U+DCFF), so nothing is lost:
 ``path.encode("utf-8", "surrogateescape")`` gives back the exact decoded bytes.
-``root_path`` is the configured ``--root-path`` and ``path`` is *not* prefixed
-with it: ``path`` is what the client sent, ``root_path`` is where the app is
-mounted.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
-from .backlog import TransportState
-from .connection_state import ConnectionState
+from .interface import ASGI, Interface
 
 Message = list[Any]
+
+
+class ScopeSource(Protocol):
+    """Where the per-worker parts of a scope come from (the session)."""
+
+    root_path: str
+    state: dict[str, Any]
+    interface: Interface
+    ws_max_size: int | None
+    ws_max_queue: int | None
 
 
 def decode_path(raw_path: bytes) -> str:
@@ -34,80 +53,81 @@ def decode_path(raw_path: bytes) -> str:
     return raw_path.decode("utf-8", "surrogateescape")
 
 
-def build_http_scope(
-    msg: Message,
-    root_path: str,
-    state: dict[str, Any],
-    connection: ConnectionState,
-    transport: TransportState,
-) -> dict[str, Any]:
-    """The scope for an OPEN message ``msg`` (already validated by the codec)."""
-    extras: dict[Any, Any] = msg[11]
-    extensions: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
+def _front_extensions(extras: dict[Any, Any], base: dict[str, Any]) -> dict[str, Any]:
     if extras:
         more = extras.get("extensions")
         if type(more) is dict:
-            extensions.update(more)
+            base.update(more)
+    return base
+
+
+def _common(msg: Message, source: ScopeSource, scope_type: str) -> dict[str, Any]:
+    """The keys every http/sse/websocket scope has, in one dict."""
     raw_path: bytes = msg[6]
-    return {
-        "type": msg[2],
-        "pagi": {"version": "0.3", "spec_version": "0.3"},
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": msg[3],
-        "method": msg[4],
-        "scheme": msg[5],
-        "path": decode_path(raw_path),
-        "raw_path": raw_path,
-        "query_string": msg[7],
-        "root_path": root_path,
-        "headers": msg[8],
-        "client": msg[9],
-        "server": msg[10],
-        "state": state.copy(),
-        "extensions": extensions,
-        "pagi.connection": connection,
-        "pagi.transport": transport,
-    }
+    root_path = source.root_path
+    iface = source.interface
+    path = decode_path(raw_path)
+    if root_path and iface.path_includes_root:
+        path = root_path + path
+        raw_path = root_path.encode("utf-8", "surrogateescape") + raw_path
+    scope: dict[str, Any] = {"type": scope_type}
+    for key, value in iface.version_keys:
+        scope[key] = value.copy()
+    scope["http_version"] = msg[3]
+    scope["method"] = msg[4]
+    scope["scheme"] = msg[5]
+    scope["path"] = path
+    scope["raw_path"] = raw_path
+    scope["query_string"] = msg[7]
+    scope["root_path"] = root_path
+    scope["headers"] = msg[8]
+    scope["client"] = msg[9]
+    scope["server"] = msg[10]
+    scope["state"] = source.state.copy()
+    return scope
+
+
+def build_http_scope(
+    msg: Message, source: ScopeSource, connection: object, transport: object
+) -> dict[str, Any]:
+    """The scope for an OPEN message ``msg`` of type http or sse (already
+    validated by the codec); ``msg[2]`` is the scope type."""
+    scope = _common(msg, source, msg[2])
+    base: dict[str, Any] = (
+        {"http.response.trailers": {}, "http.response.pathsend": {}}
+        if source.interface.name == ASGI and msg[2] == "http"
+        else {}
+    )
+    scope["extensions"] = _front_extensions(msg[11], base)
+    scope["pagi.connection"] = connection
+    scope["pagi.transport"] = transport
+    return scope
 
 
 def build_websocket_scope(
-    msg: Message,
-    root_path: str,
-    state: dict[str, Any],
-    transport: TransportState,
+    msg: Message, source: ScopeSource, connection: object, transport: object
 ) -> dict[str, Any]:
-    """The scope for an OPEN message of type ``websocket``.
-
-    The http keys without ``method``, plus ``subprotocols`` (``extras``'
-    list of str, else ``[]``) and the ``websocket.http.response`` extension.
-    There is no ``pagi.connection`` (PAGI defines it for http only).
-    """
+    """The scope for an OPEN message of type ``websocket``: the http keys
+    without ``method``, plus ``subprotocols`` (``extras``' list of str, else
+    ``[]``) and the limits the front enforces on incoming messages
+    (``max_frame_size``: largest message in bytes, 1009 above;
+    ``max_receive_queue``: bytes held for an app that does not read, 1008
+    ``queue_overflow`` above), when the front told them."""
+    scope = _common(msg, source, "websocket")
+    del scope["method"]
     extras: dict[Any, Any] = msg[11]
-    extensions: dict[str, Any] = {"websocket.http.response": {}}
     subprotocols: list[str] = []
     if extras:
-        more = extras.get("extensions")
-        if type(more) is dict:
-            extensions.update(more)
         offered = extras.get("subprotocols")
         if type(offered) is list and all(type(p) is str for p in offered):
             subprotocols = offered
-    raw_path: bytes = msg[6]
-    return {
-        "type": "websocket",
-        "pagi": {"version": "0.3", "spec_version": "0.3"},
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": msg[3],
-        "scheme": msg[5],
-        "path": decode_path(raw_path),
-        "raw_path": raw_path,
-        "query_string": msg[7],
-        "root_path": root_path,
-        "headers": msg[8],
-        "client": msg[9],
-        "server": msg[10],
-        "subprotocols": subprotocols,
-        "state": state.copy(),
-        "extensions": extensions,
-        "pagi.transport": transport,
-    }
+    scope["subprotocols"] = subprotocols
+    base: dict[str, Any] = {"websocket.http.response": {}} if source.interface.name == ASGI else {}
+    scope["extensions"] = _front_extensions(extras, base)
+    if source.ws_max_size is not None:
+        scope["max_frame_size"] = source.ws_max_size
+    if source.ws_max_queue is not None:
+        scope["max_receive_queue"] = source.ws_max_queue
+    scope["pagi.connection"] = connection
+    scope["pagi.transport"] = transport
+    return scope

@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING, Any
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import END as _END
 
-from .http_events import InvalidEvent
+from .http_events import ClientDisconnected, InvalidEvent
 from .loader import exc_summary
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
     from .backlog import TransportState
+    from .connection_state import ConnectionState
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
@@ -53,11 +54,24 @@ logger = logging.getLogger("pagi.worker")
 _MAX_DETAIL = 1000
 
 
+def _caused_by_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a ClientDisconnected."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 16:
+        if isinstance(current, ClientDisconnected):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
+
+
 class ScopeBase:
     __slots__ = (
         "_open",
         "_recv_allowed",
         "_recv_waiters",
+        "connection",
         "gone",
         "scope",
         "session",
@@ -70,6 +84,7 @@ class ScopeBase:
     _open: list[Any]  # the OPEN message, as received
     scope: dict[str, Any]  # what the app gets
     transport: TransportState
+    connection: ConnectionState
     gone: bool  # the client side is gone: sends are no-ops
     _recv_allowed: int
     _recv_waiters: list[asyncio.Future[None]] | None
@@ -116,14 +131,16 @@ class ScopeBase:
     def _finish(self, outcome: int, detail: str) -> None:
         """Settle the scope now that the app's coroutine is over, queue END and
         let the session forget the scope."""
-        started = self._app_ended(outcome)
+        started = self._app_ended(outcome, detail)
         session = self.session
         session.link.send([_END, self.sid, outcome, started, detail])
         session.scope_ended(self)
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
         """Bring the scope to its end state (``outcome`` 0: the app returned,
-        so log what it left unfinished; 1: it raised or was cancelled) and
+        so log what it left unfinished; 1: it raised or was cancelled, and
+        ``detail`` says how: it becomes ``pagi.connection.disconnect_detail()``
+        of an abnormal end) and
         return whether the app sent anything the front acted on (END's
         ``started``)."""
         raise NotImplementedError
@@ -138,9 +155,17 @@ class ScopeBase:
         return detail
 
     def _crashed(self, exc: Exception) -> str:
-        """Log the app's exception with its traceback; return END's ``detail``."""
+        """Log the app's exception with its traceback; return END's ``detail``.
+
+        An exception that the client's leaving caused — a ``send()`` raising
+        :class:`~.http_events.ClientDisconnected` (ASGI apps), or anything
+        raised while handling one, like Starlette's ``ClientDisconnect`` — is
+        not an app error: one DEBUG line, no traceback (as uvicorn)."""
         detail = exc_summary(exc)[:_MAX_DETAIL]
-        logger.error("exception in the app for %s", self._describe(), exc_info=exc)
+        if self.gone and _caused_by_disconnect(exc):
+            logger.debug("the app for %s stopped as its client left: %s", self._describe(), detail)
+        else:
+            logger.error("exception in the app for %s", self._describe(), exc_info=exc)
         return detail
 
     def _describe(self) -> str:

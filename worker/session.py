@@ -67,6 +67,7 @@ class Session:
         "_worker",
         "app",
         "closed",
+        "interface",
         "link",
         "loop",
         "max_body_piece",
@@ -79,6 +80,8 @@ class Session:
         "state",
         "welcomed",
         "worker_id",
+        "ws_max_queue",
+        "ws_max_size",
     )
 
     def __init__(self, worker: Worker, sock: socket.socket) -> None:
@@ -90,6 +93,9 @@ class Session:
         self.app = worker.app
         self.root_path = config.root_path
         self.state = worker.state
+        self.interface = worker.interface
+        self.ws_max_size: int | None = None  # the front's limits (WELCOME), for the ws scope
+        self.ws_max_queue: int | None = None
         self.request_window = config.window
         self.response_window = 0  # from WELCOME
         self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's limit, from WELCOME
@@ -111,7 +117,7 @@ class Session:
                     "pid": os.getpid(),
                     "name": config.display_name,
                     "app": config.app,
-                    "interface": "pagi",
+                    "interface": worker.interface.hello_name,
                     "capacity": config.capacity,
                     "window": config.window,
                 },
@@ -181,13 +187,18 @@ class Session:
             raise LinkError("WELCOME received twice")
         version, info = msg[2], msg[3]
         if version != PROTOCOL_VERSION:
-            raise LinkError(f"WELCOME for protocol version {version}; this worker speaks 1")
+            raise LinkError(
+                f"WELCOME for protocol version {version}; this worker speaks {PROTOCOL_VERSION}"
+            )
         window = info.get("window")
         if type(window) is not int or window < 0:
             raise LinkError(f"WELCOME: 'window' must be an int >= 0, got {window!r:.40}")
         max_frame = info.get("max_frame_size", DEFAULT_MAX_FRAME_SIZE)
         if type(max_frame) is not int or max_frame <= _BODY_FRAME_OVERHEAD * 2:
             raise LinkError(f"WELCOME: invalid 'max_frame_size' {max_frame!r:.40}")
+        for key in ("ws_max_size", "ws_max_queue"):
+            value = info.get(key)
+            setattr(self, key, value if type(value) is int and value > 0 else None)
         worker_id = info.get("worker_id")
         self.worker_id = worker_id if type(worker_id) is int else None
         self.response_window = window
@@ -208,7 +219,8 @@ class Session:
         elif msg[2] == "websocket":
             scope = WebSocketScope(self, msg)
         elif msg[2] == "sse":
-            scope = open_sse_scope(self, msg, self._worker.config.sse_scope)
+            mode = self._worker.config.sse_scope if self.interface.sse_scopes else "off"
+            scope = open_sse_scope(self, msg, mode)
         else:
             # reserved scope types: decline without running the app
             self.link.send(m.end(sid, 1, False, f"scope type {msg[2]!r} is not supported"))

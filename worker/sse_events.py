@@ -39,19 +39,28 @@ SEND = "sse.send"
 COMMENT = "sse.comment"
 KEEPALIVE = "sse.keepalive"
 CLOSE = "sse.close"
-DECLINE_START = "sse.http.response.start"
-DECLINE_BODY = "sse.http.response.body"
+#: PAGI 0.6 refuses (declines) an sse request with an ordinary http response.
+DECLINE_START = "http.response.start"
+DECLINE_BODY = "http.response.body"
+#: The decline events of PAGI 0.5 and earlier, removed in 0.6.
+REMOVED_TYPES = ("sse.http.response.start", "sse.http.response.body")
 
+#: The stream's own events: sending any (even an invalid one) proves the app speaks SSE.
+SSE_TYPES = (START, SEND, COMMENT, KEEPALIVE, CLOSE)
 #: Every event type an sse scope accepts, for error messages.
-EVENT_TYPES = (START, SEND, COMMENT, KEEPALIVE, CLOSE, DECLINE_START, DECLINE_BODY)
+EVENT_TYPES = (*SSE_TYPES, DECLINE_START, DECLINE_BODY)
 
 CONTENT_TYPE = b"text/event-stream"
 CACHE_CONTROL = b"no-cache"
 
 
 def unknown_type(etype: str) -> InvalidEvent:
+    hint = ""
+    if etype in REMOVED_TYPES:
+        hint = f"; PAGI 0.6 declines with {etype.removeprefix('sse.')} instead"
     return InvalidEvent(
-        f"unknown event type {etype!r} for an sse scope (expected one of {', '.join(EVENT_TYPES)})"
+        f"unknown event type {etype!r} for an sse scope (expected one of "
+        f"{', '.join(EVENT_TYPES)}){hint}"
     )
 
 
@@ -162,7 +171,7 @@ def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
     """``(status, headers)`` of an ``sse.start``, with the SSE headers added.
 
     ``status`` defaults to 200 and must be 200-599 (declining is what
-    ``sse.http.response.start`` is for). ``content-type: text/event-stream``
+    ``http.response.start`` is for). ``content-type: text/event-stream``
     and ``cache-control: no-cache`` are appended unless the app set those
     headers itself; a ``content-length`` is refused (a stream has no length).
     """
@@ -184,13 +193,15 @@ def check_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
 
 
 def check_decline_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
-    """``(status, headers)`` of an ``sse.http.response.start`` (the app's own headers only)."""
+    """``(status, headers)`` of an ``http.response.start`` declining an sse
+    request (the app's own headers only)."""
     status = check_status(DECLINE_START, event, None, 100, 999)
     return status, check_headers(DECLINE_START, event.get("headers"))
 
 
 def check_decline_body(event: Mapping[str, Any]) -> tuple[bytes, bool]:
-    """``(body, more)`` of an ``sse.http.response.body`` (``more`` wins over ``more_body``)."""
+    """``(body, more)`` of an ``http.response.body`` declining an sse request
+    (``more`` wins over ``more_body``)."""
     if event.get("file") is not None:
         raise InvalidEvent(f"{DECLINE_BODY}: file bodies are not supported; send 'body' bytes")
     return check_body(event, DECLINE_BODY)

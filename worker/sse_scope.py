@@ -11,8 +11,8 @@ The front opens ``type: "sse"`` for a request whose ``Accept`` lists
   while the client was still there).
 * ``send()`` takes ``sse.start`` / ``sse.send`` / ``sse.comment`` /
   ``sse.keepalive`` / ``sse.close`` (a *stream*), or the decline pair
-  ``sse.http.response.start`` / ``.body`` (an ordinary response). The first
-  of ``sse.start`` and ``sse.http.response.start`` wins: the other then raises,
+  ``http.response.start`` / ``.body`` (an ordinary response, PAGI Www 0.6). The
+  first of ``sse.start`` and ``http.response.start`` wins: the other then raises,
   as does a stream event after ``sse.close`` (a second ``sse.close`` is a
   no-op). Events are validated and formatted by :mod:`.sse_events` before
   their state is checked, so nothing invalid reaches the wire.
@@ -24,8 +24,11 @@ event larger than the window, which then goes in pieces), and later sends
 queue behind it, so concurrent senders never interleave bytes of two events.
 A send cancelled before its first byte was queued leaves no trace; one
 cancelled half-way through an oversized event leaves the stream unusable, and
-later stream sends raise. If the app returns after ``sse.start`` without
-``sse.close``, the stream is ended cleanly for it (final empty body).
+later stream sends raise. ``sse.close`` is the only clean end (PAGI Www 0.6):
+an app that returns after ``sse.start`` without it leaves the response
+incomplete (no final body; the front cuts the connection, ``pagi.connection``
+ends with ``server_error``). The interface's ``sse_close_required`` says so;
+it is kept as a flag for an interface that would end such streams instead.
 
 **Apps that do not speak SSE** (``--sse-scope``, per worker process):
 
@@ -68,9 +71,9 @@ from .sse_events import (
     COMMENT,
     DECLINE_BODY,
     DECLINE_START,
-    EVENT_TYPES,
     KEEPALIVE,
     SEND,
+    SSE_TYPES,
     START,
     check_decline_body,
     check_decline_start,
@@ -98,7 +101,7 @@ _verdicts: dict[int, tuple[object, int]] = {}
 # what the app's first response event made of the scope
 _NOTHING = 0
 _STREAM = 1  # sse.start
-_DECLINED = 2  # sse.http.response.start
+_DECLINED = 2  # http.response.start (a decline)
 
 
 def app_verdict(app: object) -> int:
@@ -135,10 +138,6 @@ class SSEScope(HTTPScope):
 
     def __init__(self, session: Session, msg: list[Any], replay: bool = False) -> None:
         super().__init__(session, msg)
-        # http.response.* extensions mean nothing here; keep only the front's (tls, ...)
-        extras: dict[Any, Any] = msg[11]
-        more = extras.get("extensions") if extras else None
-        self.scope["extensions"] = dict(more) if type(more) is dict else {}
         self._replay = replay  # may still be replayed as http (auto mode, verdict unknown)
         self._http = False  # replayed: behave exactly as an HTTPScope from now on
         self._kind = _NOTHING
@@ -173,7 +172,11 @@ class SSEScope(HTTPScope):
                     await self._replay_as_http("it returned without responding")
                     return
             elif (
-                self._kind == _STREAM and self._state != DONE and not self.gone and not self._broken
+                self._kind == _STREAM
+                and self._state != DONE
+                and not self.gone
+                and not self._broken
+                and not self.session.interface.sse_close_required
             ):
                 try:
                     await self._end_stream()  # the app left the stream open
@@ -183,11 +186,16 @@ class SSEScope(HTTPScope):
         self._finish(outcome, detail)
 
     def _log_unfinished(self) -> None:
-        # A stream left open was ended for the app (run), or was cut short: no
-        # error. Unlike http, an sse request whose client left before any
-        # answer is not reported either.
-        if self._http or (self._kind != _STREAM and not self.gone):
+        # PAGI 0.6: only sse.close ends a stream cleanly; one the app left open
+        # is cut (no end marker). A stream cut short by a cancelled write is
+        # the cancellation's story.
+        if self._http or self._kind != _STREAM:
             HTTPScope._log_unfinished(self)
+        elif not self.gone and not self._broken:
+            logger.error(
+                "the app returned without sse.close for %s: the stream is cut off (no end marker)",
+                self._describe(),
+            )
 
     def _can_replay(self) -> bool:
         return (
@@ -213,9 +221,7 @@ class SSEScope(HTTPScope):
         self._http = True
         msg = list(self._open)
         msg[2] = "http"
-        self.scope = build_http_scope(
-            msg, session.root_path, session.state, self.connection, self.transport
-        )
+        self.scope = build_http_scope(msg, session, self.connection, self.transport)
         # no body byte was handed over, so at most the empty final event was: again
         self._delivered_final = False
         await HTTPScope.run(self)
@@ -247,7 +253,7 @@ class SSEScope(HTTPScope):
             await HTTPScope.send(self, event)
             return
         etype = events.event_type(event)
-        if not self._spoken and etype in EVENT_TYPES:
+        if not self._spoken and etype in SSE_TYPES:
             self._spoke()  # any sse.* event, even an invalid one
         is_send = etype == SEND
         if is_send or etype == COMMENT:

@@ -52,10 +52,20 @@ MAX_SECONDS = float(2**31)
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits)
 
 
-def unknown_type(etype: str) -> InvalidEvent:
+#: The refusal events of PAGI 0.6: an ordinary HTTP response before accept.
+PAGI_REFUSE_START = "http.response.start"
+PAGI_REFUSE_BODY = "http.response.body"
+
+
+def unknown_type(etype: str, refuse_prefix: str = "websocket.http.response.") -> InvalidEvent:
+    hint = ""
+    if etype in (HTTP_START, HTTP_BODY) and refuse_prefix != "websocket.http.response.":
+        hint = "; PAGI refuses a handshake with http.response.start / http.response.body"
+    elif etype in (PAGI_REFUSE_START, PAGI_REFUSE_BODY) and refuse_prefix != "http.response.":
+        hint = "; an ASGI app refuses a handshake with websocket.http.response.start / .body"
     return InvalidEvent(
         f"unknown event type {etype!r} for a websocket scope (expected {ACCEPT}, {SEND}, "
-        f"{CLOSE}, {KEEPALIVE}, {HTTP_START} or {HTTP_BODY})"
+        f"{CLOSE}, {KEEPALIVE}, {refuse_prefix}start or {refuse_prefix}body){hint}"
     )
 
 
@@ -178,17 +188,21 @@ def check_keepalive(event: Mapping[str, Any]) -> tuple[float | int, float | int 
     return interval, timeout
 
 
-def check_http_start(event: Mapping[str, Any]) -> tuple[int, list[list[bytes]]]:
-    """``(status, headers)`` of a ``websocket.http.response.start`` (a denial).
+def check_http_start(
+    event: Mapping[str, Any], etype: str = HTTP_START, low: int = 200
+) -> tuple[int, list[list[bytes]]]:
+    """``(status, headers)`` of a refusal start (``websocket.http.response.start``
+    for ASGI apps, ``http.response.start`` for PAGI apps).
 
-    The status must be final (200-999): an interim 1xx cannot answer the
-    handshake, and 101 would claim the upgrade succeeded.
+    The status must be final (``low``-999): an interim 1xx cannot answer the
+    handshake, and 101 would claim the upgrade succeeded. PAGI 0.6 asks for a
+    status of 300 or more (a 2xx refusal would read as a success).
     """
-    status = check_status(HTTP_START, event, None, 200, 999)
-    return status, check_headers(HTTP_START, event.get("headers"))
+    status = check_status(etype, event, None, low, 999)
+    return status, check_headers(etype, event.get("headers"))
 
 
-def check_http_body(event: Mapping[str, Any]) -> tuple[bytes, bool]:
-    """``(body, more)`` of a ``websocket.http.response.body``; ``more`` wins
-    over ``more_body`` when both are given."""
-    return check_body(event, HTTP_BODY)
+def check_http_body(event: Mapping[str, Any], etype: str = HTTP_BODY) -> tuple[bytes, bool]:
+    """``(body, more)`` of a refusal body; ``more`` wins over ``more_body``
+    when both are given."""
+    return check_body(event, etype)

@@ -5,9 +5,10 @@ app's coroutine finishes and END is queued. The session feeds it (WS_RECEIVE,
 WS_DISCONNECT, CREDIT, CLOSE); it writes through the session's link.
 
 Handshake (``_state``): CONNECTING -> OPEN (``websocket.accept``) -> CLOSED
-(``websocket.close``), or CONNECTING -> CLOSED (close before accept: the front
-answers 403), or CONNECTING -> DENYING (``websocket.http.response.start``) ->
-CLOSED (the final ``websocket.http.response.body``). Never back. A denial ends
+(``websocket.close``), or CONNECTING -> CLOSED (an ASGI app's close before
+accept: the front answers 403), or CONNECTING -> DENYING (a refusal start:
+``http.response.start`` for PAGI apps, ``websocket.http.response.start`` for
+ASGI apps) -> CLOSED (the refusal's final body). Never back. A denial ends
 the connection on the worker's side at once (``websocket.disconnect`` 1006,
 reason ``""``), since no websocket ever existed.
 
@@ -39,29 +40,42 @@ Inbound messages (front -> app), invariants:
   one is dropped, then ``websocket.disconnect`` is returned on every call.
 
 Outbound data (app -> front): WS_SEND (and a denial body's HTTP_RESPONSE_BODY)
-is limited by the response window ``_available`` (WELCOME window, plus CREDITs,
-minus what was sent) and by the link's frame size; text is split between code
-points (a piece of ``k`` code points is at most ``4k`` bytes of UTF-8). A
-message that does not fit at once joins the ``_out`` queue, which CREDITs pump
-in order; its ``send()`` returns when its last piece is queued on the link.
-Pieces of two messages never interleave. A cancelled ``send()`` drops its
-message if none of it went out, and otherwise lets it finish (so the stream of
-pieces stays well formed). ``websocket.close`` goes out at once: anything still
-queued is dropped, and a message cut short leaves the front with a final
-WS_SEND piece that never comes (the front discards it or ends it with the
-close frame). After close, and once the client side is gone, every ``send`` is
-validated and then ignored.
+goes through the scope's :class:`~.websocket_outbox.Outbox` (response window,
+frame size, whole messages in order). ``websocket.close`` goes out at once:
+anything still queued is dropped, and a message cut short leaves the front with
+a final WS_SEND piece that never comes (the front discards it or ends it with
+the close frame). After close every ``send`` is validated and then ignored; once
+the client side is gone too, except that ASGI apps get
+:class:`~.events.ClientDisconnected` (an ``OSError``, ASGI 2.4).
+
+What differs between PAGI and ASGI apps (the worker's ``Interface``): a PAGI
+app refuses the handshake with ``http.response.start`` (status >= 300) /
+``http.response.body``, and its ``websocket.close`` before accept fails the
+send; an ASGI app refuses with ``websocket.http.response.*`` (the
+extension), and its ``websocket.close`` before accept is a 403. A PAGI app
+that returns with the connection still open gets it closed with 1011 by the
+worker (its ``pagi.connection`` ends with ``server_error``); an ASGI app's
+is closed with 1000 by the front, as ASGI servers do.
+
+``pagi.connection`` (PAGI 0.6 gives every websocket scope one): the response
+*starts* with accept or a refusal start; the scope ends *cleanly* when a
+refusal completes (or an ASGI close-before-accept denies) or when the closing
+handshake completes (WS_DISCONNECT with the peer's code); *abnormally* on a
+drop (1006, with the front's reason), a connection the front failed for a
+protocol violation (1002/1007/1009: ``protocol_error``; 1008:
+``queue_overflow``), CLOSE, a lost link, the app's own ``abort()``, or an app
+that ended with the connection open or undecided (``server_error``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 from pagi.protocol import Event, LinkError, encode, reasons
+from pagi.protocol import messages as m
 from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _HTTP_BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _HTTP_START
@@ -75,15 +89,25 @@ from pagi.protocol.kinds import WS_SEND as _WS_SEND
 
 from . import websocket_events as wse
 from .backlog import TransportState
-from .http_events import UnexpectedEvent, event_type
+from .connection_state import ConnectionState
+from .http_events import UnexpectedEvent, client_disconnected, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
+from .websocket_outbox import Data, Outbox
 
 if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
 
+#: WS_DISCONNECT (code, reason) pairs that mean the front failed the connection
+#: for a protocol violation, and the PAGI disconnect reason for each.
+_FRONT_FAILURES: dict[tuple[int, str], str] = {
+    (1002, "protocol_error"): reasons.PROTOCOL_ERROR,
+    (1007, "invalid_utf8"): reasons.PROTOCOL_ERROR,
+    (1009, "message_too_big"): reasons.PROTOCOL_ERROR,
+    (1008, "queue_overflow"): reasons.QUEUE_OVERFLOW,
+}
 
 # handshake states
 CONNECTING = 0  # nothing decisive sent yet
@@ -95,42 +119,21 @@ CLOSED = 3  # the app closed (after accept, or as a denial) or the denial is com
 DENIED_CODE = 1006
 DENIED_REASON = ""
 
-Data = str | bytes
-
-
-class _Outgoing:
-    """One message (or denial body) waiting for response window."""
-
-    __slots__ = ("code", "data", "done", "future", "more", "pos")
-
-    def __init__(self, code: int, data: Data, more: bool) -> None:
-        self.code = code
-        self.data = data
-        self.more = more  # ``more`` of its last piece (always False for WS_SEND)
-        self.pos = 0  # code points/bytes already sent
-        self.done = False  # fully sent, or dropped
-        self.future: asyncio.Future[None] | None = None
-
-    def finish(self) -> None:
-        self.done = True
-        future = self.future
-        if future is not None and not future.done():
-            future.set_result(None)
-
 
 class WebSocketScope(ScopeBase):
     __slots__ = (
         "_accepted",
-        "_available",
         "_close_code",
         "_close_reason",
         "_connect_delivered",
         "_credit_batch",
         "_messages",
-        "_out",
+        "_outbox",
         "_owed",
         "_partial",
         "_partial_uncredited",
+        "_refuse_body",
+        "_refuse_start",
         "_started",
         "_state",
     )
@@ -140,7 +143,11 @@ class WebSocketScope(ScopeBase):
         self.sid = msg[1]
         self._open = msg
         self.transport = TransportState()
-        self.scope = build_websocket_scope(msg, session.root_path, session.state, self.transport)
+        self.connection = ConnectionState(session.loop, self._app_aborted)
+        self.scope = build_websocket_scope(msg, session, self.connection, self.transport)
+        prefix = session.interface.ws_refusal_prefix
+        self._refuse_start = prefix + "start"
+        self._refuse_body = prefix + "body"
         self._state = CONNECTING
         self._accepted = False
         self._started = False  # accept, close or a denial start went to the front
@@ -154,8 +161,7 @@ class WebSocketScope(ScopeBase):
         self._partial_uncredited = 0
         self._recv_waiters = None
         # outbound
-        self._available = session.response_window
-        self._out: collections.deque[_Outgoing] | None = None
+        self._outbox = Outbox(session, self.sid, self.transport)
         # the end
         self.gone = False  # the client side is gone: sends are no-ops
         self._close_code = 1006
@@ -163,20 +169,34 @@ class WebSocketScope(ScopeBase):
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
 
-    def _app_ended(self, outcome: int) -> bool:
+    def _app_ended(self, outcome: int, detail: str = "") -> bool:
+        state = self._state
         if not outcome and not self.gone:
-            if self._state == CONNECTING:
+            if state == CONNECTING:
                 logger.error("the app returned without accepting or closing %s", self._describe())
-            elif self._state == DENYING:
+            elif state == DENYING:
                 logger.error(
                     "the app returned before completing the denial response for %s",
                     self._describe(),
                 )
+            elif state == OPEN and self.session.interface.ws_return_closes_1011:
+                # PAGI 0.6: an accepted connection the app leaves open is an
+                # error: close it with 1011 now (the front would say 1000)
+                logger.error(
+                    "the app returned without closing %s: closing it with 1011", self._describe()
+                )
+                self.session.link.send([_EVENT, self.sid, _WS_CLOSE, 1011, ""])
+                self._set_gone(1011, reasons.SERVER_ERROR)
         # what the front will do now: close 1000 (returned) or 1011 (raised)
         if outcome:
+            self.connection._set_disconnected(reasons.SERVER_ERROR, detail or None)
             self._set_gone(1011, reasons.SERVER_ERROR)
-        else:
+        elif state == OPEN and not self.gone:
+            self.connection._set_complete()  # an ASGI app left it open: the front closes 1000
+            self.connection._set_closed()
             self._set_gone(1000, "")
+        else:
+            self._set_gone(1000, reasons.SERVER_ERROR)
         return self._started
 
     def _describe(self) -> str:
@@ -194,7 +214,7 @@ class WebSocketScope(ScopeBase):
         if code == _WS_RECEIVE:
             self._on_receive(msg[3], msg[4])
         elif code == _WS_DISCONNECT:
-            self._set_gone(msg[3], msg[4])
+            self._disconnected(msg[3], msg[4])
         elif code == _WS_RETURN_CREDIT:
             # The front waits to learn what the app has taken: credit at once,
             # now and for every message from here on.
@@ -206,10 +226,8 @@ class WebSocketScope(ScopeBase):
             raise LinkError(f"scope {self.sid}: {Event(code).name} on a websocket scope")
 
     def on_credit(self, nbytes: int) -> None:
-        self._available += nbytes
         self.transport._credited(nbytes)
-        if self._out:
-            self._pump()
+        self._outbox.credit(nbytes)
 
     def on_close(self, reason: str) -> None:
         """CLOSE, or the link to the front dropped: an abnormal end (1006)."""
@@ -260,15 +278,42 @@ class WebSocketScope(ScopeBase):
         self._messages.append((data, uncredited))
         self._wake_receivers()
 
-    def _set_gone(self, code: int, reason: str) -> None:
+    def _disconnected(self, code: int, reason: str) -> None:
+        """WS_DISCONNECT: the connection is over; a closing handshake that
+        completed is a clean end, a drop or a failed connection is not."""
         if self.gone:
             return
+        failure = _FRONT_FAILURES.get((code, reason))
+        if code == 1006:
+            self.connection._set_disconnected(reason or reasons.CLIENT_CLOSED)
+        elif failure is not None:
+            self.connection._set_disconnected(failure, reason)
+        else:
+            self.connection._set_complete()
+            self.connection._set_closed()
+        self._set_gone(code, reason)
+
+    def _app_aborted(self, detail: str | None) -> None:
+        """``pagi.connection.abort(detail)``: the front drops the connection
+        (no close frame: 1006 for the client)."""
+        if self.gone:
+            return
+        self.session.link.send(m.abort(self.sid, detail or ""))
+        self._set_gone(1006, reasons.APP_ABORT)
+
+    def _set_gone(self, code: int, reason: str) -> None:
+        """The connection is over for the app (``websocket.disconnect`` with
+        ``code``/``reason`` from now on). Ends ``pagi.connection`` abnormally
+        with ``reason`` unless it has ended already."""
+        if self.gone:
+            return
+        self.connection._set_disconnected(reason or reasons.SERVER_ERROR)
         self.gone = True
         self._close_code = code
         self._close_reason = reason
         self._partial = None
         self._partial_uncredited = 0
-        self._drop_outgoing()
+        self._outbox.drop()
         self._wake_receivers()
 
     # --- receive ---------------------------------------------------------------
@@ -309,14 +354,14 @@ class WebSocketScope(ScopeBase):
         if etype == wse.SEND:
             data = wse.check_send(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != OPEN:
                 raise self._state_error(etype)
-            await self._send_data(_WS_SEND, data, False)
+            await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != CONNECTING:
                 raise self._state_error(etype)
             frame = encode([_EVENT, self.sid, _WS_ACCEPT, subprotocol, headers])
@@ -325,30 +370,39 @@ class WebSocketScope(ScopeBase):
             self._state = OPEN
             self._accepted = True
             self._started = True
+            self.connection._set_started()
         elif etype == wse.CLOSE:
             code, reason = wse.check_close(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state == DENYING:
                 raise self._state_error(etype)
             denial = self._state == CONNECTING
+            if denial and not self.session.interface.close_before_accept_denies:
+                raise UnexpectedEvent(
+                    f"{etype}: the connection has not been accepted; a PAGI app refuses a "
+                    f"handshake with {wse.PAGI_REFUSE_START} (status >= 300) and "
+                    f"{wse.PAGI_REFUSE_BODY}"
+                )
             self._state = CLOSED
             self._started = True
-            self._drop_outgoing()
+            self._outbox.drop()
             self.session.link.send([_EVENT, self.sid, _WS_CLOSE, code, reason])
             if denial:
-                self._set_gone(DENIED_CODE, DENIED_REASON)
+                self.connection._set_started()
+                self._refused()
         elif etype == wse.KEEPALIVE:
             interval, timeout = wse.check_keepalive(event)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != OPEN:
                 raise self._state_error(etype)
             self.session.link.send([_EVENT, self.sid, _WS_KEEPALIVE, interval, timeout])
-        elif etype == wse.HTTP_START:
-            status, headers = wse.check_http_start(event)
+        elif etype == self._refuse_start:
+            low = 300 if etype == wse.PAGI_REFUSE_START else 200
+            status, headers = wse.check_http_start(event, etype, low)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != CONNECTING:
                 raise self._state_error(etype)
             frame = encode([_EVENT, self.sid, _HTTP_START, status, headers, False])
@@ -356,102 +410,43 @@ class WebSocketScope(ScopeBase):
             self.session.link.send_frame(frame)
             self._state = DENYING
             self._started = True
-        elif etype == wse.HTTP_BODY:
-            body, more = wse.check_http_body(event)
+            self.connection._set_started()
+        elif etype == self._refuse_body:
+            body, more = wse.check_http_body(event, etype)
             if self.gone or self._state == CLOSED:
-                return
+                return self._ignored(etype)
             if self._state != DENYING:
                 raise self._state_error(etype)
             if not more:
                 self._state = CLOSED  # claim the end now: later sends are no-ops
             elif not body:
                 return
-            await self._send_data(_HTTP_BODY, body, more)
+            await self._outbox.send(_HTTP_BODY, body, more)
             if not more:
-                self._set_gone(DENIED_CODE, DENIED_REASON)
+                self._refused()
         else:
-            raise wse.unknown_type(etype)
+            raise wse.unknown_type(etype, self.session.interface.ws_refusal_prefix)
 
-    async def _send_data(self, code: int, data: Data, more: bool) -> None:
-        """Send one message (or denial body) within the window, waiting for
-        CREDIT as needed; returns once its last piece is queued on the link,
-        or it was dropped (close, client gone)."""
-        n = len(data)
-        out = self._out
-        if not out and n <= self._available and n <= self._piece_limit(data):
-            self._available -= n
-            self.session.link.send([_EVENT, self.sid, code, data, more])
-            if n:
-                self.transport._sent(n)
-            return
-        entry = _Outgoing(code, data, more)
-        if out is None:
-            out = self._out = collections.deque()
-        out.append(entry)
-        self._pump()
-        if entry.done:
-            return
-        entry.future = self.session.loop.create_future()
-        try:
-            await entry.future
-        except asyncio.CancelledError:
-            # nothing of it went out yet: forget it; else it must finish
-            queue = self._out
-            if entry.pos == 0 and not entry.done and queue is not None and entry in queue:
-                queue.remove(entry)
-            raise
+    def _refused(self) -> None:
+        """The handshake was refused (a complete refusal response, or an ASGI
+        close before accept): a clean end; the app hears 1006."""
+        self.connection._set_complete()
+        self.connection._set_closed()
+        self._set_gone(DENIED_CODE, DENIED_REASON)
 
-    def _piece_limit(self, data: Data) -> int:
-        limit = self.session.max_body_piece
-        return limit if type(data) is bytes else limit // 4
-
-    def _pump(self) -> None:
-        """Send queued pieces while there is window, in order."""
-        out = self._out
-        link = self.session.link
-        while out:
-            entry = out[0]
-            data = entry.data
-            n = len(data)
-            pos = entry.pos
-            limit = self._piece_limit(data)
-            while True:
-                take = min(n - pos, self._available, limit)
-                if take <= 0 and pos < n:
-                    entry.pos = pos
-                    return
-                end = pos + take
-                if pos == 0 and end == n:
-                    piece: object = data
-                elif isinstance(data, str):
-                    piece = data[pos:end]
-                else:
-                    piece = memoryview(data)[pos:end]
-                self._available -= take
-                last = end >= n
-                link.send([_EVENT, self.sid, entry.code, piece, entry.more if last else True])
-                if take:
-                    self.transport._sent(take)
-                pos = end
-                if last:
-                    break
-            entry.pos = pos
-            out.popleft()
-            entry.finish()
-
-    def _drop_outgoing(self) -> None:
-        out, self._out = self._out, None
-        if out:
-            for entry in out:
-                entry.finish()
+    def _ignored(self, etype: str) -> None:
+        """A valid send after the end: nothing, except for an ASGI app whose
+        client is gone (ASGI 2.4: an ``OSError``)."""
+        if self.gone and self._state != CLOSED and self.session.interface.raise_after_disconnect:
+            raise client_disconnected(etype, self.connection.disconnect_reason())
 
     def _state_error(self, etype: str) -> UnexpectedEvent:
         state = self._state
         if state == DENYING:
-            if etype == wse.HTTP_START:
+            if etype == self._refuse_start:
                 return UnexpectedEvent(f"{etype}: the denial response has already started")
             return UnexpectedEvent(
-                f"{etype}: a denial response has started; only {wse.HTTP_BODY} may follow"
+                f"{etype}: a denial response has started; only {self._refuse_body} may follow"
             )
         if state == OPEN:
             if etype == wse.ACCEPT:
@@ -461,8 +456,8 @@ class WebSocketScope(ScopeBase):
                 f"only possible before {wse.ACCEPT}"
             )
         # CONNECTING
-        if etype == wse.HTTP_BODY:
-            return UnexpectedEvent(f"{etype}: {wse.HTTP_START} has not been sent")
+        if etype == self._refuse_body:
+            return UnexpectedEvent(f"{etype}: {self._refuse_start} has not been sent")
         return UnexpectedEvent(
             f"{etype}: the connection has not been accepted yet (send {wse.ACCEPT} first)"
         )

@@ -54,8 +54,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def clock(scope: dict[str, Any], send: Any) -> None:
     if scope["path"] != "/clock":
         # decline: an ordinary 404 instead of a stream
-        await send({"type": "sse.http.response.start", "status": 404})
-        await send({"type": "sse.http.response.body", "body": b"no such stream"})
+        await send({"type": "http.response.start", "status": 404})
+        await send({"type": "http.response.body", "body": b"no such stream"})
         return
     last_id = dict(scope["headers"]).get(b"last-event-id", b"")
     count = int(last_id) if last_id.isdigit() else 0

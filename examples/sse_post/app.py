@@ -105,9 +105,9 @@ async def say(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def decline(send: Any, status: int, text: bytes) -> None:
     await send(
         {
-            "type": "sse.http.response.start",
+            "type": "http.response.start",
             "status": status,
             "headers": [(b"content-type", b"text/plain")],
         }
     )
-    await send({"type": "sse.http.response.body", "body": text})
+    await send({"type": "http.response.body", "body": text})

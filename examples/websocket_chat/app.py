@@ -100,7 +100,9 @@ async def chat(scope: dict[str, Any], receive: Any, send: Any) -> None:
     assert event["type"] == "websocket.connect"
     path: str = scope["path"]
     if not path.startswith("/ws/") or len(path) == 4:
-        await send({"type": "websocket.close"})  # the client gets 403
+        # refuse the handshake with an ordinary response (PAGI Www 0.6)
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b"no such room"})
         return
     room = path[4:]
     query = parse_qs(scope["query_string"].decode("latin-1"))

@@ -100,12 +100,19 @@ _TRANSFER_ENCODING = 2
 _CONNECTION = 3
 _DATE = 4
 _SERVER = 5
+_HOP_BY_HOP = 6  # dropped: meaningful for one connection only (RFC 9110 §7.6.1)
+_TE = 7
+_UPGRADE = 8
 _SPECIAL: dict[bytes, int] = {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"connection": _CONNECTION,
     b"date": _DATE,
     b"server": _SERVER,
+    b"keep-alive": _HOP_BY_HOP,
+    b"proxy-connection": _HOP_BY_HOP,
+    b"te": _TE,
+    b"upgrade": _UPGRADE,
 }
 
 
@@ -143,7 +150,11 @@ def build_head(
     ``keep_alive`` is the final decision, announced in the head.
 
     Rules (in order): the server owns ``transfer-encoding`` and ``connection``
-    (the app's are dropped; an app's ``connection: close`` is honoured);
+    (the app's are dropped; an app's ``connection: close`` is honoured); the
+    other hop-by-hop fields an app may not set are dropped (``keep-alive``,
+    ``proxy-connection``, and ``te`` unless it is exactly ``trailers``); an
+    app's ``upgrade`` (a 426, say) stays, and the server's ``connection``
+    then names ``upgrade`` too, as RFC 9110 §7.8 asks of an Upgrade sender;
     ``date`` and ``server: pagi`` are added unless the app set them;
     1xx/204 carry no body and no length, 304 keeps the app's length but has no
     body, HEAD keeps the app's length (or the known one) and has no body;
@@ -158,6 +169,7 @@ def build_head(
     app_length: int | None = None
     has_date = False
     has_server = False
+    has_upgrade = False
     special = _SPECIAL
     for name, value in headers:
         kind = special.get(name)
@@ -179,7 +191,14 @@ def build_head(
             if _wants_close(value):
                 keep_alive = False
             continue
-        if kind == _DATE:
+        if kind == _HOP_BY_HOP:
+            continue
+        if kind == _TE:
+            if value.strip().lower() != b"trailers":
+                continue
+        elif kind == _UPGRADE:
+            has_upgrade = True
+        elif kind == _DATE:
             has_date = True
         else:
             has_server = True
@@ -219,7 +238,12 @@ def build_head(
         append(b"content-length: %d\r\n" % length_out)
     elif framing == CHUNKED:
         append(TRANSFER_CHUNKED)
-    if not keep_alive:
+    if has_upgrade:
+        if not keep_alive:
+            append(b"connection: upgrade, close\r\n")
+        else:
+            append(b"connection: upgrade\r\n" if http11 else b"connection: upgrade, keep-alive\r\n")
+    elif not keep_alive:
         append(CONNECTION_CLOSE)
     elif not http11:
         append(CONNECTION_KEEP_ALIVE)

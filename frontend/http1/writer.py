@@ -197,6 +197,14 @@ class HTTP11Writer:
         if out:
             self._conn.write(out)
 
+    def cut(self) -> None:
+        out = self._held
+        self._held = b""
+        if out:
+            self._conn.write(out)
+        self.keep_alive = False  # no end marker: the close ends the body
+        self._conn.response_done()
+
     def open_ended(self) -> bool:
         return self._framing == CHUNKED or self._framing == UNTIL_CLOSE
 

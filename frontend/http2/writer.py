@@ -168,6 +168,10 @@ class H2Writer:
             self.out.trailers([(n, v) for n, v in headers if n not in CONNECTION_SPECIFIC])
         self.push()
 
+    def cut(self) -> None:
+        self.push()
+        self.reset(ErrorCodes.CANCEL)
+
     def open_ended(self) -> bool:
         return not self.out.no_body
 

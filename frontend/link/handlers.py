@@ -31,6 +31,9 @@ class ScopeHandler(Protocol):
     def on_request_credit(self, nbytes: int) -> None: ...
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None: ...
     def on_worker_lost(self) -> None: ...
+    def on_abort(self, detail: str) -> None:
+        """ABORT: the app called ``pagi.connection.abort(detail)``; drop the
+        client's connection (the scope's END still follows)."""
 
 
 class HTTPScopeHandler(ScopeHandler, Protocol):

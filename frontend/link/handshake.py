@@ -48,7 +48,8 @@ def read_hello(version: int, info: dict[Any, Any], fallback_name: str) -> Hello:
     )
     if version != PROTOCOL_VERSION:
         hello.problem = (
-            f"protocol version {version} not supported; this front speaks {PROTOCOL_VERSION}"
+            f"protocol version {version} not supported; this front speaks {PROTOCOL_VERSION} "
+            "(run pagi-front and pagi-worker from the same release)"
         )
         return hello
     window = info.get("window")
@@ -76,5 +77,7 @@ def welcome(config: FrontConfig, worker_id: int) -> list[Any]:
             "window": config.response_window,
             "worker_id": worker_id,
             "max_frame_size": config.max_frame_size,
+            "ws_max_size": config.ws_max_size,
+            "ws_max_queue": config.ws_max_queue,
         },
     )

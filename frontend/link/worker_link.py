@@ -52,6 +52,7 @@ from pagi.protocol.fields import (
     STATS_INFO,
     TOKEN,
 )
+from pagi.protocol.kinds import ABORT as _ABORT
 from pagi.protocol.kinds import CLOSE as _CLOSE
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import DRAIN as _DRAIN
@@ -303,6 +304,15 @@ class WorkerLink(LinkIO):
             self._pool.capacity_changed()
             if scope.handler is not None:
                 scope.handler.on_end(msg[END_OUTCOME], msg[END_STARTED], msg[END_DETAIL])
+        elif kind == _ABORT:
+            if not self.welcomed:
+                raise LinkViolation("ABORT before HELLO")
+            sid = msg[SCOPE_ID]
+            scope = self._scopes.get(sid)
+            if scope is None:
+                self._check_known(sid, "ABORT")
+            elif scope.handler is not None:
+                scope.handler.on_abort(msg[2])
         elif kind == _CREDIT:
             if not self.welcomed:
                 raise LinkViolation("CREDIT before HELLO")

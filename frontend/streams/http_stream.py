@@ -37,7 +37,7 @@ from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
 from ..access_log import log_access, short_target
 from .file_body import PUMP_DONE, PUMP_YIELD, FileBody
-from .opening import open_scope
+from .opening import RETRY_AFTER, open_scope
 from .outcome import (
     ENDED_STATUS,
     LOST_STATUS,
@@ -372,7 +372,7 @@ class HTTPStream:
             "503 to %s for %s: %s before its response started", self.conn.peer, self.label(), reason
         )
         message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self.reply(503, message, ())
+        self.reply(503, message, RETRY_AFTER)  # another server may take the retry
         return True
 
     def fail_request(self, status: int, message: str) -> bool:
@@ -393,12 +393,39 @@ class HTTPStream:
         return True
 
     def shutdown(self) -> None:
-        """The front is shutting down: end a started event stream now, cleanly
-        (CLOSE ``server_shutdown``, the body's end, connection closed)."""
-        if self.sse and self.phase == SENDING and is_event_stream(self.headers):
+        """The front is shutting down: end a started event stream now (CLOSE
+        ``server_shutdown``); the app never ended it, so no end marker is
+        written (PAGI Www 0.6: an incomplete response never looks complete)."""
+        if self.phase == WAITING:
+            # still waiting for a worker: refused like an admission limit
+            logger.info(
+                "503 to %s for %s: the server is shutting down", self.conn.peer, self.label()
+            )
+            self.release(None)
+            self.reply(503, "the server is shutting down", RETRY_AFTER)
+        elif self.sse and self.phase == SENDING and is_event_stream(self.headers):
             self.release(reasons.SERVER_SHUTDOWN)
-            self.writer.trailers(None)
-            self._complete()
+            if self.keepalive is not None:
+                self.keepalive.stop()
+            self.phase = DONE
+            self._log(self.status)
+            self.writer.cut()
+
+    def on_abort(self, detail: str) -> None:
+        """The app aborted its scope (``pagi.connection.abort``): the response is
+        never completed and is reset, whatever was written. The worker knows:
+        no CLOSE goes back."""
+        self.link = None
+        if self.phase == DONE:
+            return
+        logger.info(
+            "aborting %s from %s: the app aborted it%s (worker %s)",
+            self.label(),
+            self.conn.peer,
+            f" ({detail})" if detail else "",
+            self.worker,
+        )
+        self.abort_response()
 
     def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
         """Answer with a response of the front's own (nothing written yet) and end."""

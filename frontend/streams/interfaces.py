@@ -117,6 +117,11 @@ class HTTPWriter(ResponseWriter, Protocol):
         """Bytes the app did not send may be added to the body (an SSE comment):
         the body has no declared length and is not empty by definition."""
 
+    def cut(self) -> None:
+        """End the response without its end marker, after what was written
+        reaches the client (HTTP/1.1: close the connection; HTTP/2: RST_STREAM
+        CANCEL): an incomplete response never looks complete (PAGI Www 0.6)."""
+
     def send_continue(self) -> None:
         """``100 Continue`` if the client still waits for it (Expect: 100-continue)."""
 

@@ -47,7 +47,7 @@ from ..access_log import short_target as _short
 from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import PingPolicy
-from .opening import open_scope
+from .opening import RETRY_AFTER, open_scope
 from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
 from .ws_channel import WSChannel
 from .ws_input import WSInput
@@ -145,7 +145,7 @@ class WSStream:
     ) -> None:
         """A valid handshake: negotiate deflate, open the scope (now or once a worker is ready)."""
         if self.conn.ctx.shutting_down:
-            self.reply(503, "the server is shutting down", ())
+            self.reply(503, "the server is shutting down", RETRY_AFTER)
             return
         config = self.conn.ctx.config
         if config.ws_per_message_deflate and offers:
@@ -205,7 +205,6 @@ class WSStream:
         codec = WSCodec(config.ws_max_size, deflate[1] if deflate else None)
         channel = self.channel = WSChannel(self, codec)
         self.input.accepted(channel)
-        self._log(101)
         self.pings.opened(channel.new_keepalive)
         if self.shutting_down:
             channel.shutdown()
@@ -351,9 +350,20 @@ class WSStream:
         """
         self.shutting_down = True
         if self.phase == WAITING:
-            self.reply(503, "the server is shutting down", ())
+            self.reply(503, "the server is shutting down", RETRY_AFTER)
         elif self.channel is not None:
             self.channel.shutdown()
+
+    def on_abort(self, detail: str) -> None:
+        """The app aborted the connection: reset it (no close frame; the client
+        sees 1006), whatever phase it is in."""
+        logger.info(
+            "%s from %s aborted by the app%s",
+            self.label(),
+            self.conn.peer,
+            f": {detail}" if detail else "",
+        )
+        self.abort(reasons.APP_ABORT)
 
     def abort(self, reason: str) -> None:
         """Reset the connection at once; the app hears 1006 ``reason``."""

@@ -54,9 +54,9 @@ INVALID: list[dict[str, Any]] = [
     {"type": "sse.keepalive", "interval": -1},
     {"type": "sse.keepalive", "interval": 1, "comment": "two\nlines"},
     {"type": "sse.start"},  # already started
-    {"type": "sse.http.response.start", "status": 404},  # first send wins
-    {"type": "sse.http.response.body", "body": b"x"},
-    {"type": "http.response.start", "status": 200},
+    {"type": "http.response.start", "status": 404},  # first send wins
+    {"type": "http.response.body", "body": b"x"},
+    {"type": "sse.http.response.start", "status": 200},  # removed in PAGI 0.6
 ]
 
 
@@ -101,6 +101,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         info["first"]["body"] = info["first"]["body"].decode("latin-1")
         await _start(send)
         await _event(send, json.dumps(info))
+        await send({"type": "sse.close"})
     elif path == "/post":  # a POST-driven stream: one event per body piece, then done
         await _start(send)
         total = 0
@@ -163,7 +164,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             {"type": "sse.comment", "comment": "x"},
             {"type": "sse.keepalive", "interval": 1},
             {"type": "sse.close"},
-            {"type": "sse.http.response.body", "body": b"x"},
+            {"type": "http.response.body", "body": b"x"},
         ):
             try:
                 await send(bad)
@@ -178,12 +179,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = q.get("body", "").encode()
         await send(
             {
-                "type": "sse.http.response.start",
+                "type": "http.response.start",
                 "status": status,
                 "headers": [(b"content-type", b"text/plain"), (b"x-declined", b"yes")],
             }
         )
-        await send({"type": "sse.http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body})
         try:
             await _start(send)
         except Exception as exc:
@@ -239,8 +240,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _close(send)
         _note(q, "closed")
     else:
-        await send({"type": "sse.http.response.start", "status": 404})
-        await send({"type": "sse.http.response.body", "body": b"no such stream"})
+        await send({"type": "http.response.start", "status": 404})
+        await send({"type": "http.response.body", "body": b"no such stream"})
 
 
 async def _http(

@@ -63,8 +63,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     )
     n = len(CONNECTIONS)
     if n > 2:
-        await send({"type": "sse.http.response.start", "status": 204})
-        await send({"type": "sse.http.response.body", "body": b""})
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body", "body": b""})
         return
     await send({"type": "sse.start"})
     await send({"type": "sse.send", "retry": 100})

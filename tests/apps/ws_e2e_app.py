@@ -224,3 +224,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
     else:
         raise RuntimeError(f"unsupported scope type {scope['type']}")
+
+
+#: Written the ASGI way (close before accept = 403, websocket.http.response.*).
+app.__pagi_interface__ = "asgi"  # type: ignore[attr-defined]

@@ -40,8 +40,8 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any, q: dict[str, str
             try:
                 await send({"type": "websocket.send", "text": "ignored"})
                 after.append("send-ok")
-            except Exception as exc:  # pragma: no cover - would be a bug
-                after.append(repr(exc))
+            except OSError as exc:  # ASGI 2.4: send() after a disconnect raises
+                after.append(type(exc).__name__)
             _write(q.get("out"), {"disconnect": message, "after": after})
             return
         assert message["type"] == "websocket.receive"
@@ -91,10 +91,11 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any, q: dict[str, str
                 raise RuntimeError("asked to raise")
             elif cmd == "return":
                 return
-        elif text is not None:
-            await send({"type": "websocket.send", "text": text})
         else:
-            await send({"type": "websocket.send", "bytes": data})
+            try:
+                await send({"type": "websocket.send", "text": text, "bytes": data})
+            except OSError:  # ASGI 2.4: the client is gone; its disconnect comes next
+                continue
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -106,16 +107,18 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     assert scope["type"] == "websocket"
-    path = scope["path"]
+    path = scope["path"].removeprefix(scope["root_path"])  # ASGI: path includes root_path
     q = _query(scope)
     if path == "/echo":
         await _echo(scope, receive, send, q)
     elif path == "/scope":
-        info = {k: v for k, v in scope.items() if k not in {"pagi.transport", "headers"}}
+        skip = {"pagi.transport", "pagi.connection", "headers"}
+        info = {k: v for k, v in scope.items() if k not in skip}
         info["raw_path"] = scope["raw_path"].decode("latin-1")
         info["query_string"] = scope["query_string"].decode("latin-1")
         info["headers"] = [[n.decode(), v.decode()] for n, v in scope["headers"]]
         info["has_transport"] = hasattr(scope.get("pagi.transport"), "buffered_amount")
+        info["has_connection"] = hasattr(scope.get("pagi.connection"), "abort")
         await send({"type": "websocket.accept"})
         await send({"type": "websocket.send", "text": json.dumps(info)})
         await send({"type": "websocket.close"})
@@ -144,3 +147,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise ValueError("nope")
     else:
         await send({"type": "websocket.close", "code": 4404})
+
+
+#: This app refuses handshakes the ASGI way (websocket.close / websocket.http.response.*).
+app.__pagi_interface__ = "asgi"  # type: ignore[attr-defined]

@@ -129,6 +129,19 @@ def test_503_with_retry_after_when_no_worker(procs: Processes) -> None:
     assert 0.4 < time.monotonic() - started < 5
 
 
+def test_503_with_retry_after_when_shutting_down(procs: Processes) -> None:
+    """A request still waiting for a worker when the front stops is refused
+    the way an admission limit is: 503 with retry-after (PAGI Www 0.6)."""
+    front = procs.front("--worker-wait-timeout", "30", wait_workers=0)
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as s:
+        s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        front.signal(signal.SIGTERM)
+        data = recv_until_close(s)
+    assert data.startswith(b"HTTP/1.1 503 "), data[:200]
+    assert b"\r\nretry-after: 1\r\n" in data.lower()
+
+
 def test_request_waits_for_a_worker_that_arrives(procs: Processes) -> None:
     front = procs.front("--worker-wait-timeout", "10", wait_workers=0)
     procs.worker("basic:app")

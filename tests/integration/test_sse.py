@@ -119,7 +119,7 @@ def test_scope_and_last_event_id(server: Front) -> None:
     assert info["extensions"] == []
     assert info["has_connection"] and info["has_transport"]
     assert info["first"] == {"type": "sse.request", "body": "", "more": False}
-    assert s.ended  # the app returned without sse.close: ended cleanly for it
+    assert s.ended  # the app ended it with sse.close
 
 
 def test_post_driven_stream(server: Front) -> None:
@@ -202,13 +202,14 @@ def test_every_validation_error_raises_in_send(server: Front, tmp_path: Path) ->
         "got int -1",
         "InvalidEvent: sse.keepalive: 'comment' must not contain CR or LF, got 'two\\nlines'",
         "UnexpectedEvent: sse.start: the stream has already started (sse.start was sent)",
-        "UnexpectedEvent: sse.http.response.start: the stream has already started "
+        "UnexpectedEvent: http.response.start: the stream has already started "
         "(sse.start was sent); it can no longer be declined",
-        "UnexpectedEvent: sse.http.response.body: the stream was started with sse.start; "
+        "UnexpectedEvent: http.response.body: the stream was started with sse.start; "
         "it cannot be declined",
-        "InvalidEvent: unknown event type 'http.response.start' for an sse scope (expected one "
-        "of sse.start, sse.send, sse.comment, sse.keepalive, sse.close, "
-        "sse.http.response.start, sse.http.response.body)",
+        "InvalidEvent: unknown event type 'sse.http.response.start' for an sse scope (expected "
+        "one of sse.start, sse.send, sse.comment, sse.keepalive, sse.close, "
+        "http.response.start, http.response.body); PAGI 0.6 declines with "
+        "http.response.start instead",
     ]
     # nothing but the error events reached the wire
     assert b"".join(payloads) == b"".join(f"event: error\ndata: {e}\n\n".encode() for e in errors)
@@ -227,7 +228,7 @@ def test_stream_events_before_start_raise(server: Front) -> None:
         "UnexpectedEvent: sse.comment: sse.start has not been sent",
         "UnexpectedEvent: sse.keepalive: sse.start has not been sent",
         "UnexpectedEvent: sse.close: sse.start has not been sent",
-        "UnexpectedEvent: sse.http.response.body: sse.http.response.start has not been sent",
+        "UnexpectedEvent: http.response.body: http.response.start has not been sent",
     ]
 
 
@@ -240,8 +241,8 @@ def test_decline_with_204_and_404(server: Front, tmp_path: Path) -> None:
     assert r.headers["x-declined"] == "yes" and r.headers["content-type"] == "text/plain"
     assert "cache-control" not in r.headers  # a decline carries the app's headers only
     assert wait_lines(out, 2) == [
-        "UnexpectedEvent: sse.start: the request was already declined with sse.http.response.start",
-        "UnexpectedEvent: sse.send: the request was declined with sse.http.response.start; "
+        "UnexpectedEvent: sse.start: the request was already declined with http.response.start",
+        "UnexpectedEvent: sse.send: the request was declined with http.response.start; "
         "stream events are not allowed",
     ]
     r = httpx.get(
@@ -255,13 +256,15 @@ def test_decline_with_204_and_404(server: Front, tmp_path: Path) -> None:
 def test_app_return_and_raise(server: Front) -> None:
     with ChunkedStream(server.port, "/return") as s:
         assert [p for _, p in s.chunks()] == [b"data: only\n\n"]
-        assert s.ended  # returned without sse.close: a clean end
+        # PAGI 0.6: returned without sse.close: incomplete, no end marker
+        assert not s.ended and s.closed
     with ChunkedStream(server.port, "/raise") as s:
         assert [p for _, p in s.chunks()] == [b"data: before\n\n"]
         assert not s.ended and s.closed  # raised mid-stream: aborted, no terminator
     r = httpx.get(server.url + "/nothing", headers={"accept": "text/event-stream"})
     assert r.status_code == 500
     server.wait_for_log(r"aborting the response to GET /raise .*RuntimeError: boom mid-stream")
+    server.wait_for_log(r"the app returned without sse\.close for GET /return")
 
 
 # --- the client, the worker and the front going away -----------------------------------------
@@ -304,7 +307,8 @@ def test_front_shutdown_ends_streams_at_once(procs: Processes, tmp_path: Path) -
     started = time.monotonic()
     front.signal(signal.SIGTERM)
     rest = s.chunks()
-    assert s.ended  # a complete response: terminator written
+    # the app never ended the stream: no end marker, the connection closes
+    assert not s.ended and s.closed
     assert all(p.startswith(b"data: ") for _, p in rest)
     assert front.wait(10) == 0
     assert time.monotonic() - started < 5  # not held for the graceful timeout

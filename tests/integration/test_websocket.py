@@ -302,14 +302,15 @@ def test_app_keepalive_overrides_the_server_pings_per_connection(procs: Processe
 # --- logging -----------------------------------------------------------------------
 
 
-def test_access_log_has_the_handshake_and_the_end(front: Front) -> None:
+def test_access_log_is_one_line_at_the_end(front: Front) -> None:
+    """One line per WebSocket, written when it ends, with the close code."""
     ws = RawWS(front.port, "/echo?x=1")
     ws.send_frame(TEXT, b"12345")
     assert ws.recv_message() is not None
     ws.send_frame(CLOSE, close_payload(1000))
     ws.recv_close()
-    front.wait_for_log(r'"GET /echo\?x=1 HTTP/1\.1" 101 0 [\d.]+ms worker=\S+ #1\n')
     front.wait_for_log(r'"GET /echo\?x=1 HTTP/1\.1" 101 5 [\d.]+ms worker=\S+ #1 close=1000')
+    assert len(re.findall(r'"GET /echo\?x=1 HTTP/1\.1" 101', front.logs())) == 1
 
 
 # --- the examples --------------------------------------------------------------------
@@ -342,5 +343,8 @@ def test_examples(procs: Processes, tmp_path: Path) -> None:
         assert eve.recv(timeout=5) == "* eve joined (1 here)"
         with pytest.raises(TimeoutError):
             eve.recv(timeout=0.2)  # another room hears nothing
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as refused:
         connect(ws_url(chat, "/nowhere"))
+    # a PAGI app refuses with an ordinary response (PAGI Www 0.6)
+    assert refused.value.response.status_code == 404
+    assert refused.value.response.body == b"no such room"

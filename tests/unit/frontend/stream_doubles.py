@@ -115,6 +115,9 @@ class FakeHTTPWriter:
     def trailers(self, headers: Any) -> None:
         self.calls.append(("trailers", headers))
 
+    def cut(self) -> None:
+        self.calls.append(("cut",))
+
     def open_ended(self) -> bool:
         return self.has_body
 

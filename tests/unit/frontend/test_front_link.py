@@ -191,7 +191,13 @@ def test_hello_gets_welcome_and_joins_the_pool(caplog: pytest.LogCaptureFixture)
             Kind.WELCOME,
             0,
             PROTOCOL_VERSION,
-            {"window": 1000, "worker_id": 7, "max_frame_size": 123456},
+            {
+                "window": 1000,
+                "worker_id": 7,
+                "max_frame_size": 123456,
+                "ws_max_size": 16 * 1024 * 1024,
+                "ws_max_queue": 16 * 1024 * 1024,
+            },
         ]
         assert s.pool.pick() is s.link and len(s.pool) == 1
         assert s.link.name == "app:app #1" and s.link.pid == 4242
@@ -210,7 +216,8 @@ def test_version_mismatch_is_rejected_with_a_reason(caplog: pytest.LogCaptureFix
             Kind.REJECT,
             0,
             f"protocol version {PROTOCOL_VERSION + 1} not supported; "
-            f"this front speaks {PROTOCOL_VERSION}",
+            f"this front speaks {PROTOCOL_VERSION} "
+            "(run pagi-front and pagi-worker from the same release)",
         ]
         await s.worker.recv_eof()
         assert s.link.closed and s.closed == [s.link] and len(s.pool) == 0

@@ -88,7 +88,13 @@ def test_worker_socket_modes_and_handshake(procs: Processes) -> None:
         Kind.WELCOME,
         0,
         PROTOCOL_VERSION,
-        {"window": 256 * 1024, "worker_id": 1, "max_frame_size": 16 << 20},
+        {
+            "window": 256 * 1024,
+            "worker_id": 1,
+            "max_frame_size": 16 << 20,
+            "ws_max_size": 16 << 20,
+            "ws_max_queue": 16 << 20,
+        },
     ]
     assert w2.hello()[3]["worker_id"] == 2
     front.wait_for_log(rf"worker fake #1 pid {os.getpid()} joined")
@@ -108,7 +114,8 @@ def test_version_mismatch_is_rejected_clearly(procs: Processes) -> None:
         Kind.REJECT,
         0,
         f"protocol version {PROTOCOL_VERSION + 1} not supported; "
-        f"this front speaks {PROTOCOL_VERSION}",
+        f"this front speaks {PROTOCOL_VERSION} "
+        "(run pagi-front and pagi-worker from the same release)",
     ]
     assert w.at_eof()
     front.wait_for_log(

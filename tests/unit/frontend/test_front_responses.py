@@ -329,3 +329,32 @@ def test_server_response_head_and_http10() -> None:
     assert body == b""
     assert int(fields[b"content-length"]) == len(b"502 Bad Gateway: gone\n")
     assert fields[b"connection"] == b"keep-alive"
+
+
+# --- hop-by-hop fields (PAGI Www 0.6: the server strips them) --------------------
+
+
+def test_hop_by_hop_response_headers_are_dropped() -> None:
+    fields, *_ = head(
+        200,
+        [
+            [b"keep-alive", b"timeout=5"],
+            [b"proxy-connection", b"keep-alive"],
+            [b"te", b"gzip"],
+            [b"x-kept", b"1"],
+        ],
+    )
+    assert b"keep-alive" not in fields and b"proxy-connection" not in fields
+    assert b"te" not in fields and fields[b"x-kept"] == [b"1"]
+    fields, *_ = head(200, [[b"te", b"Trailers"]])  # the one exception RFC 9113 makes
+    assert fields[b"te"] == [b"Trailers"]
+
+
+def test_upgrade_keeps_its_connection_companion() -> None:
+    """An app's 426 with ``upgrade``: the server's ``connection`` names it."""
+    fields, *_ = head(426, [[b"upgrade", b"h2c"], [b"connection", b"upgrade"]])
+    assert fields[b"upgrade"] == [b"h2c"] and fields[b"connection"] == [b"upgrade"]
+    fields, *_ = head(426, [[b"upgrade", b"h2c"]], keep_alive=False)
+    assert fields[b"connection"] == [b"upgrade, close"]
+    fields, *_ = head(426, [[b"upgrade", b"h2c"]], http11=False, known_length=5)
+    assert fields[b"connection"] == [b"upgrade, keep-alive"]

@@ -21,6 +21,7 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
         factory=True,
         lifespan="off",
         sse_scope="on",
+        interface="asgi",
         root_path="/api",
         log_level="debug",
         graceful_timeout=2.5,
@@ -30,7 +31,7 @@ def test_worker_argv_forwards_the_embedded_options() -> None:
     assert worker_argv(config, 3) == [
         sys.executable, "-m", "pagi.worker", "pkg.mod:app",
         "--socket-dir", "/tmp/x", "--worker-num", "3", "--lifespan", "off",
-        "--sse-scope", "on", "--root-path", "/api", "--log-level", "debug",
+        "--sse-scope", "on", "--interface", "asgi", "--root-path", "/api", "--log-level", "debug",
         "--graceful-timeout", "2.5",
         "--app-dir", "/srv/app", "--factory",
         "--use-colors", "--log-config", os.path.abspath("logging.json"),

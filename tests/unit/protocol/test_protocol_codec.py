@@ -33,6 +33,7 @@ def sample_from_worker() -> list[m.Message]:
         m.event(7, Event.HTTP_RESPONSE_TRAILERS, [[b"x-checksum", b"abc"]]),
         m.credit(7, 1024),
         m.end(7, 1, False, "ValueError: boom"),
+        m.abort(7, "the app's detail"),
         m.event(8, Event.WS_ACCEPT, "chat", [[b"x-a", b"b"]]),
         m.event(8, Event.WS_ACCEPT, None, []),
         m.event(8, Event.WS_SEND, "text \u00e9", True),
@@ -309,3 +310,14 @@ def test_malformed_credits_are_refused_by_the_worker_side(msg: list[object], mat
 def test_credits_constructor_sends_a_lone_grant_as_a_plain_credit() -> None:
     assert m.credits({7: 100}) == [Kind.CREDIT, 7, 100]
     assert m.credits({7: 100, 2: 5}) == [Kind.CREDITS, 0, [7, 100, 2, 5]]
+
+
+def test_abort_is_worker_to_front_only_and_carries_a_str() -> None:
+    """ABORT (protocol 3): the app called pagi.connection.abort(detail)."""
+    assert LinkDecoder("front").feed(encode(m.abort(4, "x"))) == [[Kind.ABORT, 4, "x"]]
+    with pytest.raises(LinkError, match="unexpected message kind 14"):
+        LinkDecoder("worker").feed(encode(m.abort(4, "x")))
+    with pytest.raises(LinkError, match="ABORT: field 0"):
+        LinkDecoder("front").feed(encode([Kind.ABORT, 4, b"bytes"]))
+    with pytest.raises(LinkError, match="scope_id must be positive"):
+        LinkDecoder("front").feed(encode([Kind.ABORT, 0, ""]))

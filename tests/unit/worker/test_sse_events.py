@@ -190,24 +190,31 @@ def test_decline_start_and_body() -> None:
         404,
         [[b"x-a", b"1"]],
     )
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.start: 'status' is required"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.start: 'status' is required"):
         check_decline_start({})
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.start: 'status' must be an int"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.start: 'status' must be an int"):
         check_decline_start({"status": 1000})
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.start: header value"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.start: header value"):
         check_decline_start({"status": 200, "headers": [(b"x", b"\x00")]})
     assert check_decline_body({}) == (b"", False)
     assert check_decline_body({"body": bytearray(b"ab"), "more_body": True}) == (b"ab", True)
     assert check_decline_body({"body": b"ab", "more": False, "more_body": True}) == (b"ab", False)
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.body: 'body' must be bytes"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.body: 'body' must be bytes"):
         check_decline_body({"body": "text"})
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.body: 'more' must be a bool"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.body: 'more' must be a bool"):
         check_decline_body({"more": 2})
-    with pytest.raises(InvalidEvent, match=r"sse.http.response.body: file bodies"):
+    with pytest.raises(InvalidEvent, match=r"^http.response.body: file bodies"):
         check_decline_body({"file": "/etc/hostname"})
 
 
 def test_unknown_type_lists_the_sse_events() -> None:
-    message = str(unknown_type("http.response.start"))
-    assert "'http.response.start'" in message and "sse scope" in message
-    assert "sse.start" in message and "sse.http.response.body" in message
+    message = str(unknown_type("websocket.send"))
+    assert "'websocket.send'" in message and "sse scope" in message
+    assert "sse.start" in message and "http.response.body" in message
+
+
+def test_removed_decline_events_name_their_replacement() -> None:
+    """PAGI 0.6 removed sse.http.response.*: an ordinary http.response.* declines."""
+    message = str(unknown_type("sse.http.response.start"))
+    assert "unknown event type 'sse.http.response.start'" in message
+    assert "declines with http.response.start instead" in message

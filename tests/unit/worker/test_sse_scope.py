@@ -83,7 +83,7 @@ def test_scope_has_http_keys_with_type_sse() -> None:
     assert scope["query_string"] == b"a=1" and scope["http_version"] == "1.1"
     assert [b"last-event-id", b"41"] in scope["headers"]
     assert scope["extensions"] == {"tls": {"version": 1}}  # no http.response.* extensions
-    assert scope["pagi"]["spec_version"] == "0.3"
+    assert scope["pagi"] == {"version": "0.5", "spec_version": "0.6"}
     assert "pagi.connection" in scope and "pagi.transport" in scope
     assert scope["state"] == {"k": 1}
 
@@ -158,46 +158,46 @@ def test_stream_events_on_the_link() -> None:
         ([], {"type": "sse.comment"}, "sse.comment: sse.start has not been sent"),
         ([], {"type": "sse.keepalive", "interval": 1}, "sse.keepalive: sse.start has not"),
         ([], {"type": "sse.close"}, "sse.close: sse.start has not been sent"),
-        ([], {"type": "sse.http.response.body"}, "sse.http.response.body: sse.http.response.start"),
+        ([], {"type": "http.response.body"}, "http.response.body: http.response.start"),
         ([{"type": "sse.start"}], {"type": "sse.start"}, "sse.start: the stream has already"),
         (
             [{"type": "sse.start"}],
-            {"type": "sse.http.response.start", "status": 404},
-            "sse.http.response.start: the stream has already started (sse.start was sent); "
+            {"type": "http.response.start", "status": 404},
+            "http.response.start: the stream has already started (sse.start was sent); "
             "it can no longer be declined",
         ),
         (
             [{"type": "sse.start"}],
-            {"type": "sse.http.response.body", "body": b"x"},
-            "sse.http.response.body: the stream was started with sse.start",
+            {"type": "http.response.body", "body": b"x"},
+            "http.response.body: the stream was started with sse.start",
         ),
         (
-            [{"type": "sse.http.response.start", "status": 404}],
+            [{"type": "http.response.start", "status": 404}],
             {"type": "sse.start"},
-            "sse.start: the request was already declined with sse.http.response.start",
+            "sse.start: the request was already declined with http.response.start",
         ),
         (
-            [{"type": "sse.http.response.start", "status": 404}],
+            [{"type": "http.response.start", "status": 404}],
             sse_send(),
-            "sse.send: the request was declined with sse.http.response.start",
+            "sse.send: the request was declined with http.response.start",
         ),
         (
-            [{"type": "sse.http.response.start", "status": 404}],
+            [{"type": "http.response.start", "status": 404}],
             {"type": "sse.close"},
             "sse.close: the request was declined",
         ),
         (
-            [{"type": "sse.http.response.start", "status": 404}],
-            {"type": "sse.http.response.start", "status": 404},
-            "sse.http.response.start: the request was already declined",
+            [{"type": "http.response.start", "status": 404}],
+            {"type": "http.response.start", "status": 404},
+            "http.response.start: the request was already declined",
         ),
         (
             [
-                {"type": "sse.http.response.start", "status": 404},
-                {"type": "sse.http.response.body", "body": b"no"},
+                {"type": "http.response.start", "status": 404},
+                {"type": "http.response.body", "body": b"no"},
             ],
-            {"type": "sse.http.response.body"},
-            "sse.http.response.body: the response is already complete",
+            {"type": "http.response.body"},
+            "http.response.body: the response is already complete",
         ),
         (
             [{"type": "sse.start"}, {"type": "sse.close"}],
@@ -235,7 +235,7 @@ def test_order_errors_raise_and_write_nothing(
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({"type": "http.response.start", "status": 200}, "unknown event type"),
+        ({"type": "sse.http.response.start", "status": 200}, "unknown event type"),
         ({"type": "sse.send", "data": b"x"}, "sse.send: 'data' must be a str"),
         ({"type": "sse.send", "data": "x", "event": "a\nb"}, "sse.send: 'event' must not"),
         ({"type": "sse.send", "data": "x", "id": "a\rb"}, "sse.send: 'id' must not"),
@@ -265,9 +265,9 @@ def test_decline_is_an_ordinary_response() -> None:
     async def main() -> None:
         scope, session = make()
         await scope.send(
-            {"type": "sse.http.response.start", "status": 204, "headers": [(b"x-why", b"done")]}
+            {"type": "http.response.start", "status": 204, "headers": [(b"x-why", b"done")]}
         )
-        await scope.send({"type": "sse.http.response.body", "body": b""})
+        await scope.send({"type": "http.response.body", "body": b""})
         assert session.starts() == [[EVENT, 3, START, 204, [[b"x-why", b"done"]], False]]
         assert session.bodies() == [(b"", False)]
         assert scope.connection.response_complete()
@@ -295,17 +295,28 @@ def test_sends_after_the_client_left_are_validated_no_ops() -> None:
 # --- the app's end ---------------------------------------------------------------------
 
 
-def test_return_after_start_ends_the_stream_cleanly() -> None:
+def test_return_after_start_without_close_is_an_incomplete_response(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PAGI 0.6: only sse.close ends a stream cleanly; the worker never adds the
+    end marker for an app that just returns (the front then cuts the stream)."""
+    seen: list[Any] = []
+
     async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["pagi.connection"].on_disconnect(lambda r, d: seen.append(r))
         await send({"type": "sse.start"})
         await send(sse_send("last"))
 
     async def main() -> None:
         scope, session = make(app)
-        await scope.run()
-        assert session.bodies() == [(b"data: last\n\n", True), (b"", False)]
-        assert session.ends() == [[END, 3, 0, True, ""]]
-        assert scope.connection.response_complete()
+        with caplog.at_level(logging.ERROR, "pagi.worker"):
+            await scope.run()
+        await asyncio.sleep(0)
+        assert session.bodies() == [(b"data: last\n\n", True)]  # no final empty body
+        assert session.ends() == [[END, 3, 0, True, ""]]  # started, unfinished: front cuts it
+        assert not scope.connection.response_complete()
+        assert scope.connection.disconnect_reason() == "server_error" and seen == ["server_error"]
+        assert "returned without sse.close" in caplog.text
 
     run(main)
 
@@ -467,7 +478,7 @@ def test_an_app_that_raises_on_sse_is_replayed_as_http(caplog: pytest.LogCapture
             await scope.run()
         assert app.seen == ["sse", "http"]  # type: ignore[attr-defined]
         assert scope.scope["type"] == "http"
-        assert "http.response.pathsend" in scope.scope["extensions"]
+        assert scope.scope["extensions"] == {}  # a PAGI worker: trailers etc. are native
         assert session.starts()[0][3] == 200
         assert session.bodies() == [(b"data: plain\n\n", False)]
         assert session.ends() == [[END, 3, 0, True, ""]]

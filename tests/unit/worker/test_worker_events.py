@@ -187,7 +187,6 @@ def test_file_variant() -> None:
         ({"file": "/a", "offset": "1"}, "'offset' must be an int >= 0"),
         ({"file": "/a", "length": -2}, "'length' must be an int >= 0 or None, got -2"),
         ({"file": "/a", "length": 1.5}, "'length' must be an int >= 0 or None"),
-        ({"file": "/a", "body": b"x"}, "'body' and 'file' are mutually exclusive"),
         ({"file": "/a", "more": True}, "a file body is always final"),
         ({"file": "/a", "more_body": True}, "a file body is always final"),
     ],
@@ -196,6 +195,42 @@ def test_file_rejected(event: dict[str, Any], needle: str) -> None:
     with pytest.raises(InvalidEvent) as info:
         events.check_file(event)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("event", "found"),
+    [
+        ({}, "body"),
+        ({"body": b""}, "body"),
+        ({"body": None, "file": "/a"}, "file"),  # None counts as absent
+        ({"fh": 3}, "fh"),
+    ],
+)
+def test_payload_key(event: dict[str, Any], found: str) -> None:
+    assert events.payload_key(event) == found
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"file": "/a", "body": b"x"},
+        {"file": "/a", "body": b""},  # even an empty body: at most one payload key
+        {"fh": 3, "file": "/a"},
+        {"body": b"x", "fh": 3},
+    ],
+)
+def test_at_most_one_payload_key(event: dict[str, Any]) -> None:
+    with pytest.raises(InvalidEvent, match="at most one of 'body', 'file' and 'fh'"):
+        events.payload_key(event)
+
+
+def test_fh_checks() -> None:
+    with pytest.raises(InvalidEvent, match="'fh' must be an open file object"):
+        events.check_fh({"fh": "/path"})
+    with open(__file__, "rb") as fh:
+        assert events.check_fh({"fh": fh, "offset": 2}) == (fh.fileno(), 2, None)
+    with pytest.raises(InvalidEvent, match="'fh' is not an open file"):
+        events.check_fh({"fh": fh})  # closed now
 
 
 # --- http.response.trailers ---------------------------------------------------------------

@@ -215,6 +215,8 @@ def test_disconnect_order_and_callbacks() -> None:
         receiver2 = asyncio.ensure_future(scope.receive())
         await asyncio.sleep(0)
         scope.on_close("client_timeout")
+        assert order == []  # never inside the code that saw the end: on the loop, next
+        await asyncio.sleep(0)
         assert order == [
             ("first", "client_timeout", False, "client_timeout", True),
             ("second", "client_timeout"),
@@ -223,8 +225,9 @@ def test_disconnect_order_and_callbacks() -> None:
         assert (await receiver)["type"] == "http.request"  # mode 0: the empty request first
         assert await receiver2 == {"type": "http.disconnect"}
         late: list[str] = []
-        conn.on_disconnect(late.append)  # already disconnected: runs at once
+        conn.on_disconnect(late.append)  # already disconnected: runs soon
         conn.on_complete(lambda: late.append("never"))
+        await asyncio.sleep(0)
         assert late == ["client_timeout"]
         assert (await conn.disconnect_future()) == "client_timeout"
 
@@ -248,9 +251,11 @@ def test_clean_completion_runs_on_complete_only() -> None:
         await asyncio.sleep(0)
         assert not waiter.done()  # body complete: waits for the end of the response
         await scope.send(body(b"done"))
+        assert seen == []  # not inside the app's own send()
         assert await waiter == {"type": "http.disconnect"}
-        assert seen == ["complete"]
+        assert seen == ["complete"]  # ... but before the task it woke
         conn.on_complete(lambda: seen.append("late"))
+        await asyncio.sleep(0)
         assert seen == ["complete", "late"]
         scope.on_close("client_closed")  # after a clean end: state changes, no callbacks
         assert seen == ["complete", "late"]
@@ -269,6 +274,7 @@ def test_app_without_response_ends_as_server_error() -> None:
         scope, session = make_scope()
         session.app = app
         await scope.run()
+        await asyncio.sleep(0)
         assert seen == ["server_error"]
         assert session.link.sent == [[Kind.END, 3, 0, False, ""]]
         assert session.ended == [3]
@@ -286,6 +292,9 @@ def test_app_exception_detail_is_one_line() -> None:
         session.app = app
         await scope.run()
         assert session.link.sent[-1] == [Kind.END, 3, 1, True, "ValueError: a"]
+        # the app's pagi.connection says how it ended
+        assert scope.connection.disconnect_reason() == "server_error"
+        assert scope.connection.disconnect_detail() == "ValueError: a"
 
     run(main)
 

@@ -20,6 +20,7 @@ import pytest
 from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
 from pagi.worker.http_events import InvalidEvent, UnexpectedEvent
+from pagi.worker.interface import ASGI_INTERFACE, PAGI_INTERFACE
 from pagi.worker.websocket_scope import WebSocketScope
 from test_worker_link import FakeFront, FrontConn, Message
 from worker_doubles import StubSession
@@ -158,17 +159,18 @@ def test_websocket_scope_keys(front: WSFront) -> None:
     assert peer.accept()[3:] == [None, []]
     info = json.loads(peer.text())
     assert info["type"] == "websocket"
-    assert "method" not in info and "pagi.connection" not in info
+    assert "method" not in info and info["has_connection"] is True
     assert info["scheme"] == "ws" and info["http_version"] == "1.1"
-    assert info["path"] == "/scope" and info["raw_path"] == "/scope"
+    # an ASGI app (the app says so): path and raw_path include root_path
+    assert info["path"] == "/r/scope" and info["raw_path"] == "/r/scope"
     assert info["query_string"] == "a=1" and info["root_path"] == "/r"
     assert info["headers"] == [["host", "example"], ["upgrade", "websocket"]]
     assert info["client"] == ["127.0.0.1", 40000] and info["server"] == ["127.0.0.1", 8000]
     assert info["subprotocols"] == ["x"]
     assert info["extensions"] == {"websocket.http.response": {}, "tls": {"v": 1}}
     assert info["state"] == {"ws": True}
-    assert info["pagi"] == {"version": "0.3", "spec_version": "0.3"}
-    assert info["asgi"]["version"] == "3.0"
+    assert "pagi" not in info and info["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+    assert info["max_frame_size"] > 0 and info["max_receive_queue"] > 0
     assert info["has_transport"] is True
     assert peer.next() == [Kind.EVENT, 1, Event.WS_CLOSE, 1000, ""]
     assert peer.next() == [Kind.END, 1, 0, True, ""]
@@ -396,7 +398,8 @@ def test_disconnect_after_queued_messages(front: WSFront, tmp_path: Path) -> Non
     peer = Peer(conn)
     peer.accept()
     # one write: the message is queued before the disconnect; the app still gets
-    # it, its echo is a no-op, then it sees the peer's code and reason
+    # it, its echo is a no-op, then it sees the peer's code and reason; a send
+    # after that raises an OSError (an ASGI app: ASGI 2.4)
     conn.send(
         m.event(1, Event.WS_RECEIVE, "x", False),
         m.event(1, Event.WS_DISCONNECT, 4000, "bye"),
@@ -404,7 +407,7 @@ def test_disconnect_after_queued_messages(front: WSFront, tmp_path: Path) -> Non
     assert peer.next() == [Kind.END, 1, 0, True, ""]
     assert wait_file(out) == {
         "disconnect": {"type": "websocket.disconnect", "code": 4000, "reason": "bye"},
-        "after": ["send-ok"],
+        "after": ["ClientDisconnected"],
     }
     assert peer.credits == []  # nothing is credited once the client is gone
 
@@ -568,6 +571,9 @@ def test_many_websockets_at_once(front: WSFront) -> None:
 
 
 def make_ws(subprotocols: list[str] | None = None, **kw: Any) -> tuple[WebSocketScope, StubSession]:
+    """A websocket scope of an ASGI app (most tests here drive the ASGI denial
+    events); ``interface=PAGI_INTERFACE`` for a PAGI app."""
+    kw.setdefault("interface", ASGI_INTERFACE)
     session = StubSession(**kw)
     extras = {} if subprotocols is None else {"subprotocols": subprotocols}
     msg = m.open_scope(
@@ -810,7 +816,7 @@ def test_sends_after_close_are_no_ops_but_still_validated() -> None:
 
 def test_sends_after_the_client_is_gone_are_no_ops() -> None:
     async def main() -> None:
-        scope, session = make_ws()
+        scope, session = make_ws(interface=PAGI_INTERFACE)
         scope.on_close("client_closed")  # before the handshake
         await scope.send(ACCEPT)
         await scope.send(wsend("x"))
