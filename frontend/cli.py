@@ -16,6 +16,7 @@ import typer
 
 from .config import FrontConfig
 from .listeners import parse_bind
+from .socket_activation import ActivationError, listen_fds
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -472,11 +473,25 @@ def serve(
         access_log=access_log,
         log_level=log_level.value,
     )
+    _add_activated_sockets(config)
     config.binds = config.listen_addresses()
 
     from .server import run
 
     raise typer.Exit(run(config))
+
+
+def _add_activated_sockets(config: FrontConfig) -> None:
+    """Serve the sockets systemd passed (``LISTEN_FDS``) besides any ``--fd``."""
+    try:
+        activated = listen_fds()
+    except ActivationError as exc:
+        typer.echo(f"Error: socket activation: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for sock in activated:
+        if sock.fd not in config.fds:
+            config.fds.append(sock.fd)
+        config.fd_names[sock.fd] = sock.name
 
 
 def main() -> None:

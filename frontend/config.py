@@ -33,6 +33,7 @@ class FrontConfig:
     binds: list[str] = field(default_factory=list)  # "HOST:PORT", "[::1]:PORT"
     uds: list[str] = field(default_factory=list)  # client-facing UNIX sockets
     fds: list[int] = field(default_factory=list)  # inherited listening sockets
+    fd_names: dict[int, str] = field(default_factory=dict)  # systemd FileDescriptorName= by fd
     backlog: int = 2048
 
     # --- HTTP/1.1 --------------------------------------------------------------
@@ -61,6 +62,9 @@ class FrontConfig:
     ws_ping_timeout: float | None = None  # pong deadline when none is given (None: interval)
     ws_handshake_timeout: float = 10.0  # the app must accept or deny within this (else 504)
     ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
+
+    # --- operations (docs/operations.md) ------------------------------------------
+    # (none yet)
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

@@ -46,6 +46,8 @@ from .listeners import (
 )
 from .logs import setup_logging
 from .pool import WorkerPool
+from .sd_notify import Notifier
+from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
 from .worker_link import WorkerLink
 
@@ -131,6 +133,20 @@ class FrontServer:
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
+        self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
+
+    def _is_ready(self) -> bool:
+        """Listening, and at least one worker takes requests (systemd's READY=1)."""
+        return bool(self._servers) and len(self.pool) > 0
+
+    def describe(self) -> str:
+        """One line of live counts (systemd's STATUS=)."""
+        links = self.pool.links
+        draining = sum(1 for link in links if link.draining)
+        return (
+            f"{len(links) - draining} worker(s) ready, {draining} draining; "
+            f"{len(self.ctx.connections)} connection(s)"
+        )
 
     # --- lifetime ---------------------------------------------------------------
 
@@ -139,9 +155,11 @@ class FrontServer:
             if not await self._start():
                 return 1
             await self._stop.wait()
+            self.notify.stopping()
             await self._shutdown()
         finally:
             self._cleanup()
+            await self.notify.close()
         logger.info("stopped (exit status %d)", self.exit_code)
         return self.exit_code
 
@@ -155,7 +173,7 @@ class FrontServer:
         try:
             self._workers.open()
             self._listeners = open_listeners(
-                config.listen_addresses(), config.uds, config.fds, config.backlog
+                config.listen_addresses(), config.uds, config.fds, config.backlog, config.fd_names
             )
         except ListenError as exc:
             logger.error("%s", exc)
@@ -170,8 +188,12 @@ class FrontServer:
             )
             self._servers.append(server)
         for listener in self._listeners:
-            logger.info("listening on %s", listener.url)
+            if listener.name:
+                logger.info("listening on %s (socket %s)", listener.url, listener.name)
+            else:
+                logger.info("listening on %s", listener.url)
         self._set_title()
+        self.notify.start()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
