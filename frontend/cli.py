@@ -65,6 +65,20 @@ def _binds_callback(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def _bind_callback(value: str | None) -> str | None:
+    if value is not None:
+        _binds_callback([value])
+    return value
+
+
+def _mode_callback(value: str) -> str:
+    if not re.fullmatch(r"0?[0-7]{3}", value.strip()):
+        raise typer.BadParameter(f"{value!r} is not an octal file mode such as 0600 or 0660")
+    if int(value, 8) & 0o007:
+        raise typer.BadParameter(f"{value} would let every user control the front")
+    return value.strip()
+
+
 def _size_callback(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -413,6 +427,43 @@ def serve(
             help="How long to wait for the client's close frame after sending ours.",
         ),
     ] = _DEFAULTS.ws_close_timeout,
+    control_socket: Annotated[
+        bool,
+        typer.Option(
+            "--control-socket/--no-control-socket",
+            envvar="PAGI_CONTROL_SOCKET",
+            help="Serve the control API (pagi-ctl) on <socket-dir>/control.sock.",
+        ),
+    ] = _DEFAULTS.control_socket,
+    control_socket_mode: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_CONTROL_SOCKET_MODE",
+            metavar="MODE",
+            callback=_mode_callback,
+            help="File mode of control.sock (octal). 0660 admits the front's group too.",
+        ),
+    ] = "0600",
+    metrics_bind: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_METRICS_BIND",
+            metavar="HOST:PORT",
+            callback=_bind_callback,
+            help="Serve Prometheus metrics (/metrics) and a health check (/healthz) on "
+            "this TCP address. Needs pip install 'pagi[metrics]'.",
+        ),
+    ] = None,
+    reload_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_RELOAD_TIMEOUT",
+            metavar="SECONDS",
+            callback=_positive_float,
+            help="A rolling reload's new workers must be ready within this, else the "
+            "reload is abandoned and the old workers keep serving.",
+        ),
+    ] = _DEFAULTS.reload_timeout,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -470,6 +521,10 @@ def serve(
         ws_ping_timeout=ws_ping_timeout,
         ws_handshake_timeout=ws_handshake_timeout,
         ws_close_timeout=ws_close_timeout,
+        control_socket=control_socket,
+        control_socket_mode=int(control_socket_mode, 8),
+        metrics_bind=metrics_bind,
+        reload_timeout=reload_timeout,
         access_log=access_log,
         log_level=log_level.value,
     )

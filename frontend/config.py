@@ -64,7 +64,10 @@ class FrontConfig:
     ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
 
     # --- operations (docs/operations.md) ------------------------------------------
-    # (none yet)
+    control_socket: bool = True  # serve <socket-dir>/control.sock
+    control_socket_mode: int = 0o600  # its file mode
+    metrics_bind: str | None = None  # HOST:PORT serving /metrics and /healthz
+    reload_timeout: float = 60.0  # a reload's new workers must be ready within this
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

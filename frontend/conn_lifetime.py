@@ -114,6 +114,7 @@ class ConnectionLifetime(asyncio.Protocol):
             self.server = [here[0], here[1]] if here else None
             self.peer = client_label(self.client)
         self._ctx.connections.add(self)
+        self._ctx.metrics.connections_accepted += 1
         self._go_idle()
 
     def pause_writing(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .config import FrontConfig
+from .metrics import FrontMetrics
 
 if TYPE_CHECKING:
     from .pool import WorkerPool
@@ -25,3 +26,4 @@ class FrontContext:
     pool: WorkerPool
     connections: set[Any] = field(default_factory=set)  # open client connections
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
+    metrics: FrontMetrics = field(default_factory=FrontMetrics)  # plain-int counters

@@ -134,6 +134,10 @@ class ExchangeHost(ConnectionLifetime):
     def _log_exchange(self, cur: Exchange, aborted: bool = False) -> None:
         # 499 (nginx's convention): the client got no status line at all.
         status = cur.status if cur.head_written and cur.status is not None else 499
+        duration = self.loop.time() - cur.started_at
+        self._ctx.metrics.request_done(
+            "sse" if cur.sse else "http", status, duration, cur.body_bytes
+        )
         log_access(
             self.peer,
             cur.method,
@@ -141,7 +145,7 @@ class ExchangeHost(ConnectionLifetime):
             cur.http_version,
             status,
             cur.body_bytes,
-            self.loop.time() - cur.started_at,
+            duration,
             cur.worker,
         )
 

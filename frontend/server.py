@@ -36,6 +36,7 @@ from pagi.protocol import reasons
 
 from .config import FrontConfig
 from .context import FrontContext
+from .control_plane import ControlPlane
 from .listeners import (
     AddressInUse,
     Listener,
@@ -46,6 +47,7 @@ from .listeners import (
 )
 from .logs import setup_logging
 from .pool import WorkerPool
+from .rolling import Operations
 from .sd_notify import Notifier
 from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
@@ -133,6 +135,8 @@ class FrontServer:
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
+        self._ops: Operations | None = None
+        self._control: ControlPlane | None = None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
     def _is_ready(self) -> bool:
@@ -158,6 +162,10 @@ class FrontServer:
             self.notify.stopping()
             await self._shutdown()
         finally:
+            if self._ops is not None:
+                await self._ops.close()
+            if self._control is not None:
+                await self._control.close()
             self._cleanup()
             await self.notify.close()
         logger.info("stopped (exit status %d)", self.exit_code)
@@ -198,7 +206,20 @@ class FrontServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         if config.app is not None:
-            self._supervisor = Supervisor(config, self._on_fatal)
+            self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
+        self._ops = Operations(
+            config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state
+        )
+        self._control = ControlPlane(config, ctx, self._ops, lambda: self._listeners)
+        try:
+            await self._control.open()
+        except ListenError as exc:
+            logger.error("%s", exc)
+            return False
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        loop.add_signal_handler(signal.SIGTTIN, self._ops.scale_by, 1)
+        loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
+        if self._supervisor is not None:
             self._supervisor.start()
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
@@ -230,6 +251,22 @@ class FrontServer:
             self.exit_code = self.exit_code or 1
             self._force.set()
             self._stop.set()
+
+    def _on_sighup(self) -> None:
+        if self._ops is None or self._supervisor is None:
+            logger.info("SIGHUP: nothing to reload in the production layout")
+            return
+        logger.info("SIGHUP received: rolling reload of the workers")
+        asyncio.get_running_loop().create_task(self._ops.reload(wait=False))
+
+    def _on_respawn(self) -> None:
+        self.ctx.metrics.respawns += 1
+
+    def _on_reload_state(self, running: bool) -> None:
+        if running:
+            self.notify.reloading("reloading workers")
+        else:
+            self.notify.reloaded()
 
     def _on_fatal(self, code: int) -> None:
         if not self._stop.is_set():

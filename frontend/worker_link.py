@@ -80,6 +80,7 @@ class WorkerLink(LinkIO):
         "capacity",
         "draining",
         "interface",
+        "joined_at",
         "open_scopes",
         "pid",
         "request_window",
@@ -110,6 +111,7 @@ class WorkerLink(LinkIO):
         self.open_scopes = 0
         self.welcomed = False
         self.draining = False
+        self.joined_at = 0.0  # loop time of WELCOME
         self.stats: dict[Any, Any] = {}
         super().__init__(sock, config, f"#{worker_id}")  # the name until HELLO names it
         self._handshake_timer = self._loop.call_later(
@@ -118,6 +120,16 @@ class WorkerLink(LinkIO):
 
     def __repr__(self) -> str:
         return f"<WorkerLink {self.name!r} id={self.worker_id} open={self.open_scopes}>"
+
+    @property
+    def scopes_opened(self) -> int:
+        """Scopes routed to this worker so far (ids are assigned from 1, never reused)."""
+        return self._last_sid
+
+    @property
+    def response_credit(self) -> int:
+        """Response bytes the worker may still send, summed over its open scopes."""
+        return sum(scope.window for scope in self._scopes.values())
 
     # --- the HTTP layer's side ---------------------------------------------
 
@@ -292,6 +304,7 @@ class WorkerLink(LinkIO):
         self.request_window = hello.window
         self.capacity = hello.capacity
         self.welcomed = True
+        self.joined_at = self._loop.time()
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None

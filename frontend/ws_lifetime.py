@@ -330,6 +330,8 @@ class WSLifetime(asyncio.Protocol):
     # --- access log ---------------------------------------------------------------
 
     def _log(self, status: int) -> None:
+        if status != 101:  # an accepted WebSocket is counted when it ends
+            self._count(status)
         log_access(
             self.peer,
             "GET",
@@ -341,7 +343,12 @@ class WSLifetime(asyncio.Protocol):
             self.worker,
         )
 
+    def _count(self, status: int) -> None:
+        duration = self.loop.time() - self._started_at
+        self._ctx.metrics.request_done("websocket", status, duration, self._body_bytes)
+
     def _log_end(self) -> None:
+        self._count(101)
         if access_enabled():
             line = format_access_line(
                 self.peer,
