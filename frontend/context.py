@@ -14,7 +14,7 @@ from .config import FrontConfig
 from .metrics import FrontMetrics
 
 if TYPE_CHECKING:
-    from .pool import WorkerPool
+    from .link.pool import WorkerPool
 
 access_logger = logging.getLogger("pagi.access")
 error_logger = logging.getLogger("pagi.front")

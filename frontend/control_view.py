@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .pool import WorkerPool
-    from .worker_link import WorkerLink
+    from .link.pool import WorkerPool
+    from .link.worker_link import WorkerLink
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 

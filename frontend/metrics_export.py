@@ -20,7 +20,7 @@ from .control_view import connections_by_protocol
 from .metrics import LATENCY_BOUNDS, FrontMetrics
 
 if TYPE_CHECKING:
-    from .pool import WorkerPool
+    from .link.pool import WorkerPool
 
 
 class MetricsUnavailable(Exception):

@@ -32,10 +32,10 @@ from typing import Any
 
 from .config import FrontConfig
 from .control_api import OperationError
+from .link.pool import WorkerPool
+from .link.worker_link import WorkerLink
 from .metrics import FrontMetrics
-from .pool import WorkerPool
 from .supervisor import Supervisor, describe_exit
-from .worker_link import WorkerLink
 
 logger = logging.getLogger("pagi.front")
 
