@@ -2,11 +2,12 @@
 
 All of them follow one path, the *replacement*: start a fresh worker process
 for a slot, wait until it is ready (lifespan done and greeted: its link is in
-the pool), then drain the old one. Draining is done front-first: the old link
-is marked draining (no new scope is routed to it), the front waits until every
-scope it had routed there has ended (bounded by ``--graceful-timeout``), and
-only then sends the old process SIGTERM. So no OPEN can be on its way to a
-worker that is closing its link, and no request is failed by a reload.
+the pool), then drain the old one. Draining is done front-first: the front
+sends DRAIN on the old worker's link and routes nothing new there; the worker
+finishes its scopes; when the last one has ended the front closes the link
+and the worker exits 0. Closing is the front's move, so no OPEN can be on its
+way to a worker that is closing its link, and no request is failed by a
+reload (SIGTERM/SIGKILL only if the worker overstays the graceful timeout).
 
 Invariants:
 
@@ -24,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -208,11 +210,20 @@ class Operations:
             self._background(self._reap(proc))
 
     async def _reap(self, proc: asyncio.subprocess.Process) -> None:
-        try:
-            await asyncio.wait_for(proc.wait(), self._config.graceful_timeout + 1.0)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        """Wait for ``proc`` to exit: the graceful timeout plus a margin, then
+        SIGTERM (a second signal stops a worker at once), then SIGKILL."""
+        for step in (self._config.graceful_timeout + 2.0, 2.0, None):
+            try:
+                await asyncio.wait_for(proc.wait(), step)
+                return
+            except TimeoutError:
+                if proc.returncode is not None:
+                    return
+                if step == 2.0:
+                    proc.kill()
+                else:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.terminate()
 
     def _link_of(self, pid: int) -> WorkerLink | None:
         for link in self._pool.links:
@@ -225,15 +236,14 @@ class Operations:
     async def _drain_process(
         self, supervisor: Supervisor, proc: asyncio.subprocess.Process, why: str
     ) -> None:
-        """Front-first drain of one process: stop routing, let scopes end, SIGTERM."""
+        """Front-first drain of one process: DRAIN on its link (no new scope is
+        routed there; the front closes the link when its last scope ends), then
+        wait for the process to exit; SIGTERM/SIGKILL only as a fallback."""
         link = self._link_of(proc.pid)
         if link is not None:
-            self._pool.mark_draining(link, why)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self._config.graceful_timeout
-            while link.open_scopes and not link.closed and loop.time() < deadline:
-                await asyncio.sleep(POLL)
-        supervisor.terminate(proc)
+            link.drain(why)
+        else:
+            supervisor.terminate(proc)  # not connected: nothing to drain
         await self._reap(proc)
 
     def drain(self, worker: str) -> dict[str, object]:

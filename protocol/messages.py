@@ -206,6 +206,7 @@ FROM_FRONT = frozenset(
         Kind.EVENT,
         Kind.CREDIT,
         Kind.CLOSE,
+        Kind.DRAIN,
         Kind.PING,
         Kind.PONG,
         Kind.CREDITS,

@@ -15,15 +15,12 @@ to the *front* of the queue, so waiting stays first-come first-served.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .worker_link import WorkerLink
-
-logger = logging.getLogger("pagi.front")
 
 
 class WorkerPool:
@@ -123,12 +120,6 @@ class WorkerPool:
             self._links.remove(link)
         except ValueError:
             pass
-
-    def mark_draining(self, link: WorkerLink, why: str) -> None:
-        """Route nothing new to ``link`` (the front decided: reload, scale, drain)."""
-        if not link.draining:
-            link.draining = True
-            logger.info("worker %s draining (%s)", link.name, why)
 
     def capacity_changed(self) -> None:
         """Wake as many waiters as there are free slots (call when a slot may have freed)."""

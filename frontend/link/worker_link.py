@@ -226,6 +226,30 @@ class WorkerLink(LinkIO):
         self._flush(final=True)
         self._teardown(logging.INFO, f"closing link to worker {self.name}: {reason}")
 
+    def drain(self, why: str) -> None:
+        """Route nothing new here and ask the worker to stop (reload, scale down,
+        ``pagi-ctl drain``); the worker answers DRAIN and exits once closed."""
+        if self.closed:
+            return
+        if not self.draining:
+            self._send(m.drain())
+        self._start_draining(f"draining ({why})")
+
+    def _start_draining(self, what: str) -> None:
+        if not self.draining:
+            self.draining = True
+            logger.info("worker %s %s", self.name, what)
+        if not self.open_scopes:
+            self._close_drained()
+
+    def _close_drained(self) -> None:
+        """Every scope routed here has ended and none will be routed again: close
+        the link. Closing is the front's move, so no OPEN can cross it."""
+        if self.closed:
+            return
+        self._flush(final=True)
+        self._teardown(logging.INFO, f"worker {self.name} drained")
+
     # --- dispatch (called by LinkIO for each decoded message) -------------------
 
     def _dispatch(self, msg: list[Any]) -> None:
@@ -261,6 +285,8 @@ class WorkerLink(LinkIO):
             self._pool.capacity_changed()
             if scope.handler is not None:
                 scope.handler.on_end(msg[2], msg[3], msg[4])
+            if self.draining and not self.open_scopes:
+                self._close_drained()
         elif kind == _CREDIT:
             if not self.welcomed:
                 raise LinkViolation("CREDIT before HELLO")
@@ -279,9 +305,7 @@ class WorkerLink(LinkIO):
         elif kind == _PING:
             self._send([_PONG, 0, msg[2]])
         elif kind == _DRAIN:
-            if not self.draining:
-                self.draining = True
-                logger.info("worker %s draining", self.name)
+            self._start_draining("draining")
         elif kind == _STATS:
             self.stats = msg[2]
         # PONG: nothing to do (the front sends no PING yet).
