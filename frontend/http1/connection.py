@@ -160,12 +160,18 @@ class HTTP11Connection(ExchangeHost):
     # --- shutdown interface (server.py) ----------------------------------------------
 
     def shutdown(self) -> None:
-        """No more keep-alive: close now if idle, else after the current response
-        (an event stream, which would never finish, is ended at once: sse_stream.py)."""
+        """No more keep-alive: the current response is the last (an event
+        stream, which would never finish, is ended at once: sse_stream.py).
+
+        An idle connection is *not* closed now: it closes when its keep-alive
+        time runs out, exactly when it would have without the shutdown, and a
+        request arriving before that is answered with ``connection: close``.
+        So a client whose pool forgets idle connections before the server's
+        keep-alive timeout (the usual set-up) never sends a request into a
+        closing socket: a restart resets no request.
+        """
         self.shutting_down = True
-        if not self.closing and self._cur is None:
-            self._close(linger=bool(self._queue) or self._partial_head)
-        elif self._cur is not None:
+        if self._cur is not None:
             end_at_shutdown(self, self._cur)  # an event stream would never finish
 
     def abort(self, reason: str) -> None:
@@ -227,9 +233,6 @@ class HTTP11Connection(ExchangeHost):
             cur = self._cur
             if cur is None:
                 if not queue:
-                    return
-                if self.shutting_down:
-                    self._close(linger=True)
                     return
                 item = queue.next_request()
                 if isinstance(item, ParseError):

@@ -4,8 +4,10 @@ under a real load (tests/load.py counts every failure)."""
 from __future__ import annotations
 
 import signal
+import socket
+from pathlib import Path
 
-from harness import Processes
+from harness import PYTHON, Front, Processes
 from load import LoadGenerator
 
 
@@ -32,3 +34,60 @@ def test_split_layout_workers_drained_under_load_fail_nothing(procs: Processes) 
         load.stop()
     assert report.failures == [], report.failures[:5]
     assert report.ok > 500
+
+
+class SocketHolder:
+    """What systemd's pagi-front.socket does: own the listening socket across
+    front restarts and pass it to each front as LISTEN_FDS=1 (fd 3, "http")."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+
+    def front(self, procs: Processes, tmp_path: Path, n: int) -> Front:
+        fd = self.sock.fileno()
+        launcher = (
+            "import os, sys\n"
+            f"os.dup2({fd}, 3)\n"
+            f"os.close({fd})\n"
+            "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1')\n"
+            "os.environ['LISTEN_FDNAMES'] = 'http'\n"
+            "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+        )
+        argv = [
+            PYTHON, "-c", launcher, "-m", "pagi.frontend",
+            "--socket-dir", str(procs.socket_dir), "--keepalive-timeout", "2",
+        ]  # fmt: skip
+        front = Front(argv, tmp_path / f"front-{n}.log", pass_fds=(fd,))
+        procs.started.append(front)
+        front.port = self.port
+        front.wait_for_log(rf"listening on http://127\.0\.0\.1:{self.port} \(socket http\)")
+        return front
+
+
+def test_front_restarts_on_an_activated_socket_refuse_and_fail_nothing(
+    procs: Processes, tmp_path: Path
+) -> None:
+    holder = SocketHolder()
+    front = holder.front(procs, tmp_path, 0)
+    workers = [procs.worker("ops_app:app", "--worker-num", str(n)) for n in (1, 2)]
+    front.wait_for_log(r"worker .* joined", count=2)
+    load = LoadGenerator(holder.port, "/", keepalive=4, fresh=2).start()
+    try:
+        load.wait_for(100)
+        for n in range(1, 4):
+            front.signal(signal.SIGTERM)  # systemctl restart: stop, then start
+            assert front.wait(15) == 0
+            front = holder.front(procs, tmp_path, n)
+            front.wait_for_log(r"worker .* joined", count=2)  # the same workers reconnect
+            load.wait_for(100)
+        report = load.stop()
+    finally:
+        load.stop()
+        holder.sock.close()
+    assert report.failures == [], report.failures[:5]
+    assert report.closes > 0  # keep-alive requests crossing a stop got connection: close
+    assert all(w.popen.poll() is None for w in workers)  # workers were not restarted
