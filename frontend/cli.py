@@ -401,6 +401,44 @@ def serve(
             "reload is abandoned and the old workers keep serving.",
         ),
     ] = _DEFAULTS.reload_timeout,
+    worker_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_WORKER_TIMEOUT",
+            metavar="SECONDS",
+            min=0.0,
+            help="A worker whose event loop answers no heartbeat for this long is "
+            "reported and replaced (embedded) or killed (production layout); 0: off.",
+        ),
+    ] = _DEFAULTS.worker_timeout,
+    max_requests: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_REQUESTS",
+            metavar="N",
+            min=0,
+            help="Recycle a worker (drain and replace it) after N requests; 0: never.",
+        ),
+    ] = _DEFAULTS.max_requests,
+    max_requests_jitter: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_REQUESTS_JITTER",
+            metavar="N",
+            min=0,
+            help="Add a random 0..N to --max-requests per worker, so they do not "
+            "all recycle at once.",
+        ),
+    ] = _DEFAULTS.max_requests_jitter,
+    max_worker_rss: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_MAX_WORKER_RSS",
+            metavar="SIZE",
+            callback=size_callback,
+            help="Recycle a worker whose resident memory exceeds SIZE (e.g. 512M).",
+        ),
+    ] = None,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -515,6 +553,10 @@ def serve(
         control_socket_mode=int(control_socket_mode, 8),
         metrics_bind=metrics_bind,
         reload_timeout=reload_timeout,
+        worker_timeout=worker_timeout,
+        max_requests=max_requests,
+        max_requests_jitter=max_requests_jitter,
+        max_worker_rss=parse_size(max_worker_rss) if max_worker_rss else 0,
         access_log=access_log,
         log_level=log_level.value,
         access_log_format=access_log_format,

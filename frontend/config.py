@@ -72,6 +72,10 @@ class FrontConfig:
     control_socket_mode: int = 0o600  # its file mode
     metrics_bind: str | None = None  # HOST:PORT serving /metrics and /healthz
     reload_timeout: float = 60.0  # a reload's new workers must be ready within this
+    worker_timeout: float = 30.0  # heartbeats unanswered this long: the worker is blocked
+    max_requests: int = 0  # recycle a worker after this many requests (0: never)
+    max_requests_jitter: int = 0  # plus a random 0..this, per worker
+    max_worker_rss: int = 0  # recycle a worker whose RSS exceeds this many bytes (0: never)
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

@@ -40,7 +40,7 @@ def worker_state(link: WorkerLink) -> str:
 
 def worker_entry(link: WorkerLink, now: float) -> dict[str, object]:
     """One worker's line of ``status``."""
-    last_pong = getattr(link, "last_pong", None)
+    last_pong = link.last_pong
     return {
         "id": link.worker_id,
         "name": link.name,

@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -270,6 +272,51 @@ class Operations:
             if worker in (str(link.worker_id), str(link.pid), link.name):
                 return link
         return None
+
+    # --- recycling (WorkerHealth) ----------------------------------------------------
+
+    def recycle(self, link: WorkerLink, why: str) -> None:
+        """Replace a worker through the drain path (``--max-requests``, RSS)."""
+        supervisor = self._supervisor
+        num = supervisor.slot_of(link.pid) if supervisor is not None and link.pid else None
+        if supervisor is None or num is None:
+            link.drain(why)  # production layout: it exits 0, systemd starts it again
+            return
+        self._background(self._replace_logged(supervisor, num))
+
+    def unresponsive(self, link: WorkerLink) -> None:
+        """A worker's loop is blocked: route nothing more to it, replace it, and
+        kill it unless it recovers within another ``--worker-timeout``."""
+        link.drain("unresponsive")
+        supervisor = self._supervisor
+        num = supervisor.slot_of(link.pid) if supervisor is not None and link.pid else None
+        if supervisor is not None and num is not None:
+            self._background(self._replace_blocked(supervisor, num))
+            return
+        pid = link.peer_pid()
+        if pid is not None and pid == link.pid:
+            logger.warning("killing worker %s pid %d (SIGKILL)", link.name, pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        else:  # another pid namespace: we cannot kill it, only let it go
+            link.close("unresponsive")
+
+    async def _replace_blocked(self, supervisor: Supervisor, num: int) -> None:
+        try:
+            fresh = await supervisor.spawn(num, " (replacing an unresponsive worker)")
+        except OSError as exc:
+            logger.error("cannot start a replacement for worker #%d: %s", num, exc)
+            return
+        old = supervisor.adopt(num, fresh)
+        if old is None:
+            return
+        try:
+            await asyncio.wait_for(old.wait(), self._config.worker_timeout)
+        except TimeoutError:
+            logger.warning("killing unresponsive worker #%d pid %d (SIGKILL)", num, old.pid)
+            with contextlib.suppress(ProcessLookupError):
+                old.kill()
+            await old.wait()
 
     # --- scaling --------------------------------------------------------------------
 

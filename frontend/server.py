@@ -54,6 +54,7 @@ from .rolling import Operations
 from .sd_notify import Notifier
 from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
+from .worker_health import WorkerHealth
 from .worker_socket import WorkerSocket
 
 logger = logging.getLogger("pagi.front")
@@ -77,6 +78,7 @@ class FrontServer:
         self._private_dir: str | None = None
         self._ops: Operations | None = None
         self._control: ControlPlane | None = None
+        self._health: WorkerHealth | None = None
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
@@ -103,6 +105,8 @@ class FrontServer:
             self.notify.stopping()
             await self._shutdown()
         finally:
+            if self._health is not None:
+                await self._health.close()
             if self._ops is not None:
                 await self._ops.close()
             if self._control is not None:
@@ -163,6 +167,10 @@ class FrontServer:
         except ListenError as exc:
             logger.error("%s", exc)
             return False
+        self._health = WorkerHealth(
+            config, self.pool, ctx.metrics, self._ops.recycle, self._ops.unresponsive
+        )
+        self._health.start()
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         loop.add_signal_handler(signal.SIGTTIN, self._ops.scale_by, 1)
         loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)

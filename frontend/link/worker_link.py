@@ -32,6 +32,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -81,8 +82,10 @@ class WorkerLink(LinkIO):
         "draining",
         "interface",
         "joined_at",
+        "last_pong",
         "open_scopes",
         "pid",
+        "recycle_after",
         "request_window",
         "stats",
         "welcomed",
@@ -112,6 +115,8 @@ class WorkerLink(LinkIO):
         self.welcomed = False
         self.draining = False
         self.joined_at = 0.0  # loop time of WELCOME
+        self.last_pong = 0.0  # loop time of the last PONG (WELCOME until the first)
+        self.recycle_after = 0  # scopes after which to recycle (0: never; WorkerHealth sets it)
         self.stats: dict[Any, Any] = {}
         super().__init__(sock, config, f"#{worker_id}")  # the name until HELLO names it
         self._handshake_timer = self._loop.call_later(
@@ -226,6 +231,21 @@ class WorkerLink(LinkIO):
         self._flush(final=True)
         self._teardown(logging.INFO, f"closing link to worker {self.name}: {reason}")
 
+    def ping(self) -> None:
+        """Send a heartbeat; the worker's loop answers PONG (``last_pong``)."""
+        if not self.closed and self.welcomed:
+            self._send([_PING, 0, self._last_sid])
+
+    def peer_pid(self) -> int | None:
+        """The worker's pid as this process's kernel sees it (``SO_PEERCRED``);
+        None when it lives in another pid namespace (a container)."""
+        try:
+            raw = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        except OSError:
+            return None
+        pid = int.from_bytes(raw[:4], sys.byteorder)
+        return pid or None
+
     def drain(self, why: str) -> None:
         """Route nothing new here and ask the worker to stop (reload, scale down,
         ``pagi-ctl drain``); the worker answers DRAIN and exits once closed."""
@@ -308,7 +328,8 @@ class WorkerLink(LinkIO):
             self._start_draining("draining")
         elif kind == _STATS:
             self.stats = msg[2]
-        # PONG: nothing to do (the front sends no PING yet).
+        elif kind == _PONG:
+            self.last_pong = self._loop.time()
 
     def _check_known(self, sid: int, what: str) -> None:
         if sid > self._last_sid:
@@ -328,7 +349,7 @@ class WorkerLink(LinkIO):
         self.request_window = hello.window
         self.capacity = hello.capacity
         self.welcomed = True
-        self.joined_at = self._loop.time()
+        self.joined_at = self.last_pong = self._loop.time()
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None
