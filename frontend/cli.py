@@ -282,10 +282,13 @@ def serve(
     worker_wait_timeout: Annotated[
         float,
         typer.Option(
-            envvar="PAGI_WORKER_WAIT_TIMEOUT",
+            "--queue-timeout",
+            "--worker-wait-timeout",
+            envvar=["PAGI_QUEUE_TIMEOUT", "PAGI_WORKER_WAIT_TIMEOUT"],
             metavar="SECONDS",
             callback=positive_float,
-            help="How long a request waits for a free worker before 503.",
+            help="How long a request waits for a free worker before 503 + retry-after "
+            "(no worker spends time on it).",
         ),
     ] = _DEFAULTS.worker_wait_timeout,
     graceful_timeout: Annotated[
@@ -439,6 +442,25 @@ def serve(
             help="Recycle a worker whose resident memory exceeds SIZE (e.g. 512M).",
         ),
     ] = None,
+    limit_concurrency: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_LIMIT_CONCURRENCY",
+            metavar="N",
+            min=0,
+            help="Embedded mode: each worker takes at most N requests at once (its "
+            "HELLO capacity); more wait at the front. 0: no limit.",
+        ),
+    ] = _DEFAULTS.limit_concurrency,
+    queue_size: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_QUEUE_SIZE",
+            metavar="N",
+            min=0,
+            help="Most requests waiting for a worker; beyond it 503 + retry-after at once.",
+        ),
+    ] = _DEFAULTS.queue_size,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -557,6 +579,8 @@ def serve(
         max_requests=max_requests,
         max_requests_jitter=max_requests_jitter,
         max_worker_rss=parse_size(max_worker_rss) if max_worker_rss else 0,
+        limit_concurrency=limit_concurrency,
+        queue_size=queue_size,
         access_log=access_log,
         log_level=log_level.value,
         access_log_format=access_log_format,

@@ -8,8 +8,9 @@ programs. The rules:
 
 * the app is given once: ``APP`` or ``--app`` (the same value twice is fine);
 * the embedded-mode options (``--workers``, ``--app-dir``, ``--factory``,
-  ``--lifespan``, ``--sse-scope``, ``--root-path``) need an app: without one
-  the front spawns nothing and they would be silently ignored;
+  ``--lifespan``, ``--sse-scope``, ``--root-path``, ``--limit-concurrency``)
+  need an app: without one the front spawns nothing and they would be
+  silently ignored;
 * ``--host``/``--port`` are a spelling of one ``--bind HOST:PORT`` and do not
   mix with ``--bind``;
 * sockets passed by systemd (``LISTEN_FDS``) are served besides ``--fd``.
@@ -22,7 +23,15 @@ import typer
 from .config import FrontConfig
 from .socket_activation import ActivationError, listen_fds
 
-EMBEDDED_ONLY = ("workers", "app_dir", "factory", "lifespan", "sse_scope", "root_path")
+EMBEDDED_ONLY = (
+    "workers",
+    "app_dir",
+    "factory",
+    "lifespan",
+    "sse_scope",
+    "root_path",
+    "limit_concurrency",
+)
 
 # Sources compared by name: typer ships its own copy of click, so the enum
 # class is not importable from one stable place.

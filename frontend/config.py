@@ -76,6 +76,8 @@ class FrontConfig:
     max_requests: int = 0  # recycle a worker after this many requests (0: never)
     max_requests_jitter: int = 0  # plus a random 0..this, per worker
     max_worker_rss: int = 0  # recycle a worker whose RSS exceeds this many bytes (0: never)
+    limit_concurrency: int = 0  # embedded workers' capacity (HELLO); 0: no limit
+    queue_size: int = 1000  # requests that may wait for a worker; beyond: 503 at once
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .admission import Admission
 from .config import FrontConfig
 from .metrics import FrontMetrics
 
@@ -27,3 +28,7 @@ class FrontContext:
     connections: set[Any] = field(default_factory=set)  # open client connections
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
     metrics: FrontMetrics = field(default_factory=FrontMetrics)  # plain-int counters
+    admission: Admission = field(init=False)  # the bounded wait for a worker
+
+    def __post_init__(self) -> None:
+        self.admission = Admission(self.config, self.pool, self.metrics)

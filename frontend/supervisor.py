@@ -96,6 +96,8 @@ def worker_argv(config: FrontConfig, worker_num: int) -> list[str]:
         argv += ["--app-dir", config.app_dir]
     if config.factory:
         argv.append("--factory")
+    if config.limit_concurrency:
+        argv += ["--capacity", str(config.limit_concurrency)]
     argv.append("--use-colors" if config.use_colors else "--no-use-colors")
     if config.log_config is not None:
         argv += ["--log-config", os.path.abspath(config.log_config.path)]

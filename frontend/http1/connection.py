@@ -326,20 +326,13 @@ class HTTP11Connection(ExchangeHost):
 
     async def _wait_for_worker(self, cur: Exchange) -> None:
         """The slow path: no worker could take the request at once."""
-        timeout = self.config.worker_wait_timeout
         try:
-            link = await self._ctx.pool.wait(timeout)
+            what = f"{cur.method} {short_target(cur.target)} from {self.peer}"
+            link = await self._ctx.admission.wait(what)
             cur.waiter = None
             if cur.finished or self.closing:
                 return
-            if link is None:
-                logger.warning(
-                    "503: no worker ready within %gs for %s %s from %s",
-                    timeout,
-                    cur.method,
-                    short_target(cur.target),
-                    self.peer,
-                )
+            if link is None:  # shed (admission.py logged and counted it)
                 self.server_reply(cur, 503, "no worker is available", extra=_RETRY_AFTER)
                 return
             self._open(cur, link)

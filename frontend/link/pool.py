@@ -99,6 +99,11 @@ class WorkerPool:
         except ValueError:
             pass
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a worker (:meth:`wait`)."""
+        return len(self._waiters)
+
     def __len__(self) -> int:
         """Number of ready (welcomed, not draining) workers."""
         return sum(1 for link in self._links if not link.draining)

@@ -135,9 +135,9 @@ class WebSocketConnection(WSClientFrames):
             self._open(link)
 
     async def _wait_for_worker(self) -> None:
-        timeout = self.config.worker_wait_timeout
         try:
-            link = await self._ctx.pool.wait(timeout)
+            what = f"WebSocket {short_target(self._target)} from {self.peer}"
+            link = await self._ctx.admission.wait(what)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -147,13 +147,7 @@ class WebSocketConnection(WSClientFrames):
         self._waiter = None
         if self._phase != WAITING:
             return
-        if link is None:
-            logger.warning(
-                "503: no worker ready within %gs for WebSocket %s from %s",
-                timeout,
-                short_target(self._target),
-                self.peer,
-            )
+        if link is None:  # shed (admission.py logged and counted it)
             self._reply(503, "no worker is available", _RETRY_AFTER)
             return
         self._open(link)
