@@ -32,6 +32,7 @@ from .cli_values import (
     binds_callback,
     env_file_callback,
     fds_callback,
+    forwarded_ips_callback,
     http_callback,
     mode_callback,
     parse_size,
@@ -461,6 +462,34 @@ def serve(
             help="Most requests waiting for a worker; beyond it 503 + retry-after at once.",
         ),
     ] = _DEFAULTS.queue_size,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            envvar="PAGI_PROXY_HEADERS",
+            help="Take the client address, scheme and host from Forwarded / "
+            "X-Forwarded-For/-Proto/-Host when the peer is in --forwarded-allow-ips.",
+        ),
+    ] = _DEFAULTS.proxy_headers,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_FORWARDED_ALLOW_IPS",
+            metavar="IPS",
+            callback=forwarded_ips_callback,
+            help="Comma-separated addresses or CIDRs (or *) whose proxy headers are "
+            "believed; UNIX-socket peers always are.",
+        ),
+    ] = _DEFAULTS.forwarded_allow_ips,
+    proxy_protocol: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-protocol/--no-proxy-protocol",
+            envvar="PAGI_PROXY_PROTOCOL",
+            help="Every client connection starts with a PROXY protocol (v1 or v2) "
+            "header; its addresses go into the scope. Others are refused.",
+        ),
+    ] = _DEFAULTS.proxy_protocol,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -581,6 +610,9 @@ def serve(
         max_worker_rss=parse_size(max_worker_rss) if max_worker_rss else 0,
         limit_concurrency=limit_concurrency,
         queue_size=queue_size,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_protocol=proxy_protocol,
         access_log=access_log,
         log_level=log_level.value,
         access_log_format=access_log_format,

@@ -82,6 +82,17 @@ def mode_callback(value: str) -> str:
     return value.strip()
 
 
+def forwarded_ips_callback(value: str) -> str:
+    """``--forwarded-allow-ips``: comma-separated addresses or CIDRs, or ``*``."""
+    from .forwarded import TrustedProxies
+
+    try:
+        TrustedProxies.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 def size_callback(value: str | None) -> str | None:
     if value is not None:
         try:

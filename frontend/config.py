@@ -78,6 +78,9 @@ class FrontConfig:
     max_worker_rss: int = 0  # recycle a worker whose RSS exceeds this many bytes (0: never)
     limit_concurrency: int = 0  # embedded workers' capacity (HELLO); 0: no limit
     queue_size: int = 1000  # requests that may wait for a worker; beyond: 503 at once
+    proxy_headers: bool = False  # believe Forwarded / X-Forwarded-* from trusted peers
+    forwarded_allow_ips: str = "127.0.0.1"  # comma-separated addresses/CIDRs, or *
+    proxy_protocol: bool = False  # every client connection starts with a PROXY header
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import Admission
 from .config import FrontConfig
+from .forwarded import TrustedProxies
 from .metrics import FrontMetrics
 
 if TYPE_CHECKING:
@@ -29,6 +30,13 @@ class FrontContext:
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
     metrics: FrontMetrics = field(default_factory=FrontMetrics)  # plain-int counters
     admission: Admission = field(init=False)  # the bounded wait for a worker
+    #: --proxy-headers: whose Forwarded / X-Forwarded-* to believe (None: off)
+    trusted_proxies: TrustedProxies | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.admission = Admission(self.config, self.pool, self.metrics)
+        self.trusted_proxies = (
+            TrustedProxies.parse(self.config.forwarded_allow_ips)
+            if self.config.proxy_headers
+            else None
+        )

@@ -29,7 +29,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvloop
@@ -50,6 +50,7 @@ from .listeners import (
 )
 from .logs import setup_logging
 from .pid_file import PidFile, PidFileError
+from .proxy_gate import ProxyProtocolGate
 from .rolling import Operations
 from .sd_notify import Notifier
 from .service_notify import ServiceNotifier
@@ -135,10 +136,18 @@ class FrontServer:
         from .http1.connection import HTTP11Connection
 
         ctx = self.ctx
+
+        def http_connection() -> HTTP11Connection:
+            return HTTP11Connection(ctx)
+
+        def behind_proxy_protocol() -> ProxyProtocolGate:
+            return ProxyProtocolGate(http_connection, config.header_timeout)
+
+        factory: Callable[[], asyncio.Protocol] = (
+            behind_proxy_protocol if config.proxy_protocol else http_connection
+        )
         for listener in self._listeners:
-            server = await loop.create_server(
-                lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
-            )
+            server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
         for listener in self._listeners:
             if listener.name:

@@ -46,6 +46,7 @@ from pagi.protocol import BodyMode, reasons
 
 from ..access_log import short_target
 from ..context import FrontContext
+from ..forwarded import scope_addresses
 from ..streams.exchange import Exchange
 from ..streams.sse import end_at_shutdown, limit_unsent
 from ..streams.sse_detect import is_sse_request
@@ -309,17 +310,23 @@ class HTTP11Connection(ExchangeHost):
         cur.worker = link.name
         cur.body_mode = mode
         cur.window = 0 if mode == _EXPECT else link.request_window
+        client, scheme, server = self.client, "http", self.server
+        trusted = self._ctx.trusted_proxies
+        if trusted is not None:
+            client, scheme, server = scope_addresses(
+                trusted, client, scheme, server, headers, websocket=False
+            )
         cur.sid = link.open_scope(
             cur,
             "sse" if cur.sse else "http",
             cur.http_version,
             cur.method,
-            "http",
+            scheme,
             raw_path,
             query,
             headers,
-            self.client,
-            self.server,
+            client,
+            server,
             _NO_EXTRAS,
             mode,
         )

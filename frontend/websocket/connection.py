@@ -51,6 +51,7 @@ from pagi.protocol import BodyMode, Outcome, reasons
 
 from ..access_log import short_target
 from ..context import FrontContext
+from ..forwarded import scope_addresses
 from ..http1.parser import RequestHead
 from ..http1.request_head import scope_headers, split_target
 from .answers import DENIED
@@ -167,17 +168,24 @@ class WebSocketConnection(WSClientFrames):
         self._timer = self.loop.call_later(
             self.config.ws_handshake_timeout, self._handshake_expired
         )
+        headers = scope_headers(head.headers)
+        client, scheme, server = self.client, "ws", self.server
+        trusted = self._ctx.trusted_proxies
+        if trusted is not None:
+            client, scheme, server = scope_addresses(
+                trusted, client, scheme, server, headers, websocket=True
+            )
         self._sid = link.open_scope(
             self,
             "websocket",
             "1.1",
             "GET",
-            "ws",
+            scheme,
             raw_path,
             query,
-            scope_headers(head.headers),
-            self.client,
-            self.server,
+            headers,
+            client,
+            server,
             {"subprotocols": handshake.subprotocols},
             BodyMode.NONE,
         )
