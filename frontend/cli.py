@@ -39,6 +39,7 @@ from .cli_values import (
     positive_float,
     positive_int,
     read_log_config_option,
+    reload_callback,
     size_callback,
     version_callback,
 )
@@ -490,6 +491,44 @@ def serve(
             "header; its addresses go into the scope. Others are refused.",
         ),
     ] = _DEFAULTS.proxy_protocol,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload/--no-reload",
+            envvar="PAGI_RELOAD",
+            callback=reload_callback,
+            help="Development (embedded mode): when the app's files change, roll fresh "
+            "workers in; client connections stay open. Needs pip install 'pagi[reload]'.",
+        ),
+    ] = _DEFAULTS.reload,
+    reload_dir: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-dir",
+            envvar="PAGI_RELOAD_DIR",
+            metavar="DIR",
+            help="Directory to watch with --reload, repeatable (default: --app-dir, "
+            "else the current directory).",
+        ),
+    ] = None,
+    reload_include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-include",
+            envvar="PAGI_RELOAD_INCLUDE",
+            metavar="GLOB",
+            help="Files whose change reloads, repeatable (default: *.py).",
+        ),
+    ] = None,
+    reload_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-exclude",
+            envvar="PAGI_RELOAD_EXCLUDE",
+            metavar="GLOB",
+            help="Paths to ignore, repeatable (default: .*, __pycache__, *.pyc, *.pyo, *~).",
+        ),
+    ] = None,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -613,6 +652,10 @@ def serve(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
         proxy_protocol=proxy_protocol,
+        reload=reload,
+        reload_dirs=list(reload_dir or ()),
+        reload_include=list(reload_include or ()),
+        reload_exclude=list(reload_exclude or ()),
         access_log=access_log,
         log_level=log_level.value,
         access_log_format=access_log_format,

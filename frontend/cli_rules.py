@@ -8,7 +8,7 @@ programs. The rules:
 
 * the app is given once: ``APP`` or ``--app`` (the same value twice is fine);
 * the embedded-mode options (``--workers``, ``--app-dir``, ``--factory``,
-  ``--lifespan``, ``--sse-scope``, ``--root-path``, ``--limit-concurrency``)
+  ``--lifespan``, ``--sse-scope``, ``--root-path``, ``--limit-concurrency``, ``--reload``)
   need an app: without one the front spawns nothing and they would be
   silently ignored;
 * ``--host``/``--port`` are a spelling of one ``--bind HOST:PORT`` and do not
@@ -31,6 +31,7 @@ EMBEDDED_ONLY = (
     "sse_scope",
     "root_path",
     "limit_concurrency",
+    "reload",
 )
 
 # Sources compared by name: typer ships its own copy of click, so the enum

@@ -93,6 +93,17 @@ def forwarded_ips_callback(value: str) -> str:
     return value
 
 
+def reload_callback(value: bool) -> bool:
+    """``--reload`` needs watchfiles (the ``reload`` extra)."""
+    if value:
+        from .dev_reload import check_available
+
+        problem = check_available()
+        if problem is not None:
+            raise typer.BadParameter(problem)
+    return value
+
+
 def size_callback(value: str | None) -> str | None:
     if value is not None:
         try:

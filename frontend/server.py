@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -41,6 +42,7 @@ from .access_log import set_access_format
 from .config import FrontConfig
 from .context import FrontContext
 from .control_plane import ControlPlane
+from .dev_reload import FileWatcher, PathFilter
 from .link.pool import WorkerPool
 from .listeners import (
     Listener,
@@ -80,6 +82,7 @@ class FrontServer:
         self._ops: Operations | None = None
         self._control: ControlPlane | None = None
         self._health: WorkerHealth | None = None
+        self._watcher: FileWatcher | None = None
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
@@ -106,6 +109,8 @@ class FrontServer:
             self.notify.stopping()
             await self._shutdown()
         finally:
+            if self._watcher is not None:
+                await self._watcher.close()
             if self._health is not None:
                 await self._health.close()
             if self._ops is not None:
@@ -185,6 +190,8 @@ class FrontServer:
         loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
         if self._supervisor is not None:
             self._supervisor.start()
+            if config.reload:
+                self._watch_files()
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
         return True
@@ -215,6 +222,19 @@ class FrontServer:
             self.exit_code = self.exit_code or 1
             self._force.set()
             self._stop.set()
+
+    def _watch_files(self) -> None:
+        config = self.config
+        ops = self._ops
+        assert ops is not None
+
+        async def reload() -> None:
+            await ops.reload(wait=True)
+
+        dirs = config.reload_dirs or [config.app_dir or os.getcwd()]
+        path_filter = PathFilter(config.reload_include, config.reload_exclude)
+        self._watcher = FileWatcher(dirs, path_filter, reload)
+        self._watcher.start()
 
     def _on_sighup(self) -> None:
         if self._ops is None or self._supervisor is None:
