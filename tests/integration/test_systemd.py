@@ -103,3 +103,20 @@ def test_socket_activation_with_named_socket(procs: Processes, tmp_path: Path) -
     assert "listening on http://127.0.0.1:8000" not in front.logs()  # no default bind
     front.signal(signal.SIGTERM)
     assert front.wait() == 0
+
+
+def test_reloading_then_ready_around_a_rolling_reload(procs: Processes, tmp_path: Path) -> None:
+    from test_control_plane import ctl
+
+    rx = NotifyReceiver(tmp_path / "notify")
+    try:
+        procs.front(app="ops_app:app", workers=1, env={"NOTIFY_SOCKET": rx.path})
+        rx.collect("READY=1")
+        ctl(procs.socket_dir, "reload")
+        reloading = rx.collect("RELOADING=1")
+        usec = next(line for line in reloading if line.startswith("MONOTONIC_USEC="))
+        assert int(usec.partition("=")[2]) > 0
+        ready = rx.collect("READY=1")
+        assert any(line.startswith("STATUS=1 worker(s) ready") for line in ready)
+    finally:
+        rx.close()
