@@ -491,6 +491,15 @@ def serve(
             "header; its addresses go into the scope. Others are refused.",
         ),
     ] = _DEFAULTS.proxy_protocol,
+    handover: Annotated[
+        bool,
+        typer.Option(
+            "--handover/--no-handover",
+            envvar="PAGI_HANDOVER",
+            help="Take over the listening sockets of the front running on --socket-dir "
+            "(SCM_RIGHTS over its control socket); it stops once this one serves.",
+        ),
+    ] = _DEFAULTS.handover,
     reload: Annotated[
         bool,
         typer.Option(
@@ -652,6 +661,7 @@ def serve(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
         proxy_protocol=proxy_protocol,
+        handover=handover,
         reload=reload,
         reload_dirs=list(reload_dir or ()),
         reload_include=list(reload_include or ()),
@@ -663,6 +673,8 @@ def serve(
         log_config=read_log_config_option(log_config),
         pid_file=pid_file,
     )
+    if handover and socket_dir is None:
+        raise typer.BadParameter("give the running front's --socket-dir", param_hint="'--handover'")
     add_activated_sockets(config)
     config.binds = config.listen_addresses()
 

@@ -81,6 +81,7 @@ class FrontConfig:
     proxy_headers: bool = False  # believe Forwarded / X-Forwarded-* from trusted peers
     forwarded_allow_ips: str = "127.0.0.1"  # comma-separated addresses/CIDRs, or *
     proxy_protocol: bool = False  # every client connection starts with a PROXY header
+    handover: bool = False  # take the sockets of the front running on socket_dir
     reload: bool = False  # dev mode: reload the workers when the app's files change
     reload_dirs: list[str] = field(default_factory=list)  # watched (default: app dir or cwd)
     reload_include: list[str] = field(default_factory=list)  # globs (default *.py)

@@ -8,6 +8,8 @@
 ``POST /reload``    rolling reload; ``?wait=1`` answers when it is over
 ``POST /scale``     ``{"workers": N}`` (embedded mode)
 ``POST /drain``     ``{"worker": ID | NAME | PID}``: drain one worker
+``POST /handover``  the listening sockets, as SCM_RIGHTS (a new front; handover.py)
+``POST /handover/done`` the new front serves: stop
 ==================  ===========================================================
 
 Errors are JSON ``{"error": "..."}`` with a fitting status: 400 for a bad
@@ -18,6 +20,7 @@ optional dependency is missing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -50,6 +53,12 @@ class ControlTarget(Protocol):
     def scale(self, workers: int) -> dict[str, object]: ...
 
     def drain(self, worker: str) -> dict[str, object]: ...
+
+    def hand_over(self, closed: asyncio.Future[None] | None) -> tuple[dict[str, object], list[int]]:
+        """The listening sockets for a new front: (description, descriptors)."""
+        ...
+
+    def handover_done(self) -> dict[str, object]: ...
 
 
 Route = Callable[[ControlTarget, ControlRequest], Awaitable[ControlResponse]]
@@ -96,6 +105,17 @@ async def _drain(target: ControlTarget, request: ControlRequest) -> ControlRespo
     return ControlResponse.of_json(202, target.drain(worker))
 
 
+async def _handover(target: ControlTarget, request: ControlRequest) -> ControlResponse:
+    info, fds = target.hand_over(request.connection_closed)
+    response = ControlResponse.of_json(200, info)
+    response.fds = fds
+    return response
+
+
+async def _handover_done(target: ControlTarget, request: ControlRequest) -> ControlResponse:
+    return ControlResponse.of_json(200, target.handover_done())
+
+
 def _json_body(request: ControlRequest) -> dict[str, object]:
     try:
         return request.json()
@@ -111,6 +131,8 @@ ROUTES: dict[str, tuple[str, Route]] = {
     "/reload": ("POST", _reload),
     "/scale": ("POST", _scale),
     "/drain": ("POST", _drain),
+    "/handover": ("POST", _handover),
+    "/handover/done": ("POST", _handover_done),
 }
 
 

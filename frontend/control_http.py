@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -39,6 +41,8 @@ class ControlRequest:
     body: bytes
     #: The peer's (pid, uid, gid) on a UNIX socket, None on TCP.
     peer_cred: tuple[int, int, int] | None = None
+    #: Resolved when the connection this request came on has closed.
+    connection_closed: asyncio.Future[None] | None = None
 
     def json(self) -> dict[str, object]:
         """The body as a JSON object ({} when empty); ValueError otherwise."""
@@ -56,6 +60,8 @@ class ControlResponse:
     body: bytes
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    #: Descriptors sent with the answer's bytes (SCM_RIGHTS): the front hand-over.
+    fds: list[int] = field(default_factory=list)
 
     @classmethod
     def of_json(cls, status: int, value: object) -> ControlResponse:
@@ -77,12 +83,14 @@ async def serve_connection(
 ) -> None:
     """Serve requests on one connection until it closes or misbehaves."""
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=16 * 1024)
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     try:
         while True:
             request = await _read_request(conn, reader)
             if request is None:
                 return
             request.peer_cred = peer_cred
+            request.connection_closed = closed
             try:
                 response = await handler(request)
             except Exception:
@@ -102,6 +110,7 @@ async def serve_connection(
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
+        closed.set_result(None)
 
 
 class _BadRequest(Exception):
@@ -162,5 +171,33 @@ async def _write_response(
     data = conn.send(h11.Response(status_code=response.status, headers=headers)) or b""
     data += conn.send(h11.Data(data=response.body)) or b""
     data += conn.send(h11.EndOfMessage()) or b""
+    if response.fds:
+        await _write_with_fds(writer, data, response.fds)
+        return
     writer.write(data)
     await writer.drain()
+
+
+async def _write_with_fds(writer: asyncio.StreamWriter, data: bytes, fds: list[int]) -> None:
+    """Send ``data`` with ``fds`` attached (SCM_RIGHTS) on the connection's
+    socket. The transport has nothing buffered (drained first), so the bytes
+    stay in order; the socket stays non-blocking (the flag is shared with any
+    duplicate), so a full buffer is waited out here, and what one ``sendmsg``
+    did not take follows through the transport."""
+    await writer.drain()
+    sock = writer.get_extra_info("socket")
+    dup = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=os.dup(sock.fileno()))
+    try:
+        for _ in range(100):
+            try:
+                sent = socket.send_fds(dup, [data], fds)
+                break
+            except (BlockingIOError, InterruptedError):
+                await asyncio.sleep(0.01)
+        else:
+            raise ConnectionError("the peer does not read: descriptors not sent")
+    finally:
+        dup.close()  # our duplicate only; the transport keeps its descriptor
+    if sent < len(data):
+        writer.write(data[sent:])
+        await writer.drain()

@@ -22,6 +22,7 @@ from .control_api import OperationError, make_handler
 from .control_http import ControlRequest, ControlResponse, serve_connection
 from .control_socket import ControlSocket
 from .control_view import connection_entries, connections_by_protocol, worker_entries
+from .handover_source import HandoverSource
 from .listeners import Listener, ListenError, bind_tcp, close_listeners, parse_bind
 from .metrics_export import Exporter, MetricsSource, MetricsUnavailable, load_exporter
 from .rolling import Operations
@@ -51,11 +52,17 @@ class ControlPlane:
         self._metrics_server: asyncio.AbstractServer | None = None
         self._exporter: Exporter | None = None
         self._exporter_error: str | None = None
+        self.handover: HandoverSource | None = None  # set once the sockets are open
 
     # --- lifetime ---------------------------------------------------------------------
 
-    async def open(self) -> None:
-        """Open the control socket and the metrics listener (ListenError on failure)."""
+    @property
+    def control_socket(self) -> ControlSocket | None:
+        return self._socket
+
+    async def open(self, adopted: Listener | None = None) -> None:
+        """Open the control socket (or use one handed over) and the metrics
+        listener (ListenError on failure)."""
         source = MetricsSource(self._ctx.metrics, self._ctx.pool, lambda: self._ctx.connections)
         try:
             self._exporter = load_exporter(source)
@@ -67,7 +74,7 @@ class ControlPlane:
             self._socket = ControlSocket(
                 self._config.socket_dir, self._config.control_socket_mode, make_handler(self)
             )
-            await self._socket.open()
+            await self._socket.open(adopted)
         if self._config.metrics_bind is not None:
             try:
                 addr = parse_bind(self._config.metrics_bind)
@@ -164,3 +171,13 @@ class ControlPlane:
 
     def drain(self, worker: str) -> dict[str, object]:
         return self._ops.drain(worker)
+
+    def hand_over(self, closed: asyncio.Future[None] | None) -> tuple[dict[str, object], list[int]]:
+        if self.handover is None:
+            raise OperationError(409, "this front cannot hand its sockets over")
+        return self.handover.give(closed)
+
+    def handover_done(self) -> dict[str, object]:
+        if self.handover is None:
+            raise OperationError(409, "no hand-over under way")
+        return self.handover.done()

@@ -64,43 +64,76 @@ def _groups_of(uid: int) -> set[int]:
 
 
 class ControlSocket:
-    """Listens on ``control.sock`` and serves each connection with ``handler``."""
+    """Listens on ``control.sock`` and serves each connection with ``handler``.
+
+    Accepting is done by hand (a reader callback on the listening socket), so
+    it can pause and resume without closing the socket (front hand-over).
+    """
 
     def __init__(self, directory: str, mode: int, handler: Handler) -> None:
         self.path = os.path.join(directory, CONTROL_SOCKET_NAME)
         self._mode = mode
         self._handler = handler
+        self._loop = asyncio.get_running_loop()
         self._listener: Listener | None = None
-        self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def open(self) -> None:
-        """Create the socket (ListenError on failure) and start serving."""
-        self._listener = bind_unix(self.path, 64, self._mode, "control socket")
-        self._server = await asyncio.start_unix_server(self._connected, sock=self._listener.sock)
+    @property
+    def listener(self) -> Listener | None:
+        return self._listener
+
+    async def open(self, adopted: Listener | None = None) -> None:
+        """Create the socket (ListenError on failure), or use one handed over."""
+        self._listener = adopted or bind_unix(self.path, 64, self._mode, "control socket")
+        self.resume()
         logger.info("control socket on unix:%s", self.path)
 
-    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        cred = peer_credentials(sock) if sock is not None else None
+    def pause(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._loop.remove_reader(self._listener.sock.fileno())
+
+    def resume(self) -> None:
+        if self._listener is not None:
+            self._loop.add_reader(self._listener.sock.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        for _ in range(16):
+            try:
+                conn, _addr = self._listener.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                logger.warning("control socket: accept failed: %s", exc.strerror or exc)
+                return
+            task = self._loop.create_task(self._connected(conn))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _connected(self, conn: socket.socket) -> None:
+        cred = peer_credentials(conn)
         if not peer_allowed(cred, self._mode):
             logger.warning("control socket: refused a client (pid, uid, gid = %s)", cred)
-            response = ControlResponse.error(403, "not allowed: wrong user")
-            writer.write(
-                b"HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n"
-                + f"content-length: {len(response.body)}\r\nconnection: close\r\n\r\n".encode()
-                + response.body
-            )
-            with contextlib.suppress(Exception):
-                await writer.drain()
-            writer.close()
+            body = ControlResponse.error(403, "not allowed: wrong user").body
+            with contextlib.suppress(OSError):
+                conn.setblocking(True)
+                conn.settimeout(1.0)
+                conn.sendall(
+                    b"HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+                    + body
+                )
+            conn.close()
             return
+        conn.setblocking(False)
+        reader, writer = await asyncio.open_unix_connection(sock=conn)
         await serve_connection(reader, writer, self._handler, cred)
 
     async def close(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        self.pause()
         if self._listener is not None:
             close_listeners([self._listener])
             self._listener = None
+        for task in list(self._tasks):
+            task.cancel()

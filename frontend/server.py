@@ -42,7 +42,17 @@ from .access_log import set_access_format
 from .config import FrontConfig
 from .context import FrontContext
 from .control_plane import ControlPlane
+from .control_socket import CONTROL_SOCKET_NAME
 from .dev_reload import FileWatcher, PathFilter
+from .handover import (
+    Handover,
+    HandoverError,
+    adopt,
+    confirm_when_ready,
+    own,
+    take_sockets,
+)
+from .handover_source import HandoverSource
 from .link.pool import WorkerPool
 from .listeners import (
     Listener,
@@ -83,6 +93,8 @@ class FrontServer:
         self._control: ControlPlane | None = None
         self._health: WorkerHealth | None = None
         self._watcher: FileWatcher | None = None
+        self._handed: Handover | None = None  # sockets taken from the previous front
+        self._handover_task: asyncio.Task[None] | None = None
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
@@ -129,12 +141,20 @@ class FrontServer:
             self._private_dir = tempfile.mkdtemp(prefix="pagi-")
             config.socket_dir = self._private_dir
         self._workers = WorkerSocket(config, self.pool)
+        handed: Handover | None = None
         try:
-            self._workers.open()
-            self._listeners = open_listeners(
-                config.listen_addresses(), config.uds, config.fds, config.backlog, config.fd_names
-            )
-        except ListenError as exc:
+            if config.handover:
+                handed = self._take_over()
+            else:
+                self._workers.open()
+                self._listeners = open_listeners(
+                    config.listen_addresses(),
+                    config.uds,
+                    config.fds,
+                    config.backlog,
+                    config.fd_names,
+                )
+        except (ListenError, HandoverError) as exc:
             logger.error("%s", exc)
             return False
 
@@ -177,10 +197,19 @@ class FrontServer:
         )
         self._control = ControlPlane(config, ctx, self._ops, lambda: self._listeners)
         try:
-            await self._control.open()
+            control = handed.of_role("control") if handed is not None else []
+            await self._control.open(adopt(control[0]) if control else None)
         except ListenError as exc:
             logger.error("%s", exc)
             return False
+        if self._control.control_socket is not None:
+            self._control.handover = HandoverSource(
+                lambda: self._listeners,
+                self._workers,
+                self._control.control_socket,
+                lambda: self._private_dir,
+                self._handed_over,
+            )
         self._health = WorkerHealth(
             config, self.pool, ctx.metrics, self._ops.recycle, self._ops.unresponsive
         )
@@ -194,7 +223,52 @@ class FrontServer:
                 self._watch_files()
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
+        if handed is not None:
+            self._handover_task = loop.create_task(self._confirm_take_over(handed))
         return True
+
+    # --- hand-over (handover.py) ---------------------------------------------------
+
+    def _take_over(self) -> Handover:
+        """Receive the running front's sockets instead of binding our own."""
+        assert self._workers is not None
+        handed = take_sockets(os.path.join(self.config.socket_dir, CONTROL_SOCKET_NAME))
+        self._handed = handed
+        self._listeners = [adopt(s) for s in handed.of_role("client")]
+        workers = handed.of_role("workers")
+        if not workers:
+            raise HandoverError("the running front passed no worker socket")
+        self._workers.adopt(adopt(workers[0]))
+        return handed
+
+    async def _confirm_take_over(self, handed: Handover) -> None:
+        target = self.config.workers if self.config.app is not None else 1
+        if not await confirm_when_ready(
+            handed, lambda: len(self.pool) >= target, self.config.reload_timeout
+        ):
+            logger.error(
+                "no worker ready within %g s: hand-over abandoned (the old front serves on)",
+                self.config.reload_timeout,
+            )
+            self.exit_code = 1
+            self._stop.set()
+            return
+        owned = [*self._listeners]
+        if self._workers is not None and self._workers.listener is not None:
+            owned.append(self._workers.listener)
+        control = self._control.control_socket if self._control is not None else None
+        if control is not None and control.listener is not None:
+            owned.append(control.listener)
+        for listener, entry in zip(owned, handed.sockets, strict=False):
+            own(listener, entry)
+        if handed.private_dir:
+            self._private_dir = handed.private_dir
+        logger.info("took over the sockets; the old front is stopping")
+
+    def _handed_over(self) -> None:
+        """The new front serves on our sockets: stop (its socket dir is its now)."""
+        self._private_dir = None
+        self._stop.set()
 
     def _set_title(self) -> None:
         try:

@@ -59,6 +59,26 @@ class WorkerSocket:
         self._loop.add_reader(self._listener.sock.fileno(), self._accept)
         logger.info("accepting workers on unix:%s", self.path)
 
+    def adopt(self, listener: Listener) -> None:
+        """Accept workers on a socket handed over by another front (handover.py)."""
+        self._listener = listener
+        self._loop.add_reader(listener.sock.fileno(), self._accept)
+        logger.info("accepting workers on unix:%s (handed over)", self.path)
+
+    @property
+    def listener(self) -> Listener | None:
+        return self._listener
+
+    def pause(self) -> None:
+        """Accept no worker for now (another front does, during a hand-over)."""
+        if self._listener is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._loop.remove_reader(self._listener.sock.fileno())
+
+    def resume(self) -> None:
+        if self._listener is not None:
+            self._loop.add_reader(self._listener.sock.fileno(), self._accept)
+
     def _accept(self) -> None:
         assert self._listener is not None
         for _ in range(64):

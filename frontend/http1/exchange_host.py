@@ -136,8 +136,9 @@ class ExchangeHost(ConnectionLifetime):
         status = cur.status if cur.head_written and cur.status is not None else 499
         duration = self.loop.time() - cur.started_at
         self._ctx.metrics.request_done(
-            "sse" if cur.sse else "http", status, duration, cur.body_bytes
-        )
+            "sse" if cur.sse else "http", status if cur.head_written else None, duration,
+            cur.body_bytes,
+        )  # fmt: skip
         log_access(
             self.peer,
             cur.method,

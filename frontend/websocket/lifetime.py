@@ -345,7 +345,8 @@ class WSLifetime(asyncio.Protocol):
 
     def _count(self, status: int) -> None:
         duration = self.loop.time() - self._started_at
-        self._ctx.metrics.request_done("websocket", status, duration, self._body_bytes)
+        sent = None if status == 499 else status  # 499: nothing was sent
+        self._ctx.metrics.request_done("websocket", sent, duration, self._body_bytes)
 
     def _log_end(self) -> None:
         self._count(101)

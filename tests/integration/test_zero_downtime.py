@@ -7,6 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
+import httpx
 from harness import PYTHON, Front, Processes
 from load import LoadGenerator
 
@@ -91,3 +92,44 @@ def test_front_restarts_on_an_activated_socket_refuse_and_fail_nothing(
     assert report.failures == [], report.failures[:5]
     assert report.closes > 0  # keep-alive requests crossing a stop got connection: close
     assert all(w.popen.poll() is None for w in workers)  # workers were not restarted
+
+
+def test_embedded_front_hands_its_sockets_over_under_load(procs: Processes) -> None:
+    """pagi-front --handover takes the running front's sockets over its
+    control socket (SCM_RIGHTS); the old one stops once the new one serves."""
+    args = ("--keepalive-timeout", "2")
+    old = procs.front(*args, app="ops_app:app", workers=2)
+    port = old.port
+    load = LoadGenerator(port, "/pid", keepalive=4, fresh=2).start()
+    try:
+        load.wait_for(100)
+        for _ in range(2):
+            new = procs.front("--handover", *args, app="ops_app:app", workers=2)
+            assert new.port == port  # the same listening socket
+            new.wait_for_log("took over the sockets")
+            assert old.wait(20) == 0
+            assert "sockets handed over to the new front; stopping" in old.logs()
+            load.wait_for(100)
+            old = new
+        report = load.stop()
+    finally:
+        load.stop()
+    assert report.failures == [], report.failures[:5]
+    assert (procs.socket_dir / "workers.sock").exists()  # the old front left it in place
+    assert (procs.socket_dir / "control.sock").exists()
+    old.signal(signal.SIGTERM)
+    assert old.wait(20) == 0
+    assert not (procs.socket_dir / "workers.sock").exists()  # the last owner removed it
+
+
+def test_a_failed_handover_leaves_the_old_front_serving(procs: Processes) -> None:
+    from test_control_plane import ctl_json
+
+    old = procs.front(app="ops_app:app", workers=1)
+    new = procs.front("--handover", app="not_callable:app", workers=1, wait=False)
+    assert new.wait(20) == 2  # its worker cannot load the app
+    old.wait_for_log("hand-over abandoned: the new front went away; serving on")
+    assert httpx.get(old.url + "/").status_code == 200
+    # It accepts control connections and workers again.
+    assert ctl_json(procs.socket_dir, "scale", "2")["workers"]["target"] == 2
+    old.wait_for_log(r"worker .* joined", count=2)
