@@ -3,6 +3,7 @@ under a real load (tests/load.py counts every failure)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 from pathlib import Path
@@ -133,3 +134,23 @@ def test_a_failed_handover_leaves_the_old_front_serving(procs: Processes) -> Non
     # It accepts control connections and workers again.
     assert ctl_json(procs.socket_dir, "scale", "2")["workers"]["target"] == 2
     old.wait_for_log(r"worker .* joined", count=2)
+
+
+def test_worker_sigkill_under_load_fails_only_its_in_flight_requests(procs: Processes) -> None:
+    front = procs.front(app="ops_app:app", workers=2)
+    load = LoadGenerator(front.port, "/pid", keepalive=4, fresh=2).start()
+    try:
+        load.wait_for(100)
+        victim = int(httpx.get(front.url + "/pid").text)
+        os.kill(victim, signal.SIGKILL)
+        front.wait_for_log(rf"worker #\d pid {victim} was killed by SIGKILL; restarting")
+        front.wait_for_log(r"worker .* joined", count=3)  # respawned
+        load.wait_for(100)
+        report = load.stop()
+    finally:
+        load.stop()
+    # At most the requests it held (one per load thread) fail, each as a 502
+    # (or a cut response); the other worker serves everything else.
+    assert len(report.failures) <= 6, report.failures
+    assert all("502" in f or "RemoteDisconnected" in f for f in report.failures), report.failures
+    assert str(victim) in report.bodies and len(report.bodies) == 3
