@@ -18,14 +18,14 @@ Access control, two layers:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 import struct
 
+from .acceptor import Acceptor
 from .control_http import ControlResponse, Handler, serve_connection
-from .listeners import Listener, bind_unix, close_listeners
+from .listeners import Listener, bind_unix
 
 logger = logging.getLogger("pagi.front")
 
@@ -75,65 +75,60 @@ class ControlSocket:
         self._mode = mode
         self._handler = handler
         self._loop = asyncio.get_running_loop()
-        self._listener: Listener | None = None
+        self._acceptor = Acceptor(self._connection, "control connection", 16)
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def listener(self) -> Listener | None:
-        return self._listener
+        return self._acceptor.listener
 
     async def open(self, adopted: Listener | None = None) -> None:
         """Create the socket (ListenError on failure), or use one handed over."""
-        self._listener = adopted or bind_unix(self.path, 64, self._mode, "control socket")
-        self.resume()
+        self._acceptor.start(adopted or bind_unix(self.path, 64, self._mode, "control socket"))
         logger.info("control socket on unix:%s", self.path)
 
     def pause(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._loop.remove_reader(self._listener.sock.fileno())
+        self._acceptor.pause()
 
     def resume(self) -> None:
-        if self._listener is not None:
-            self._loop.add_reader(self._listener.sock.fileno(), self._accept)
+        self._acceptor.resume()
 
-    def _accept(self) -> None:
-        assert self._listener is not None
-        for _ in range(16):
-            try:
-                conn, _addr = self._listener.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                logger.warning("control socket: accept failed: %s", exc.strerror or exc)
-                return
-            task = self._loop.create_task(self._connected(conn))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _connection(self, conn: socket.socket) -> None:
+        task = self._loop.create_task(self._connected(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _connected(self, conn: socket.socket) -> None:
         cred = peer_credentials(conn)
         if not peer_allowed(cred, self._mode):
             logger.warning("control socket: refused a client (pid, uid, gid = %s)", cred)
-            body = ControlResponse.error(403, "not allowed: wrong user").body
-            with contextlib.suppress(OSError):
-                conn.setblocking(True)
-                conn.settimeout(1.0)
-                conn.sendall(
-                    b"HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n"
-                    + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
-                    + body
-                )
-            conn.close()
+            await self._refuse(conn)
             return
         conn.setblocking(False)
         reader, writer = await asyncio.open_unix_connection(sock=conn)
         await serve_connection(reader, writer, self._handler, cred)
 
+    async def _refuse(self, conn: socket.socket) -> None:
+        """403, then a half-close and a short drain of what the client sent, so
+        it reads the answer instead of a reset."""
+        body = ControlResponse.error(403, "not allowed: wrong user").body
+        head = (
+            "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        conn.setblocking(False)
+        try:
+            await self._loop.sock_sendall(conn, head.encode() + body)
+            conn.shutdown(socket.SHUT_WR)
+            async with asyncio.timeout(1.0):
+                while await self._loop.sock_recv(conn, 4096):
+                    pass
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            conn.close()
+
     async def close(self) -> None:
-        self.pause()
-        if self._listener is not None:
-            close_listeners([self._listener])
-            self._listener = None
+        self._acceptor.close()
         for task in list(self._tasks):
             task.cancel()

@@ -174,6 +174,9 @@ class FrontServer:
         for listener in self._listeners:
             server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
+        # Before the "listening on" lines, which scripts take as "ready for signals".
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
         for listener in self._listeners:
             if listener.name:
                 logger.info("listening on %s (socket %s)", listener.url, listener.name)
@@ -188,8 +191,6 @@ class FrontServer:
         self._set_title()
         self.notify.start()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
         self._ops = Operations(

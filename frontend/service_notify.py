@@ -19,9 +19,9 @@ runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
+from .acceptor import cancel_and_wait
 from .sd_notify import Notifier
 
 #: How often readiness is checked before READY=1 was sent.
@@ -97,8 +97,5 @@ class ServiceNotifier:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._notifier.close()

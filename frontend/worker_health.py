@@ -22,11 +22,11 @@ serving until its replacement is ready.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 
+from .acceptor import cancel_and_wait
 from .config import FrontConfig
 from .control_view import rss_of
 from .link.pool import WorkerPool
@@ -74,10 +74,7 @@ class WorkerHealth:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
