@@ -22,6 +22,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from .config import FrontConfig
+
+if TYPE_CHECKING:
+    from .rolling import Operations
 
 logger = logging.getLogger("pagi.front")
 
@@ -101,3 +107,15 @@ class FileWatcher:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def watch_app_files(config: FrontConfig, ops: Operations) -> FileWatcher:
+    """Start ``--reload``'s watcher: each batch of changes is one rolling reload."""
+
+    async def reload() -> None:
+        await ops.reload(wait=True)
+
+    dirs = config.reload_dirs or [config.app_dir or os.getcwd()]
+    watcher = FileWatcher(dirs, PathFilter(config.reload_include, config.reload_exclude), reload)
+    watcher.start()
+    return watcher

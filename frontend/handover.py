@@ -172,13 +172,16 @@ def adopt(handed: HandedSocket) -> Listener:
     return Listener(sock, handed.url or describe_socket(sock), name=handed.name)
 
 
-def own(listener: Listener, handed: HandedSocket) -> None:
-    """The hand-over is done: remove this socket's file at exit (if still the same)."""
-    if handed.path:
+def own(handover: Handover, listeners: list[Listener | None]) -> None:
+    """The hand-over is done: the socket files are ours now (removed at exit if
+    still the same). ``listeners`` are in the order the sockets came."""
+    for listener, handed in zip(listeners, handover.sockets, strict=False):
+        if listener is None or not handed.path:
+            continue
         try:
             listener.uds_inode = os.stat(handed.path).st_ino
         except OSError:
-            return
+            continue
         listener.uds_path = handed.path
 
 

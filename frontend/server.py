@@ -43,7 +43,7 @@ from .config import FrontConfig
 from .context import FrontContext
 from .control_plane import ControlPlane
 from .control_socket import CONTROL_SOCKET_NAME
-from .dev_reload import FileWatcher, PathFilter
+from .dev_reload import FileWatcher, watch_app_files
 from .handover import (
     Handover,
     HandoverError,
@@ -221,7 +221,7 @@ class FrontServer:
         if self._supervisor is not None:
             self._supervisor.start()
             if config.reload:
-                self._watch_files()
+                self._watcher = watch_app_files(config, self._ops)
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
         if handed is not None:
@@ -254,14 +254,10 @@ class FrontServer:
             self.exit_code = 1
             self._stop.set()
             return
-        owned = [*self._listeners]
-        if self._workers is not None and self._workers.listener is not None:
-            owned.append(self._workers.listener)
-        control = self._control.control_socket if self._control is not None else None
-        if control is not None and control.listener is not None:
-            owned.append(control.listener)
-        for listener, entry in zip(owned, handed.sockets, strict=False):
-            own(listener, entry)
+        assert self._workers is not None and self._control is not None
+        control = self._control.control_socket
+        control_listener = control.listener if control is not None else None
+        own(handed, [*self._listeners, self._workers.listener, control_listener])
         if handed.private_dir:
             self._private_dir = handed.private_dir
         logger.info("took over the sockets; the old front is stopping")
@@ -297,19 +293,6 @@ class FrontServer:
             self.exit_code = self.exit_code or 1
             self._force.set()
             self._stop.set()
-
-    def _watch_files(self) -> None:
-        config = self.config
-        ops = self._ops
-        assert ops is not None
-
-        async def reload() -> None:
-            await ops.reload(wait=True)
-
-        dirs = config.reload_dirs or [config.app_dir or os.getcwd()]
-        path_filter = PathFilter(config.reload_include, config.reload_exclude)
-        self._watcher = FileWatcher(dirs, path_filter, reload)
-        self._watcher.start()
 
     def _on_sighup(self) -> None:
         if self._ops is None or self._supervisor is None:
