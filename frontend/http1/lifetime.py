@@ -65,6 +65,7 @@ class ConnectionLifetime(asyncio.Protocol):
         "client",
         "closing",
         "config",
+        "connected_at",
         "loop",
         "peer",
         "server",
@@ -81,6 +82,7 @@ class ConnectionLifetime(asyncio.Protocol):
         self.client: list[Any] | None = None
         self.server: list[Any] | None = None
         self.peer = "-"  # client address for log lines
+        self.connected_at = 0.0  # loop time of connection_made (pagi-ctl connections)
         self._queue = RequestQueue(config.max_body_size)
         self._cur: Exchange | None = None  # the request being served
         self._partial_head = False  # bytes of a not yet complete head have arrived
@@ -113,6 +115,7 @@ class ConnectionLifetime(asyncio.Protocol):
             self.client = [peer[0], peer[1]] if peer else None
             self.server = [here[0], here[1]] if here else None
             self.peer = client_label(self.client)
+        self.connected_at = self.loop.time()
         self._ctx.connections.add(self)
         self._ctx.metrics.connections_accepted += 1
         self._go_idle()

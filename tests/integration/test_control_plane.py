@@ -67,6 +67,7 @@ def test_status_connections_and_stats(procs: Processes) -> None:
         conns = ctl_json(procs.socket_dir, "connections")["connections"]
         entry = next(c for c in conns if (c["request"] or {}).get("path") == "/sleep")
         assert entry["protocol"] == "http/1.1"
+        assert isinstance(entry["age"], float) and entry["age"] >= 0
         assert entry["peer"].startswith("127.0.0.1:")
         assert entry["request"]["method"] == "GET" and entry["request"]["type"] == "http"
         assert entry["request"]["worker"].startswith("ops_app:app #")
