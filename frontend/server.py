@@ -9,9 +9,11 @@
   lifespan startup failed (3); the front stops with the worker's status.
 
 Startup order: worker socket (fails fast if another front owns it), client
-listeners, then (embedded mode) the workers. Each client listener is logged
-as ``listening on http://HOST:PORT`` or ``listening on unix:PATH`` with the
-address actually bound.
+listeners, the control socket and metrics listener, signal handlers, then
+(embedded mode) the workers. Each client listener is logged as ``listening on
+http://HOST:PORT`` or ``listening on unix:PATH`` with the address actually
+bound; by then signals are handled and ``pagi-ctl`` is answered. With
+``--handover`` the sockets come from the running front instead (handover.py).
 
 Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
 client connection; wait up to ``--graceful-timeout`` for them to finish;
@@ -174,23 +176,6 @@ class FrontServer:
         for listener in self._listeners:
             server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
-        # Before the "listening on" lines, which scripts take as "ready for signals".
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        for listener in self._listeners:
-            if listener.name:
-                logger.info("listening on %s (socket %s)", listener.url, listener.name)
-            else:
-                logger.info("listening on %s", listener.url)
-        if self._pid_file is not None:
-            try:
-                self._pid_file.write()
-            except PidFileError as exc:
-                logger.error("%s", exc)
-                return False
-        self._set_title()
-        self.notify.start()
-
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
         self._ops = Operations(
@@ -211,6 +196,24 @@ class FrontServer:
                 lambda: self._private_dir,
                 self._handed_over,
             )
+        # Before the "listening on" lines, which scripts take as "ready": signals
+        # are handled and the control socket answers from then on.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        for listener in self._listeners:
+            if listener.name:
+                logger.info("listening on %s (socket %s)", listener.url, listener.name)
+            else:
+                logger.info("listening on %s", listener.url)
+        if self._pid_file is not None:
+            try:
+                self._pid_file.write()
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                return False
+        self._set_title()
+        self.notify.start()
+
         self._health = WorkerHealth(
             config, self.pool, ctx.metrics, self._ops.recycle, self._ops.unresponsive
         )
