@@ -80,12 +80,14 @@ class Operations:
         metrics: FrontMetrics,
         supervisor: Supervisor | None,
         on_reload_state: Callable[[bool], None] | None = None,
+        on_scaled: Callable[[], None] | None = None,
     ) -> None:
         self._config = config
         self._pool = pool
         self._metrics = metrics
         self._supervisor = supervisor
         self._on_reload_state = on_reload_state  # True: started, False: over
+        self._on_scaled = on_scaled  # the target number of workers changed
         self._lock = asyncio.Lock()
         self._queued: tuple[ReloadRecord, asyncio.Future[ReloadRecord]] | None = None
         self._next_id = 1
@@ -332,6 +334,8 @@ class Operations:
                 if proc is not None:
                     self._background(self._drain_process(supervisor, proc, "scaling down"))
             logger.info("scaling down from %d to %d workers", before, workers)
+        if self._on_scaled is not None:
+            self._on_scaled()
         return {"workers": {"before": before, "target": workers}}
 
     def scale_by(self, delta: int) -> None:

@@ -179,7 +179,7 @@ class FrontServer:
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
         self._ops = Operations(
-            config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state
+            config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state, self._set_title
         )
         self._control = ControlPlane(config, ctx, self._ops, lambda: self._listeners)
         try:
@@ -276,8 +276,8 @@ class FrontServer:
         except ImportError:  # pragma: no cover - a declared dependency
             return
         where = " ".join(listener.url.removeprefix("http://") for listener in self._listeners)
-        if self.config.app is not None:
-            setproctitle(f"pagi-front: {where} workers={self.config.workers}")
+        if self._supervisor is not None:
+            setproctitle(f"pagi-front: {where} workers={self._supervisor.target}")
         else:
             setproctitle(f"pagi-front: {where} socket-dir={self.config.socket_dir}")
 

@@ -154,7 +154,9 @@ class Supervisor:
 
     @property
     def target(self) -> int:
-        """Number of slots meant to be running."""
+        """Number of slots meant to be running (``--workers`` until started)."""
+        if not self._slots:
+            return self._config.workers
         return sum(1 for slot in self._slots.values() if not slot.retired)
 
     def slot_pids(self) -> dict[int, int | None]:

@@ -81,7 +81,9 @@ class WorkerHealth:
         while True:
             await asyncio.sleep(self.tick)
             now = loop.time()
-            for link in self._pool.links:
+            links = self._pool.links
+            self._handled &= {link.worker_id for link in links}  # forget the departed
+            for link in links:
                 try:
                     self.check(link, now)
                 except Exception:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from harness import APPS, REPO, Front, Processes
 from load import LoadGenerator
@@ -261,6 +262,7 @@ def test_scale_drain_and_signals(procs: Processes) -> None:
     front = procs.front(app="ops_app:app", workers=1)
     assert "workers: 1 -> 3" in ctl(procs.socket_dir, "scale", "3").stdout
     wait_until(lambda: len(ready_pids(procs.socket_dir)) == 3, what="3 workers")
+    assert psutil.Process(front.pid).cmdline()[0].endswith("workers=3")  # the process title
     front.signal(signal.SIGTTOU)
     wait_until(lambda: len(ready_pids(procs.socket_dir)) == 2, what="2 workers after SIGTTOU")
     front.signal(signal.SIGTTIN)
