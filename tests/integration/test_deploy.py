@@ -14,7 +14,7 @@ from harness import REPO
 UNITS = REPO / "deploy" / "systemd"
 SERVICES = ["pagi-front.service", "pagi-worker@.service"]
 
-pytestmark = pytest.mark.skipif(
+needs_systemd = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (Debian: systemd)"
 )
 
@@ -30,6 +30,7 @@ def _installed_units(tmp_path: Path) -> Path:
     return out
 
 
+@needs_systemd
 def test_units_verify(tmp_path: Path) -> None:
     units = _installed_units(tmp_path)
     assert (Path(sys.executable).parent / "pagi-ctl").exists()  # ExecReload's command
@@ -42,6 +43,7 @@ def test_units_verify(tmp_path: Path) -> None:
     assert done.stderr.strip() == "", done.stderr
 
 
+@needs_systemd
 @pytest.mark.parametrize("service", SERVICES)
 def test_units_are_rated_ok_by_systemd_analyze_security(tmp_path: Path, service: str) -> None:
     units = _installed_units(tmp_path)
@@ -68,3 +70,32 @@ def test_unit_choices() -> None:
     assert not re.search(r"^(PartOf|BindsTo|Requisite)=.*pagi-front", worker, re.M)
     assert "FileDescriptorName=" in socket_unit and "Service=pagi-front.service" in socket_unit
     assert (REPO / "deploy" / "rolling-restart.sh").stat().st_mode & 0o111
+
+
+def test_container_recipes_are_consistent() -> None:
+    """compose and Kubernetes files parse, run only commands pagi installs, and
+    point readiness at what --metrics-bind serves."""
+    import tomllib
+
+    import yaml
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    deploy = REPO / "deploy"
+    compose = yaml.safe_load((deploy / "container" / "compose.yaml").read_text())
+    commands = [svc["command"] for svc in compose["services"].values()]
+    commands.append(compose["services"]["front"]["healthcheck"]["test"][1:])
+    manifests = list(yaml.safe_load_all((deploy / "kubernetes" / "pagi.yaml").read_text()))
+    pod = manifests[0]["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    commands += [c["args"] for c in containers.values()]
+    commands.append(containers["front"]["livenessProbe"]["exec"]["command"])
+    for argv in commands:
+        assert argv[0] in scripts, argv
+    front = containers["front"]
+    assert "--metrics-bind" in front["args"]
+    assert front["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    mounts = {c: [m["mountPath"] for m in containers[c]["volumeMounts"]] for c in containers}
+    assert mounts == {"front": ["/run/pagi"], "worker": ["/run/pagi"]}  # the shared socket dir
+    assert manifests[1]["kind"] == "Service"
+    containerfile = (deploy / "container" / "Containerfile").read_text()
+    assert "PAGI_SOCKET_DIR=/run/pagi" in containerfile and "[fast,metrics]" in containerfile
