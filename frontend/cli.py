@@ -16,7 +16,13 @@ import typer
 from pagi.protocol.cli_shared import env_file_callback, log_config_option, version_callback
 from pagi.protocol.log_colors import colors_wanted
 
-from .cli_rules import check_embedded_options, check_tls, host_port_bind, resolve_app
+from .cli_rules import (
+    add_activated_sockets,
+    check_embedded_options,
+    check_tls,
+    host_port_bind,
+    resolve_app,
+)
 from .cli_values import (
     HttpParser,
     Interface,
@@ -25,12 +31,16 @@ from .cli_values import (
     SseScope,
     access_format_callback,
     app_callback,
+    bind_callback,
     binds_callback,
     fds_callback,
+    forwarded_ips_callback,
     http_callback,
+    mode_callback,
     parse_size,
     positive_float,
     positive_int,
+    reload_callback,
     size_callback,
 )
 from .config import FrontConfig
@@ -285,10 +295,13 @@ def serve(
     worker_wait_timeout: Annotated[
         float,
         typer.Option(
-            envvar="PAGI_WORKER_WAIT_TIMEOUT",
+            "--queue-timeout",
+            "--worker-wait-timeout",
+            envvar=["PAGI_QUEUE_TIMEOUT", "PAGI_WORKER_WAIT_TIMEOUT"],
             metavar="SECONDS",
             callback=positive_float,
-            help="How long a request waits for a free worker before 503.",
+            help="How long a request waits for a free worker before 503 + retry-after "
+            "(no worker spends time on it).",
         ),
     ] = _DEFAULTS.worker_wait_timeout,
     graceful_timeout: Annotated[
@@ -453,6 +466,175 @@ def serve(
             help="A TLS handshake must finish within this, else the connection is closed.",
         ),
     ] = _DEFAULTS.ssl_handshake_timeout,
+    control_socket: Annotated[
+        bool,
+        typer.Option(
+            "--control-socket/--no-control-socket",
+            envvar="PAGI_CONTROL_SOCKET",
+            help="Serve the control API (pagi-ctl) on <socket-dir>/control.sock.",
+        ),
+    ] = _DEFAULTS.control_socket,
+    control_socket_mode: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_CONTROL_SOCKET_MODE",
+            metavar="MODE",
+            callback=mode_callback,
+            help="File mode of control.sock (octal). 0660 admits the front's group too.",
+        ),
+    ] = "0600",
+    metrics_bind: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_METRICS_BIND",
+            metavar="HOST:PORT",
+            callback=bind_callback,
+            help="Serve Prometheus metrics (/metrics) and a health check (/healthz) on "
+            "this TCP address. Needs pip install 'pagi[metrics]'.",
+        ),
+    ] = None,
+    reload_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_RELOAD_TIMEOUT",
+            metavar="SECONDS",
+            callback=positive_float,
+            help="A rolling reload's new workers must be ready within this, else the "
+            "reload is abandoned and the old workers keep serving.",
+        ),
+    ] = _DEFAULTS.reload_timeout,
+    worker_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PAGI_WORKER_TIMEOUT",
+            metavar="SECONDS",
+            min=0.0,
+            help="A worker whose event loop answers no heartbeat for this long is "
+            "reported and replaced (embedded) or killed (production layout); 0: off.",
+        ),
+    ] = _DEFAULTS.worker_timeout,
+    max_requests: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_REQUESTS",
+            metavar="N",
+            min=0,
+            help="Recycle a worker (drain and replace it) after N requests; 0: never.",
+        ),
+    ] = _DEFAULTS.max_requests,
+    max_requests_jitter: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_REQUESTS_JITTER",
+            metavar="N",
+            min=0,
+            help="Add a random 0..N to --max-requests per worker, so they do not "
+            "all recycle at once.",
+        ),
+    ] = _DEFAULTS.max_requests_jitter,
+    max_worker_rss: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_MAX_WORKER_RSS",
+            metavar="SIZE",
+            callback=size_callback,
+            help="Recycle a worker whose resident memory exceeds SIZE (e.g. 512M).",
+        ),
+    ] = None,
+    limit_concurrency: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_LIMIT_CONCURRENCY",
+            metavar="N",
+            min=0,
+            help="Embedded mode: each worker takes at most N requests at once (its "
+            "HELLO capacity); more wait at the front. 0: no limit.",
+        ),
+    ] = _DEFAULTS.limit_concurrency,
+    queue_size: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_QUEUE_SIZE",
+            metavar="N",
+            min=0,
+            help="Most requests waiting for a worker; beyond it 503 + retry-after at once.",
+        ),
+    ] = _DEFAULTS.queue_size,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            envvar="PAGI_PROXY_HEADERS",
+            help="Take the client address, scheme and host from Forwarded / "
+            "X-Forwarded-For/-Proto/-Host when the peer is in --forwarded-allow-ips.",
+        ),
+    ] = _DEFAULTS.proxy_headers,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_FORWARDED_ALLOW_IPS",
+            metavar="IPS",
+            callback=forwarded_ips_callback,
+            help="Comma-separated addresses or CIDRs (or *) whose proxy headers are "
+            "believed; UNIX-socket peers always are.",
+        ),
+    ] = _DEFAULTS.forwarded_allow_ips,
+    proxy_protocol: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-protocol/--no-proxy-protocol",
+            envvar="PAGI_PROXY_PROTOCOL",
+            help="Every client connection starts with a PROXY protocol (v1 or v2) "
+            "header; its addresses go into the scope. Others are refused.",
+        ),
+    ] = _DEFAULTS.proxy_protocol,
+    handover: Annotated[
+        bool,
+        typer.Option(
+            "--handover/--no-handover",
+            envvar="PAGI_HANDOVER",
+            help="Take over the listening sockets of the front running on --socket-dir "
+            "(SCM_RIGHTS over its control socket); it stops once this one serves.",
+        ),
+    ] = _DEFAULTS.handover,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload/--no-reload",
+            envvar="PAGI_RELOAD",
+            callback=reload_callback,
+            help="Development (embedded mode): when the app's files change, roll fresh "
+            "workers in; client connections stay open. Needs pip install 'pagi[reload]'.",
+        ),
+    ] = _DEFAULTS.reload,
+    reload_dir: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-dir",
+            envvar="PAGI_RELOAD_DIR",
+            metavar="DIR",
+            help="Directory to watch with --reload, repeatable (default: --app-dir, "
+            "else the current directory).",
+        ),
+    ] = None,
+    reload_include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-include",
+            envvar="PAGI_RELOAD_INCLUDE",
+            metavar="GLOB",
+            help="Files whose change reloads, repeatable (default: *.py).",
+        ),
+    ] = None,
+    reload_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload-exclude",
+            envvar="PAGI_RELOAD_EXCLUDE",
+            metavar="GLOB",
+            help="Paths to ignore, repeatable (default: .*, __pycache__, *.pyc, *.pyo, *~).",
+        ),
+    ] = None,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -574,6 +756,24 @@ def serve(
         ssl_cert_reqs=ssl_cert_reqs.value,
         ssl_ciphers=ssl_ciphers,
         ssl_handshake_timeout=ssl_handshake_timeout,
+        control_socket=control_socket,
+        control_socket_mode=int(control_socket_mode, 8),
+        metrics_bind=metrics_bind,
+        reload_timeout=reload_timeout,
+        worker_timeout=worker_timeout,
+        max_requests=max_requests,
+        max_requests_jitter=max_requests_jitter,
+        max_worker_rss=parse_size(max_worker_rss) if max_worker_rss else 0,
+        limit_concurrency=limit_concurrency,
+        queue_size=queue_size,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_protocol=proxy_protocol,
+        handover=handover,
+        reload=reload,
+        reload_dirs=list(reload_dir or ()),
+        reload_include=list(reload_include or ()),
+        reload_exclude=list(reload_exclude or ()),
         access_log=access_log,
         log_level=log_level.value,
         access_log_format=access_log_format,
@@ -581,6 +781,9 @@ def serve(
         log_config=log_config_option(log_config),
         pid_file=pid_file,
     )
+    if handover and socket_dir is None:
+        raise typer.BadParameter("give the running front's --socket-dir", param_hint="'--handover'")
+    add_activated_sockets(config)
     config.binds = config.listen_addresses()
     check_tls(ctx, config)
 

@@ -8,12 +8,14 @@ programs. The rules:
 
 * the app is given once: ``APP`` or ``--app`` (the same value twice is fine);
 * the embedded-mode options (``--workers``, ``--app-dir``, ``--factory``,
-  ``--lifespan``, ``--sse-scope``, ``--root-path``) need an app: without one
-  the front spawns nothing and they would be silently ignored;
+  ``--lifespan``, ``--sse-scope``, ``--root-path``, ``--limit-concurrency``, ``--reload``)
+  need an app: without one the front spawns nothing and they would be
+  silently ignored;
 * ``--host``/``--port`` are a spelling of one ``--bind HOST:PORT`` and do not
   mix with ``--bind``;
 * a ``tls://`` bind needs ``--ssl-certfile``, and ``--ssl-certfile`` needs a
-  ``tls://`` bind; ``--ssl-cert-reqs optional|required`` needs ``--ssl-ca-certs``.
+  ``tls://`` bind; ``--ssl-cert-reqs optional|required`` needs ``--ssl-ca-certs``;
+* sockets passed by systemd (``LISTEN_FDS``) are served besides ``--fd``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import typer
 
 from .config import FrontConfig
 from .listeners import parse_bind
+from .socket_activation import ActivationError, listen_fds
 
 EMBEDDED_ONLY = (
     "workers",
@@ -31,6 +34,8 @@ EMBEDDED_ONLY = (
     "sse_scope",
     "interface",
     "root_path",
+    "limit_concurrency",
+    "reload",
 )
 
 # Sources compared by name: typer ships its own copy of click, so the enum
@@ -114,3 +119,17 @@ def check_tls(ctx: typer.Context, config: FrontConfig) -> None:
         )
     if config.ssl_cert_reqs != "none" and not config.ssl_ca_certs:
         ctx.fail(f"--ssl-cert-reqs {config.ssl_cert_reqs} needs --ssl-ca-certs to verify clients")
+
+
+def add_activated_sockets(config: FrontConfig) -> None:
+    """Serve the sockets systemd passed (``LISTEN_FDS``) besides any ``--fd``;
+    each keeps its ``FileDescriptorName=`` (``config.fd_names``)."""
+    try:
+        activated = listen_fds()
+    except ActivationError as exc:
+        typer.echo(f"Error: socket activation: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for sock in activated:
+        if sock.fd not in config.fds:
+            config.fds.append(sock.fd)
+        config.fd_names[sock.fd] = sock.name

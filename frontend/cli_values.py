@@ -68,6 +68,44 @@ def binds_callback(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def bind_callback(value: str | None) -> str | None:
+    """One ``HOST:PORT`` (e.g. ``--metrics-bind``)."""
+    if value is not None:
+        binds_callback([value])
+    return value
+
+
+def mode_callback(value: str) -> str:
+    """An octal file mode for a socket only the front's user (and group) may use."""
+    if not re.fullmatch(r"0?[0-7]{3}", value.strip()):
+        raise typer.BadParameter(f"{value!r} is not an octal file mode such as 0600 or 0660")
+    if int(value, 8) & 0o007:
+        raise typer.BadParameter(f"{value} would let every user control the front")
+    return value.strip()
+
+
+def forwarded_ips_callback(value: str) -> str:
+    """``--forwarded-allow-ips``: comma-separated addresses or CIDRs, or ``*``."""
+    from .forwarded import TrustedProxies
+
+    try:
+        TrustedProxies.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def reload_callback(value: bool) -> bool:
+    """``--reload`` needs watchfiles (the ``reload`` extra)."""
+    if value:
+        from .dev_reload import check_available
+
+        problem = check_available()
+        if problem is not None:
+            raise typer.BadParameter(problem)
+    return value
+
+
 def size_callback(value: str | None) -> str | None:
     if value is not None:
         try:

@@ -36,6 +36,7 @@ class FrontConfig:
     binds: list[str] = field(default_factory=list)  # "HOST:PORT", "[::1]:PORT"
     uds: list[str] = field(default_factory=list)  # client-facing UNIX sockets
     fds: list[int] = field(default_factory=list)  # inherited listening sockets
+    fd_names: dict[int, str] = field(default_factory=dict)  # systemd FileDescriptorName= by fd
     backlog: int = 2048
 
     # --- HTTP/1.1 --------------------------------------------------------------
@@ -80,6 +81,25 @@ class FrontConfig:
     ssl_cert_reqs: str = "none"  # none | optional | required (client certificates)
     ssl_ciphers: str | None = None  # OpenSSL cipher list for TLS 1.2 (None: OpenSSL's)
     ssl_handshake_timeout: float = 10.0  # a TLS handshake must finish within this
+    # --- operations (docs/operations.md) ------------------------------------------
+    control_socket: bool = True  # serve <socket-dir>/control.sock
+    control_socket_mode: int = 0o600  # its file mode
+    metrics_bind: str | None = None  # HOST:PORT serving /metrics and /healthz
+    reload_timeout: float = 60.0  # a reload's new workers must be ready within this
+    worker_timeout: float = 30.0  # heartbeats unanswered this long: the worker is blocked
+    max_requests: int = 0  # recycle a worker after this many requests (0: never)
+    max_requests_jitter: int = 0  # plus a random 0..this, per worker
+    max_worker_rss: int = 0  # recycle a worker whose RSS exceeds this many bytes (0: never)
+    limit_concurrency: int = 0  # embedded workers' capacity (HELLO); 0: no limit
+    queue_size: int = 1000  # requests that may wait for a worker; beyond: 503 at once
+    proxy_headers: bool = False  # believe Forwarded / X-Forwarded-* from trusted peers
+    forwarded_allow_ips: str = "127.0.0.1"  # comma-separated addresses/CIDRs, or *
+    proxy_protocol: bool = False  # every client connection starts with a PROXY header
+    handover: bool = False  # take the sockets of the front running on socket_dir
+    reload: bool = False  # dev mode: reload the workers when the app's files change
+    reload_dirs: list[str] = field(default_factory=list)  # watched (default: app dir or cwd)
+    reload_include: list[str] = field(default_factory=list)  # globs (default *.py)
+    reload_exclude: list[str] = field(default_factory=list)  # globs (default: hidden, caches)
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True

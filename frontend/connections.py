@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .access_log import client_label
+from .admission import Admission
 from .config import FrontConfig
+from .forwarded import TrustedProxies
+from .metrics import FrontMetrics
 
 if TYPE_CHECKING:
     from .link.pool import WorkerPool
@@ -68,12 +71,49 @@ class FrontContext:
     pool: WorkerPool
     connections: set[ClientConnection] = field(default_factory=set)  # open client connections
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
+    metrics: FrontMetrics = field(default_factory=FrontMetrics)  # plain-int counters
+    admission: Admission = field(init=False)  # the bounded wait for a worker
+    #: --proxy-headers: whose Forwarded / X-Forwarded-* to believe (None: off)
+    trusted_proxies: TrustedProxies | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admission = Admission(self.config, self.pool, self.metrics)
+        self.trusted_proxies = (
+            TrustedProxies.parse(self.config.forwarded_allow_ips)
+            if self.config.proxy_headers
+            else None
+        )
 
 
-def addresses(transport: asyncio.BaseTransport) -> tuple[list[Any] | None, list[Any] | None, str]:
+@dataclass(frozen=True, slots=True)
+class ProxiedAddresses:
+    """The addresses a PROXY protocol header gave (proxy_gate.py); None: the
+    connection's own one stays (e.g. a proxy's health check, ``LOCAL``)."""
+
+    client: list[Any] | None
+    server: list[Any] | None
+
+
+def addresses(
+    transport: asyncio.BaseTransport, proxied: ProxiedAddresses | None = None
+) -> tuple[list[Any] | None, list[Any] | None, str]:
     """``(client, server, peer)`` of an accepted connection: the scope's
     ``client`` and ``server`` (``[host, port]``; on a UNIX socket no client and
-    ``[path, None]``) and the client's label for log lines."""
+    ``[path, None]``) and the client's label for log lines. ``proxied``: what a
+    PROXY protocol header said replaces the socket's own addresses."""
+    client, server, peer = _socket_addresses(transport)
+    if proxied is not None:
+        if proxied.client is not None:
+            client = list(proxied.client)
+            peer = client_label(client)
+        if proxied.server is not None:
+            server = list(proxied.server)
+    return client, server, peer
+
+
+def _socket_addresses(
+    transport: asyncio.BaseTransport,
+) -> tuple[list[Any] | None, list[Any] | None, str]:
     sock = transport.get_extra_info("socket")
     if getattr(sock, "family", None) == socket.AF_UNIX:
         sockname = transport.get_extra_info("sockname")

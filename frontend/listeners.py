@@ -140,6 +140,7 @@ class Listener:
     uds_path: str | None = None
     uds_inode: int | None = None
     tls: bool = False  # a tls:// bind: connections are TLS (scheme https / wss)
+    name: str = ""  # systemd's FileDescriptorName= for an activated socket
 
     def cleanup(self) -> None:
         """Remove our UNIX socket file if it is still the one we made."""
@@ -239,8 +240,8 @@ def bind_unix(path: str, backlog: int, mode: int, what: str = "UNIX socket") -> 
     return Listener(sock, f"unix:{path}", uds_path=path, uds_inode=inode)
 
 
-def adopt_fd(fd: int, backlog: int) -> Listener:
-    """Use an inherited socket (``--fd``) as a listener."""
+def adopt_fd(fd: int, backlog: int, name: str = "") -> Listener:
+    """Use an inherited socket (``--fd``, socket activation) as a listener."""
     try:
         sock = socket.socket(fileno=fd)
     except OSError as exc:
@@ -260,11 +261,15 @@ def adopt_fd(fd: int, backlog: int) -> Listener:
     except OSError as exc:
         sock.detach()
         raise ListenError(f"cannot use --fd {fd}: {exc.strerror or exc}") from None
-    return Listener(sock, describe_socket(sock))
+    return Listener(sock, describe_socket(sock), name=name)
 
 
 def open_listeners(
-    binds: list[str], uds: list[str], fds: list[int], backlog: int
+    binds: list[str],
+    uds: list[str],
+    fds: list[int],
+    backlog: int,
+    fd_names: dict[int, str] | None = None,
 ) -> list[Listener]:
     """Create every client-facing listener; on failure close those already made."""
     made: list[Listener] = []
@@ -278,7 +283,7 @@ def open_listeners(
         for path in uds:
             made.append(bind_unix(path, backlog, UDS_MODE, "--uds"))
         for fd in fds:
-            made.append(adopt_fd(fd, backlog))
+            made.append(adopt_fd(fd, backlog, (fd_names or {}).get(fd, "")))
     except BaseException:
         close_listeners(made)
         raise

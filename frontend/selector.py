@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from .http1.connection import HTTP11Connection
@@ -26,7 +27,7 @@ from .websocket.connection import take_over as websocket_take_over
 from .websocket.handshake import is_websocket_upgrade
 
 if TYPE_CHECKING:
-    from .connections import FrontContext
+    from .connections import FrontContext, ProxiedAddresses
     from .http1.parser import RequestHead
     from .listeners import Listener
 
@@ -82,10 +83,13 @@ class ProtocolSelector:
         self.scheme = "https" if listener.tls else "http"
         self.take_overs = TakeOvers([(is_websocket_upgrade, websocket_take_over)])
 
-    def __call__(self) -> asyncio.Protocol:
+    def __call__(self, proxied: ProxiedAddresses | None = None) -> asyncio.Protocol:
+        """The first protocol of a new connection; ``proxied``: the addresses a
+        PROXY protocol header gave (proxy_gate.py)."""
+        self._ctx.metrics.connections_accepted += 1
         if self._ctx.config.http2:
-            return ProtocolSwitch(self._ctx, self.scheme, self._http1)
-        return HTTP11Connection(self._ctx, self.scheme, self.take_overs)
+            return ProtocolSwitch(self._ctx, self.scheme, partial(self._http1, proxied), proxied)
+        return self._http1(proxied)
 
-    def _http1(self) -> asyncio.Protocol:
-        return HTTP11Connection(self._ctx, self.scheme, self.take_overs)
+    def _http1(self, proxied: ProxiedAddresses | None = None) -> asyncio.Protocol:
+        return HTTP11Connection(self._ctx, self.scheme, self.take_overs, proxied)

@@ -9,12 +9,15 @@
   lifespan startup failed (3); the front stops with the worker's status.
 
 SIGHUP reloads the TLS certificate and key (``docs/tls.md``): new
-handshakes use the new pair, open connections keep theirs.
+handshakes use the new pair, open connections keep theirs; in embedded mode
+it also rolls fresh workers in (``docs/operations.md``).
 
 Startup order: worker socket (fails fast if another front owns it), client
-listeners, then (embedded mode) the workers. Each client listener is logged
-as ``listening on http://HOST:PORT`` or ``listening on unix:PATH`` with the
-address actually bound.
+listeners, the control socket and metrics listener, signal handlers, then
+(embedded mode) the workers. Each client listener is logged as ``listening on
+http://HOST:PORT`` or ``listening on unix:PATH`` with the address actually
+bound; by then signals are handled and ``pagi-ctl`` is answered. With
+``--handover`` the sockets come from the running front instead (handover.py).
 
 Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
 client connection; wait up to ``--graceful-timeout`` for them to finish;
@@ -28,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import uvloop
 from pagi.protocol import reasons
@@ -42,6 +47,18 @@ from .access_format import compile_format
 from .access_log import set_access_format
 from .config import FrontConfig
 from .connections import FrontContext
+from .control_plane import ControlPlane
+from .control_socket import CONTROL_SOCKET_NAME
+from .dev_reload import FileWatcher, watch_app_files
+from .handover import (
+    Handover,
+    HandoverError,
+    adopt,
+    confirm_when_ready,
+    own,
+    take_sockets,
+)
+from .handover_source import HandoverSource
 from .link.pool import WorkerPool
 from .listeners import (
     Listener,
@@ -51,9 +68,14 @@ from .listeners import (
 )
 from .logs import setup_logging
 from .pid_file import PidFile, PidFileError
+from .proxy_gate import ProxyProtocolGate
+from .rolling import Operations
+from .sd_notify import Notifier
+from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
 from .tls.acceptor import TlsAcceptor
 from .tls.contexts import ServerContexts, TlsConfigError, tls_settings
+from .worker_health import WorkerHealth
 from .worker_socket import WorkerSocket
 
 logger = logging.getLogger("pagi.front")
@@ -77,7 +99,27 @@ class FrontServer:
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
+        self._ops: Operations | None = None
+        self._control: ControlPlane | None = None
+        self._health: WorkerHealth | None = None
+        self._watcher: FileWatcher | None = None
+        self._handed: Handover | None = None  # sockets taken from the previous front
+        self._handover_task: asyncio.Task[None] | None = None
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
+        self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
+
+    def _is_ready(self) -> bool:
+        """Listening, and at least one worker takes requests (systemd's READY=1)."""
+        return bool(self._servers or self._acceptors) and len(self.pool) > 0
+
+    def describe(self) -> str:
+        """One line of live counts (systemd's STATUS=)."""
+        links = self.pool.links
+        draining = sum(1 for link in links if link.draining)
+        return (
+            f"{len(links) - draining} worker(s) ready, {draining} draining; "
+            f"{len(self.ctx.connections)} connection(s)"
+        )
 
     # --- lifetime ---------------------------------------------------------------
 
@@ -86,9 +128,19 @@ class FrontServer:
             if not await self._start():
                 return 1
             await self._stop.wait()
+            self.notify.stopping()
             await self._shutdown()
         finally:
+            if self._watcher is not None:
+                await self._watcher.close()
+            if self._health is not None:
+                await self._health.close()
+            if self._ops is not None:
+                await self._ops.close()
+            if self._control is not None:
+                await self._control.close()
             self._cleanup()
+            await self.notify.close()
         logger.info("stopped (exit status %d)", self.exit_code)
         return self.exit_code
 
@@ -99,44 +151,79 @@ class FrontServer:
             self._private_dir = tempfile.mkdtemp(prefix="pagi-")
             config.socket_dir = self._private_dir
         self._workers = WorkerSocket(config, self.pool)
+        handed: Handover | None = None
         try:
-            self._workers.open()
-            self._listeners = open_listeners(
-                config.listen_addresses(), config.uds, config.fds, config.backlog
-            )
+            if config.handover:
+                handed = self._take_over()
+            else:
+                self._workers.open()
+                self._listeners = open_listeners(
+                    config.listen_addresses(),
+                    config.uds,
+                    config.fds,
+                    config.backlog,
+                    config.fd_names,
+                )
             if any(listener.tls for listener in self._listeners):
+                if config.proxy_protocol:
+                    raise ListenError(
+                        "--proxy-protocol is not supported on tls:// listeners "
+                        "(the PROXY header precedes the TLS handshake)"
+                    )
                 alpn = ("h2", "http/1.1") if config.http2 else ("http/1.1",)
                 self._tls = ServerContexts(tls_settings(config, alpn))
-        except (ListenError, TlsConfigError) as exc:
+        except (ListenError, HandoverError, TlsConfigError) as exc:
             logger.error("%s", exc)
             return False
 
         from .selector import ProtocolSelector
 
+        ctx = self.ctx
         for listener in self._listeners:
+            selector = ProtocolSelector(ctx, listener)
             if listener.tls:
                 assert self._tls is not None
                 acceptor = TlsAcceptor(
-                    listener.sock,
-                    self._tls,
-                    ProtocolSelector(self.ctx, listener),
-                    config.ssl_handshake_timeout,
+                    listener.sock, self._tls, selector, config.ssl_handshake_timeout,
                     config.server_header,
-                )
+                )  # fmt: skip
                 acceptor.start()
                 self._acceptors.append(acceptor)
                 continue
-            server = await loop.create_server(
-                ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
-            )
+            factory: Callable[[], asyncio.Protocol] = selector
+            if config.proxy_protocol:
+                factory = partial(ProxyProtocolGate, selector, config.header_timeout)
+            server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
-        # Handlers first: whoever reads "listening on" may signal us at once.
+        if config.app is not None:
+            self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
+        self._ops = Operations(
+            config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state, self._set_title
+        )
+        self._control = ControlPlane(config, ctx, self._ops, lambda: self._listeners)
+        try:
+            control = handed.of_role("control") if handed is not None else []
+            await self._control.open(adopt(control[0]) if control else None)
+        except ListenError as exc:
+            logger.error("%s", exc)
+            return False
+        if self._control.control_socket is not None:
+            self._control.handover = HandoverSource(
+                lambda: self._listeners,
+                self._workers,
+                self._control.control_socket,
+                lambda: self._private_dir,
+                self._handed_over,
+            )
+        # Before the "listening on" lines, which scripts take as "ready": signals
+        # are handled and the control socket answers from then on.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
-        if self._tls is not None:
-            loop.add_signal_handler(signal.SIGHUP, self._tls.reload)
         for listener in self._listeners:
-            logger.info("listening on %s", listener.url)
+            if listener.name:
+                logger.info("listening on %s (socket %s)", listener.url, listener.name)
+            else:
+                logger.info("listening on %s", listener.url)
         if self._pid_file is not None:
             try:
                 self._pid_file.write()
@@ -144,12 +231,63 @@ class FrontServer:
                 logger.error("%s", exc)
                 return False
         self._set_title()
-        if config.app is not None:
-            self._supervisor = Supervisor(config, self._on_fatal)
+        self.notify.start()
+
+        self._health = WorkerHealth(
+            config, self.pool, ctx.metrics, self._ops.recycle, self._ops.unresponsive
+        )
+        self._health.start()
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        loop.add_signal_handler(signal.SIGTTIN, self._ops.scale_by, 1)
+        loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
+        if self._supervisor is not None:
             self._supervisor.start()
+            if config.reload:
+                self._watcher = watch_app_files(config, self._ops)
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
+        if handed is not None:
+            self._handover_task = loop.create_task(self._confirm_take_over(handed))
         return True
+
+    # --- hand-over (handover.py) ---------------------------------------------------
+
+    def _take_over(self) -> Handover:
+        """Receive the running front's sockets instead of binding our own."""
+        assert self._workers is not None
+        handed = take_sockets(os.path.join(self.config.socket_dir, CONTROL_SOCKET_NAME))
+        self._handed = handed
+        self._listeners = [adopt(s) for s in handed.of_role("client")]
+        workers = handed.of_role("workers")
+        if not workers:
+            raise HandoverError("the running front passed no worker socket")
+        self._workers.adopt(adopt(workers[0]))
+        return handed
+
+    async def _confirm_take_over(self, handed: Handover) -> None:
+        target = self.config.workers if self.config.app is not None else 1
+        if not await confirm_when_ready(
+            handed, lambda: len(self.pool) >= target, self.config.reload_timeout
+        ):
+            logger.error(
+                "no worker ready within %g s: hand-over abandoned (the old front serves on)",
+                self.config.reload_timeout,
+            )
+            self.exit_code = 1
+            self._stop.set()
+            return
+        assert self._workers is not None and self._control is not None
+        control = self._control.control_socket
+        control_listener = control.listener if control is not None else None
+        own(handed, [*self._listeners, self._workers.listener, control_listener])
+        if handed.private_dir:
+            self._private_dir = handed.private_dir
+        logger.info("took over the sockets; the old front is stopping")
+
+    def _handed_over(self) -> None:
+        """The new front serves on our sockets: stop (its socket dir is its now)."""
+        self._private_dir = None
+        self._stop.set()
 
     def _set_title(self) -> None:
         try:
@@ -157,8 +295,8 @@ class FrontServer:
         except ImportError:  # pragma: no cover - a declared dependency
             return
         where = " ".join(listener.url.removeprefix("http://") for listener in self._listeners)
-        if self.config.app is not None:
-            setproctitle(f"pagi-front: {where} workers={self.config.workers}")
+        if self._supervisor is not None:
+            setproctitle(f"pagi-front: {where} workers={self._supervisor.target}")
         else:
             setproctitle(f"pagi-front: {where} socket-dir={self.config.socket_dir}")
 
@@ -177,6 +315,26 @@ class FrontServer:
             self.exit_code = self.exit_code or 1
             self._force.set()
             self._stop.set()
+
+    def _on_sighup(self) -> None:
+        """Reload the TLS certificate (if any) and roll fresh embedded workers in."""
+        if self._tls is not None:
+            self._tls.reload()
+        if self._ops is None or self._supervisor is None:
+            if self._tls is None:
+                logger.info("SIGHUP: nothing to reload in the production layout")
+            return
+        logger.info("SIGHUP received: rolling reload of the workers")
+        asyncio.get_running_loop().create_task(self._ops.reload(wait=False))
+
+    def _on_respawn(self) -> None:
+        self.ctx.metrics.respawns += 1
+
+    def _on_reload_state(self, running: bool) -> None:
+        if running:
+            self.notify.reloading("reloading workers")
+        else:
+            self.notify.reloaded()
 
     def _on_fatal(self, code: int) -> None:
         if not self._stop.is_set():

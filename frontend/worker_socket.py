@@ -9,15 +9,15 @@ registers itself with the pool once its HELLO is accepted.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
+import socket
 
+from .acceptor import Acceptor
 from .config import FrontConfig
 from .link.pool import WorkerPool
 from .link.worker_link import WorkerLink
-from .listeners import AddressInUse, Listener, ListenError, bind_unix, close_listeners
+from .listeners import AddressInUse, Listener, ListenError, bind_unix
 
 logger = logging.getLogger("pagi.front")
 
@@ -35,8 +35,7 @@ class WorkerSocket:
         self.path = os.path.join(config.socket_dir, WORKER_SOCKET_NAME)
         self.links: set[WorkerLink] = set()
         self._next_id = 1
-        self._loop = asyncio.get_running_loop()
-        self._listener: Listener | None = None
+        self._acceptor = Acceptor(self._link, "worker link", 64)
 
     def open(self) -> None:
         """Create the directory and the socket. Raises :class:`ListenError`."""
@@ -50,36 +49,39 @@ class WorkerSocket:
                     f"cannot create socket dir {directory}: {exc.strerror or exc}"
                 ) from None
         try:
-            self._listener = bind_unix(self.path, 128, WORKER_SOCKET_MODE, "worker socket")
+            listener = bind_unix(self.path, 128, WORKER_SOCKET_MODE, "worker socket")
         except AddressInUse:
             raise ListenError(
                 f"another pagi-front is already running: {self.path} answers "
                 "(use another --socket-dir, or stop that front first)"
             ) from None
-        self._loop.add_reader(self._listener.sock.fileno(), self._accept)
+        self._acceptor.start(listener)
         logger.info("accepting workers on unix:%s", self.path)
 
-    def _accept(self) -> None:
-        assert self._listener is not None
-        for _ in range(64):
-            try:
-                sock, _addr = self._listener.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                logger.warning("accepting a worker link failed: %s", exc.strerror or exc)
-                return
-            worker_id = self._next_id
-            self._next_id += 1
-            link = WorkerLink(sock, worker_id, self._config, self._pool, self.links.discard)
-            self.links.add(link)
+    def adopt(self, listener: Listener) -> None:
+        """Accept workers on a socket handed over by another front (handover.py)."""
+        self._acceptor.start(listener)
+        logger.info("accepting workers on unix:%s (handed over)", self.path)
+
+    @property
+    def listener(self) -> Listener | None:
+        return self._acceptor.listener
+
+    def pause(self) -> None:
+        """Accept no worker for now (another front does, during a hand-over)."""
+        self._acceptor.pause()
+
+    def resume(self) -> None:
+        self._acceptor.resume()
+
+    def _link(self, sock: socket.socket) -> None:
+        worker_id = self._next_id
+        self._next_id += 1
+        link = WorkerLink(sock, worker_id, self._config, self._pool, self.links.discard)
+        self.links.add(link)
 
     def close(self) -> None:
         """Stop accepting, close every link, remove the socket file."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._loop.remove_reader(listener.sock.fileno())
-            close_listeners([listener])
+        self._acceptor.close()
         for link in list(self.links):
             link.close("front stopping")

@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
@@ -29,7 +29,7 @@ class Kind(IntEnum):
     CREDIT = 6  # either way: grant more bytes of flow-control window
     CLOSE = 7  # front -> worker: the client side of a scope ended
     END = 8  # worker -> front: the application finished a scope
-    DRAIN = 9  # worker -> front: send me no new scopes
+    DRAIN = 9  # worker -> front: send me no new scopes; front -> worker: stop gracefully
     PING = 10  # either way
     PONG = 11  # either way
     STATS = 12  # worker -> front

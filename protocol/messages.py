@@ -208,6 +208,7 @@ FROM_FRONT = frozenset(
         Kind.EVENT,
         Kind.CREDIT,
         Kind.CLOSE,
+        Kind.DRAIN,
         Kind.PING,
         Kind.PONG,
         Kind.CREDITS,

@@ -31,7 +31,13 @@ _LISTEN_TLS_RE = re.compile(r"listening on https://127\.0\.0\.1:(\d+)")
 class Proc:
     """A child process whose stderr+stdout go to a log file."""
 
-    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         self.argv = argv
         self.log_path = log_path
         full_env = dict(os.environ)
@@ -47,6 +53,7 @@ class Proc:
             cwd=REPO,
             env=full_env,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
 
     @property

@@ -60,6 +60,8 @@ HANDSHAKE_TIMEOUT = 10.0
 CANCEL_GRACE = 2.0
 #: Bound on writing the last frames (ENDs) before closing the link.
 CLOSE_TIMEOUT = 5.0
+#: While draining, how often to look for scopes opened after DRAIN left.
+DRAIN_POLL = 0.05
 #: A link that lived this long resets the reconnect backoff.
 STABLE_LINK = 5.0
 #: sockaddr_un.sun_path is 108 bytes including the terminating NUL.
@@ -160,10 +162,16 @@ class Worker:
             logger.warning("%s again: exiting now", name)
             sys.stderr.flush()
             os._exit(1)
+        self._begin_stop(f"{name} received")
+
+    def request_stop(self) -> None:
+        """The front sent DRAIN (reload, scale down, recycling): stop as on SIGTERM."""
+        if not self.stopping:
+            self._begin_stop("the front asked this worker to drain")
+
+    def _begin_stop(self, why: str) -> None:
         self.stopping = True
-        logger.info(
-            "%s received: stopping gracefully (up to %.1f s)", name, self.config.graceful_timeout
-        )
+        logger.info("%s: stopping gracefully (up to %.1f s)", why, self.config.graceful_timeout)
         if self._stop is not None and not self._stop.done():
             self._stop.set_result(None)
 
@@ -273,18 +281,35 @@ class Worker:
     # --- stopping -------------------------------------------------------------------
 
     async def _drain(self, session: Session) -> None:
+        """DRAIN, then serve until the front closes the link (it does so once it
+        routes nothing more here and every scope it routed has ended), so an
+        OPEN already on its way when DRAIN left is served, not lost."""
         session.link.send(m.drain())
         if self.tasks:
             logger.info("draining %d open scope(s)", len(self.tasks))
-        await self._finish_tasks()
-        await session.link.close_gracefully(CLOSE_TIMEOUT)
-
-    async def _finish_tasks(self) -> None:
-        """Wait for every scope task (new ones too) up to the graceful timeout,
-        then cancel what is left; their END says "cancelled at shutdown"."""
-        self._drained = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.graceful_timeout
+        closed = session.closed
+        while not closed.done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            waiting: set[asyncio.Future[Any]] = {closed, *self.tasks.values()}
+            await asyncio.wait(
+                waiting, timeout=min(remaining, DRAIN_POLL), return_when=asyncio.FIRST_COMPLETED
+            )
+            self._forget_finished_tasks()
+        await self._finish_tasks(deadline)
+        await session.link.close_gracefully(CLOSE_TIMEOUT)
+
+    async def _finish_tasks(self, deadline: float | None = None) -> None:
+        """Wait for every scope task (new ones too) up to the graceful timeout
+        (or ``deadline``), then cancel what is left; their END says "cancelled
+        at shutdown"."""
+        self._drained = True
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.config.graceful_timeout
         while self.tasks:
             remaining = deadline - loop.time()
             if remaining <= 0:

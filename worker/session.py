@@ -36,6 +36,7 @@ from pagi.protocol import messages as m
 from pagi.protocol.kinds import CLOSE as _CLOSE
 from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import CREDITS as _CREDITS
+from pagi.protocol.kinds import DRAIN as _DRAIN
 from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HTTP_REQUEST as _HTTP_REQUEST
 from pagi.protocol.kinds import OPEN as _OPEN
@@ -164,6 +165,8 @@ class Session:
             self.link.send(m.pong(msg[2]))
         elif kind == _PONG:
             pass
+        elif kind == _DRAIN:
+            self._worker.request_stop()
         elif kind == _WELCOME:
             self._welcome(msg)
         elif kind == _REJECT:

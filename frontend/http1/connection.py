@@ -38,7 +38,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..connections import LINGER_TIMEOUT, FrontContext, addresses
+from ..connections import LINGER_TIMEOUT, FrontContext, ProxiedAddresses, addresses
 from ..streams.http_stream import HTTPStream
 from ..streams.sse import limit_unsent
 from ..streams.sse_detect import is_sse_request
@@ -66,6 +66,7 @@ class HTTP11Connection(asyncio.Protocol):
         "_cur",
         "_parser",
         "_processing",
+        "_proxied",
         "_queue",
         "_read_paused",
         "_started",
@@ -90,8 +91,15 @@ class HTTP11Connection(asyncio.Protocol):
 
     protocol = "http/1.1"
 
-    def __init__(self, ctx: FrontContext, scheme: str, take_overs: TakeOvers) -> None:
+    def __init__(
+        self,
+        ctx: FrontContext,
+        scheme: str,
+        take_overs: TakeOvers,
+        proxied: ProxiedAddresses | None = None,
+    ) -> None:
         self.ctx = ctx
+        self._proxied = proxied
         config = ctx.config
         self.config = config
         self.scheme = scheme
@@ -142,15 +150,19 @@ class HTTP11Connection(asyncio.Protocol):
         return self._cur
 
     def shutdown(self) -> None:
-        """No more keep-alive: close now if idle, else after the current response
-        (an event stream, which would never finish, is ended at once)."""
+        """No more keep-alive: the current response is the last (an event
+        stream, which would never finish, is ended at once).
+
+        An idle connection is *not* closed now: it closes when its keep-alive
+        time runs out, exactly when it would have without the shutdown, and a
+        request arriving before that is answered with ``connection: close``.
+        So a client whose pool forgets idle connections before the server's
+        keep-alive timeout (the usual set-up) never sends a request into a
+        closing socket: a restart resets no request.
+        """
         self.shutting_down = True
         cur = self._cur
-        if self.closing:
-            return
-        if cur is None:
-            self.close(linger=bool(self._queue) or self.partial_head)
-        else:
+        if not self.closing and cur is not None:
             cur.shutdown()
 
     def abort(self, reason: str) -> None:
@@ -177,7 +189,7 @@ class HTTP11Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they quack like it.
         self._transport = transport  # type: ignore[assignment]
-        self.client, self.server, self.peer = addresses(transport)
+        self.client, self.server, self.peer = addresses(transport, self._proxied)
         self.scope_extras = scope_extras(transport)
         self.ctx.connections.add(self)
         self.timers.go_idle()
@@ -357,9 +369,6 @@ class HTTP11Connection(asyncio.Protocol):
             cur = self._cur
             if cur is None:
                 if not queue:
-                    return
-                if self.shutting_down:
-                    self.close(linger=True)
                     return
                 item = queue.next_request()
                 if isinstance(item, ParseError):

@@ -36,7 +36,7 @@ import h2.events
 from h2.errors import ErrorCodes
 from pagi.protocol import reasons
 
-from ..connections import FrontContext, addresses
+from ..connections import FrontContext, ProxiedAddresses, addresses
 from ..tls.scope_info import NO_EXTRAS, scope_extras
 from .core import H2Core
 from .limits import H2Limits
@@ -54,7 +54,14 @@ class HTTP2Connection(asyncio.Protocol):
 
     protocol = "h2"
 
-    def __init__(self, ctx: FrontContext, scheme: str, limits: H2Limits | None = None) -> None:
+    def __init__(
+        self,
+        ctx: FrontContext,
+        scheme: str,
+        limits: H2Limits | None = None,
+        proxied: ProxiedAddresses | None = None,
+    ) -> None:
+        self._proxied = proxied
         self.ctx = ctx
         self.scheme = scheme
         self.loop = asyncio.get_running_loop()
@@ -127,7 +134,7 @@ class HTTP2Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        self.client, self.server, self.peer = addresses(transport)
+        self.client, self.server, self.peer = addresses(transport, self._proxied)
         self.scope_extras = scope_extras(transport)
         self.ctx.connections.add(self)
         self._write()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from pagi.protocol import reasons
 
-from ..connections import FrontContext
+from ..connections import FrontContext, ProxiedAddresses
 from .connection import HTTP2Connection
 from .core import PREFACE
 
@@ -32,15 +32,29 @@ from .core import PREFACE
 class ProtocolSwitch(asyncio.Protocol):
     """Picks the connection protocol for one transport, then gets out of the way."""
 
-    __slots__ = ("_buffer", "_ctx", "_http1", "_scheme", "_timer", "_transport", "opened_at")
+    __slots__ = (
+        "_buffer",
+        "_ctx",
+        "_http1",
+        "_proxied",
+        "_scheme",
+        "_timer",
+        "_transport",
+        "opened_at",
+    )
 
     protocol = "undecided"  # what a ClientConnection speaks: not chosen yet
     peer = "-"
 
     def __init__(
-        self, ctx: FrontContext, scheme: str, http1: Callable[[], asyncio.Protocol]
+        self,
+        ctx: FrontContext,
+        scheme: str,
+        http1: Callable[[], asyncio.Protocol],
+        proxied: ProxiedAddresses | None = None,
     ) -> None:
         self._ctx = ctx
+        self._proxied = proxied
         self._scheme = scheme
         self._http1 = http1
         self._transport: asyncio.Transport | None = None
@@ -53,7 +67,11 @@ class ProtocolSwitch(asyncio.Protocol):
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             h2 = ssl_object.selected_alpn_protocol() == "h2"
-            self._hand_over(HTTP2Connection(self._ctx, self._scheme) if h2 else self._http1())
+            self._hand_over(
+                HTTP2Connection(self._ctx, self._scheme, proxied=self._proxied)
+                if h2
+                else self._http1()
+            )
             return
         self._ctx.connections.add(self)
         loop = asyncio.get_running_loop()
@@ -67,7 +85,9 @@ class ProtocolSwitch(asyncio.Protocol):
         self._buffer = b""
         self._stop_waiting()
         if buffered.startswith(PREFACE):
-            chosen: asyncio.Protocol = HTTP2Connection(self._ctx, self._scheme)
+            chosen: asyncio.Protocol = HTTP2Connection(
+                self._ctx, self._scheme, proxied=self._proxied
+            )
         else:
             chosen = self._http1()
         self._hand_over(chosen, buffered)

@@ -121,6 +121,11 @@ class LinkIO:
         sock.setblocking(False)
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued for the peer and not yet written (the link's backlog)."""
+        return self._frames_size + len(self._out)
+
     # --- the subclass's side ------------------------------------------------------
 
     def _dispatch(self, msg: list[Any]) -> None:

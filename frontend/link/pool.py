@@ -99,11 +99,21 @@ class WorkerPool:
         except ValueError:
             pass
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a worker (:meth:`wait`)."""
+        return len(self._waiters)
+
     def __len__(self) -> int:
         """Number of ready (welcomed, not draining) workers."""
         return sum(1 for link in self._links if not link.draining)
 
     # --- membership (called by WorkerLink) -----------------------------------
+
+    @property
+    def links(self) -> list[WorkerLink]:
+        """Every pool member, draining ones included (a copy)."""
+        return list(self._links)
 
     def add(self, link: WorkerLink) -> None:
         if link not in self._links:

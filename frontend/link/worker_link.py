@@ -34,6 +34,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -98,8 +99,11 @@ class WorkerLink(LinkIO):
         "capacity",
         "draining",
         "interface",
+        "joined_at",
+        "last_pong",
         "open_scopes",
         "pid",
+        "recycle_after",
         "request_window",
         "stats",
         "welcomed",
@@ -128,6 +132,9 @@ class WorkerLink(LinkIO):
         self.open_scopes = 0
         self.welcomed = False
         self.draining = False
+        self.joined_at = 0.0  # loop time of WELCOME
+        self.last_pong = 0.0  # loop time of the last PONG (WELCOME until the first)
+        self.recycle_after = 0  # scopes after which to recycle (0: never; WorkerHealth sets it)
         self.stats: dict[Any, Any] = {}
         super().__init__(sock, config, f"#{worker_id}")  # the name until HELLO names it
         self._handshake_timer = self._loop.call_later(
@@ -136,6 +143,16 @@ class WorkerLink(LinkIO):
 
     def __repr__(self) -> str:
         return f"<WorkerLink {self.name!r} id={self.worker_id} open={self.open_scopes}>"
+
+    @property
+    def scopes_opened(self) -> int:
+        """Scopes routed to this worker so far (ids are assigned from 1, never reused)."""
+        return self._last_sid
+
+    @property
+    def response_credit(self) -> int:
+        """Response bytes the worker may still send, summed over its open scopes."""
+        return sum(scope.window for scope in self._scopes.values())
 
     # --- the HTTP layer's side ---------------------------------------------
 
@@ -269,6 +286,45 @@ class WorkerLink(LinkIO):
         self._flush(final=True)
         self._teardown(logging.INFO, f"closing link to worker {self.name}: {reason}")
 
+    def ping(self) -> None:
+        """Send a heartbeat; the worker's loop answers PONG (``last_pong``)."""
+        if not self.closed and self.welcomed:
+            self._send([_PING, 0, self._last_sid])
+
+    def peer_pid(self) -> int | None:
+        """The worker's pid as this process's kernel sees it (``SO_PEERCRED``);
+        None when it lives in another pid namespace (a container)."""
+        try:
+            raw = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        except OSError:
+            return None
+        pid = int.from_bytes(raw[:4], sys.byteorder)
+        return pid or None
+
+    def drain(self, why: str) -> None:
+        """Route nothing new here and ask the worker to stop (reload, scale down,
+        ``pagi-ctl drain``); the worker answers DRAIN and exits once closed."""
+        if self.closed:
+            return
+        if not self.draining:
+            self._send(m.drain())
+        self._start_draining(f"draining ({why})")
+
+    def _start_draining(self, what: str) -> None:
+        if not self.draining:
+            self.draining = True
+            logger.info("worker %s %s", self.name, what)
+        if not self.open_scopes:
+            self._close_drained()
+
+    def _close_drained(self) -> None:
+        """Every scope routed here has ended and none will be routed again: close
+        the link. Closing is the front's move, so no OPEN can cross it."""
+        if self.closed:
+            return
+        self._flush(final=True)
+        self._teardown(logging.INFO, f"worker {self.name} drained")
+
     # --- dispatch (called by LinkIO for each decoded message) -------------------
 
     def _dispatch(self, msg: list[Any]) -> None:
@@ -304,6 +360,8 @@ class WorkerLink(LinkIO):
             self._pool.capacity_changed()
             if scope.handler is not None:
                 scope.handler.on_end(msg[END_OUTCOME], msg[END_STARTED], msg[END_DETAIL])
+            if self.draining and not self.open_scopes:
+                self._close_drained()
         elif kind == _ABORT:
             if not self.welcomed:
                 raise LinkViolation("ABORT before HELLO")
@@ -331,12 +389,11 @@ class WorkerLink(LinkIO):
         elif kind == _PING:
             self._send([_PONG, 0, msg[TOKEN]])
         elif kind == _DRAIN:
-            if not self.draining:
-                self.draining = True
-                logger.info("worker %s draining", self.name)
+            self._start_draining("draining")
         elif kind == _STATS:
             self.stats = msg[STATS_INFO]
-        # PONG: nothing to do (the front sends no PING yet).
+        elif kind == _PONG:
+            self.last_pong = self._loop.time()
 
     def _check_known(self, sid: int, what: str) -> None:
         if sid > self._last_sid:
@@ -356,6 +413,7 @@ class WorkerLink(LinkIO):
         self.request_window = hello.window
         self.capacity = hello.capacity
         self.welcomed = True
+        self.joined_at = self.last_pong = self._loop.time()
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None

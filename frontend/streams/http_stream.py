@@ -36,6 +36,7 @@ from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
 from ..access_log import log_access, short_target
+from ..forwarded import scope_addresses
 from .file_body import PUMP_DONE, PUMP_YIELD, FileBody
 from .opening import RETRY_AFTER, open_scope
 from .outcome import (
@@ -170,17 +171,23 @@ class HTTPStream:
         self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
         self.phase = OPENED
         conn = self.conn
+        client, scheme, server = conn.client, conn.scheme, conn.server
+        trusted = conn.ctx.trusted_proxies
+        if trusted is not None:  # --proxy-headers (forwarded.py)
+            client, scheme, server = scope_addresses(
+                trusted, client, scheme, server, headers, websocket=False
+            )
         self.sid = link.open_http(
             self,
             "sse" if self.sse else "http",
             self.http_version,
             self.method,
-            conn.scheme,
+            scheme,
             raw_path,
             query,
             headers,
-            conn.client,
-            conn.server,
+            client,
+            server,
             conn.scope_extras,
             mode,
         )
@@ -482,6 +489,11 @@ class HTTPStream:
         self.writer.end()
 
     def _log(self, status: int) -> None:
+        """The access-log line and the request metrics (once per request)."""
+        duration = self.conn.loop.time() - self.started_at
+        kind = "sse" if self.sse else "http"
+        sent = None if status == 499 else status  # 499: nothing was sent
+        self.conn.ctx.metrics.request_done(kind, sent, duration, self.body_bytes)
         log_access(
             self.conn.peer,
             self.method,
@@ -489,7 +501,7 @@ class HTTPStream:
             self.http_version,
             status,
             self.body_bytes,
-            self.conn.loop.time() - self.started_at,
+            duration,
             self.worker,
         )
 

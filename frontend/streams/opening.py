@@ -2,9 +2,11 @@
 
 A stream that is ready to go to a worker calls :func:`open_scope`. The pool
 picks the ready worker with the fewest open scopes; if none is ready the
-stream waits (one task, the only one a request ever gets) up to
-``--worker-wait-timeout`` for one, and is answered ``503`` with
-``retry-after`` if none comes. The stream then OPENs its scope on that link.
+stream waits (one task, the only one a request ever gets) through the front's
+admission (:mod:`..admission`: ``--queue-size`` waiting at most, each up to
+``--worker-wait-timeout``), and is answered ``503`` with ``retry-after`` if it
+is shed (admission logs and counts that). The stream then OPENs its scope on
+that link.
 
 Invariants: a stream is opened at most once; the wait task is
 ``stream.waiter`` while it runs (the stream cancels it when it ends early);
@@ -65,19 +67,12 @@ def open_scope(stream: Openable) -> None:
 async def _wait_for_worker(stream: Openable) -> None:
     """The slow path: no worker could take the stream at once."""
     conn = stream.conn
-    timeout = conn.ctx.config.worker_wait_timeout
     try:
-        link = await conn.ctx.pool.wait(timeout)
+        link = await conn.ctx.admission.wait(f"{stream.label()} from {conn.peer}")
         stream.waiter = None
         if not stream.waiting():
             return
-        if link is None:
-            logger.warning(
-                "503: no worker ready within %gs for %s from %s",
-                timeout,
-                stream.label(),
-                conn.peer,
-            )
+        if link is None:  # shed (admission.py logged and counted it)
             stream.reply(503, "no worker is available", RETRY_AFTER)
             return
         stream.open(link)

@@ -44,6 +44,7 @@ from pagi.protocol.kinds import RAISED
 
 from ..access_log import log_access
 from ..access_log import short_target as _short
+from ..forwarded import scope_addresses
 from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import PingPolicy
@@ -173,15 +174,21 @@ class WSStream:
         self.phase = HANDSHAKE
         self.input.start(link.request_window, config.ws_max_queue)
         self._timer = conn.loop.call_later(config.ws_handshake_timeout, self._handshake_expired)
+        client, scheme, server = conn.client, "wss" if conn.scheme == "https" else "ws", conn.server
+        trusted = conn.ctx.trusted_proxies
+        if trusted is not None:  # --proxy-headers (forwarded.py)
+            client, scheme, server = scope_addresses(
+                trusted, client, scheme, server, headers, websocket=True
+            )
         self.sid = link.open_websocket(
             self,
             self.http_version,
-            "wss" if conn.scheme == "https" else "ws",
+            scheme,
             raw_path,
             query,
             headers,
-            conn.client,
-            conn.server,
+            client,
+            server,
             {"subprotocols": self.subprotocols, **conn.scope_extras},
         )
 
@@ -477,6 +484,9 @@ class WSStream:
         client saw it: ``CONNECT`` answered ``200`` (RFC 8441)."""
         body = 0 if status == 101 and close_code is None else self.body_bytes
         duration = self.conn.loop.time() - self.started_at
+        self.conn.ctx.metrics.request_done(
+            "websocket", None if status == 499 else status, duration, body
+        )  # 499: nothing was sent
         method = "GET"
         if self.http_version == "2":
             method = "CONNECT"

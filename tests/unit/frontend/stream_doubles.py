@@ -62,6 +62,10 @@ class FakePool:
     def __init__(self, link: FakeLink | None, later: FakeLink | None = None) -> None:
         self.link = link
         self.later = later
+        self.waiting = 0  # requests waiting (admission's --queue-size check)
+
+    def __len__(self) -> int:
+        return 0 if self.link is None else 1
 
     def pick(self) -> FakeLink | None:
         return self.link

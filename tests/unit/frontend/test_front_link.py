@@ -547,6 +547,50 @@ def test_drain_stops_routing_and_eof_loses_open_scopes(
     assert "worker app:app #1 left" in caplog.text
 
 
+def test_a_draining_worker_is_closed_by_the_front_when_its_last_scope_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "pagi.front")
+
+    async def main() -> None:
+        s = Setup()
+        await s.ready()
+        h = Recorder()
+        sid = s.open(h)
+        await s.worker.recv()  # OPEN
+        s.worker.send(m.drain())
+        await s.settle()
+        assert s.link.draining and not s.link.closed  # a scope is still open
+        s.worker.send(start_with_body(sid, b"ok"), m.end(sid, 0, True, ""))
+        await s.settle()
+        assert s.link.closed and s.closed == [s.link]
+        await s.worker.recv_eof()  # the front closed it: no OPEN can cross a close
+        assert ("lost",) not in h.calls
+
+    run(main)
+    assert "worker app:app #1 draining" in caplog.text
+    assert "worker app:app #1 drained" in caplog.text
+
+
+def test_front_initiated_drain_sends_drain_and_closes_an_idle_link(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "pagi.front")
+
+    async def main() -> None:
+        s = Setup()
+        await s.ready()
+        s.link.drain("reload")
+        assert s.link.draining and s.pool.pick() is None
+        (msg,) = await s.worker.recv()
+        assert msg == [Kind.DRAIN, 0]
+        await s.worker.recv_eof()
+        assert s.link.closed
+
+    run(main)
+    assert "worker app:app #1 draining (reload)" in caplog.text
+
+
 def test_open_scope_on_a_dead_link_reports_worker_lost() -> None:
     async def main() -> None:
         s = Setup()

@@ -621,10 +621,26 @@ def test_sigterm_drains_open_scopes_then_exits_0(front: FakeFront, tmp_path: Pat
     conn.open(2)  # crossed the DRAIN on the wire: still served
     r2 = conn.response(2)
     assert r2["body"] == b"hello"
-    rest = conn.expect_eof()
-    assert [Kind.END, 1, 0, True, ""] in rest
+    assert conn.response(1)["end"] == [0, True, ""]
+    # Its scopes are over, but the worker keeps the link until the front
+    # closes it (protocol 3): an OPEN still on its way is served, not lost.
+    assert conn.nothing_within(0.3)
+    conn.open(3)
+    assert conn.response(3)["body"] == b"hello"
+    conn.close()  # what the front does once a draining worker has no scope left
     assert front.wait() == 0
     assert marker.read_text() == "lifespan.shutdown"
+
+
+def test_drain_from_the_front_stops_the_worker(front: FakeFront) -> None:
+    conn, _ = front.connect()
+    conn.open(1, path=b"/sleep", query=b"s=0.3")
+    conn.send(m.drain())
+    assert conn.recv() == [Kind.DRAIN, 0]  # acknowledged: it is stopping
+    assert conn.response(1)["end"] == [0, True, ""]
+    conn.close()
+    assert front.wait() == 0
+    assert "the front asked this worker to drain" in front.log()
 
 
 def test_graceful_timeout_cancels_scopes(front: FakeFront) -> None:
