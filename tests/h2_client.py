@@ -46,8 +46,13 @@ class StreamRecord:
 class H2Client:
     """One HTTP/2 connection; every call blocks with the socket's timeout."""
 
-    def __init__(self, port: int, tls: ssl.SSLContext | None = None, **settings: Any) -> None:
+    def __init__(
+        self, port: int, tls: ssl.SSLContext | None = None, prefix: bytes = b"", **settings: Any
+    ) -> None:
+        """``prefix``: bytes sent before the client preface (a PROXY protocol header)."""
         self.sock = open_socket(port, tls)
+        if prefix:
+            self.sock.sendall(prefix)
         self.authority = f"localhost:{port}"
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)

@@ -7,8 +7,10 @@ import socket
 import struct
 
 import httpx
+from h2_client import H2Client
 from harness import Processes, raw_request, recv_until_close
 from pagi.frontend.proxy_protocol import V2_SIGNATURE
+from tls_certs import TlsFiles
 
 FORWARDED = {
     "x-forwarded-for": "203.0.113.7",
@@ -90,3 +92,26 @@ def test_proxy_protocol_refuses_connections_without_a_valid_header(procs: Proces
     assert "refused: no PROXY protocol header within 1s" in logs
     v1 = b"PROXY TCP4 192.0.2.1 198.51.100.2 5 6\r\n"
     assert _body(raw_request(front.port, v1 + REQUEST)).startswith(b"['192.0.2.1', 5]")
+
+
+def test_proxy_protocol_addresses_reach_http2_scopes(procs: Processes) -> None:
+    """The header's addresses survive the HTTP/1.1-or-HTTP/2 choice (h2c prior
+    knowledge)."""
+    front = procs.front("--proxy-protocol", app="ops_app:app", workers=1)
+    v1 = b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"
+    conn = H2Client(front.port, prefix=v1)
+    try:
+        headers, body, _trailers = conn.response(conn.request("/client"))
+    finally:
+        conn.close()
+    assert headers[b":status"] == b"200"
+    assert body == b"['192.0.2.1', 56324] http ['198.51.100.2', 443]"
+
+
+def test_proxy_protocol_is_refused_on_a_tls_listener(procs: Processes, tls_files: TlsFiles) -> None:
+    front = procs.front(
+        "--proxy-protocol", "--bind", "tls://127.0.0.1:0", "--ssl-certfile", str(tls_files.server),
+        app="ops_app:app", workers=1, wait=False,
+    )  # fmt: skip
+    assert front.wait() == 1
+    assert "--proxy-protocol is not supported on tls:// listeners" in front.logs()
