@@ -165,11 +165,14 @@ def send_with_fds(sock: socket.socket, data: bytes, fds: list[int]) -> None:
 
 def adopt(handed: HandedSocket) -> Listener:
     """A received listening socket as a :class:`Listener`. The socket file (if
-    any) is not ours until the hand-over is done: see :func:`own`."""
+    any) is not ours until the hand-over is done: see :func:`own`. A TLS
+    listener of the old front (``https://`` URL) stays one: the new front
+    needs its own ``--ssl-certfile`` for it."""
     sock = socket.socket(fileno=handed.fd)
     sock.setblocking(False)
     sock.set_inheritable(False)
-    return Listener(sock, handed.url or describe_socket(sock), name=handed.name)
+    url = handed.url or describe_socket(sock)
+    return Listener(sock, url, name=handed.name, tls=url.startswith("https://"))
 
 
 def own(handover: Handover, listeners: list[Listener | None]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from harness import PYTHON, Front, Processes
 from load import LoadGenerator
+from tls_certs import TlsFiles, tls_front
 
 
 def test_split_layout_workers_drained_under_load_fail_nothing(procs: Processes) -> None:
@@ -154,3 +155,16 @@ def test_worker_sigkill_under_load_fails_only_its_in_flight_requests(procs: Proc
     assert len(report.failures) <= 6, report.failures
     assert all("502" in f or "RemoteDisconnected" in f for f in report.failures), report.failures
     assert str(victim) in report.bodies and len(report.bodies) == 3
+
+
+def test_handover_keeps_a_tls_listener_tls(procs: Processes, tls_files: TlsFiles) -> None:
+    """A tls:// listener taken over stays TLS on the new front (its own certificate)."""
+    old = tls_front(procs, tls_files, app="ops_app:app")
+    port = old.tls_port
+    new = tls_front(procs, tls_files, "--handover", app="ops_app:app")
+    new.wait_for_log("took over the sockets")
+    assert old.wait(20) == 0
+    assert new.tls_port == port
+    with httpx.Client(verify=tls_files.client_context()) as client:
+        reply = client.get(f"https://localhost:{port}/pid")
+    assert reply.status_code == 200 and reply.text.strip().isdigit()
