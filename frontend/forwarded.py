@@ -219,7 +219,7 @@ def resolve(headers: Sequence[Header], trusted: TrustedProxies, websocket: bool)
 
 
 def scope_addresses(
-    trusted: TrustedProxies,
+    trusted: TrustedProxies | None,
     client: list[object] | None,
     scheme: str,
     server: list[object] | None,
@@ -227,7 +227,10 @@ def scope_addresses(
     websocket: bool,
 ) -> tuple[list[object] | None, str, list[object] | None]:
     """(client, scheme, server) for a scope: the proxy's word if the peer is
-    trusted (a UNIX-socket peer, ``client is None``, always is), else unchanged."""
+    trusted (a UNIX-socket peer, ``client is None``, always is), else unchanged.
+    ``trusted`` None (``--proxy-headers`` off): always unchanged."""
+    if trusted is None:
+        return client, scheme, server
     peer = client[0] if client else None
     if client is not None and not trusted.trusts(peer if isinstance(peer, str) else None):
         return client, scheme, server

@@ -171,12 +171,9 @@ class HTTPStream:
         self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
         self.phase = OPENED
         conn = self.conn
-        client, scheme, server = conn.client, conn.scheme, conn.server
-        trusted = conn.ctx.trusted_proxies
-        if trusted is not None:  # --proxy-headers (forwarded.py)
-            client, scheme, server = scope_addresses(
-                trusted, client, scheme, server, headers, websocket=False
-            )
+        client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
+            conn.ctx.trusted_proxies, conn.client, conn.scheme, conn.server, headers, False
+        )
         self.sid = link.open_http(
             self,
             "sse" if self.sse else "http",

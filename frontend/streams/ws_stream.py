@@ -174,12 +174,10 @@ class WSStream:
         self.phase = HANDSHAKE
         self.input.start(link.request_window, config.ws_max_queue)
         self._timer = conn.loop.call_later(config.ws_handshake_timeout, self._handshake_expired)
-        client, scheme, server = conn.client, "wss" if conn.scheme == "https" else "ws", conn.server
-        trusted = conn.ctx.trusted_proxies
-        if trusted is not None:  # --proxy-headers (forwarded.py)
-            client, scheme, server = scope_addresses(
-                trusted, client, scheme, server, headers, websocket=True
-            )
+        scheme = "wss" if conn.scheme == "https" else "ws"
+        client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
+            conn.ctx.trusted_proxies, conn.client, scheme, conn.server, headers, True
+        )
         self.sid = link.open_websocket(
             self,
             self.http_version,
