@@ -120,9 +120,11 @@ def versions(peers: bool) -> dict[str, Any]:
     from importlib import metadata
 
     project: dict[str, str] = {}
-    for dist in ("pagi", "uvloop", "httptools", "h11", "msgpack", "websockets", "wsproto"):
+    dists = ("pagi-server", "uvloop", "httptools", "h11", "msgpack", "websockets", "wsproto")
+    for dist in dists:
         try:
-            project[dist] = metadata.version(dist)
+            # pagi is reported as "pagi" (its distribution is named pagi-server)
+            project[dist.removesuffix("-server")] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
     result: dict[str, Any] = {
