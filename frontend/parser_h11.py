@@ -7,7 +7,7 @@ chunk lines). So this backend reads each head itself and lets h11 check it and
 decode the body:
 
 * the request line is checked as its bytes arrive, by the rules llhttp applies
-  (:func:`.request_checks.check_request_line_start`), including the 414 limit;
+  (:func:`.request_line.check_request_line_start`), including the 414 limit;
 * the header section is collected in ``_buf``; bare CR/LF, control characters
   and obs-fold are refused as soon as they are seen, the 431 limits as soon as
   they are exceeded, and the fields are replayed in llhttp's order
@@ -31,13 +31,11 @@ from typing import Final
 import h11
 
 from .http_parser import Body, EndOfMessage, ParseError, ParserEvent, ParserLimits, RequestHead
-from .request_checks import (
-    FORBIDDEN_TRAILERS,
+from .request_checks import FORBIDDEN_TRAILERS, build_head, check_fields
+from .request_line import (
     H2_PREFACE,
     H2_PREFACE_REASON,
     TOKEN,
-    build_head,
-    check_fields,
     check_request_line_start,
     is_simple_request,
     parse_request_line,
@@ -64,10 +62,12 @@ _CR: Final = 13
 _CR_LF: Final = (13, 10)
 _CRLF: Final = b"\r\n"
 
-# chunk = chunk-size [chunk-ext] CRLF, with llhttp's (strict) extension syntax:
-# no whitespace anywhere, token names and values, quoted-string values.
+# chunk = chunk-size [chunk-ext] CRLF, with llhttp's extension syntax: spaces
+# and tabs after the size (the BWS before ";" of RFC 9112 section 7.1.1, and
+# tolerated before the CRLF), none inside the extensions, token names and
+# values, quoted-string values.
 _CHUNK_LINE: Final = re.compile(
-    rb"([0-9A-Fa-f]+)"
+    rb"([0-9A-Fa-f]+)[ \t]*"
     rb"(?:;(?!\Z)[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
     rb"(?:=[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
     rb'(?:"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*")?)?)*'
@@ -234,8 +234,13 @@ class H11Parser:
         # h11 gets the request line in canonical form (llhttp, and so this
         # backend, accept runs of spaces between its parts; h11 does not).
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_NO_H11_LIMIT)
-        conn.receive_data(b"%s %s HTTP/%s\r\n" % (method.encode(), target, version.encode()))
-        conn.receive_data(bytes(buf[line_end : end + 4]))
+        line = b"%s %s HTTP/%s\r\n" % (method.encode(), target, head.http_version.encode())
+        conn.receive_data(line)
+        if head.chunked:  # h11 wants exactly "chunked"; the list forms are ours
+            block = b"".join(b"%s: %s\r\n" % f for f in headers if f[0] != b"transfer-encoding")
+            conn.receive_data(block + b"transfer-encoding: chunked\r\n\r\n")
+        else:
+            conn.receive_data(bytes(buf[line_end : end + 4]))
         del buf[: end + 4]
         self._line_end = self._scanned = self._lines = 0
         try:
@@ -408,6 +413,15 @@ class H11Parser:
         return True
 
 
+def _match_gap(match: re.Match[bytes]) -> int:
+    """How many spaces and tabs follow the chunk size in a chunk line match."""
+    line = match.string
+    end = size_end = match.end(1)
+    while end < len(line) and line[end] in b" \t":
+        end += 1
+    return end - size_end
+
+
 class _ChunkedFraming:
     """Checks a chunked body's framing as strictly as llhttp, ahead of h11.
 
@@ -473,6 +487,12 @@ class _ChunkedFraming:
                     self._left = int(match[1], 16)
                     if self._left > _MAX_CHUNK_SIZE:
                         raise ParseError(400, "malformed chunked body")
+                    gap = _match_gap(match)
+                    if gap:  # h11 wants no whitespace after the size: remove it
+                        cut = nl - 1 - len(line) + match.end(1)
+                        del buf[cut : cut + gap]
+                        pos -= gap
+                        size -= gap
                     self._state = self._DATA if self._left else self._TRAILER
                 else:  # a trailer field (checked, then dropped by h11) or the end
                     # In llhttp's order: the name, then the size so far (the
