@@ -309,6 +309,16 @@ def serve(
             "client has taken them (flow-control window).",
         ),
     ] = "256K",
+    max_link_buffer: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_MAX_LINK_BUFFER",
+            metavar="SIZE",
+            callback=_size_callback,
+            help="Bytes the front may hold for a worker that does not read its link; "
+            "past this the worker is dropped and its requests fail (502 / close 1011).",
+        ),
+    ] = "64M",
     keepalive_timeout: Annotated[
         float,
         typer.Option(
@@ -462,6 +472,7 @@ def serve(
         worker_wait_timeout=worker_wait_timeout,
         graceful_timeout=graceful_timeout,
         response_window=parse_size(response_window),
+        max_link_buffer=parse_size(max_link_buffer),
         ws_max_size=parse_size(ws_max_size),
         ws_per_message_deflate=ws_per_message_deflate,
         ws_max_queue=parse_size(ws_max_queue),

@@ -31,6 +31,7 @@ from .responses import (
     LENGTH,
     NO_BODY,
     InvalidResponse,
+    UnsafeResponse,
     build_head,
     chunk,
     last_chunk_with_trailers,
@@ -253,7 +254,15 @@ class Exchange:
         if self.finished:
             return
         self.app_done = True
-        self.trailer_block = last_chunk_with_trailers(headers) if self.framing == CHUNKED else b""
+        block = b""
+        try:
+            if self.framing == CHUNKED:
+                block = last_chunk_with_trailers(headers)
+        except UnsafeResponse as exc:
+            logger.error("aborting %s %s: %s", self.method, short_target(self.target), exc)
+            self.conn.abort_exchange(self)
+            return
+        self.trailer_block = block
         if self.file is None:
             self._write_trailers()
 
@@ -361,7 +370,8 @@ class Exchange:
             )
         except InvalidResponse as exc:
             logger.error(
-                "500: %s (worker %s, %s %s from %s)",
+                "%d: %s (worker %s, %s %s from %s)",
+                exc.status,
                 exc,
                 self.worker,
                 self.method,
@@ -372,7 +382,7 @@ class Exchange:
                 self.file.close()
                 self.file = None
             conn.detach(self, reasons.SERVER_ERROR)
-            conn.server_reply(self, 500, "", worker=self.worker)
+            conn.server_reply(self, exc.status, "", worker=self.worker)
             return None
         self.head_written = True
         self.framing = framing

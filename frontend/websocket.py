@@ -53,6 +53,7 @@ from .access_log import short_target
 from .context import FrontContext
 from .http_parser import RequestHead
 from .request_head import scope_headers, split_target
+from .responses import UnsafeResponse
 from .ws_answers import DENIED
 from .ws_codec import WSCodec
 from .ws_deflate import negotiate
@@ -268,15 +269,18 @@ class WebSocketConnection(WSClientFrames):
         handshake = self._handshake
         assert handshake is not None
         deflate = self._deflate
-        self._write(
-            accept_head(
+        try:
+            head = accept_head(
                 handshake.key,
                 subprotocol,
                 deflate[0] if deflate else None,
                 headers,
                 server_header=self.config.server_header,
             )
-        )
+        except UnsafeResponse as exc:  # the worker sent what could split the head
+            self._refuse_unsafe(exc)
+            return
+        self._write(head)
         self._phase = OPEN
         self._accepted_at = self.loop.time()
         self._codec = WSCodec(self.config.ws_max_size, deflate[1] if deflate else None)

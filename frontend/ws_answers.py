@@ -123,7 +123,8 @@ class WSAnswers(WSLifetime):
             )
         except InvalidResponse as exc:
             logger.error(
-                "500: %s (worker %s, WebSocket %s from %s)",
+                "%d: %s (worker %s, WebSocket %s from %s)",
+                exc.status,
                 exc,
                 self.worker,
                 short_target(self._target),
@@ -131,7 +132,7 @@ class WSAnswers(WSLifetime):
             )
             self._disconnect(1006, reasons.SERVER_ERROR)
             self._deny_framing = -2
-            self._reply(500, "", worker=self.worker)
+            self._reply(exc.status, "", worker=self.worker)
             return None
         self._deny_framing = framing
         self._deny_length = length
@@ -151,6 +152,21 @@ class WSAnswers(WSLifetime):
         )
         self._disconnect(1006, HANDSHAKE_TIMEOUT)
         self._reply(504, "the application did not answer the WebSocket handshake in time")
+
+    def _refuse_unsafe(self, exc: InvalidResponse) -> None:
+        """The app's accept cannot be written safely: 502 instead of the 101."""
+        logger.error(
+            "%d: %s (worker %s, WebSocket %s from %s)",
+            exc.status,
+            exc,
+            self.worker,
+            short_target(self._target),
+            self.peer,
+        )
+        self._phase = DENYING
+        self._deny_framing = -2
+        self._disconnect(1006, reasons.SERVER_ERROR)
+        self._reply(exc.status, "", worker=self.worker)
 
     def _reply(
         self,
