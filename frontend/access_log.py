@@ -15,7 +15,9 @@ Format::
 * the worker that served the scope, or ``-`` when the front answered alone
   (400, 408, 413, 503, ...).
 
-The line is formatted only when the logger is enabled for INFO.
+``--access-log-format`` replaces this shape (:mod:`.access_format` has the
+fields); :func:`set_access_format` installs it once at startup. The line is
+formatted only when the logger is enabled for INFO.
 """
 
 from __future__ import annotations
@@ -23,9 +25,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .access_format import AccessFormat
+
 access_logger = logging.getLogger("pagi.access")
 
 _INFO = logging.INFO
+
+# None: the built-in shape above (formatted by an f-string, the fast path).
+_custom: AccessFormat | None = None
+
+
+def set_access_format(fmt: AccessFormat | None) -> None:
+    """Use ``fmt`` for every later access line (None: the default shape)."""
+    global _custom
+    _custom = fmt
 
 
 def short_target(target: bytes, limit: int = 200) -> str:
@@ -58,6 +71,21 @@ def format_access_line(
     path = target.decode("ascii", "backslashreplace")
     if not path.isprintable():
         path = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in path)
+    if _custom is not None:
+        return _custom.render(
+            {
+                "client": client,
+                "method": method,
+                "target": path,
+                "http_version": http_version,
+                "request_line": f"{method} {path} HTTP/{http_version}",
+                "status": status,
+                "bytes": body_bytes,
+                "duration_ms": duration * 1000.0,
+                "duration_s": duration,
+                "worker": worker,
+            }
+        )
     return (
         f'{client} - "{method} {path} HTTP/{http_version}" {status} {body_bytes} '
         f"{duration * 1000.0:.1f}ms worker={worker}"

@@ -4,125 +4,39 @@ Every option also reads a ``PAGI_...`` environment variable (repeatable
 options take a space-separated list there), so a systemd ``EnvironmentFile=``
 can configure the front. The command only validates and fills a
 :class:`~pagi.frontend.config.FrontConfig`; :func:`pagi.frontend.server.run`
-does the rest. Bad values exit with status 2 and a message naming the option.
-The reference is ``docs/cli.md``.
+does the rest. Bad values exit with status 2 and a message naming the option;
+per-option checks are in ``cli_values.py``, checks across options in
+``cli_rules.py``. The reference is ``docs/cli.md``.
 """
 
-import enum
-import re
+import sys
 from typing import Annotated
 
 import typer
+from pagi.protocol.log_colors import colors_wanted
 
+from .cli_rules import check_embedded_options, host_port_bind, resolve_app
+from .cli_values import (
+    HttpParser,
+    Lifespan,
+    LogLevel,
+    SseScope,
+    access_format_callback,
+    app_callback,
+    binds_callback,
+    env_file_callback,
+    fds_callback,
+    http_callback,
+    parse_size,
+    positive_float,
+    positive_int,
+    read_log_config_option,
+    size_callback,
+    version_callback,
+)
 from .config import FrontConfig
-from .listeners import parse_bind
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def parse_size(text: str) -> int:
-    """``1048576``, ``64K``, ``10M``, ``1G`` (binary units; a trailing ``B``/``iB`` is allowed)."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a size (examples: 65536, 64K, 10M, 1G)")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
-
-
-class Lifespan(enum.StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class SseScope(enum.StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class HttpParser(enum.StrEnum):
-    auto = "auto"
-    h11 = "h11"
-    httptools = "httptools"
-
-
-class LogLevel(enum.StrEnum):
-    critical = "critical"
-    error = "error"
-    warning = "warning"
-    info = "info"
-    debug = "debug"
-
-
-def _binds_callback(values: list[str] | None) -> list[str] | None:
-    for value in values or ():
-        try:
-            parse_bind(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return values
-
-
-def _size_callback(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            size = parse_size(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        if size <= 0:
-            raise typer.BadParameter("must be greater than 0")
-    return value
-
-
-def _positive_int(value: int | None) -> int | None:
-    if value is not None and value <= 0:
-        raise typer.BadParameter("must be at least 1")
-    return value
-
-
-def _positive_float(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter("must be greater than 0")
-    return value
-
-
-def _fds_callback(values: list[int] | None) -> list[int] | None:
-    for fd in values or ():
-        if fd < 0:
-            raise typer.BadParameter(f"{fd} is not a file descriptor")
-    return values
-
-
-def _app_callback(value: str | None) -> str | None:
-    if value is not None:
-        module, sep, attr = value.partition(":")
-        if not sep or not module or not attr:
-            raise typer.BadParameter(f"{value!r} must be MODULE:ATTR, e.g. myapp:app")
-    return value
-
-
-def _http_callback(value: HttpParser) -> HttpParser:
-    if value == HttpParser.httptools:
-        try:
-            import httptools  # noqa: F401
-        except ImportError:
-            raise typer.BadParameter(
-                "httptools is not installed (pip install 'pagi[fast]'), use h11 or auto"
-            ) from None
-    return value
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            typer.echo(f"pagi-front {version('pagi')}")
-        except PackageNotFoundError:
-            typer.echo("pagi-front (version unknown)")
-        raise typer.Exit(0)
-
+__all__ = ["cli", "main", "parse_size"]
 
 _DEFAULTS = FrontConfig()
 
@@ -133,18 +47,31 @@ cli = typer.Typer(
 )
 
 
-@cli.command(help="Serve HTTP, forwarding each request to a pagi-worker process.")
+@cli.command(
+    help="Serve HTTP, WebSocket and SSE, handing each request to a pagi-worker process. "
+    "With APP (MODULE:ATTR, e.g. main:app) the front spawns and supervises --workers "
+    "workers running it (embedded mode); without it, it serves the pagi-worker "
+    "processes started separately on --socket-dir."
+)
 def serve(
+    ctx: typer.Context,
+    app_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="APP",
+            envvar="PAGI_APP",
+            callback=app_callback,
+            show_default=False,
+            help="The application, MODULE:ATTR: embedded mode.",
+        ),
+    ] = None,
     app: Annotated[
         str | None,
         typer.Option(
             "--app",
-            envvar="PAGI_APP",
             metavar="MODULE:ATTR",
-            callback=_app_callback,
-            help="Embedded mode: spawn and supervise --workers pagi-worker processes "
-            "running this application. Without it the front only waits for "
-            "separately started workers on --socket-dir.",
+            callback=app_callback,
+            help="The same as APP (kept for existing scripts).",
         ),
     ] = None,
     workers: Annotated[
@@ -212,9 +139,27 @@ def serve(
             "-b",
             envvar="PAGI_BIND",
             metavar="HOST:PORT",
-            callback=_binds_callback,
+            callback=binds_callback,
             help="TCP address to listen on, repeatable; IPv6 as [::1]:8000; port 0 "
             "picks a free port. Default 127.0.0.1:8000 when no --bind/--uds/--fd.",
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_HOST",
+            metavar="HOST",
+            help="With --port, a spelling of --bind HOST:PORT (default host 127.0.0.1).",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="PAGI_PORT",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="With --host, a spelling of --bind HOST:PORT (default port 8000).",
         ),
     ] = None,
     uds: Annotated[
@@ -232,7 +177,7 @@ def serve(
             "--fd",
             envvar="PAGI_FD",
             metavar="N",
-            callback=_fds_callback,
+            callback=fds_callback,
             help="Inherited listening socket to serve on (e.g. systemd socket "
             "activation: --fd 3), repeatable.",
         ),
@@ -242,7 +187,7 @@ def serve(
         typer.Option(
             envvar="PAGI_BACKLOG",
             metavar="N",
-            callback=_positive_int,
+            callback=positive_int,
             help="listen() backlog of every client-facing socket.",
         ),
     ] = _DEFAULTS.backlog,
@@ -250,7 +195,7 @@ def serve(
         HttpParser,
         typer.Option(
             envvar="PAGI_HTTP",
-            callback=_http_callback,
+            callback=http_callback,
             help="HTTP/1.1 parser: h11 (pure Python), httptools (C, llhttp), or auto "
             "(httptools when installed).",
         ),
@@ -260,7 +205,7 @@ def serve(
         typer.Option(
             envvar="PAGI_MAX_BODY_SIZE",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Largest request body accepted (413 above it). Units K, M, G allowed.",
         ),
     ] = "1G",
@@ -269,7 +214,7 @@ def serve(
         typer.Option(
             envvar="PAGI_MAX_HEADER_SIZE",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Largest request header block (431 above it).",
         ),
     ] = "64K",
@@ -278,7 +223,7 @@ def serve(
         typer.Option(
             envvar="PAGI_MAX_HEADERS",
             metavar="N",
-            callback=_positive_int,
+            callback=positive_int,
             help="Most header fields in one request (431 above it).",
         ),
     ] = _DEFAULTS.max_headers,
@@ -287,7 +232,7 @@ def serve(
         typer.Option(
             envvar="PAGI_MAX_REQUEST_LINE",
             metavar="BYTES",
-            callback=_positive_int,
+            callback=positive_int,
             help="Longest request line in bytes (414 above it).",
         ),
     ] = _DEFAULTS.max_request_line,
@@ -304,7 +249,7 @@ def serve(
         typer.Option(
             envvar="PAGI_RESPONSE_WINDOW",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Response bytes a worker may send ahead per request before the "
             "client has taken them (flow-control window).",
         ),
@@ -324,7 +269,7 @@ def serve(
         typer.Option(
             envvar="PAGI_KEEPALIVE_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="Close an idle keep-alive connection after this long.",
         ),
     ] = _DEFAULTS.keepalive_timeout,
@@ -333,7 +278,7 @@ def serve(
         typer.Option(
             envvar="PAGI_HEADER_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="A request head must arrive completely within this (else 408).",
         ),
     ] = _DEFAULTS.header_timeout,
@@ -342,7 +287,7 @@ def serve(
         typer.Option(
             envvar="PAGI_WORKER_WAIT_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="How long a request waits for a free worker before 503.",
         ),
     ] = _DEFAULTS.worker_wait_timeout,
@@ -351,7 +296,7 @@ def serve(
         typer.Option(
             envvar="PAGI_GRACEFUL_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="On SIGTERM/SIGINT, how long open requests may finish before they "
             "are cut (and, in embedded mode, how long workers get to stop).",
         ),
@@ -361,7 +306,7 @@ def serve(
         typer.Option(
             envvar="PAGI_WS_MAX_SIZE",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Largest WebSocket message accepted from a client, after "
             "decompression (close 1009 above it).",
         ),
@@ -379,7 +324,7 @@ def serve(
         typer.Option(
             envvar="PAGI_WS_MAX_QUEUE",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Most WebSocket data the front holds for an app that is not reading "
             "it (close 1008 above it).",
         ),
@@ -390,26 +335,26 @@ def serve(
             envvar="PAGI_WS_PING_INTERVAL",
             metavar="SECONDS",
             min=0.0,
-            help="Ping every WebSocket this often (0: only when the app asks with "
-            "websocket.keepalive, which overrides this).",
+            help="Ping every WebSocket this often; 0: only when the app asks with "
+            "websocket.keepalive, which overrides this per connection.",
         ),
     ] = _DEFAULTS.ws_ping_interval,
     ws_ping_timeout: Annotated[
-        float | None,
+        float,
         typer.Option(
             envvar="PAGI_WS_PING_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
-            help="How long to wait for the pong when the keepalive gives no timeout "
-            "(default: the ping interval). No pong: the connection is dropped.",
+            callback=positive_float,
+            help="How long to wait for the pong when the keepalive gives no timeout. "
+            "No pong: the connection is dropped.",
         ),
-    ] = None,
+    ] = 20.0,
     ws_handshake_timeout: Annotated[
         float,
         typer.Option(
             envvar="PAGI_WS_HANDSHAKE_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="How long the app may take to accept or deny a WebSocket (else 504).",
         ),
     ] = _DEFAULTS.ws_handshake_timeout,
@@ -418,7 +363,7 @@ def serve(
         typer.Option(
             envvar="PAGI_WS_CLOSE_TIMEOUT",
             metavar="SECONDS",
-            callback=_positive_float,
+            callback=positive_float,
             help="How long to wait for the client's close frame after sending ours.",
         ),
     ] = _DEFAULTS.ws_close_timeout,
@@ -437,16 +382,69 @@ def serve(
             help="Level of the front's own log (and of spawned workers).",
         ),
     ] = LogLevel.info,
+    access_log_format: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_ACCESS_LOG_FORMAT",
+            metavar="TEMPLATE",
+            callback=access_format_callback,
+            help="Shape of the access line with {field} placeholders, e.g. "
+            "'{client} {request_line} {status} {duration_ms:.3f}'; fields in docs/cli.md.",
+        ),
+    ] = None,
+    use_colors: Annotated[
+        bool | None,
+        typer.Option(
+            "--use-colors/--no-use-colors",
+            envvar="PAGI_USE_COLORS",
+            show_default=False,
+            help="Colour the level names of log lines (default: when stderr is a terminal "
+            "and NO_COLOR is unset). Forwarded to embedded workers.",
+        ),
+    ] = None,
+    log_config: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_LOG_CONFIG",
+            metavar="FILE",
+            help="logging configuration applied over the defaults: .json or .yaml "
+            "(dictConfig; YAML needs PyYAML), else INI (fileConfig). Forwarded to "
+            "embedded workers.",
+        ),
+    ] = None,
+    env_file: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_ENV_FILE",
+            metavar="FILE",
+            is_eager=True,
+            callback=env_file_callback,
+            help="KEY=VALUE lines added to the environment (not overriding it) before "
+            "the options are read: PAGI_* variables in it configure the front, the "
+            "rest reach the app's workers.",
+        ),
+    ] = None,
+    pid_file: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAGI_PID_FILE",
+            metavar="PATH",
+            help="Write the front's pid here once it serves; removed at exit.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
             "--version",
-            callback=_version_callback,
+            callback=version_callback,
             is_eager=True,
             help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:
+    app = resolve_app(ctx, app_arg, app)
+    ignored = check_embedded_options(ctx, app)
+    bind = host_port_bind(ctx, host, port, bind)
     config = FrontConfig(
         app=app,
         workers=workers,
@@ -482,12 +480,16 @@ def serve(
         ws_close_timeout=ws_close_timeout,
         access_log=access_log,
         log_level=log_level.value,
+        access_log_format=access_log_format,
+        use_colors=colors_wanted(use_colors, sys.stderr),
+        log_config=read_log_config_option(log_config),
+        pid_file=pid_file,
     )
     config.binds = config.listen_addresses()
 
     from .server import run
 
-    raise typer.Exit(run(config))
+    raise typer.Exit(run(config, warnings=ignored))
 
 
 def main() -> None:

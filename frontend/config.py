@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pagi.protocol.log_config import LogConfig
+
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
@@ -57,14 +59,22 @@ class FrontConfig:
     ws_max_size: int = 16 * MiB  # largest client message (after inflation): 1009 above
     ws_per_message_deflate: bool = True  # accept permessage-deflate offers
     ws_max_queue: int = 16 * MiB  # inbound data held beyond the worker's window: 1008 above
-    ws_ping_interval: float = 0.0  # server pings for every WebSocket (0: only if the app asks)
-    ws_ping_timeout: float | None = None  # pong deadline when none is given (None: interval)
+    # Server pings for every WebSocket (0: only if the app asks); an app's
+    # websocket.keepalive overrides both for its connection.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float | None = 20.0  # pong deadline when none is given (None: interval)
     ws_handshake_timeout: float = 10.0  # the app must accept or deny within this (else 504)
     ws_close_timeout: float = 5.0  # wait for the client's close frame at most this long
 
     # --- logging ---------------------------------------------------------------
     access_log: bool = True
     log_level: str = "info"
+    access_log_format: str | None = None  # None: the built-in shape (access_log.py)
+    use_colors: bool = False  # coloured level names; forwarded to embedded workers
+    log_config: LogConfig | None = None  # --log-config, applied last; forwarded
+
+    # --- process ---------------------------------------------------------------
+    pid_file: str | None = None  # written once serving, removed at exit
 
     def listen_addresses(self) -> list[str]:
         """The TCP binds, defaulting to 127.0.0.1:8000 when nothing is given."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .config import FrontConfig
 
 if TYPE_CHECKING:
-    from .pool import WorkerPool
+    from .link.pool import WorkerPool
 
 access_logger = logging.getLogger("pagi.access")
 error_logger = logging.getLogger("pagi.front")

@@ -19,6 +19,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from pagi.protocol.log_colors import make_formatter
+from pagi.protocol.log_config import LogConfig, apply_log_config
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 FORMAT = "%(asctime)s %(levelname)s front[%(process)d] %(message)s"
@@ -26,8 +29,17 @@ FORMAT = "%(asctime)s %(levelname)s front[%(process)d] %(message)s"
 _HANDLER_NAME = "pagi-front"
 
 
-def setup_logging(log_level: str = "info", access_log: bool = True) -> None:
-    """Install the stderr handler on the root logger (idempotent)."""
+def setup_logging(
+    log_level: str = "info",
+    access_log: bool = True,
+    use_colors: bool = False,
+    log_config: LogConfig | None = None,
+) -> None:
+    """Install the stderr handler on the root logger (idempotent).
+
+    A ``--log-config`` file is applied last, so it wins for whatever it names;
+    ``--log-level`` and ``--access-log`` stay the defaults for the rest.
+    """
     level = logging.getLevelNamesMapping()[log_level.upper()]
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -35,7 +47,7 @@ def setup_logging(log_level: str = "info", access_log: bool = True) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(make_formatter(FORMAT, use_colors))
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("pagi").setLevel(level)
@@ -45,3 +57,5 @@ def setup_logging(log_level: str = "info", access_log: bool = True) -> None:
     # the access logger's own level alone decides whether lines appear.
     access.setLevel(logging.INFO if access_log else logging.CRITICAL + 1)
     access.disabled = not access_log
+    if log_config is not None:
+        apply_log_config(log_config)

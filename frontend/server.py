@@ -25,94 +25,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import signal
+import sys
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 import uvloop
 from pagi.protocol import reasons
+from pagi.protocol.log_config import LogConfigError
 
+from .access_format import compile_format
+from .access_log import set_access_format
 from .config import FrontConfig
 from .context import FrontContext
+from .link.pool import WorkerPool
 from .listeners import (
-    AddressInUse,
     Listener,
     ListenError,
-    bind_unix,
     close_listeners,
     open_listeners,
 )
 from .logs import setup_logging
-from .pool import WorkerPool
+from .pid_file import PidFile, PidFileError
 from .supervisor import Supervisor
-from .worker_link import WorkerLink
+from .worker_socket import WorkerSocket
 
 logger = logging.getLogger("pagi.front")
-
-WORKER_SOCKET_NAME = "workers.sock"
-WORKER_SOCKET_MODE = 0o660
-SOCKET_DIR_MODE = 0o750
-
-
-class WorkerSocket:
-    """``<socket-dir>/workers.sock``: accepts workers and owns their links."""
-
-    def __init__(self, config: FrontConfig, pool: WorkerPool) -> None:
-        self._config = config
-        self._pool = pool
-        self.path = os.path.join(config.socket_dir, WORKER_SOCKET_NAME)
-        self.links: set[WorkerLink] = set()
-        self._next_id = 1
-        self._loop = asyncio.get_running_loop()
-        self._listener: Listener | None = None
-
-    def open(self) -> None:
-        """Create the directory and the socket. Raises :class:`ListenError`."""
-        directory = self._config.socket_dir
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, mode=SOCKET_DIR_MODE, exist_ok=True)
-                os.chmod(directory, SOCKET_DIR_MODE)
-            except OSError as exc:
-                raise ListenError(
-                    f"cannot create socket dir {directory}: {exc.strerror or exc}"
-                ) from None
-        try:
-            self._listener = bind_unix(self.path, 128, WORKER_SOCKET_MODE, "worker socket")
-        except AddressInUse:
-            raise ListenError(
-                f"another pagi-front is already running: {self.path} answers "
-                "(use another --socket-dir, or stop that front first)"
-            ) from None
-        self._loop.add_reader(self._listener.sock.fileno(), self._accept)
-        logger.info("accepting workers on unix:%s", self.path)
-
-    def _accept(self) -> None:
-        assert self._listener is not None
-        for _ in range(64):
-            try:
-                sock, _addr = self._listener.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                logger.warning("accepting a worker link failed: %s", exc.strerror or exc)
-                return
-            worker_id = self._next_id
-            self._next_id += 1
-            link = WorkerLink(sock, worker_id, self._config, self._pool, self.links.discard)
-            self.links.add(link)
-
-    def close(self) -> None:
-        """Stop accepting, close every link, remove the socket file."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._loop.remove_reader(listener.sock.fileno())
-            close_listeners([listener])
-        for link in list(self.links):
-            link.close("front stopping")
 
 
 class FrontServer:
@@ -131,6 +71,7 @@ class FrontServer:
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
+        self._pid_file = PidFile(config.pid_file) if config.pid_file else None
 
     # --- lifetime ---------------------------------------------------------------
 
@@ -161,7 +102,7 @@ class FrontServer:
             logger.error("%s", exc)
             return False
 
-        from .http11 import HTTP11Connection
+        from .http1.connection import HTTP11Connection
 
         ctx = self.ctx
         for listener in self._listeners:
@@ -171,6 +112,12 @@ class FrontServer:
             self._servers.append(server)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)
+        if self._pid_file is not None:
+            try:
+                self._pid_file.write()
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                return False
         self._set_title()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -265,6 +212,8 @@ class FrontServer:
             self._workers.close()
         if self._private_dir is not None:
             shutil.rmtree(self._private_dir, ignore_errors=True)
+        if self._pid_file is not None:
+            self._pid_file.remove()
 
 
 def _call(conn: Any, method: str, *args: Any) -> None:
@@ -274,8 +223,19 @@ def _call(conn: Any, method: str, *args: Any) -> None:
         logger.exception("error in connection.%s()", method)
 
 
-def run(config: FrontConfig) -> int:
-    """Run the front until it stops; return the process exit status."""
-    setup_logging(config.log_level, config.access_log)
+def run(config: FrontConfig, warnings: Sequence[str] = ()) -> int:
+    """Run the front until it stops; return the process exit status.
+
+    ``warnings`` (from the command line checks) are logged once logging is set up.
+    """
+    try:
+        setup_logging(config.log_level, config.access_log, config.use_colors, config.log_config)
+    except LogConfigError as exc:
+        print(f"Error: --log-config: {exc}", file=sys.stderr)
+        return 2
+    for warning in warnings:
+        logger.warning("%s", warning)
+    if config.access_log_format is not None:
+        set_access_format(compile_format(config.access_log_format))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(FrontServer(config).serve())

@@ -94,6 +94,9 @@ def worker_argv(config: FrontConfig, worker_num: int) -> list[str]:
         argv += ["--app-dir", config.app_dir]
     if config.factory:
         argv.append("--factory")
+    argv.append("--use-colors" if config.use_colors else "--no-use-colors")
+    if config.log_config is not None:
+        argv += ["--log-config", os.path.abspath(config.log_config.path)]
     return argv
 
 

@@ -1,7 +1,9 @@
 """The worker link: the contract between pagi-front and pagi-worker (sans-I/O).
 
 Nothing here does I/O or imports asyncio: both processes wrap these pieces in a
-thin shell of their own.
+thin shell of their own. Beside the link, the package holds the few start-up
+helpers both command lines share (``version``, ``env_file``, ``log_config``,
+``log_colors``); they read files but never touch the link.
 """
 
 from .codec import DEFAULT_MAX_FRAME_SIZE, LinkDecoder, encode, encode_many

@@ -9,6 +9,7 @@ and enforced by :mod:`pagi.protocol.messages`.
 """
 
 from enum import IntEnum
+from typing import Final
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
 PROTOCOL_VERSION = 2
@@ -75,3 +76,43 @@ class Outcome(IntEnum):
 
     RETURNED = 0
     RAISED = 1
+
+
+# Plain-int copies of every code, for hot paths: a decoded message carries plain
+# ints, and comparing them with a module-level int avoids an enum attribute
+# lookup. Import these instead of defining local ``int(Kind.X)`` aliases.
+
+HELLO: Final = int(Kind.HELLO)
+WELCOME: Final = int(Kind.WELCOME)
+REJECT: Final = int(Kind.REJECT)
+OPEN: Final = int(Kind.OPEN)
+EVENT: Final = int(Kind.EVENT)
+CREDIT: Final = int(Kind.CREDIT)
+CLOSE: Final = int(Kind.CLOSE)
+END: Final = int(Kind.END)
+DRAIN: Final = int(Kind.DRAIN)
+PING: Final = int(Kind.PING)
+PONG: Final = int(Kind.PONG)
+STATS: Final = int(Kind.STATS)
+CREDITS: Final = int(Kind.CREDITS)
+
+HTTP_REQUEST: Final = int(Event.HTTP_REQUEST)
+HTTP_RESPONSE_START: Final = int(Event.HTTP_RESPONSE_START)
+HTTP_RESPONSE_BODY: Final = int(Event.HTTP_RESPONSE_BODY)
+HTTP_RESPONSE_FILE: Final = int(Event.HTTP_RESPONSE_FILE)
+HTTP_RESPONSE_TRAILERS: Final = int(Event.HTTP_RESPONSE_TRAILERS)
+WS_SEND: Final = int(Event.WS_SEND)
+WS_ACCEPT: Final = int(Event.WS_ACCEPT)
+WS_CLOSE: Final = int(Event.WS_CLOSE)
+WS_KEEPALIVE: Final = int(Event.WS_KEEPALIVE)
+WS_RECEIVE: Final = int(Event.WS_RECEIVE)
+WS_DISCONNECT: Final = int(Event.WS_DISCONNECT)
+WS_RETURN_CREDIT: Final = int(Event.WS_RETURN_CREDIT)
+SSE_KEEPALIVE: Final = int(Event.SSE_KEEPALIVE)
+
+BODY_NONE: Final = int(BodyMode.NONE)
+BODY_STREAM: Final = int(BodyMode.STREAM)
+BODY_EXPECT_CONTINUE: Final = int(BodyMode.EXPECT_CONTINUE)
+
+RETURNED: Final = int(Outcome.RETURNED)
+RAISED: Final = int(Outcome.RAISED)

@@ -240,7 +240,7 @@ def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck,
 
 # Fast paths for the per-request messages. Each returns True when the message is
 # well-formed; on False the generic table check runs to name the bad field. They
-# must accept exactly what the table accepts (tests/unit/test_protocol_codec.py
+# must accept exactly what the table accepts (tests/unit/protocol/test_protocol_codec.py
 # runs both on the same inputs).
 
 

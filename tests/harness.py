@@ -21,6 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 APPS = REPO / "tests" / "apps"
 PYTHON = sys.executable
+# The installed console scripts (pagi-front, pagi-worker) next to the interpreter.
+SCRIPTS = Path(PYTHON).parent
 
 _LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
@@ -146,6 +148,19 @@ class Processes:
             proc.wait_ready(workers if wait_workers is None else wait_workers)
         return proc
 
+    def command(
+        self, *argv: str, env: dict[str, str] | None = None, ready_workers: int | None = None
+    ) -> Front:
+        """Start a console script exactly as given (``"pagi-front", "main:app", ...``).
+
+        With ``ready_workers`` (a front), wait until it listens and that many joined.
+        """
+        proc = Front([str(SCRIPTS / argv[0]), *argv[1:]], self._log(argv[0]), env)
+        self.started.append(proc)
+        if ready_workers is not None:
+            proc.wait_ready(ready_workers)
+        return proc
+
     def worker(self, app: str, *args: str, env: dict[str, str] | None = None) -> Proc:
         argv = [
             PYTHON,
@@ -165,6 +180,22 @@ class Processes:
     def cleanup(self) -> None:
         for proc in self.started:
             proc.kill()
+
+
+def run_command(
+    *argv: str, env: dict[str, str] | None = None, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script (``pagi-front``, ``pagi-worker``) to completion; output as text."""
+    full_env = {**os.environ, "COLUMNS": "120", "TERM": "dumb", **(env or {})}
+    return subprocess.run(
+        [str(SCRIPTS / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def raw_request(port: int, data: bytes, timeout: float = 5.0, read_all: bool = True) -> bytes:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pagi.protocol import Event, Kind, LinkDecoder, encode
-
-EVENT = int(Kind.EVENT)
-END = int(Kind.END)
-START = int(Event.HTTP_RESPONSE_START)
-BODY = int(Event.HTTP_RESPONSE_BODY)
+from pagi.protocol import LinkDecoder, encode
+from pagi.protocol.kinds import END, EVENT
+from pagi.protocol.kinds import HTTP_RESPONSE_BODY as BODY
+from pagi.protocol.kinds import HTTP_RESPONSE_START as START
 
 
 class RecordingLink:

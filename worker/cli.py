@@ -7,10 +7,16 @@ and hands it to :func:`~pagi.worker.runner.run`; ``main`` is the console script.
 
 from __future__ import annotations
 
+import os
+import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
+from pagi.protocol.env_file import EnvFileError, load_env_file
+from pagi.protocol.log_colors import colors_wanted
+from pagi.protocol.log_config import LogConfig, LogConfigError, read_log_config
+from pagi.protocol.version import version_line
 
 from .config import WorkerConfig
 
@@ -35,19 +41,48 @@ class LogLevel(StrEnum):
     debug = "debug"
 
 
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(version_line("pagi-worker"))
+        raise typer.Exit(0)
+
+
+def _env_file_callback(value: str | None) -> str | None:
+    """Eager: load the file before any other option reads its ``PAGI_*`` variable."""
+    if value is not None:
+        try:
+            load_env_file(value, os.environ)
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {value}: {exc.strerror}") from None
+        except EnvFileError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _log_config(path: str | None) -> LogConfig | None:
+    if path is None:
+        return None
+    try:
+        return read_log_config(path)
+    except LogConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--log-config'") from None
+
+
+# The same help style as pagi-front: plain click formatting, no rich panels.
 cli = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help=(
-        "Run a PAGI/ASGI application as a pagi-worker: import APP, run its lifespan, "
-        "connect to pagi-front over <socket-dir>/workers.sock and serve the requests it "
-        "hands over. Exit status: 0 graceful stop, 1 rejected by the front or other fatal "
-        "error, 2 APP cannot be loaded, 3 lifespan startup failed."
-    ),
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 
 
-@cli.command()
+@cli.command(
+    help="Run a PAGI/ASGI application as a pagi-worker: import APP, run its lifespan, "
+    "connect to pagi-front over <socket-dir>/workers.sock and serve the requests it "
+    "hands over. Exit status: 0 graceful stop, 1 rejected by the front or other fatal "
+    "error, 2 APP cannot be loaded, 3 lifespan startup failed."
+)
 def serve(
     app: Annotated[
         str,
@@ -177,6 +212,47 @@ def serve(
             help="Logging threshold.",
         ),
     ] = LogLevel.info,
+    use_colors: Annotated[
+        bool | None,
+        typer.Option(
+            "--use-colors/--no-use-colors",
+            envvar="PAGI_USE_COLORS",
+            show_default=False,
+            help="Colour the level names of log lines (default: when stderr is a terminal "
+            "and NO_COLOR is unset).",
+        ),
+    ] = None,
+    log_config: Annotated[
+        str | None,
+        typer.Option(
+            "--log-config",
+            envvar="PAGI_LOG_CONFIG",
+            metavar="FILE",
+            help="logging configuration applied over the defaults: .json or .yaml "
+            "(dictConfig; YAML needs PyYAML), else INI (fileConfig).",
+        ),
+    ] = None,
+    env_file: Annotated[
+        str | None,
+        typer.Option(
+            "--env-file",
+            envvar="PAGI_ENV_FILE",
+            metavar="FILE",
+            is_eager=True,
+            callback=_env_file_callback,
+            help="KEY=VALUE lines added to the environment (not overriding it) before "
+            "the options are read, so the app sees them too.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     from .runner import run  # keeps --help fast: no uvloop/app imports
 
@@ -194,6 +270,8 @@ def serve(
         window=window,
         log_level=log_level.value,
         sse_scope=sse_scope.value,
+        use_colors=colors_wanted(use_colors, sys.stderr),
+        log_config=_log_config(log_config),
     )
     raise typer.Exit(run(config))
 

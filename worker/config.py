@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pagi.protocol.log_config import LogConfig
+
 KiB = 1024
 
 LIFESPAN_MODES = ("auto", "on", "off")
@@ -32,6 +34,8 @@ class WorkerConfig:
     window: int = 256 * KiB  # request-body window granted per scope (HELLO)
     log_level: str = "info"
     sse_scope: str = "auto"  # auto | on | off: whether the app gets "sse" scopes (sse_scope.py)
+    use_colors: bool = False  # coloured level names in log lines
+    log_config: LogConfig | None = None  # --log-config, applied over the default logging
 
     @property
     def socket_path(self) -> str:

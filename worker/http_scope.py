@@ -40,28 +40,28 @@ import stat
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import Event, Kind, LinkError, encode, reasons
+from pagi.protocol import LinkError, encode, reasons
 from pagi.protocol.codec import ZERO_COPY_MIN, encode_with_data, extend_frame
+from pagi.protocol.kinds import CREDIT as _CREDIT
+from pagi.protocol.kinds import EVENT as _EVENT
+from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
+from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
+from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
+from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 
-from . import events
+from . import http_events as events
+from .backlog import TransportState
 from .connection_state import ConnectionState
-from .events import InvalidEvent, UnexpectedEvent
 from .flow import SendWindow
+from .http_events import InvalidEvent, UnexpectedEvent
 from .scope import build_http_scope
 from .scope_base import ScopeBase
-from .transport import TransportState
 
 if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
 
-_EVENT = int(Kind.EVENT)
-_CREDIT = int(Kind.CREDIT)
-_START = int(Event.HTTP_RESPONSE_START)
-_BODY = int(Event.HTTP_RESPONSE_BODY)
-_FILE = int(Event.HTTP_RESPONSE_FILE)
-_TRAILERS = int(Event.HTTP_RESPONSE_TRAILERS)
 
 # response states
 INIT = 0  # nothing sent yet

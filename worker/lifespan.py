@@ -26,8 +26,8 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from .events import InvalidEvent, UnexpectedEvent
-from .loader import App, one_line
+from .http_events import InvalidEvent, UnexpectedEvent
+from .loader import App, exc_summary
 
 logger = logging.getLogger("pagi.worker")
 
@@ -133,9 +133,9 @@ class Lifespan:
             raise LifespanStartupFailed(message or "(no message)")
         if self._mode == "on":
             if self._error is not None:
-                raise LifespanStartupFailed(one_line(self._error))
+                raise LifespanStartupFailed(exc_summary(self._error))
             raise LifespanStartupFailed("the app returned without answering lifespan.startup")
-        why = one_line(self._error) if self._error is not None else "returned without a reply"
+        why = exc_summary(self._error) if self._error is not None else "returned without a reply"
         logger.info("lifespan not supported by the app (%s); continuing without it", why)
 
     async def shutdown(self) -> None:

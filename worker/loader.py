@@ -32,7 +32,7 @@ class AppLoadError(Exception):
         self.cause = cause
 
 
-def one_line(exc: BaseException) -> str:
+def exc_summary(exc: BaseException) -> str:
     """``"ExcType: first line of the message"`` (just the type if no message)."""
     text = str(exc).strip().splitlines()
     name = type(exc).__name__
@@ -62,11 +62,11 @@ def _import(module_name: str) -> Any:
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
             raise AppLoadError(f"cannot import module {module_name!r}: {exc}") from None
         raise AppLoadError(
-            f"error while importing module {module_name!r}: {one_line(exc)}", exc
+            f"error while importing module {module_name!r}: {exc_summary(exc)}", exc
         ) from None
     except Exception as exc:
         raise AppLoadError(
-            f"error while importing module {module_name!r}: {one_line(exc)}", exc
+            f"error while importing module {module_name!r}: {exc_summary(exc)}", exc
         ) from None
 
 
@@ -94,7 +94,7 @@ def load_app(spec: str, *, factory: bool = False) -> App:
         try:
             obj = obj()
         except Exception as exc:
-            raise AppLoadError(f"app factory {spec!r} raised {one_line(exc)}", exc) from None
+            raise AppLoadError(f"app factory {spec!r} raised {exc_summary(exc)}", exc) from None
         if inspect.isawaitable(obj):
             close = getattr(obj, "close", None)
             if close is not None:

@@ -9,11 +9,13 @@ exits at once with status 1. A REJECT from the front exits 1.
 Connecting: ``<socket-dir>/workers.sock`` is retried forever with exponential
 backoff (0.1 s doubling to 5 s, each delay jittered to between half and all of
 it); the first failure of each waiting period is logged at INFO, later ones at
-DEBUG. A link that drops after WELCOME ends every open scope with
-``server_shutdown`` (their apps keep running to their end) and the worker
-reconnects the same way (at once if the link had been up for 5 s, else after
-the next backoff delay, so a front that keeps dropping us is not hammered);
-lifespan state survives, since the process does.
+DEBUG, and after 3 s (then every 60 s) one WARNING says how long it has waited
+and the likely reason (``connect_wait.py``: no such directory, no
+``workers.sock`` in it, a stale socket, permission denied). A link that drops
+after WELCOME ends every open scope with ``server_shutdown`` (their apps keep
+running to their end) and the worker reconnects the same way (at once if the
+link had been up for 5 s, else after the next backoff delay, so a front that
+keeps dropping us is not hammered); lifespan state survives, since the process does.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from typing import Any, Protocol
 import setproctitle
 import uvloop
 from pagi.protocol import messages as m
+from pagi.protocol.log_config import LogConfigError
 
 from .config import WorkerConfig
+from .connect_wait import WaitReport, explain
 from .lifespan import Lifespan, LifespanStartupFailed
 from .loader import App, AppLoadError, add_app_dir, load_app
 from .logs import setup_logging
@@ -69,6 +73,7 @@ class Backoff:
         self._cap = cap
         self._delay = first
         self.announced = False  # the "waiting" line was logged at INFO
+        self.report = WaitReport()  # when to explain a long wait
 
     def next(self) -> float:
         delay = self._delay
@@ -78,6 +83,7 @@ class Backoff:
     def reset(self) -> None:
         self._delay = self._first
         self.announced = False
+        self.report.reset()
 
 
 class Worker:
@@ -189,6 +195,7 @@ class Worker:
                     break
                 continue
             backoff.announced = False
+            backoff.report.reset()
             connected_at = asyncio.get_running_loop().time()
             logger.info(
                 "connected to pagi-front at %s as %r (worker id %s)",
@@ -237,7 +244,17 @@ class Worker:
                         path,
                         exc,
                     )
-            if not await self._sleep(backoff.next()):
+                now = self._loop.time()
+                report = backoff.report
+                if report.due(now):
+                    logger.warning(
+                        "still waiting for pagi-front at %s after %.0f s: %s",
+                        path,
+                        report.waited(now),
+                        explain(self.config.socket_dir, exc),
+                    )
+                delay = min(backoff.next(), report.until_due(now))
+            if not await self._sleep(delay):
                 break
         return None
 
@@ -281,7 +298,11 @@ class Worker:
 
 def run(config: WorkerConfig) -> int:
     """The whole worker process; returns its exit status."""
-    setup_logging(config.log_level, config.worker_num)
+    try:
+        setup_logging(config.log_level, config.worker_num, config.use_colors, config.log_config)
+    except LogConfigError as exc:
+        print(f"pagi-worker: --log-config: {exc}", file=sys.stderr, flush=True)
+        return 2
     setproctitle.setproctitle(f"pagi-worker: {config.display_name}")
     add_app_dir(config.app_dir)
     try:

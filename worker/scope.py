@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from .backlog import TransportState
 from .connection_state import ConnectionState
-from .transport import TransportState
 
 Message = list[Any]
 

@@ -34,21 +34,20 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import Kind
+from pagi.protocol.kinds import CREDIT as _CREDIT
+from pagi.protocol.kinds import END as _END
 
-from .events import InvalidEvent
-from .loader import one_line
+from .http_events import InvalidEvent
+from .loader import exc_summary
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
+    from .backlog import TransportState
     from .session import Session
-    from .transport import TransportState
 
 logger = logging.getLogger("pagi.worker")
 
-_CREDIT = int(Kind.CREDIT)
-_END = int(Kind.END)
 
 #: Longest exception text that goes into END's ``detail``.
 _MAX_DETAIL = 1000
@@ -140,7 +139,7 @@ class ScopeBase:
 
     def _crashed(self, exc: Exception) -> str:
         """Log the app's exception with its traceback; return END's ``detail``."""
-        detail = one_line(exc)[:_MAX_DETAIL]
+        detail = exc_summary(exc)[:_MAX_DETAIL]
         logger.error("exception in the app for %s", self._describe(), exc_info=exc)
         return detail
 

@@ -33,6 +33,16 @@ from pagi.protocol import (
     reasons,
 )
 from pagi.protocol import messages as m
+from pagi.protocol.kinds import CLOSE as _CLOSE
+from pagi.protocol.kinds import CREDIT as _CREDIT
+from pagi.protocol.kinds import CREDITS as _CREDITS
+from pagi.protocol.kinds import EVENT as _EVENT
+from pagi.protocol.kinds import HTTP_REQUEST as _HTTP_REQUEST
+from pagi.protocol.kinds import OPEN as _OPEN
+from pagi.protocol.kinds import PING as _PING
+from pagi.protocol.kinds import PONG as _PONG
+from pagi.protocol.kinds import REJECT as _REJECT
+from pagi.protocol.kinds import WELCOME as _WELCOME
 
 from .http_scope import HTTPScope
 from .link import Link
@@ -45,16 +55,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("pagi.worker")
 
-_OPEN = int(Kind.OPEN)
-_EVENT = int(Kind.EVENT)
-_CREDIT = int(Kind.CREDIT)
-_CREDITS = int(Kind.CREDITS)
-_CLOSE = int(Kind.CLOSE)
-_PING = int(Kind.PING)
-_PONG = int(Kind.PONG)
-_WELCOME = int(Kind.WELCOME)
-_REJECT = int(Kind.REJECT)
-_HTTP_REQUEST = int(Event.HTTP_REQUEST)
 
 #: Largest body piece relative to the frame limit (room for the frame header).
 _BODY_FRAME_OVERHEAD = 64

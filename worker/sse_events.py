@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .events import InvalidEvent, check_body, check_headers, check_status, type_name
+from .http_events import InvalidEvent, check_body, check_headers, check_status, type_name
 
 START = "sse.start"
 SEND = "sse.send"

@@ -52,12 +52,16 @@ from collections import deque
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import Event, Kind, encode
+from pagi.protocol import encode
+from pagi.protocol.kinds import EVENT as _EVENT
+from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
+from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
+from pagi.protocol.kinds import SSE_KEEPALIVE as _KEEPALIVE
 
-from . import events
-from .events import UnexpectedEvent
+from . import http_events as events
+from .http_events import UnexpectedEvent
 from .http_scope import BODY, DONE, FINAL, INIT, HTTPScope
-from .loader import one_line
+from .loader import exc_summary
 from .scope import build_http_scope
 from .sse_events import (
     CLOSE,
@@ -82,10 +86,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("pagi.worker")
 
-_EVENT = int(Kind.EVENT)
-_START = int(Event.HTTP_RESPONSE_START)
-_BODY = int(Event.HTTP_RESPONSE_BODY)
-_KEEPALIVE = int(Event.SSE_KEEPALIVE)
 
 # What a worker process knows about whether its app speaks the sse scope.
 UNKNOWN = 0
@@ -163,7 +163,7 @@ class SSEScope(HTTPScope):
             detail = self._cancelled()
         except Exception as exc:
             if self._can_replay():
-                await self._replay_as_http(f"it raised {one_line(exc)[:200]}")
+                await self._replay_as_http(f"it raised {exc_summary(exc)[:200]}")
                 return
             outcome = 1
             detail = self._crashed(exc)

@@ -15,7 +15,14 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from .events import InvalidEvent, check_body, check_bytes, check_headers, check_status, type_name
+from .http_events import (
+    InvalidEvent,
+    check_body,
+    check_bytes,
+    check_headers,
+    check_status,
+    type_name,
+)
 
 ACCEPT = "websocket.accept"
 SEND = "websocket.send"
@@ -159,7 +166,7 @@ def check_keepalive(event: Mapping[str, Any]) -> tuple[float | int, float | int 
     """``(interval, timeout)`` of a ``websocket.keepalive``.
 
     ``interval`` is required (0 turns pinging off); ``timeout`` ``None`` means
-    "the same as the interval" (the front's default).
+    the front's ``--ws-ping-timeout``.
     """
     interval = event.get("interval")
     if interval is None:

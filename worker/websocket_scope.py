@@ -61,29 +61,29 @@ import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
-from pagi.protocol import Event, Kind, LinkError, encode, reasons
+from pagi.protocol import Event, LinkError, encode, reasons
+from pagi.protocol.kinds import EVENT as _EVENT
+from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _HTTP_BODY
+from pagi.protocol.kinds import HTTP_RESPONSE_START as _HTTP_START
+from pagi.protocol.kinds import WS_ACCEPT as _WS_ACCEPT
+from pagi.protocol.kinds import WS_CLOSE as _WS_CLOSE
+from pagi.protocol.kinds import WS_DISCONNECT as _WS_DISCONNECT
+from pagi.protocol.kinds import WS_KEEPALIVE as _WS_KEEPALIVE
+from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
+from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
+from pagi.protocol.kinds import WS_SEND as _WS_SEND
 
 from . import websocket_events as wse
-from .events import UnexpectedEvent, event_type
+from .backlog import TransportState
+from .http_events import UnexpectedEvent, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
-from .transport import TransportState
 
 if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
 
-_EVENT = int(Kind.EVENT)
-_WS_SEND = int(Event.WS_SEND)
-_WS_ACCEPT = int(Event.WS_ACCEPT)
-_WS_CLOSE = int(Event.WS_CLOSE)
-_WS_KEEPALIVE = int(Event.WS_KEEPALIVE)
-_WS_RECEIVE = int(Event.WS_RECEIVE)
-_WS_DISCONNECT = int(Event.WS_DISCONNECT)
-_WS_RETURN_CREDIT = int(Event.WS_RETURN_CREDIT)
-_HTTP_START = int(Event.HTTP_RESPONSE_START)
-_HTTP_BODY = int(Event.HTTP_RESPONSE_BODY)
 
 # handshake states
 CONNECTING = 0  # nothing decisive sent yet

@@ -178,6 +178,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == "/sleep":
         await asyncio.sleep(float(q.get("s", "1")))
         await _respond(send, 200, b"slept")
+    elif path == "/env":  # one environment variable of the worker (--env-file tests)
+        await _respond(send, 200, os.environ.get(q["name"], "<unset>").encode())
     elif path == "/state":
         scope["state"]["counter"][0] += 1
         await _respond(send, 200, str(scope["state"]["counter"][0]).encode())

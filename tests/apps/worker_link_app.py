@@ -1,4 +1,4 @@
-"""The app behind tests/unit/test_worker_link.py (a fake front drives the worker)."""
+"""The app behind tests/unit/worker/test_worker_link.py (a fake front drives the worker)."""
 
 from __future__ import annotations
 

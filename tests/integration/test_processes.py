@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.parser
 import os
 import signal
 import socket
 import struct
 import subprocess
 import time
+import zipfile
 
 import httpx
 import psutil
@@ -247,7 +249,19 @@ def test_wheel_builds_and_imports(tmp_path) -> None:  # type: ignore[no-untyped-
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    wheel = next(tmp_path.glob("pagi-*.whl"))
+    # The distribution is pagi-server (the index's "pagi" is another project);
+    # the import namespace and the two commands keep their names.
+    wheel = next(tmp_path.glob("pagi_server-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(zf.read(meta_name).decode())
+        entry_points = zf.read(meta_name.replace("METADATA", "entry_points.txt")).decode()
+    assert metadata["Name"] == "pagi-server"
+    assert metadata["Requires-Python"] == ">=3.11"
+    assert "pagi-front = pagi.frontend.cli:main" in entry_points
+    assert "pagi-worker = pagi.worker.cli:main" in entry_points
+    assert not [n for n in names if n.split("/")[0] not in ("pagi", meta_name.split("/")[0])]
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -268,7 +282,9 @@ def test_wheel_builds_and_imports(tmp_path) -> None:  # type: ignore[no-untyped-
         [
             PYTHON,
             "-c",
-            "import pagi.protocol, pagi.frontend.cli, pagi.worker.cli; "
+            "import pagi.protocol, pagi.frontend.cli, pagi.worker.cli, "
+            "pagi.frontend.server, pagi.frontend.http1.connection, "
+            "pagi.frontend.websocket.connection; "
             "print(pagi.protocol.__file__)",
         ],
         capture_output=True,

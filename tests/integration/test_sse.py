@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness import Front, Processes
-from pagi.frontend.responses import chunk
+from pagi.frontend.http1.responses import chunk
 from sse_client import ChunkedStream, events_of
 
 #: The events of /wire, each one body message, hence one chunk on the wire.

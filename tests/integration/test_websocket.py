@@ -10,6 +10,7 @@ arrive with the upgrade request) and the access log.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import Front, Processes
+from harness import Front, Processes, run_command
+from pagi.frontend.config import FrontConfig
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from ws_raw import CLOSE, PING, TEXT, RawWS, close_payload, frame
@@ -267,6 +269,34 @@ def test_server_wide_ping_interval(procs: Processes) -> None:
     ping = ws.recv(timeout=2)
     assert ping is not None and ping.opcode == PING
     assert ws.closed_by_server(timeout=3)
+
+
+def test_server_pings_are_on_by_default() -> None:
+    """Like uvicorn: every WebSocket is pinged every 20 s, 20 s for the pong."""
+    defaults = FrontConfig()
+    assert (defaults.ws_ping_interval, defaults.ws_ping_timeout) == (20.0, 20.0)
+    text = " ".join(run_command("pagi-front", "--help").stdout.split())
+    for name in ("interval", "timeout"):
+        assert re.search(
+            rf"--ws-ping-{name} SECONDS [^[]*"
+            rf"\[env var: PAGI_WS_PING_{name.upper()}; default: 20\.0",
+            text,
+        )
+
+
+def test_app_keepalive_overrides_the_server_pings_per_connection(procs: Processes) -> None:
+    front = procs.front("--ws-ping-interval", "1", "--ws-ping-timeout", "1", app="ws_e2e_app:app")
+    quiet = RawWS(front.port, "/keepalive?interval=0")  # this app turns pinging off
+    pinged = RawWS(front.port, "/echo")  # this one says nothing: server default
+    ping = pinged.recv(timeout=5)
+    assert ping is not None and ping.opcode == PING
+    with pytest.raises(TimeoutError):
+        quiet.recv(timeout=1.5)  # no ping, and still open
+    quiet.send_frame(CLOSE, close_payload(1000))
+    closing = quiet.recv(timeout=5)
+    assert closing is not None and closing.opcode == CLOSE
+    assert wait_event(front, "/keepalive")["code"] == 1000
+    assert pinged.closed_by_server(timeout=5)  # it never answered its pings
 
 
 # --- logging -----------------------------------------------------------------------

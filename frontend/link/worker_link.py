@@ -1,0 +1,335 @@
+"""The front's end of one worker link: a connected, greeted ``pagi-worker``.
+
+A :class:`WorkerLink` owns one accepted UNIX stream socket (the socket I/O is
+its base, :class:`~.link_io.LinkIO`) and the scopes opened on it. It decodes
+the worker's messages, checks each scope's response events
+(:class:`~.link_scope.LinkScope`) and calls the :class:`ScopeHandler` of each
+scope. Everything runs as loop callbacks: no task per link or per scope.
+
+Invariants:
+
+* The first message must be HELLO, within ``config.handshake_timeout``; the
+  link joins the pool only after WELCOME has been queued
+  (:mod:`.link_handshake` judges the HELLO).
+* Scope ids are assigned here, increasing from 1, never reused. A message for
+  an id never assigned is a violation; one for an id already forgotten is
+  ignored (it crossed a CLOSE on the wire).
+* Per scope the worker's events follow ``START (BODY* more=True)
+  (BODY more=False | FILE) [TRAILERS if announced]``, and the response body
+  bytes never exceed the window (WELCOME ``window`` plus every :meth:`grant`).
+  Anything else drops the whole worker.
+* Received descriptors wait in a FIFO; each decoded HTTP_RESPONSE_FILE takes
+  the oldest. A descriptor nobody takes over is closed, so none leaks.
+* After :meth:`close_scope` no handler method is called for that scope; the id
+  is kept (and counted in ``open_scopes``) until the worker's END.
+* When the link dies, every scope still attached gets ``on_worker_lost`` once,
+  then the link forgets them all. No handler method is called after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pagi.protocol import BodyMode, Event, Kind
+from pagi.protocol import messages as m
+from pagi.protocol.kinds import CREDIT as _CREDIT
+from pagi.protocol.kinds import DRAIN as _DRAIN
+from pagi.protocol.kinds import END as _END
+from pagi.protocol.kinds import EVENT as _EVENT
+from pagi.protocol.kinds import HELLO as _HELLO
+from pagi.protocol.kinds import HTTP_REQUEST as _REQUEST
+from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
+from pagi.protocol.kinds import PING as _PING
+from pagi.protocol.kinds import PONG as _PONG
+from pagi.protocol.kinds import STATS as _STATS
+from pagi.protocol.kinds import WS_DISCONNECT as _WS_DISCONNECT
+from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
+from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
+
+from ..config import FrontConfig
+from .handshake import read_hello, welcome
+from .io import LinkIO, LinkViolation
+from .scope import LinkScope, ScopeHandler
+from .ws_scope import WSLinkScope
+
+if TYPE_CHECKING:
+    from .pool import WorkerPool
+
+__all__ = ["ScopeHandler", "WorkerLink"]
+
+logger = logging.getLogger("pagi.front")
+
+# Plain ints for the dispatch hot path.
+
+
+class WorkerLink(LinkIO):
+    """One connected worker. Created on accept; starts reading at once."""
+
+    __slots__ = (
+        "_handshake_timer",
+        "_last_sid",
+        "_on_closed",
+        "_pool",
+        "_scopes",
+        "app",
+        "capacity",
+        "draining",
+        "interface",
+        "open_scopes",
+        "pid",
+        "request_window",
+        "stats",
+        "welcomed",
+        "worker_id",
+    )
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        worker_id: int,
+        config: FrontConfig,
+        pool: WorkerPool,
+        on_closed: Callable[[WorkerLink], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._on_closed = on_closed
+        self._scopes: dict[int, LinkScope | WSLinkScope] = {}
+        self._last_sid = 0
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self.worker_id = worker_id
+        self.pid: int | None = None
+        self.app = ""
+        self.interface = ""
+        self.capacity = 0
+        self.request_window = 0
+        self.open_scopes = 0
+        self.welcomed = False
+        self.draining = False
+        self.stats: dict[Any, Any] = {}
+        super().__init__(sock, config, f"#{worker_id}")  # the name until HELLO names it
+        self._handshake_timer = self._loop.call_later(
+            config.handshake_timeout, self._handshake_expired
+        )
+
+    def __repr__(self) -> str:
+        return f"<WorkerLink {self.name!r} id={self.worker_id} open={self.open_scopes}>"
+
+    # --- the HTTP layer's side ---------------------------------------------
+
+    def open_scope(
+        self,
+        handler: ScopeHandler,
+        scope_type: str,
+        http_version: str,
+        method: str,
+        scheme: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: list[list[bytes]] | list[tuple[bytes, bytes]],
+        client: list[Any] | None,
+        server: list[Any] | None,
+        extras: dict[str, Any],
+        body_mode: BodyMode,
+    ) -> int:
+        """Queue OPEN for a new scope and return its id.
+
+        On a link that has already died the handler gets ``on_worker_lost``
+        from the next loop iteration (never re-entrantly).
+        """
+        self._last_sid = sid = self._last_sid + 1
+        if self.closed:
+            self._loop.call_soon(handler.on_worker_lost)
+            return sid
+        record = WSLinkScope if scope_type == "websocket" else LinkScope
+        self._scopes[sid] = record(handler, self._config.response_window)
+        self.open_scopes += 1
+        self._send(
+            m.open_scope(
+                sid,
+                scope_type,
+                http_version,
+                method,
+                scheme,
+                raw_path,
+                query_string,
+                headers,  # pairs encode as msgpack arrays either way
+                client,
+                server,
+                extras,
+                body_mode,
+            )
+        )
+        return sid
+
+    def send_request_body(self, scope_id: int, body: bytes, more: bool) -> None:
+        """Queue a request body chunk (the caller keeps within the request window)."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _REQUEST, body, more])
+
+    def grant(self, scope_id: int, nbytes: int) -> None:
+        """Give the worker ``nbytes`` more response window on a scope."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None and nbytes > 0:
+            scope.window += nbytes
+            self._send_credit(scope_id, nbytes)
+
+    def send_ws_receive(self, scope_id: int, data: str | bytes, more: bool) -> None:
+        """Queue a WS_RECEIVE piece (the caller keeps within the request window)."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _WS_RECEIVE, data, more])
+
+    def ws_return_credit(self, scope_id: int) -> None:
+        """Ask the worker to credit back at once whatever the app has taken
+        (it otherwise returns credit a quarter window at a time)."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _WS_RETURN_CREDIT])
+
+    def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None:
+        """Tell the worker a websocket scope's connection is over (its CLOSE);
+        detach the handler, as :meth:`close_scope` does."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            scope.handler = None
+            self._send([_EVENT, scope_id, _WS_DISCONNECT, code, reason])
+
+    def close_scope(self, scope_id: int, reason: str) -> None:
+        """Tell the worker the client side ended; detach the handler."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            scope.handler = None
+            self._send([Kind.CLOSE, scope_id, reason])
+
+    def close(self, reason: str = "front shutting down") -> None:
+        """Close the link from our side (best-effort flush of queued messages first)."""
+        if self.closed:
+            return
+        self._flush(final=True)
+        self._teardown(logging.INFO, f"closing link to worker {self.name}: {reason}")
+
+    # --- dispatch (called by LinkIO for each decoded message) -------------------
+
+    def _dispatch(self, msg: list[Any]) -> None:
+        kind = msg[0]
+        if kind == _EVENT:
+            if not self.welcomed:
+                raise LinkViolation("EVENT before HELLO")
+            sid = msg[1]
+            code = msg[2]
+            fd = -1
+            if code == _FILE:
+                if not self._fds:
+                    raise LinkViolation(
+                        f"scope {sid}: HTTP_RESPONSE_FILE without a file descriptor"
+                    )
+                fd = self._fds.popleft()
+            scope = self._scopes.get(sid)
+            if scope is None:
+                if fd >= 0:
+                    os.close(fd)
+                self._check_known(sid, Event(code).name)
+                return
+            scope.on_event(sid, code, msg, fd)
+        elif kind == _END:
+            if not self.welcomed:
+                raise LinkViolation("END before HELLO")
+            sid = msg[1]
+            scope = self._scopes.pop(sid, None)
+            if scope is None:
+                self._check_known(sid, "END")
+                return
+            self.open_scopes -= 1
+            self._pool.capacity_changed()
+            if scope.handler is not None:
+                scope.handler.on_end(msg[2], msg[3], msg[4])
+        elif kind == _CREDIT:
+            if not self.welcomed:
+                raise LinkViolation("CREDIT before HELLO")
+            sid = msg[1]
+            scope = self._scopes.get(sid)
+            if scope is None:
+                self._check_known(sid, "CREDIT")
+            elif scope.handler is not None:
+                scope.handler.on_request_credit(msg[2])
+        elif kind == _HELLO:
+            if self.welcomed:
+                raise LinkViolation("second HELLO")
+            self._on_hello(msg[2], msg[3])
+        elif not self.welcomed:
+            raise LinkViolation(f"first message was {Kind(kind).name}, not HELLO")
+        elif kind == _PING:
+            self._send([_PONG, 0, msg[2]])
+        elif kind == _DRAIN:
+            if not self.draining:
+                self.draining = True
+                logger.info("worker %s draining", self.name)
+        elif kind == _STATS:
+            self.stats = msg[2]
+        # PONG: nothing to do (the front sends no PING yet).
+
+    def _check_known(self, sid: int, what: str) -> None:
+        if sid > self._last_sid:
+            raise LinkViolation(f"{what} for scope {sid}, which was never opened")
+
+    # --- handshake ----------------------------------------------------------------
+
+    def _on_hello(self, version: int, info: dict[Any, Any]) -> None:
+        hello = read_hello(version, info, f"#{self.worker_id}")
+        self.name = hello.name
+        self.pid = hello.pid
+        if hello.problem is not None:
+            self._reject(hello.problem)
+            return
+        self.app = hello.app
+        self.interface = hello.interface
+        self.request_window = hello.window
+        self.capacity = hello.capacity
+        self.welcomed = True
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        self._send(welcome(self._config, self.worker_id))
+        logger.info("worker %s pid %s joined", self.name, self.pid)
+        self._pool.add(self)
+
+    def _reject(self, reason: str) -> None:
+        self._send(m.reject(reason))
+        self._flush(final=True)
+        self._teardown(logging.WARNING, f"rejected worker {self.name} (pid {self.pid}): {reason}")
+
+    def _handshake_expired(self) -> None:
+        self._handshake_timer = None
+        if not self.welcomed and not self.closed:
+            self._drop(f"no HELLO within {self._config.handshake_timeout:g} s")
+
+    # --- ending (called by LinkIO) ------------------------------------------------
+
+    def _left(self) -> None:
+        if self.welcomed:
+            self._teardown(logging.INFO, f"worker {self.name} left")
+        else:
+            self._teardown(logging.INFO, f"link {self.name} closed before HELLO")
+
+    def _released(self) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        self._pool.remove(self)
+        scopes = list(self._scopes.values())
+        self._scopes.clear()
+        self.open_scopes = 0
+        for scope in scopes:
+            if scope.handler is not None:
+                try:
+                    scope.handler.on_worker_lost()
+                except Exception:
+                    logger.exception("error in on_worker_lost (worker %s)", self.name)
+        if self._on_closed is not None:
+            self._on_closed(self)

@@ -1,0 +1,27 @@
+"""The distribution's name and the ``--version`` line both programs print.
+
+The distribution is ``pagi-server`` (the index name ``pagi`` belongs to an
+unrelated project); the import namespace stays ``pagi.*`` and the commands stay
+``pagi-front`` and ``pagi-worker``.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+DISTRIBUTION = "pagi-server"
+
+
+def installed_version() -> str:
+    """The installed version of the distribution, or ``unknown`` (e.g. run from a bare tree)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def version_line(program: str) -> str:
+    """``pagi-front 0.1.0 (pagi-server, CPython 3.12.4)``: one line, the same shape for both."""
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{program} {installed_version()} ({DISTRIBUTION}, {python})"

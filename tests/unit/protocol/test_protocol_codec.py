@@ -1,0 +1,311 @@
+"""The worker-link codec: round trips, framing, and every kind of malformed input."""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pagi.protocol import (
+    BodyMode,
+    Event,
+    Kind,
+    LinkDecoder,
+    LinkError,
+    encode,
+    encode_many,
+)
+from pagi.protocol import messages as m
+from pagi.protocol.codec import encode_with_data, extend_frame
+
+HEADERS = [[b"host", b"example"], [b"x-bin", bytes(range(256))]]
+
+
+def sample_from_worker() -> list[m.Message]:
+    return [
+        m.hello(1, {"pid": 42, "name": "app:app #1", "window": 65536}),
+        m.event(7, Event.HTTP_RESPONSE_START, 200, HEADERS, False),
+        m.event(6, Event.HTTP_RESPONSE_START, 200, HEADERS, True, b"first piece", True),
+        m.event(7, Event.HTTP_RESPONSE_BODY, b"\x00\xffbody", True),
+        m.event(7, Event.HTTP_RESPONSE_FILE, 0, None),
+        m.event(7, Event.HTTP_RESPONSE_TRAILERS, [[b"x-checksum", b"abc"]]),
+        m.credit(7, 1024),
+        m.end(7, 1, False, "ValueError: boom"),
+        m.event(8, Event.WS_ACCEPT, "chat", [[b"x-a", b"b"]]),
+        m.event(8, Event.WS_ACCEPT, None, []),
+        m.event(8, Event.WS_SEND, "text \u00e9", True),
+        m.event(8, Event.WS_SEND, b"\x00binary", False),
+        m.event(8, Event.WS_CLOSE, 1000, "bye"),
+        m.event(8, Event.WS_KEEPALIVE, 20, None),
+        m.event(8, Event.WS_KEEPALIVE, 0.5, 2.5),
+        m.event(9, Event.SSE_KEEPALIVE, 15, "ping"),
+        m.drain(),
+        m.ping(9),
+        m.pong(9),
+        m.stats({"scopes": 3}),
+    ]
+
+
+def sample_from_front() -> list[m.Message]:
+    return [
+        m.welcome(1, {"window": 262144, "worker_id": 1}),
+        m.reject("protocol version 2 not supported"),
+        m.open_scope(
+            1,
+            "http",
+            "1.1",
+            "GET",
+            "http",
+            b"/a%20b",
+            b"x=1",
+            HEADERS,
+            ["127.0.0.1", 5000],
+            ["127.0.0.1", 8000],
+            {},
+            BodyMode.NONE,
+        ),
+        m.open_scope(
+            2,
+            "http",
+            "1.0",
+            "POST",
+            "http",
+            b"/",
+            b"",
+            [],
+            None,
+            ["/tmp/s", None],
+            {},
+            BodyMode.EXPECT_CONTINUE,
+        ),
+        m.event(1, Event.HTTP_REQUEST, b"chunk", False),
+        m.event(3, Event.WS_RECEIVE, "h\u00e9llo", True),
+        m.event(3, Event.WS_RECEIVE, b"\xff", False),
+        m.event(3, Event.WS_RETURN_CREDIT),
+        m.event(3, Event.WS_DISCONNECT, 1006, "client_closed"),
+        m.credit(1, 10),
+        m.credits({1: 10, 3: 2}),
+        m.close(1, "client_closed"),
+        m.ping(1),
+        m.pong(1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("side", "msgs"),
+    [("front", sample_from_worker()), ("worker", sample_from_front())],
+)
+def test_round_trip_keeps_bytes_and_str_apart(side: str, msgs: list[m.Message]) -> None:
+    decoded = LinkDecoder(side).feed(encode_many(msgs))
+    assert decoded == msgs
+    for got, sent in zip(decoded, msgs, strict=True):
+        for a, b in zip(got, sent, strict=True):
+            # bytes stay bytes, str stays str, bool stays bool (IntEnum arrives as int)
+            assert type(a) is type(b) or (isinstance(b, int) and type(a) is int)
+
+
+def test_every_split_point_gives_the_same_messages() -> None:
+    data = encode_many(sample_from_worker())
+    whole = LinkDecoder("front").feed(data)
+    for cut in range(len(data) + 1):
+        dec = LinkDecoder("front")
+        assert dec.feed(data[:cut]) + dec.feed(data[cut:]) == whole
+        dec.check_eof()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.binary(max_size=4096),
+    more=st.booleans(),
+    sid=st.integers(min_value=1, max_value=2**62),
+    headers=st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=200)), max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+)
+def test_property_round_trip_any_split(
+    body: bytes, more: bool, sid: int, headers: list[tuple[bytes, bytes]], cuts: list[int]
+) -> None:
+    hdrs = [list(h) for h in headers]
+    msgs = [
+        m.event(sid, Event.HTTP_RESPONSE_START, 200, hdrs, more),
+        m.event(sid, Event.HTTP_RESPONSE_BODY, body, more),
+        m.end(sid, 0, True, ""),
+    ]
+    data = encode_many(msgs)
+    dec = LinkDecoder("front")
+    out: list[m.Message] = []
+    prev = 0
+    for cut in sorted(c % (len(data) + 1) for c in cuts):
+        out += dec.feed(data[prev:cut])
+        prev = cut
+    out += dec.feed(data[prev:])
+    assert out == msgs
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_property_garbage_never_escapes_as_another_exception(garbage: bytes) -> None:
+    dec = LinkDecoder("front", max_frame_size=1024)
+    try:
+        dec.feed(garbage)
+        dec.check_eof()
+    except LinkError:
+        pass
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + payload
+
+
+def packed(value: object) -> bytes:
+    return frame(msgpack.packb(value, use_bin_type=True))
+
+
+def test_oversize_frame_rejected_before_payload_arrives() -> None:
+    dec = LinkDecoder("front", max_frame_size=100)
+    with pytest.raises(LinkError, match="exceeds the maximum"):
+        dec.feed(struct.pack(">I", 101))  # only the prefix: nothing buffered yet
+    with pytest.raises(LinkError, match="already failed"):
+        dec.feed(b"x")
+
+
+def test_short_frame_at_eof() -> None:
+    dec = LinkDecoder("front")
+    data = encode(m.drain())
+    assert dec.feed(data[:-1]) == []
+    with pytest.raises(LinkError, match="inside a frame"):
+        dec.check_eof()
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (frame(b""), "empty frame"),
+        (frame(b"\xc1"), "undecodable"),  # 0xc1 is never used in msgpack
+        (frame(msgpack.packb([9, 0]) + b"\x00"), "undecodable"),  # two values in one frame
+        (packed({"kind": 1}), "must be an array"),
+        (packed([5]), "must be an array"),
+        (packed([99, 0]), "unknown or unexpected message kind"),
+        (packed([Kind.OPEN, 1, "http"]), "unknown or unexpected message kind"),  # wrong direction
+        (packed([Kind.DRAIN, 3]), "scope_id must be 0"),
+        (packed([Kind.CREDIT, 0, 5]), "scope_id must be positive"),
+        (packed([Kind.CREDIT, "1", 5]), "scope_id must be an integer"),
+        (packed([Kind.CREDIT, 1, 0]), "field 0"),
+        (packed([Kind.CREDIT, 1, -4]), "field 0"),
+        (packed([Kind.CREDIT, 1, 5, 6]), "expected 1 fields"),
+        (packed([Kind.END, 1, 0, 1, ""]), "field 1"),  # int where bool is required
+        (packed([Kind.EVENT, 1, 99]), "event code"),
+        (packed([Kind.EVENT, 1, Event.HTTP_REQUEST, b"", False]), "event code"),  # wrong way
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 99, [], False]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [[b"a"]], False]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [["a", "b"]], False]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, b"x"]), "3 fields"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, "x", True]), "field 3"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_START, 200, [], False, b"", 1]), "field 4"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_BODY, "text", False]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_FILE, -1, None]), "field 0"),
+        (packed([Kind.HELLO, 0, "1", {}]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.WS_SEND, 5, False]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.WS_SEND, "x", 1]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.WS_CLOSE, 999, ""]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.WS_ACCEPT, b"chat", []]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.WS_KEEPALIVE, -1, None]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.SSE_KEEPALIVE, 5, None]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.WS_RECEIVE, "x", False]), "event code"),  # wrong way
+        (packed([Kind.EVENT, 1, Event.WS_RETURN_CREDIT]), "event code"),  # wrong way
+        (packed([Kind.CREDITS, 0, [1, 10]]), "unexpected message kind"),  # wrong way
+    ],
+)
+def test_malformed_messages_raise_link_error(raw: bytes, match: str) -> None:
+    with pytest.raises(LinkError, match=match):
+        LinkDecoder("front").feed(raw)
+
+
+def test_worker_side_rejects_front_only_kinds_from_a_worker_and_vice_versa() -> None:
+    with pytest.raises(LinkError):
+        LinkDecoder("worker").feed(encode(m.hello(1, {})))
+    with pytest.raises(LinkError):
+        LinkDecoder("worker").feed(
+            encode(m.open_scope(1, "http", "1.1", "GET", "http", b"/", b"", [], None, None, {}, 7))
+        )  # type: ignore[arg-type]
+
+
+def test_carries_fd_only_for_file_events() -> None:
+    assert m.carries_fd(m.event(1, Event.HTTP_RESPONSE_FILE, 0, None))
+    assert not m.carries_fd(m.event(1, Event.HTTP_RESPONSE_BODY, b"", False))
+    assert not m.carries_fd(m.drain())
+
+
+def test_decoder_side_must_be_named() -> None:
+    with pytest.raises(ValueError):
+        LinkDecoder("middle")
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 4096, 65535, 65536, 200_000])
+@pytest.mark.parametrize("flag", [True, False])
+def test_encode_with_data_is_encode_without_the_copy(size: int, flag: bool) -> None:
+    body = bytes(range(256)) * (size // 256 + 1)
+    body = body[:size]
+    head = [Kind.EVENT, 2**40, Event.HTTP_RESPONSE_BODY]
+    view = memoryview(body)
+    first, data, last = encode_with_data(head, view, flag)
+    assert data is view  # handed through, not copied
+    assert first + bytes(data) + last == encode([*head, body, flag])
+    # and the front decodes it, also when it arrives a byte at a time at the edges
+    frame = first + bytes(data) + last
+    dec = LinkDecoder("front")
+    out = dec.feed(frame[:3]) + dec.feed(frame[3:7]) + dec.feed(frame[7:])
+    assert out == [[Kind.EVENT, 2**40, Event.HTTP_RESPONSE_BODY, body, flag]]
+
+
+def test_encode_with_data_refuses_a_head_that_breaks_the_fixarray() -> None:
+    with pytest.raises(ValueError, match="13 elements"):
+        encode_with_data(list(range(14)), b"x", True)
+
+
+def test_frame_spanning_many_feeds_then_more_frames_in_the_same_feed() -> None:
+    big = m.event(3, Event.HTTP_RESPONSE_BODY, b"b" * 100_000, True)
+    small = [m.credit(3, 10), m.end(3, 0, True, "")]
+    data = encode(big) + encode_many(small)
+    dec = LinkDecoder("front")
+    out: list[m.Message] = []
+    step = 7_001  # the last piece completes the big frame and carries both small ones
+    for pos in range(0, len(data), step):
+        out += dec.feed(memoryview(data)[pos : pos + step])
+    assert out == [big, *small]
+    assert dec.buffered == 0
+    dec.check_eof()
+
+
+def test_extend_frame_appends_data_and_flag_without_copying_the_data() -> None:
+    start = m.event(4, Event.HTTP_RESPONSE_START, 404, HEADERS, False)
+    data = memoryview(b"not found" * 1000)
+    first, same, last = extend_frame(encode(start), data, False)
+    assert same is data
+    assert first + bytes(same) + last == encode([*start, bytes(data), False])
+    assert LinkDecoder("front").feed(first + bytes(same) + last) == [[*start, bytes(data), False]]
+    with pytest.raises(ValueError, match="fixarray"):
+        extend_frame(encode(list(range(14))), b"x", True)
+
+
+@pytest.mark.parametrize(
+    ("msg", "match"),
+    [
+        ([Kind.CREDITS, 0, []], "field 0"),
+        ([Kind.CREDITS, 0, [1, 10, 2]], "field 0"),
+        ([Kind.CREDITS, 0, [1, 0]], "field 0"),
+        ([Kind.CREDITS, 0, [0, 10]], "field 0"),
+        ([Kind.CREDITS, 0, [1, "10"]], "field 0"),
+        ([Kind.CREDITS, 0, {1: 10}], "field 0"),
+        ([Kind.CREDITS, 1, [1, 10]], "scope_id must be 0"),
+    ],
+)
+def test_malformed_credits_are_refused_by_the_worker_side(msg: list[object], match: str) -> None:
+    with pytest.raises(LinkError, match=match):
+        LinkDecoder("worker").feed(packed(msg))
+
+
+def test_credits_constructor_sends_a_lone_grant_as_a_plain_credit() -> None:
+    assert m.credits({7: 100}) == [Kind.CREDIT, 7, 100]
+    assert m.credits({7: 100, 2: 5}) == [Kind.CREDITS, 0, [7, 100, 2, 5]]
