@@ -259,7 +259,7 @@ def serve(
         typer.Option(
             envvar="PAGI_MAX_LINK_BUFFER",
             metavar="SIZE",
-            callback=_size_callback,
+            callback=size_callback,
             help="Bytes the front may hold for a worker that does not read its link; "
             "past this the worker is dropped and its requests fail (502 / close 1011).",
         ),

@@ -22,7 +22,12 @@ ignored).
 
 Message size: a message's bytes (after inflation; UTF-8 bytes for text) are
 counted as its pieces arrive; past ``max_size`` the codec fails with 1009
-without waiting for the rest.
+without waiting for the rest. A data frame whose *declared* length already
+takes the message past ``max_size`` fails with 1009 as soon as its header
+has arrived (a client cannot hold a connection by trickling an oversized
+frame). For a compressed frame, whose inflated size its length does not
+tell, the bound is ``max_size`` plus deflate's worst-case expansion
+(:func:`compressed_bound`).
 
 Fast path: most client traffic is small, complete, single-frame messages.
 While wsproto holds nothing (no buffered bytes, no frame or message under
@@ -75,10 +80,26 @@ def fail_event(code: int) -> Event:
     return (FAIL, code, FAIL_REASONS.get(code, "protocol_error"))
 
 
+def compressed_bound(max_size: int) -> int:
+    """The most bytes a deflate stream of ``max_size`` inflated bytes can
+    take on the wire (stored blocks: 5 bytes per up to 65535, plus a final
+    empty block; rounded up generously)."""
+    return max_size + (max_size >> 12) + 64
+
+
 class WSCodec:
     """The frame layer of one accepted WebSocket (server side)."""
 
-    __slots__ = ("_decoder", "_done", "_messages", "_proto", "_size", "deflate", "max_size")
+    __slots__ = (
+        "_decoder",
+        "_done",
+        "_frames",
+        "_messages",
+        "_proto",
+        "_size",
+        "deflate",
+        "max_size",
+    )
 
     def __init__(self, max_size: int, deflate: BoundedDeflate | None = None) -> None:
         self.max_size = max_size
@@ -86,7 +107,8 @@ class WSCodec:
         self._proto = proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
         # wsproto's frame and message layers, looked at to know when it holds
         # nothing (the fast path may then run); None disables the fast path.
-        self._decoder: Any = None if deflate else getattr(proto, "_frame_decoder", None)
+        self._frames: Any = getattr(proto, "_frame_decoder", None)
+        self._decoder: Any = None if deflate else self._frames
         self._messages: Any = getattr(proto, "_message_decoder", None)
         self._size = 0  # bytes of the message being received so far
         self._done = False  # a CLOSE or FAIL was returned: ignore everything after
@@ -189,7 +211,23 @@ class WSCodec:
         except ParseFailed as exc:
             self._done = True
             append(fail_event(int(exc.code)))
+            return events
+        if self._declared_too_big():
+            self._done = True
+            append(fail_event(_TOO_BIG))
         return events
+
+    def _declared_too_big(self) -> bool:
+        """The data frame under way declares more than the message may grow by."""
+        frames = self._frames
+        header = None if frames is None else frames.header
+        if header is None or header.opcode.iscontrol():
+            return False
+        remaining: int = header.payload_len - frames.payload_consumed
+        deflate = self.deflate
+        if deflate is not None and deflate.message_compressed:
+            return remaining > compressed_bound(self.max_size)
+        return self._size + remaining > self.max_size
 
     # --- outbound frames ------------------------------------------------------
 

@@ -32,7 +32,14 @@ from typing import Final
 from wsproto.utilities import generate_accept_token
 
 from ..http1.parser import RequestHead
-from ..http1.responses import CRLF, SERVER_LINE, UnsafeResponse, check_field, date_header, status_line
+from ..http1.responses import (
+    CRLF,
+    SERVER_LINE,
+    UnsafeResponse,
+    check_field,
+    date_header,
+    status_line,
+)
 
 _WEBSOCKET: Final = b"websocket"
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
