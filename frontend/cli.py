@@ -191,6 +191,26 @@ def serve(
             help="listen() backlog of every client-facing socket.",
         ),
     ] = _DEFAULTS.backlog,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_CONNECTIONS",
+            metavar="N",
+            min=0,
+            help="Most client connections open at once; a new one beyond it gets 503 "
+            "and is closed (0: no limit but the descriptor limit).",
+        ),
+    ] = _DEFAULTS.max_connections,
+    max_connections_per_ip: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_CONNECTIONS_PER_IP",
+            metavar="N",
+            min=0,
+            help="Most client connections open at once from one IP address; a new one "
+            "beyond it gets 429 and is closed (0: no limit).",
+        ),
+    ] = _DEFAULTS.max_connections_per_ip,
     http: Annotated[
         HttpParser,
         typer.Option(
@@ -459,6 +479,8 @@ def serve(
         uds=list(uds or ()),
         fds=list(fd or ()),
         backlog=backlog,
+        max_connections=max_connections,
+        max_connections_per_ip=max_connections_per_ip,
         http=http.value,
         max_body_size=parse_size(max_body_size),
         max_header_size=parse_size(max_header_size),

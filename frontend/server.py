@@ -38,6 +38,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
 from .access_log import set_access_format
+from .admission import Admission, connection_factory, reap_idle
 from .config import FrontConfig
 from .context import FrontContext
 from .link.pool import WorkerPool
@@ -105,10 +106,15 @@ class FrontServer:
         from .http1.connection import HTTP11Connection
 
         ctx = self.ctx
+        admission = Admission(
+            ctx.connections,
+            config.max_connections,
+            config.max_connections_per_ip,
+            lambda: reap_idle(ctx.connections),
+        )
+        factory = connection_factory(admission, lambda: HTTP11Connection(ctx), config.server_header)
         for listener in self._listeners:
-            server = await loop.create_server(
-                lambda: HTTP11Connection(ctx), sock=listener.sock, backlog=config.backlog
-            )
+            server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)

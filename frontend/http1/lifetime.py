@@ -166,6 +166,14 @@ class ConnectionLifetime(asyncio.Protocol):
                 self._idle_since + self.config.keepalive_timeout, self._idle_check
             )
 
+    def close_if_idle(self) -> bool:
+        """Close the connection if it is idle between requests (descriptor
+        pressure, admission.py); True if it was."""
+        if self.closing or self._cur is not None or self._queue or self._partial_head:
+            return False
+        self._close()
+        return True
+
     def _idle_check(self) -> None:
         self._idle_timer = None
         if (
