@@ -9,6 +9,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# atheris (coverage-guided fuzzing) where it installs; else the fuzz test uses hypothesis.
+.venv/bin/python -m pip install --quiet -e '.[fuzz]' ||
+  echo "atheris did not install: bench.fuzz falls back to hypothesis"
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

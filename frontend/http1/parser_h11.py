@@ -488,11 +488,16 @@ class _ChunkedFraming:
                     if self._left > _MAX_CHUNK_SIZE:
                         raise ParseError(400, "malformed chunked body")
                     gap = _match_gap(match)
-                    if gap:  # h11 wants no whitespace after the size: remove it
-                        cut = nl - 1 - len(line) + match.end(1)
-                        del buf[cut : cut + gap]
-                        pos -= gap
-                        size -= gap
+                    if gap or len(match[1]) > 16:
+                        # h11 wants at most 20 digits and no whitespace after
+                        # them: hand it the size in canonical form.
+                        start = nl - 1 - len(line)
+                        end = start + match.end(1) + gap
+                        canonical = b"%x" % self._left
+                        buf[start:end] = canonical
+                        shift = end - start - len(canonical)
+                        pos -= shift
+                        size -= shift
                     self._state = self._DATA if self._left else self._TRAILER
                 else:  # a trailer field (checked, then dropped by h11) or the end
                     # In llhttp's order: the name, then the size so far (the

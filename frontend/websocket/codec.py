@@ -43,11 +43,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from wsproto.extensions import Extension
 from wsproto.frame_protocol import (
     CloseReason,
+    FrameDecoder,
     FrameProtocol,
     Opcode,
     ParseFailed,
+    RsvBits,
 )
 
 from .deflate import BoundedDeflate
@@ -87,13 +90,43 @@ def compressed_bound(max_size: int) -> int:
     return max_size + (max_size >> 12) + 64
 
 
+_NO_RSV = RsvBits(False, False, False)
+
+
+class _SizeGuard(Extension):
+    """Not an extension on the wire: wsproto's hook at each frame header,
+    used to refuse a frame by its declared length (1009) before any of its
+    payload is read. Claims no RSV bit; passes payloads through."""
+
+    name = "x-pagi-size-guard"
+
+    def __init__(self, codec: WSCodec) -> None:
+        self._codec = codec
+
+    def enabled(self) -> bool:
+        return True
+
+    def offer(self) -> bool:  # never negotiated
+        return False
+
+    def frame_inbound_header(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_length: int,
+    ) -> CloseReason | RsvBits:
+        if not opcode.iscontrol() and self._codec.declared_too_big(opcode, payload_length):
+            return CloseReason.MESSAGE_TOO_BIG
+        return _NO_RSV
+
+
 class WSCodec:
     """The frame layer of one accepted WebSocket (server side)."""
 
     __slots__ = (
         "_decoder",
         "_done",
-        "_frames",
         "_messages",
         "_proto",
         "_size",
@@ -104,11 +137,13 @@ class WSCodec:
     def __init__(self, max_size: int, deflate: BoundedDeflate | None = None) -> None:
         self.max_size = max_size
         self.deflate = deflate
-        self._proto = proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
+        guard = _SizeGuard(self)
+        self._proto = proto = FrameProtocol(
+            client=False, extensions=[deflate, guard] if deflate else [guard]
+        )
         # wsproto's frame and message layers, looked at to know when it holds
         # nothing (the fast path may then run); None disables the fast path.
-        self._frames: Any = getattr(proto, "_frame_decoder", None)
-        self._decoder: Any = None if deflate else self._frames
+        self._decoder: Any = None if deflate else getattr(proto, "_frame_decoder", None)
         self._messages: Any = getattr(proto, "_message_decoder", None)
         self._size = 0  # bytes of the message being received so far
         self._done = False  # a CLOSE or FAIL was returned: ignore everything after
@@ -211,23 +246,19 @@ class WSCodec:
         except ParseFailed as exc:
             self._done = True
             append(fail_event(int(exc.code)))
-            return events
-        if self._declared_too_big():
-            self._done = True
-            append(fail_event(_TOO_BIG))
         return events
 
-    def _declared_too_big(self) -> bool:
-        """The data frame under way declares more than the message may grow by."""
-        frames = self._frames
-        header = None if frames is None else frames.header
-        if header is None or header.opcode.iscontrol():
-            return False
-        remaining: int = header.payload_len - frames.payload_consumed
+    def declared_too_big(self, opcode: Opcode, length: int) -> bool:
+        """A data frame header declares more than its message may grow by
+        (called by :class:`_SizeGuard` as wsproto parses each header)."""
+        messages = self._messages
+        in_message = messages is not None and messages.opcode is not None
+        if (opcode is Opcode.CONTINUATION) != in_message:
+            return False  # out of place: wsproto fails it with 1002
         deflate = self.deflate
         if deflate is not None and deflate.message_compressed:
-            return remaining > compressed_bound(self.max_size)
-        return self._size + remaining > self.max_size
+            return length > compressed_bound(self.max_size)
+        return self._size + length > self.max_size
 
     # --- outbound frames ------------------------------------------------------
 

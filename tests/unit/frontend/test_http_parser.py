@@ -829,7 +829,10 @@ def test_transfer_encoding_list_over_two_fields(kind: str) -> None:
     assert merged(parse(kind, data))[1:] == [EndOfMessage()]
 
 
-@pytest.mark.parametrize("line", [b"3 ;a=b", b"3\t;a=b", b"3  \t;a", b"3 ", b"3\t"])
+@pytest.mark.parametrize(
+    "line",
+    [b"3 ;a=b", b"3\t;a=b", b"3  \t;a", b"3 ", b"3\t", b"0" * 30 + b"3", b"0" * 30 + b"3 ;x"],
+)
 def test_whitespace_after_chunk_size(kind: str, line: bytes) -> None:
     data = chunked(line + b"\r\nabc\r\n0 \r\n\r\n") + GET
     assert merged(parse(kind, data))[1:] == [Body(b"abc"), EndOfMessage(), head(), EndOfMessage()]
