@@ -17,7 +17,8 @@ at once, reaches the same answer):
 2. an HTTP version whose major number is not 1 (505);
 3. whole-head rules: ``Content-Length`` too large, ``Transfer-Encoding`` on
    HTTP/1.0, missing or repeated ``Host`` or an invalid ``Host`` value, a
-   ``#fragment`` in the target, a ``CONNECT`` with a body (all 400); then a
+   ``#fragment`` in the target, a ``CONNECT`` whose target is not
+   ``host:port`` or that has a body (all 400); then a
    transfer coding list that is not exactly ``chunked`` (501).
 
 Transfer-Encoding is a list (RFC 9110 section 5.6.1): its elements are
@@ -46,10 +47,13 @@ _LLHTTP_CL_OVERFLOW: Final = 2**64 - 1  # llhttp's own bound, checked in wire or
 # uri-host [ ":" port ] (RFC 9112 section 3.2, RFC 3986 section 3.2.2): an
 # IP-literal in brackets, or a reg-name (possibly empty, as for an authority
 # the target URI does not have), then an optional numeric port.
-_HOST_VALUE: Final = re.compile(
+_URI_HOST: Final = (
     rb"(?:\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[0-9A-Za-z\-._~!$&'()*+,;=:]+)\]"
-    rb"|(?:[0-9A-Za-z\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?"
+    rb"|(?:[0-9A-Za-z\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
 )
+_HOST_VALUE: Final = re.compile(_URI_HOST + rb"(?::[0-9]*)?")
+# CONNECT's authority-form: uri-host ":" port, no userinfo (RFC 9112 3.2.3).
+_AUTHORITY_FORM: Final = re.compile(_URI_HOST + rb":[0-9]+")
 _CHUNKED_ONLY: Final = [b"chunked"]
 # Stands for "more than one Host field" in place of a value.
 _MANY_HOSTS: Final = b"\x00"
@@ -113,8 +117,11 @@ def build_head(
         raise ParseError(400, "invalid Host header")
     if b"#" in target:
         raise ParseError(400, "fragment in request target")
-    if method == "CONNECT" and (codings is not None or content_length):
-        raise ParseError(400, "CONNECT request with a body")
+    if method == "CONNECT":
+        if _AUTHORITY_FORM.fullmatch(target) is None:
+            raise ParseError(400, "CONNECT target is not host:port")
+        if codings is not None or content_length:
+            raise ParseError(400, "CONNECT request with a body")
     if codings is not None and codings != _CHUNKED_ONLY:
         raise ParseError(501, "unsupported Transfer-Encoding")
 

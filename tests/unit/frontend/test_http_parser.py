@@ -444,6 +444,11 @@ ERRORS: list[tuple[str, bytes, int]] = [
     ("Host bad IPv6", get(b"Host: [::1"), 400),
     ("Host bad percent", get(b"Host: a%zz"), 400),
     ("Host on 1.0, invalid", get(b"Host: a b", line=b"GET / HTTP/1.0"), 400),
+    ("CONNECT without port", get(HOST, line=b"CONNECT a HTTP/1.1"), 400),
+    ("CONNECT with userinfo", get(HOST, line=b"CONNECT u@a:1 HTTP/1.1"), 400),
+    ("CONNECT with a path", get(HOST, line=b"CONNECT a:1/x HTTP/1.1"), 400),
+    ("CONNECT star", get(HOST, line=b"CONNECT * HTTP/1.1"), 400),
+    ("CONNECT two ats", get(HOST, line=b"CONNECT @@ HTTP/1.1"), 400),
     # request target
     ("fragment", get(HOST, line=b"GET /a#b HTTP/1.1"), 400),
     ("fragment after query", get(HOST, line=b"GET /a?x=1#b HTTP/1.1"), 400),
