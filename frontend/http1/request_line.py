@@ -69,7 +69,13 @@ _TARGET_PREFIX: Final = re.compile(
     rb"/[\x21-\x7e]*|\*[\x21-\x7e]*"
     rb"|[A-Za-z]+(?::(?:/(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]*(?:[/?][\x21-\x7e]*)?)?)?)?|"
 )
-_VCHARS: Final = re.compile(rb"[\x21-\x7e]+")
+# CONNECT's target as llhttp reads it: a "server" part of visible characters
+# except "#<>\^`{|} (and no "@@"), then anything visible after a / or ?.
+# build_head then requires host:port (RFC 9112 3.2.3) of both backends.
+_CONNECT_SERVER: Final = bytes(c for c in range(0x21, 0x7F) if chr(c) not in '"#<>\\^`{|}/?@')
+_CONNECT_TARGET: Final = re.compile(
+    rb"(?:[" + re.escape(_CONNECT_SERVER) + rb"]|@(?!@))*(?:[/?][\x21-\x7e]*)?"
+)
 _SPACES: Final = re.compile(rb" *")
 _UNTIL_SPACE: Final = re.compile(rb"[^ \r\n]*")
 _VERSION: Final = re.compile(rb"HTTP/[0-9]\.[0-9]")
@@ -116,7 +122,7 @@ def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
     if raw_method not in KNOWN_METHODS:
         raise method_error(line) or ParseError(400, "malformed method")
     if raw_method == b"CONNECT":
-        if _VCHARS.fullmatch(target) is None:
+        if _CONNECT_TARGET.fullmatch(target) is None:
             raise ParseError(400, "malformed request target")
     elif _TARGET.fullmatch(target) is None:
         raise ParseError(400, "malformed request target")
@@ -148,7 +154,7 @@ def check_request_line_start(line: bytes, max_request_line: int, complete: bool)
     target = line[start:end]
     ended = complete or end < len(line)
     if line[:sp] == b"CONNECT":
-        valid = _VCHARS.fullmatch(target) is not None or not (ended or target)
+        valid = _CONNECT_TARGET.fullmatch(target) is not None and bool(target or not ended)
     else:
         valid = (_TARGET if ended else _TARGET_PREFIX).fullmatch(target) is not None
     if not valid:
