@@ -122,17 +122,7 @@ class WSAnswers(WSLifetime):
                 server_header=self.config.server_header,
             )
         except InvalidResponse as exc:
-            logger.error(
-                "%d: %s (worker %s, WebSocket %s from %s)",
-                exc.status,
-                exc,
-                self.worker,
-                short_target(self._target),
-                self.peer,
-            )
-            self._disconnect(1006, reasons.SERVER_ERROR)
-            self._deny_framing = -2
-            self._reply(exc.status, "", worker=self.worker)
+            self._refuse_response(exc)
             return None
         self._deny_framing = framing
         self._deny_length = length
@@ -153,8 +143,9 @@ class WSAnswers(WSLifetime):
         self._disconnect(1006, HANDSHAKE_TIMEOUT)
         self._reply(504, "the application did not answer the WebSocket handshake in time")
 
-    def _refuse_unsafe(self, exc: InvalidResponse) -> None:
-        """The app's accept cannot be written safely: 502 instead of the 101."""
+    def _refuse_response(self, exc: InvalidResponse) -> None:
+        """The app's accept or denial head cannot be sent (``exc.status``:
+        500 for its mistake, 502 for what could split the head) instead."""
         logger.error(
             "%d: %s (worker %s, WebSocket %s from %s)",
             exc.status,

@@ -278,7 +278,7 @@ class WebSocketConnection(WSClientFrames):
                 server_header=self.config.server_header,
             )
         except UnsafeResponse as exc:  # the worker sent what could split the head
-            self._refuse_unsafe(exc)
+            self._refuse_response(exc)
             return
         self._write(head)
         self._phase = OPEN

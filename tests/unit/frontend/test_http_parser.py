@@ -816,7 +816,10 @@ def test_known_difference_long_chunk_extension() -> None:
 
 # --- RFC 9110/9112 grammar both backends follow (issue 18) ----------------------------
 
-TE_LISTS = [b", chunked", b"chunked\t", b"chunked \t ", b"\tchunked", b",,chunked", b"Chunked", b"chunked,"]
+TE_LISTS = [
+    *(b", chunked", b"chunked\t", b"chunked \t ", b"\tchunked"),
+    *(b",,chunked", b"Chunked", b"chunked,"),
+]
 
 
 @pytest.mark.parametrize("value", TE_LISTS)
