@@ -188,8 +188,16 @@ class H11Parser:
         if self._closed or self._upgraded:
             return []
         if self._conn is not None or self._buf.strip(b"\r\n"):
-            self._error = ParseError(400, "incomplete request")
-            raise self._error
+            error = ParseError(400, "incomplete request")
+            if self._conn is None and self._line_end:
+                # A head cut off: llhttp has already refused a bad field in
+                # it (an empty Transfer-Encoding is 501), so find that first.
+                try:
+                    self._walk(len(self._buf), complete=False)
+                except ParseError as earlier:
+                    error = earlier
+            self._error = error
+            raise error
         return []
 
     # -- heads ---------------------------------------------------------------
