@@ -192,8 +192,14 @@ class H11Parser:
             if self._conn is None and self._line_end:
                 # A head cut off: llhttp has already refused a bad field in
                 # it (an empty Transfer-Encoding is 501), so find that first.
+                # It judges a field once the byte after its CRLF arrives
+                # (that byte could start an obs-fold): a last CRLF does not
+                # finish the last field yet.
+                stop = len(self._buf)
+                if self._buf.endswith(b"\r\n"):
+                    stop -= 2
                 try:
-                    self._walk(len(self._buf), complete=False)
+                    self._walk(stop, complete=False)
                 except ParseError as earlier:
                     error = earlier
             self._error = error
