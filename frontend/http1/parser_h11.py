@@ -285,7 +285,11 @@ class H11Parser:
                 del buf[: skip.end()]
                 self._scanned = 0
         nl = buf.find(b"\n", self._scanned)
-        if buf[:4] == b"PRI ":
+        if buf[:4] == b"PRI " and (
+            nl < 0 or not is_simple_request(bytes(buf[:nl]).removesuffix(b"\r"))
+        ):
+            # PRI starts the HTTP/2 preface; only an HTTP/0.9 line (llhttp
+            # reads "PRI target" without a version as one) goes on below.
             self._read_preface()
             return False
         if nl < 0:

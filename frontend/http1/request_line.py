@@ -113,13 +113,14 @@ def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
     served is :func:`.request_checks.build_head`'s decision, after the header
     fields, where llhttp (in lenient-version mode) leaves it. Raises 501 for a
     method the server does not implement, 400 for a malformed line or an
-    invalid target form. ``PRI`` is not handled here.
+    invalid target form. ``PRI`` is handled here only in a line without a
+    version (an HTTP/0.9 request to llhttp, refused with 505 later).
     """
     match = _REQUEST_LINE.fullmatch(line)
     if match is None:
         raise method_error(line) or ParseError(400, "malformed request line")
     raw_method, target, major, minor, rest = match.groups()
-    if raw_method not in KNOWN_METHODS:
+    if raw_method not in KNOWN_METHODS and not (raw_method == b"PRI" and major is None):
         raise method_error(line) or ParseError(400, "malformed method")
     if raw_method == b"CONNECT":
         if _CONNECT_TARGET.fullmatch(target) is None:
