@@ -250,9 +250,13 @@ def test_cpu_cost_mode_reports_every_process_and_leaves_none_behind() -> None:
         assert f"| {name} " in line
     rate = float(line.split()[1].rstrip("/s").replace(",", ""))
     assert rate > 0
+    # This checkout's pagi processes only: other checkouts' test suites may be
+    # running on the same machine.
     leftovers = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if p.pid not in before and "pagi" in " ".join(p.info["cmdline"] or [])
+        if p.pid not in before
+        and "pagi" in (cmdline := " ".join(p.info["cmdline"] or []))
+        and str(REPO) in cmdline
     ]
     assert leftovers == []
