@@ -222,17 +222,16 @@ def build_head(
     has_date = False
     has_server = False
     special = _SPECIAL
-    app_fields = 0
+    good_names = _good_names
     for name, value in headers:
         kind = special.get(name)
         if kind is None:
-            if name not in _good_names:
+            if name not in good_names:
                 check_name(name)
             append(name)
             append(b": ")
             append(value)
             append(CRLF)
-            app_fields += 1
             continue
         if kind == _CONTENT_LENGTH:
             length = _parse_content_length(value)
@@ -254,7 +253,7 @@ def build_head(
         append(b": ")
         append(value)
         append(CRLF)
-        app_fields += 1
+    app_fields = (len(parts) - 1) >> 2  # four parts per app header after the status line
 
     length_out: int | None = None
     if status < 200 or status == 204:
@@ -296,7 +295,10 @@ def build_head(
     if server_header and not has_server:
         append(SERVER_LINE)
     append(CRLF)
-    head = checked_join(parts, app_fields, headers)
+    head = b"".join(parts)
+    lines = len(parts) - 3 * app_fields
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\x00" in head:
+        head = checked_join(parts, app_fields, headers)  # raises, naming the header
     return head, framing, (length_out if framing == LENGTH else None), keep_alive
 
 
