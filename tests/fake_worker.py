@@ -59,3 +59,21 @@ class FakeWorker:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def never_reading(path: str, name: str) -> None:
+    """A worker process that greets, then never reads its link again (a
+    blocked event loop): ``python tests/fake_worker.py SOCKET NAME``."""
+    import time
+
+    worker = FakeWorker(Path(path), name)
+    reply = worker.hello()
+    print(f"greeted: {reply[0]}", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    import sys
+
+    never_reading(sys.argv[1], sys.argv[2])

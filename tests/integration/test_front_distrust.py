@@ -5,10 +5,11 @@ would never let through, or stops reading its link."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from fake_worker import FakeWorker
-from harness import Front, Processes, recv_until_close, status_of
+from harness import PYTHON, Front, Proc, Processes, recv_until_close, status_of
 from pagi.protocol import Event, Kind, Outcome
 from pagi.protocol import messages as m
 
@@ -121,10 +122,19 @@ def test_unsafe_websocket_accept_header_is_502(procs: Processes) -> None:
 def test_worker_that_stops_reading_is_dropped_and_its_requests_failed(
     procs: Processes,
 ) -> None:
-    # The worker grants a 64 KiB request window per scope and then never reads
-    # its link again: every upload's first 64 KiB piles up in the front, for
-    # this worker, until the link's outbound limit (1 MiB here) is crossed.
-    front, worker = front_and_worker(procs, "--max-link-buffer", "1M", "--worker-wait-timeout", "1")
+    # A worker process that greets (granting a 64 KiB request window per
+    # scope) and then never reads its link again: every upload's first 64 KiB
+    # piles up in the front, for this worker, until the link's outbound limit
+    # (1 MiB here) is crossed.
+    front = procs.front("--max-link-buffer", "1M", "--worker-wait-timeout", "1", wait_workers=0)
+    script = str(Path(__file__).resolve().parents[1] / "fake_worker.py")
+    stuck = Proc(
+        [PYTHON, script, str(procs.socket_dir / "workers.sock"), "fake #1"],
+        procs.tmp / "stuck-worker.log",
+    )
+    procs.started.append(stuck)
+    stuck.wait_for_log("greeted")
+    front.wait_for_log("worker fake #1 pid .* joined")
     body = b"x" * 100_000
     head = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
     clients = []
@@ -153,4 +163,4 @@ def test_worker_that_stops_reading_is_dropped_and_its_requests_failed(
         client.sendall(GET)
         respond(fresh, next_open(fresh), [])
         assert status_of(read_response(client)) == 200
-    worker.close()
+    assert stuck.popen.poll() is None  # alive and still not reading: the front moved on
