@@ -118,6 +118,8 @@ def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
     """
     match = _REQUEST_LINE.fullmatch(line)
     if match is None:
+        if _is_empty_connect(line):  # llhttp: an HTTP/0.9 request, 505 later
+            return "CONNECT", b"", "0.9"
         raise method_error(line) or ParseError(400, "malformed request line")
     raw_method, target, major, minor, rest = match.groups()
     if raw_method not in KNOWN_METHODS and not (raw_method == b"PRI" and major is None):
@@ -155,7 +157,9 @@ def check_request_line_start(line: bytes, max_request_line: int, complete: bool)
     target = line[start:end]
     ended = complete or end < len(line)
     if line[:sp] == b"CONNECT":
-        valid = _CONNECT_TARGET.fullmatch(target) is not None and bool(target or not ended)
+        valid = _CONNECT_TARGET.fullmatch(target) is not None and bool(
+            target or not ended or (complete and _is_empty_connect(line))
+        )
     else:
         valid = (_TARGET if ended else _TARGET_PREFIX).fullmatch(target) is not None
     if not valid:
@@ -184,7 +188,13 @@ def _match_end(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
 def is_simple_request(line: bytes) -> bool:
     """True for an HTTP/0.9 request line (method and target, no version)."""
     match = _REQUEST_LINE.fullmatch(line)
-    return match is not None and match[3] is None
+    return (match is not None and match[3] is None) or _is_empty_connect(line)
+
+
+def _is_empty_connect(line: bytes) -> bool:
+    """``CONNECT`` and spaces only: llhttp reads it as an HTTP/0.9 request
+    with an empty target."""
+    return line.startswith(b"CONNECT ") and not line[8:].strip(b" ")
 
 
 def check_method_prefix(prefix: bytes) -> None:
