@@ -35,6 +35,7 @@ def test_bounded_fuzzing_finds_nothing(tmp_path: Path) -> None:
         timeout=220,
         check=False,
     )
-    found = sorted(p.name for p in tmp_path.iterdir())
+    # the failing inputs themselves, to copy into tests/fuzz_regressions/
+    found = {p.name: p.read_bytes()[:400] for p in sorted(tmp_path.iterdir())}
     assert run.returncode == 0, f"{found}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert "no crash, no divergence" in run.stdout
