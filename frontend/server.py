@@ -116,6 +116,10 @@ class FrontServer:
         for listener in self._listeners:
             server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
+        # Before "listening on" is logged: a signal right after it must find
+        # the handlers (else SIGTERM kills the front instead of stopping it).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
         for listener in self._listeners:
             logger.info("listening on %s", listener.url)
         if self._pid_file is not None:
@@ -126,8 +130,6 @@ class FrontServer:
                 return False
         self._set_title()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
         if config.app is not None:
             self._supervisor = Supervisor(config, self._on_fatal)
             self._supervisor.start()
