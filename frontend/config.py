@@ -37,6 +37,8 @@ class FrontConfig:
     uds: list[str] = field(default_factory=list)  # client-facing UNIX sockets
     fds: list[int] = field(default_factory=list)  # inherited listening sockets
     backlog: int = 2048
+    max_connections: int = 0  # 503 for a new connection beyond this many (0: no limit)
+    max_connections_per_ip: int = 0  # 429 beyond this many from one IP (0: no limit)
 
     # --- HTTP/1.1 --------------------------------------------------------------
     http: str = "auto"  # h11 | httptools | auto

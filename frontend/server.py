@@ -40,6 +40,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
 from .access_log import set_access_format
+from .admission import Admission, connection_factory, reap_idle
 from .config import FrontConfig
 from .connections import FrontContext
 from .link.pool import WorkerPool
@@ -113,6 +114,13 @@ class FrontServer:
 
         from .selector import ProtocolSelector
 
+        ctx = self.ctx
+        admission = Admission(
+            ctx.connections,
+            config.max_connections,
+            config.max_connections_per_ip,
+            lambda: reap_idle(ctx.connections),
+        )
         for listener in self._listeners:
             if listener.tls:
                 assert self._tls is not None
@@ -126,9 +134,10 @@ class FrontServer:
                 acceptor.start()
                 self._acceptors.append(acceptor)
                 continue
-            server = await loop.create_server(
-                ProtocolSelector(self.ctx, listener), sock=listener.sock, backlog=config.backlog
+            factory = connection_factory(
+                admission, ProtocolSelector(ctx, listener), config.server_header
             )
+            server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
         # Handlers first: whoever reads "listening on" may signal us at once.
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from ..streams.interfaces import Refusal
 from .parser import RequestHead
 from .responses import (
     CHUNKED,
@@ -117,7 +118,7 @@ class HTTP11Writer:
 
     def respond(
         self, status: int, headers: Headers, trailers: bool, length: int | None, final: bool
-    ) -> str | None:
+    ) -> Refusal | None:
         conn = self._conn
         keep = self.keep_alive and not conn.shutting_down
         if keep and final and not conn.request_parsed():
@@ -134,7 +135,7 @@ class HTTP11Writer:
                 server_header=conn.config.server_header,
             )
         except InvalidResponse as exc:
-            return str(exc)
+            return Refusal(exc.status, str(exc))
         self._held = head
         self._framing = framing
         self._length = declared

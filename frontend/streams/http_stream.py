@@ -459,14 +459,15 @@ class HTTPStream:
     # --- internals -------------------------------------------------------------
 
     def _respond(self, known_length: int | None, final: bool) -> bool:
-        """Hand the head to the writer; on an unusable head answer 500 instead."""
-        why = self.writer.respond(self.status, self.headers, self.trailers, known_length, final)
-        if why is None:
+        """Hand the head to the writer; on an unusable head answer 500 (or 502
+        for one that could split the response) instead."""
+        refused = self.writer.respond(self.status, self.headers, self.trailers, known_length, final)
+        if refused is None:
             self.phase = SENDING
             return True
-        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
         self.release(reasons.SERVER_ERROR)
-        self.reply(500, "", ())
+        self.reply(refused.status, "", ())
         return False
 
     def _flush_head(self) -> None:

@@ -21,12 +21,20 @@ raises it the stream calls ``resume_input()``).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..connections import FrontContext
 
 Headers = list[list[bytes]]
 ExtraHeaders = tuple[tuple[bytes, bytes], ...]
+
+
+class Refusal(NamedTuple):
+    """A response head the writer will not send: the status the client gets
+    instead, and why (for the log line)."""
+
+    status: int
+    why: str
 
 
 class StreamHost(Protocol):
@@ -69,12 +77,13 @@ class ResponseWriter(Protocol):
         trailers: bool,
         length: int | None,
         final: bool,
-    ) -> str | None:
+    ) -> Refusal | None:
         """Prepare the response head (``length``: the body length if already
         known; ``final``: the body is complete with the next ``data``).
 
         Returns None, or why the app's head is unusable (nothing was written;
-        the stream answers 500 instead).
+        the stream answers the refusal's status instead: 500 for the app's
+        mistake, 502 for a head that could split the response).
         """
 
     def flush(self) -> None:

@@ -413,12 +413,12 @@ class WSStream:
         status, headers = self._deny
         self._deny = None
         self._deny_status = status
-        why = self.writer.respond(status, headers, False, length, final)
-        if why is None:
+        refused = self.writer.respond(status, headers, False, length, final)
+        if refused is None:
             return True
-        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
         self.disconnect(1006, reasons.SERVER_ERROR)
-        self.reply(500, "", ())
+        self.reply(refused.status, "", ())
         return False
 
     # --- closing --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from pagi.frontend.config import FrontConfig
 from pagi.frontend.connections import FrontContext
+from pagi.frontend.streams.interfaces import Refusal
 
 
 class FakeLink:
@@ -96,9 +97,9 @@ class FakeHTTPWriter:
 
     def respond(
         self, status: int, headers: Any, trailers: bool, length: int | None, final: bool
-    ) -> str | None:
+    ) -> Refusal | None:
         if self.invalid is not None:
-            return self.invalid
+            return Refusal(500, self.invalid)
         self.calls.append(("respond", status, length, final))
         return None
 
