@@ -188,15 +188,19 @@ class HTTP11Writer:
             return min(nbytes, self._length - self._sent)
         return nbytes
 
-    def trailers(self, headers: Headers | None) -> None:
+    def trailers(self, headers: Headers | None) -> Refusal | None:
         if self._framing == CHUNKED:
-            block = LAST_CHUNK if headers is None else last_chunk_with_trailers(headers)
+            try:
+                block = LAST_CHUNK if headers is None else last_chunk_with_trailers(headers)
+            except InvalidResponse as exc:
+                return Refusal(exc.status, str(exc))
         else:
             block = b""  # trailers need chunked framing (HTTP/1.0): dropped
         out = self._held + block
         self._held = b""
         if out:
             self._conn.write(out)
+        return None
 
     def cut(self) -> None:
         out = self._held

@@ -161,12 +161,13 @@ class H2Writer:
 
     # --- HTTPWriter ----------------------------------------------------------------
 
-    def trailers(self, headers: AppHeaders | None) -> None:
+    def trailers(self, headers: AppHeaders | None) -> Refusal | None:
         if headers is None:
             self.out.end_without_trailers()
         else:
             self.out.trailers([(n, v) for n, v in headers if n not in CONNECTION_SPECIFIC])
         self.push()
+        return None
 
     def cut(self) -> None:
         self.push()

@@ -52,7 +52,7 @@ from .sse import SSEKeepalive, is_event_stream
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
-    from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
+    from .interfaces import ExtraHeaders, Headers, HTTPWriter, Refusal, StreamHost
 
 logger = logging.getLogger("pagi.front")
 
@@ -284,7 +284,8 @@ class HTTPStream:
             return
         self.phase = APP_DONE
         if self.file is None:
-            self.writer.trailers(headers)
+            if self._trailers_refused(self.writer.trailers(headers)):
+                return
             self._complete()
         else:
             self.trailer_headers = headers
@@ -482,6 +483,14 @@ class HTTPStream:
         self._log(self.status)
         self.writer.end()
 
+    def _trailers_refused(self, refused: Refusal | None) -> bool:
+        """The writer would not send the app's trailers: the response is cut."""
+        if refused is None:
+            return False
+        logger.error("aborting %s: %s (worker %s)", self.label(), refused.why, self.worker)
+        self.abort_response()
+        return True
+
     def _log(self, status: int) -> None:
         log_access(
             self.conn.peer,
@@ -539,5 +548,6 @@ class HTTPStream:
         writer.flush()
         trailers = self.trailer_headers
         if trailers is not None:
-            writer.trailers(trailers)
+            if self._trailers_refused(writer.trailers(trailers)):
+                return
             self._complete()

@@ -198,7 +198,12 @@ class WSStream:
             return
         self._cancel_timer()
         deflate = self.deflate
-        self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
+        refused = self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
+        if refused is not None:
+            log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
+            self.disconnect(1006, reasons.SERVER_ERROR)
+            self.reply(refused.status, "", ())
+            return
         self.phase = OPEN
         self.accepted_at = self.conn.loop.time()
         config = self.conn.ctx.config

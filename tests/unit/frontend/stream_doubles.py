@@ -113,8 +113,9 @@ class FakeHTTPWriter:
     def room(self, nbytes: int) -> int:
         return nbytes
 
-    def trailers(self, headers: Any) -> None:
+    def trailers(self, headers: Any) -> Refusal | None:
         self.calls.append(("trailers", headers))
+        return None
 
     def cut(self) -> None:
         self.calls.append(("cut",))
@@ -152,8 +153,11 @@ class FakeWSWriter(FakeHTTPWriter):
         super().__init__()
         self.input_paused = False
 
-    def accept(self, subprotocol: str | None, extensions: bytes | None, headers: Any) -> None:
+    def accept(
+        self, subprotocol: str | None, extensions: bytes | None, headers: Any
+    ) -> Refusal | None:
         self.calls.append(("accept", subprotocol, extensions))
+        return None
 
     def send(self, data: bytes | bytearray) -> None:
         self.calls.append(("send", bytes(data)))
