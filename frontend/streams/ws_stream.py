@@ -329,8 +329,10 @@ class WSStream:
         if self.waiter is not None:
             self.waiter.cancel()
             self.waiter = None
-        if self.channel is not None:
-            self._log(101, self.channel.close_code)
+
+    def channel_ended(self, close_code: int | None) -> None:
+        """The accepted WebSocket is over: its one access-log line, with the close code."""
+        self._log(101, close_code)
 
     def client_gone(self) -> None:
         """The connection ended (EOF, error, reset) before the WebSocket ended."""
