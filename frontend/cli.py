@@ -211,6 +211,26 @@ def serve(
             help="listen() backlog of every client-facing socket.",
         ),
     ] = _DEFAULTS.backlog,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_CONNECTIONS",
+            metavar="N",
+            min=0,
+            help="Most client connections open at once; a new one beyond it gets 503 "
+            "and is closed (0: no limit but the descriptor limit).",
+        ),
+    ] = _DEFAULTS.max_connections,
+    max_connections_per_ip: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_MAX_CONNECTIONS_PER_IP",
+            metavar="N",
+            min=0,
+            help="Most client connections open at once from one IP address; a new one "
+            "beyond it gets 429 and is closed (0: no limit).",
+        ),
+    ] = _DEFAULTS.max_connections_per_ip,
     http: Annotated[
         HttpParser,
         typer.Option(
@@ -274,6 +294,16 @@ def serve(
             "client has taken them (flow-control window).",
         ),
     ] = "256K",
+    max_link_buffer: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_MAX_LINK_BUFFER",
+            metavar="SIZE",
+            callback=size_callback,
+            help="Bytes the front may hold for a worker that does not read its link; "
+            "past this the worker is dropped and its requests fail (502 / close 1011).",
+        ),
+    ] = "64M",
     keepalive_timeout: Annotated[
         float,
         typer.Option(
@@ -728,6 +758,8 @@ def serve(
         uds=list(uds or ()),
         fds=list(fd or ()),
         backlog=backlog,
+        max_connections=max_connections,
+        max_connections_per_ip=max_connections_per_ip,
         http=http.value,
         max_body_size=parse_size(max_body_size),
         max_header_size=parse_size(max_header_size),
@@ -739,6 +771,7 @@ def serve(
         worker_wait_timeout=worker_wait_timeout,
         graceful_timeout=graceful_timeout,
         response_window=parse_size(response_window),
+        max_link_buffer=parse_size(max_link_buffer),
         ws_max_size=parse_size(ws_max_size),
         ws_per_message_deflate=ws_per_message_deflate,
         ws_max_queue=parse_size(ws_max_queue),

@@ -38,6 +38,8 @@ class FrontConfig:
     fds: list[int] = field(default_factory=list)  # inherited listening sockets
     fd_names: dict[int, str] = field(default_factory=dict)  # systemd FileDescriptorName= by fd
     backlog: int = 2048
+    max_connections: int = 0  # 503 for a new connection beyond this many (0: no limit)
+    max_connections_per_ip: int = 0  # 429 beyond this many from one IP (0: no limit)
 
     # --- HTTP/1.1 --------------------------------------------------------------
     http: str = "auto"  # h11 | httptools | auto

@@ -63,13 +63,52 @@ class ClientConnection(Protocol):
         """Close now; live scopes are told ``reason``."""
 
 
+class ConnectionSet(set[ClientConnection]):
+    """``FrontContext.connections``: the open client connections, counted per
+    client IP for the connection limits (:mod:`.connection_limits`).
+
+    ``by_address`` holds, for every address with an open connection in the
+    set, how many there are, never a zero entry. A connection's address is its
+    ``client[0]`` (TCP clients) when it is added; the same is used to remove it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_address: dict[str, int] = {}
+
+    def add(self, conn: ClientConnection) -> None:
+        if conn in self:
+            return
+        super().add(conn)
+        address = _address(conn)
+        if address is not None:
+            self.by_address[address] = self.by_address.get(address, 0) + 1
+
+    def discard(self, conn: object) -> None:
+        if conn not in self:
+            return
+        super().discard(conn)
+        address = _address(conn)
+        if address is not None:
+            left = self.by_address.get(address, 0) - 1
+            if left > 0:
+                self.by_address[address] = left
+            else:
+                self.by_address.pop(address, None)
+
+
+def _address(conn: object) -> str | None:
+    client = getattr(conn, "client", None)
+    return str(client[0]) if client else None
+
+
 @dataclass(slots=True)
 class FrontContext:
     """What every client connection of the front shares."""
 
     config: FrontConfig
     pool: WorkerPool
-    connections: set[ClientConnection] = field(default_factory=set)  # open client connections
+    connections: ConnectionSet = field(default_factory=ConnectionSet)  # open client connections
     shutting_down: bool = False  # set once on SIGTERM/SIGINT
     metrics: FrontMetrics = field(default_factory=FrontMetrics)  # plain-int counters
     admission: Admission = field(init=False)  # the bounded wait for a worker

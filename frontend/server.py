@@ -46,6 +46,7 @@ from pagi.protocol.log_config import LogConfigError
 from .access_format import compile_format
 from .access_log import set_access_format
 from .config import FrontConfig
+from .connection_limits import ConnectionLimits, connection_factory, reap_idle
 from .connections import FrontContext
 from .control_plane import ControlPlane
 from .control_socket import CONTROL_SOCKET_NAME
@@ -179,6 +180,12 @@ class FrontServer:
         from .selector import ProtocolSelector
 
         ctx = self.ctx
+        limits = ConnectionLimits(
+            ctx.connections,
+            config.max_connections,
+            config.max_connections_per_ip,
+            lambda: reap_idle(ctx.connections),
+        )
         for listener in self._listeners:
             selector = ProtocolSelector(ctx, listener)
             if listener.tls:
@@ -193,6 +200,7 @@ class FrontServer:
             factory: Callable[[], asyncio.Protocol] = selector
             if config.proxy_protocol:
                 factory = partial(ProxyProtocolGate, selector, config.header_timeout)
+            factory = connection_factory(limits, factory, config.server_header)
             server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
         if config.app is not None:

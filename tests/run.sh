@@ -15,6 +15,9 @@ fi
 echo "== $("$venv/bin/python" --version) in $venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e '.[test,frameworks]'
+# atheris (coverage-guided fuzzing) where it installs; else the fuzz test uses hypothesis.
+"$venv/bin/python" -m pip install --quiet -e '.[fuzz]' ||
+  echo "atheris did not install: bench.fuzz falls back to hypothesis"
 if [ "${LINT:-1}" != 0 ]; then
   echo "== ruff"
   "$venv/bin/ruff" check .

@@ -277,6 +277,14 @@ class HTTP11Connection(asyncio.Protocol):
         """Nothing in progress and nothing queued (for the keep-alive timer)."""
         return self._cur is None and not self._queue and not self.partial_head
 
+    def close_if_idle(self) -> bool:
+        """Close the connection if it is idle between requests (descriptor
+        pressure, :mod:`..connection_limits`); True if it was."""
+        if self.closing or not self.idle():
+            return False
+        self.close()
+        return True
+
     def request_parsed(self) -> bool:
         """The whole of the current request has been read from the socket."""
         return not self._queue.parsing(self._started)

@@ -7,7 +7,7 @@ chunk lines). So this backend reads each head itself and lets h11 check it and
 decode the body:
 
 * the request line is checked as its bytes arrive, by the rules llhttp applies
-  (:func:`.request_checks.check_request_line_start`), including the 414 limit;
+  (:func:`.request_line.check_request_line_start`), including the 414 limit;
 * the header section is collected in ``_buf``; bare CR/LF, control characters
   and obs-fold are refused as soon as they are seen, the 431 limits as soon as
   they are exceeded, and the fields are replayed in llhttp's order
@@ -39,13 +39,11 @@ from .parser import (
     RequestHead,
     TakesOver,
 )
-from .request_checks import (
-    FORBIDDEN_TRAILERS,
+from .request_checks import FORBIDDEN_TRAILERS, build_head, check_fields
+from .request_line import (
     H2_PREFACE,
     H2_PREFACE_REASON,
     TOKEN,
-    build_head,
-    check_fields,
     check_request_line_start,
     is_simple_request,
     parse_request_line,
@@ -71,10 +69,12 @@ _CR: Final = 13
 _CR_LF: Final = (13, 10)
 _CRLF: Final = b"\r\n"
 
-# chunk = chunk-size [chunk-ext] CRLF, with llhttp's (strict) extension syntax:
-# no whitespace anywhere, token names and values, quoted-string values.
+# chunk = chunk-size [chunk-ext] CRLF, with llhttp's extension syntax: spaces
+# and tabs after the size (the BWS before ";" of RFC 9112 section 7.1.1, and
+# tolerated before the CRLF), none inside the extensions, token names and
+# values, quoted-string values.
 _CHUNK_LINE: Final = re.compile(
-    rb"([0-9A-Fa-f]+)"
+    rb"([0-9A-Fa-f]+)[ \t]*"
     rb"(?:;(?!\Z)[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
     rb"(?:=[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
     rb'(?:"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*")?)?)*'
@@ -197,8 +197,22 @@ class H11Parser:
         if self._closed or self._upgraded:
             return []
         if self._conn is not None or self._buf.strip(b"\r\n"):
-            self._error = ParseError(400, "incomplete request")
-            raise self._error
+            error = ParseError(400, "incomplete request")
+            if self._conn is None and self._line_end:
+                # A head cut off: llhttp has already refused a bad field in
+                # it (an empty Transfer-Encoding is 501), so find that first.
+                # It judges a field once the byte after its CRLF arrives
+                # (that byte could start an obs-fold): a last CRLF does not
+                # finish the last field yet.
+                stop = len(self._buf)
+                if self._buf.endswith(b"\r\n"):
+                    stop -= 2
+                try:
+                    self._walk(stop, complete=False)
+                except ParseError as earlier:
+                    error = earlier
+            self._error = error
+            raise error
         return []
 
     # -- heads ---------------------------------------------------------------
@@ -243,8 +257,13 @@ class H11Parser:
         # h11 gets the request line in canonical form (llhttp, and so this
         # backend, accept runs of spaces between its parts; h11 does not).
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_NO_H11_LIMIT)
-        conn.receive_data(b"%s %s HTTP/%s\r\n" % (method.encode(), target, version.encode()))
-        conn.receive_data(bytes(buf[line_end : end + 4]))
+        line = b"%s %s HTTP/%s\r\n" % (method.encode(), target, head.http_version.encode())
+        conn.receive_data(line)
+        if head.chunked:  # h11 wants exactly "chunked"; the list forms are ours
+            block = b"".join(b"%s: %s\r\n" % f for f in headers if f[0] != b"transfer-encoding")
+            conn.receive_data(block + b"transfer-encoding: chunked\r\n\r\n")
+        else:
+            conn.receive_data(bytes(buf[line_end : end + 4]))
         del buf[: end + 4]
         self._line_end = self._scanned = self._lines = 0
         try:
@@ -275,7 +294,11 @@ class H11Parser:
                 del buf[: skip.end()]
                 self._scanned = 0
         nl = buf.find(b"\n", self._scanned)
-        if buf[:4] == b"PRI ":
+        if buf[:4] == b"PRI " and (
+            nl < 0 or not is_simple_request(bytes(buf[:nl]).removesuffix(b"\r"))
+        ):
+            # PRI starts the HTTP/2 preface; only an HTTP/0.9 line (llhttp
+            # reads "PRI target" without a version as one) goes on below.
             self._read_preface()
             return False
         if nl < 0:
@@ -417,6 +440,15 @@ class H11Parser:
         return True
 
 
+def _match_gap(match: re.Match[bytes]) -> int:
+    """How many spaces and tabs follow the chunk size in a chunk line match."""
+    line = match.string
+    end = size_end = match.end(1)
+    while end < len(line) and line[end] in b" \t":
+        end += 1
+    return end - size_end
+
+
 class _ChunkedFraming:
     """Checks a chunked body's framing as strictly as llhttp, ahead of h11.
 
@@ -482,6 +514,17 @@ class _ChunkedFraming:
                     self._left = int(match[1], 16)
                     if self._left > _MAX_CHUNK_SIZE:
                         raise ParseError(400, "malformed chunked body")
+                    gap = _match_gap(match)
+                    if gap or len(match[1]) > 16:
+                        # h11 wants at most 20 digits and no whitespace after
+                        # them: hand it the size in canonical form.
+                        start = nl - 1 - len(line)
+                        end = start + match.end(1) + gap
+                        canonical = b"%x" % self._left
+                        buf[start:end] = canonical
+                        shift = end - start - len(canonical)
+                        pos -= shift
+                        size -= shift
                     self._state = self._DATA if self._left else self._TRAILER
                 else:  # a trailer field (checked, then dropped by h11) or the end
                     # In llhttp's order: the name, then the size so far (the

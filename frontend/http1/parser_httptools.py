@@ -17,6 +17,18 @@ llhttp skipped the body of such a request (it assumes the body belongs to the
 new protocol) the body is read through the fresh parser behind a synthetic
 head that carries the same framing, whose callbacks emit nothing for it.
 
+Where llhttp is stricter than RFC 9112 it runs in three lenient modes whose
+cases the shared rules then decide: versions (``HTTP/1.2`` is served as 1.1,
+:func:`.request_checks.build_head`), spaces after a chunk size (the BWS
+before a chunk extension), and transfer codings (so that ``, chunked`` and
+``chunked<TAB>`` are ``chunked``). When llhttp would not de-chunk a body the
+rules call chunked (it reads such a body until the connection closes), the
+bytes after the head go to a fresh parser behind a synthetic chunked head,
+as for a skipped upgrade body. An unknown method is judged by
+:func:`.request_line.method_error` from the request's first bytes, which
+:meth:`HttptoolsParser._method_verdict` finds again (llhttp does not say
+where it failed).
+
 Invariant: between ``feed`` calls no body bytes are held back -- every decoded
 byte is in an emitted :class:`Body` event; llhttp keeps only a partial field.
 """
@@ -43,7 +55,8 @@ from .parser import (
     RequestHead,
     TakesOver,
 )
-from .request_checks import FORBIDDEN_TRAILERS, H2_PREFACE_REASON, build_head
+from .request_checks import FORBIDDEN_TRAILERS, build_head
+from .request_line import H2_PREFACE_REASON, LONGEST_METHOD, method_error
 
 # llhttp error reasons whose status is not 400, and short phrases for the
 # common 400s (anything else is reported with llhttp's own reason).
@@ -52,10 +65,17 @@ _STATUS: Final = {
     "Invalid `Transfer-Encoding` header value": 501,
     "Empty Transfer-Encoding": 501,
 }
-# llhttp's verdict on the transfer codings once the head is complete; the
-# checks of on_headers_complete see the same first, except for quirks (a
-# "chunked" followed by a tab is not "chunked" to llhttp).
+# llhttp's verdict on the transfer codings once the head is complete (not
+# reached in lenient transfer-encoding mode; kept as a safety net).
 _LATE_TE_ERROR: Final = "Request has invalid `Transfer-Encoding`"
+# The leniencies every llhttp parser here runs with (see the module docstring).
+_LENIENCIES: Final = {
+    "lenient_version": True,
+    "lenient_transfer_encoding": True,
+    "lenient_spaces_after_chunk_size": True,
+}
+# Bytes of a request's start enough for method_error's verdict.
+_METHOD_WINDOW: Final = LONGEST_METHOD + 2
 _REASON: Final = {
     "Pause on PRI/Upgrade": H2_PREFACE_REASON,
     "Invalid `Transfer-Encoding` header value": "unsupported Transfer-Encoding",
@@ -105,13 +125,65 @@ class _Stop(Exception):
     """Raised from on_message_complete to stop llhttp after a closing request."""
 
 
+class _Counter:
+    """Callbacks of a scanning parser: counts completed messages."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def on_message_complete(self) -> None:
+        self.done += 1
+
+
+def _completed(data: bytes) -> int:
+    """How many messages a fresh llhttp parser completes in ``data``."""
+    counter = _Counter()
+    parser = HttpRequestParser(counter)
+    parser.set_dangerous_leniencies(**_LENIENCIES)
+    try:
+        parser.feed_data(data)
+    except HttpParserUpgrade:
+        return -1  # an upgrade request: the scan cannot follow it
+    except HttpParserError:
+        pass
+    return counter.done
+
+
+def _message_start(data: bytes, n: int) -> int:
+    """Where the request after the ``n`` first in ``data`` starts (-1: unknown).
+
+    ``data`` starts at a request boundary. A bisection over prefixes, each
+    parsed by a fresh llhttp parser: only used to explain an error.
+    """
+    if n == 0:
+        return 0
+    if _completed(data) < n:
+        return -1
+    low, high = 0, len(data)  # completed(data[:high]) >= n > completed(data[:low])
+    while high - low > 1:
+        mid = (low + high) // 2
+        done = _completed(data[:mid])
+        if done < 0:
+            return -1
+        if done >= n:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
 class HttptoolsParser:
     """The ``--http httptools`` backend of :class:`~.http_parser.RequestParser`."""
 
     __slots__ = (
+        "_chunk_pending",
         "_closed",
+        "_completions",
         "_error",
         "_events",
+        "_handoff",
         "_head",
         "_head_budget",
         "_head_fed",
@@ -120,12 +192,14 @@ class HttptoolsParser:
         "_in_head",
         "_in_message",
         "_limits",
+        "_line_carry",
         "_max_header_size",
         "_max_headers",
         "_max_request_line",
         "_method",
         "_parser",
         "_parts",
+        "_pending_method",
         "_rest",
         "_skipped_body",
         "_synthetic",
@@ -160,6 +234,17 @@ class HttptoolsParser:
         self._upgraded = False
         self._rest = bytearray()
         self._error: ParseError | None = None
+        # llhttp was given a body the rules call chunked as a plain one: the
+        # raw bytes it handed on_body, for a parser that de-chunks them.
+        self._chunk_pending = False
+        self._handoff: list[bytes] = []
+        # Locating a request whose method llhttp refused: messages completed
+        # by the current llhttp parser in this feed, the first bytes of a
+        # request whose method is still arriving (None: not known), and the
+        # start of a refused request still too short to judge.
+        self._completions = 0
+        self._line_carry: bytes | None = None
+        self._pending_method: bytes | None = None
 
     # -- RequestParser -------------------------------------------------------
 
@@ -182,15 +267,27 @@ class HttptoolsParser:
             return []
         if self._closed:
             return []
+        if self._pending_method is not None:
+            return self._judge_method(self._pending_method + data)
         if self._in_head:
             self._head_fed += len(data)
         events = self._events = []
+        # The bytes known to start at a request boundary before ``data``.
+        if not self._in_message:
+            base: bytes | None = b""
+        else:
+            base = self._line_carry
+        self._completions = 0
         try:
-            self._feed(data)
+            self._feed(data, base)
             if self._parts:
                 self._flush_body()
             if self._in_head and self._head_fed > self._head_budget:
                 raise ParseError(431, "request header section too large")
+            if self._in_head and not self._target:  # still at the request's method
+                self._carry_line(base, data)
+            elif self._line_carry is not None:
+                self._line_carry = None
         except ParseError as exc:
             self._error = exc
             raise
@@ -199,17 +296,27 @@ class HttptoolsParser:
     def feed_eof(self) -> list[ParserEvent]:
         if self._error is not None:
             raise self._error
-        if self._in_message and not self._closed and not self._upgraded:
+        if self._pending_method is not None or (
+            self._in_message and not self._closed and not self._upgraded
+        ):
             self._error = ParseError(400, "incomplete request")
             raise self._error
         return []
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes, base: bytes | None) -> None:
         view: bytes | memoryview = data
         while True:
             try:
                 self._parser.feed_data(view)
-                return
+                if not self._handoff:
+                    return
+                # llhttp read a chunked body as a plain one: de-chunk it anew.
+                view = b"".join(self._handoff)
+                self._handoff.clear()
+                self._chunk_pending = False
+                self._parser = self._new_parser()
+                self._resume_body()
+                base = None
             except HttpParserUpgrade as exc:
                 head = self._head
                 if head is not None and not self._skipped_body and self._takes_over(head):
@@ -223,6 +330,7 @@ class HttptoolsParser:
                 self._parser = self._new_parser()
                 if self._skipped_body:
                     self._resume_body()
+                base = None
                 if not view:
                     return
             except HttpParserCallbackError as exc:
@@ -232,11 +340,60 @@ class HttptoolsParser:
                 if isinstance(cause, ParseError):
                     raise cause from None
                 raise
+            except HttpParserInvalidMethodError:
+                self._method_verdict(base, data)
+                return
             except HttpParserError as exc:
                 raise self._llhttp_error(exc) from None
 
     def _new_parser(self) -> HttpRequestParser:
-        return HttpRequestParser(self)
+        parser = HttpRequestParser(self)
+        parser.set_dangerous_leniencies(**_LENIENCIES)
+        return parser
+
+    def _method_verdict(self, base: bytes | None, data: bytes) -> None:
+        """llhttp refused a method: find the request's first bytes and judge.
+
+        ``base + data`` starts at a request boundary, and the refused request
+        follows the ``_completions`` ones completed in this feed. When the
+        start cannot be known (a request that began in an earlier read and
+        was past its method then, or an upgrade in between) the verdict is
+        400.
+        """
+        self._line_carry = None
+        if base is None:
+            raise ParseError(400, "unknown or malformed method")
+        buf = base + data
+        start = _message_start(buf, self._completions)
+        if start < 0:
+            raise ParseError(400, "unknown or malformed method")
+        self._judge_method(buf[start:])
+
+    def _judge_method(self, start: bytes) -> list[ParserEvent]:
+        """Raise :func:`.request_line.method_error`'s verdict on ``start``, or
+        keep it until one more byte can decide (nothing else is parsed)."""
+        error = method_error(start)
+        if error is None:
+            if b" " in start.lstrip(b"\r\n"):  # llhttp refused what the rules let pass
+                error = ParseError(400, "unknown or malformed method")
+            else:
+                self._pending_method = start
+                return []
+        self._pending_method = None
+        self._error = error
+        raise error
+
+    def _carry_line(self, base: bytes | None, data: bytes) -> None:
+        """A feed ended inside a request's method: keep its first bytes."""
+        if base is None:
+            self._line_carry = None
+            return
+        buf = base + data
+        start = _message_start(buf, self._completions)
+        if start < 0:
+            self._line_carry = None
+            return
+        self._line_carry = buf[start:].lstrip(b"\r\n")[:_METHOD_WINDOW]
 
     def _llhttp_error(self, exc: HttpParserError) -> ParseError:
         """The ParseError for an error llhttp found itself (not a callback's)."""
@@ -277,6 +434,7 @@ class HttptoolsParser:
 
     def on_message_begin(self) -> None:
         self._in_head = self._in_message = True
+        self._line_carry = None
         self._method = ""
         self._target = b""
         self._headers = []
@@ -324,11 +482,20 @@ class HttptoolsParser:
         self._head = head
         if (head.chunked or head.content_length) and self._parser.should_upgrade():
             self._skipped_body = True
+        elif head.chunked:
+            self._chunk_pending = True  # until llhttp shows it de-chunks
+
+    def on_chunk_header(self) -> None:
+        self._chunk_pending = False
 
     def on_body(self, body: bytes) -> None:
+        if self._chunk_pending:
+            self._handoff.append(body)
+            return
         self._parts.append(body)
 
     def on_message_complete(self) -> None:
+        self._completions += 1
         if self._skipped_body:  # the body follows, through the next parser
             return
         if self._parts:

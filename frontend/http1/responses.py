@@ -15,12 +15,18 @@ Everything here is pure (no I/O) so the framing rules can be tested alone:
 * :func:`chunk` / :data:`LAST_CHUNK` / :func:`last_chunk_with_trailers` —
   chunked transfer-coding.
 
-Header names from the worker are already lower-case and free of CR, LF and NUL
-(the worker validates them), so they are written as given.
+The worker validates every header the app sends, but the front does not
+rely on it: a head or trailer section with CR, LF or NUL in an app's header,
+or a header name that is not a token, raises :class:`UnsafeResponse` (the
+client gets 502, the operator a log line naming the header) instead of
+reaching the wire, where it could split the response. The check costs one
+pass over the finished head (:func:`checked_join`) plus a set lookup per
+header name (names seen before are remembered), not a scan per header.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
@@ -91,7 +97,64 @@ date_header = DateHeader()
 
 
 class InvalidResponse(ValueError):
-    """The application's response head cannot be sent (e.g. a bad content-length)."""
+    """The application's response head cannot be sent (e.g. a bad content-length).
+
+    ``status`` is what the client gets instead.
+    """
+
+    status = 500
+
+
+class UnsafeResponse(InvalidResponse):
+    """A header from the worker that could split the response (CR, LF or NUL
+    in it, or a name that is not a token): a broken or compromised worker."""
+
+    status = 502
+
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
+# Header names already seen to be tokens (bounded: cleared when full).
+_good_names: set[bytes] = set()
+_GOOD_NAMES_MAX = 4096
+
+
+def check_name(name: bytes) -> None:
+    """Raise :class:`UnsafeResponse` unless ``name`` is a token."""
+    if name in _good_names:
+        return
+    if _TOKEN.fullmatch(name) is None:
+        raise UnsafeResponse(f"invalid header name {name[:60]!r} from the worker")
+    if len(_good_names) >= _GOOD_NAMES_MAX:
+        _good_names.clear()
+    _good_names.add(name)
+
+
+def check_field(name: bytes, value: bytes) -> None:
+    """Raise :class:`UnsafeResponse` for a field that could split a head
+    (a per-field check, for heads off the hot path)."""
+    check_name(name)
+    if _UNSAFE_VALUE.search(value) is not None:
+        shown = f"{name[:60]!r}: {value[:120]!r}"
+        raise UnsafeResponse(f"CR, LF or NUL in header {shown} from the worker")
+
+
+def checked_join(parts: list[bytes], app_fields: int, headers: Iterable[Sequence[bytes]]) -> bytes:
+    """``b"".join(parts)``, refusing CR, LF or NUL inside a header.
+
+    ``parts`` is a head or trailer section whose every element is a whole
+    line (ending in CRLF) of the server's own, except ``app_fields`` groups of
+    four (name, ``": "``, value, CRLF) holding the app's ``headers``. Then the
+    finished bytes must hold exactly one CR and one LF per line and no NUL;
+    anything else raises :class:`UnsafeResponse` naming the header.
+    """
+    block = b"".join(parts)
+    lines = len(parts) - 3 * app_fields
+    if block.count(b"\n") != lines or block.count(b"\r") != lines or b"\x00" in block:
+        for name, value in headers:
+            check_field(name, value)
+        raise UnsafeResponse("CR, LF or NUL in the response head from the worker")
+    return block
 
 
 # Header names the server looks at (and for some, replaces) in the app's head.
@@ -129,7 +192,7 @@ def _wants_close(value: bytes) -> bool:
 
 def build_head(
     status: int,
-    headers: Iterable[Sequence[bytes]],
+    headers: Sequence[Sequence[bytes]],
     *,
     http11: bool,
     keep_alive: bool,
@@ -171,9 +234,12 @@ def build_head(
     has_server = False
     has_upgrade = False
     special = _SPECIAL
+    good_names = _good_names
     for name, value in headers:
         kind = special.get(name)
         if kind is None:
+            if name not in good_names:
+                check_name(name)
             append(name)
             append(b": ")
             append(value)
@@ -206,6 +272,7 @@ def build_head(
         append(b": ")
         append(value)
         append(CRLF)
+    app_fields = (len(parts) - 1) >> 2  # four parts per app header after the status line
 
     length_out: int | None = None
     if status < 200 or status == 204:
@@ -252,7 +319,11 @@ def build_head(
     if server_header and not has_server:
         append(SERVER_LINE)
     append(CRLF)
-    return b"".join(parts), framing, (length_out if framing == LENGTH else None), keep_alive
+    head = b"".join(parts)
+    lines = len(parts) - 3 * app_fields
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\x00" in head:
+        head = checked_join(parts, app_fields, headers)  # raises, naming the header
+    return head, framing, (length_out if framing == LENGTH else None), keep_alive
 
 
 def server_response(
@@ -299,13 +370,16 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(data), data)
 
 
-def last_chunk_with_trailers(headers: Iterable[Sequence[bytes]]) -> bytes:
-    """The terminating zero-size chunk carrying a trailer section."""
+def last_chunk_with_trailers(headers: Sequence[Sequence[bytes]]) -> bytes:
+    """The terminating zero-size chunk carrying a trailer section.
+
+    Raises :class:`UnsafeResponse` for a field that could split it."""
     parts = [b"0\r\n"]
     for name, value in headers:
+        check_name(name)
         parts.append(name)
         parts.append(b": ")
         parts.append(value)
         parts.append(CRLF)
     parts.append(CRLF)
-    return b"".join(parts)
+    return checked_join(parts, (len(parts) - 2) // 4, headers)

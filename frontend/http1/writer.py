@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from ..streams.interfaces import Refusal
 from .parser import RequestHead
 from .responses import (
     CHUNKED,
@@ -117,7 +118,7 @@ class HTTP11Writer:
 
     def respond(
         self, status: int, headers: Headers, trailers: bool, length: int | None, final: bool
-    ) -> str | None:
+    ) -> Refusal | None:
         conn = self._conn
         keep = self.keep_alive and not conn.shutting_down
         if keep and final and not conn.request_parsed():
@@ -134,7 +135,7 @@ class HTTP11Writer:
                 server_header=conn.config.server_header,
             )
         except InvalidResponse as exc:
-            return str(exc)
+            return Refusal(exc.status, str(exc))
         self._held = head
         self._framing = framing
         self._length = declared
@@ -187,15 +188,19 @@ class HTTP11Writer:
             return min(nbytes, self._length - self._sent)
         return nbytes
 
-    def trailers(self, headers: Headers | None) -> None:
+    def trailers(self, headers: Headers | None) -> Refusal | None:
         if self._framing == CHUNKED:
-            block = LAST_CHUNK if headers is None else last_chunk_with_trailers(headers)
+            try:
+                block = LAST_CHUNK if headers is None else last_chunk_with_trailers(headers)
+            except InvalidResponse as exc:
+                return Refusal(exc.status, str(exc))
         else:
             block = b""  # trailers need chunked framing (HTTP/1.0): dropped
         out = self._held + block
         self._held = b""
         if out:
             self._conn.write(out)
+        return None
 
     def cut(self) -> None:
         out = self._held

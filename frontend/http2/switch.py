@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from pagi.protocol import reasons
 
-from ..connections import FrontContext, ProxiedAddresses
+from ..connections import FrontContext, ProxiedAddresses, addresses
 from .connection import HTTP2Connection
 from .core import PREFACE
 
@@ -40,6 +41,7 @@ class ProtocolSwitch(asyncio.Protocol):
         "_scheme",
         "_timer",
         "_transport",
+        "client",
         "opened_at",
     )
 
@@ -61,6 +63,7 @@ class ProtocolSwitch(asyncio.Protocol):
         self._buffer = b""
         self._timer: asyncio.TimerHandle | None = None
         self.opened_at = asyncio.get_running_loop().time()
+        self.client: list[Any] | None = None  # counted per address by the connection limits
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -73,6 +76,7 @@ class ProtocolSwitch(asyncio.Protocol):
                 else self._http1()
             )
             return
+        self.client = addresses(transport)[0]
         self._ctx.connections.add(self)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._ctx.config.keepalive_timeout, self.abort)
@@ -125,6 +129,14 @@ class ProtocolSwitch(asyncio.Protocol):
 
     def shutdown(self) -> None:
         self.abort(reasons.SERVER_SHUTDOWN)
+
+    def close_if_idle(self) -> bool:
+        """Close a connection that has sent nothing yet (descriptor pressure,
+        :mod:`..connection_limits`); True if it was closed."""
+        if self._buffer or self._transport is None:
+            return False
+        self.abort()
+        return True
 
     def abort(self, reason: str = reasons.IDLE_TIMEOUT) -> None:
         self._stop_waiting()

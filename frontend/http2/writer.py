@@ -38,7 +38,7 @@ from .output import StreamOutput
 if TYPE_CHECKING:
     from ..config import FrontConfig
     from ..streams.http_stream import HTTPStream
-    from ..streams.interfaces import ExtraHeaders
+    from ..streams.interfaces import ExtraHeaders, Refusal
     from ..streams.interfaces import Headers as AppHeaders
     from ..streams.ws_stream import WSStream
     from .core import H2Core
@@ -117,7 +117,7 @@ class H2Writer:
 
     def respond(
         self, status: int, headers: AppHeaders, trailers: bool, length: int | None, final: bool
-    ) -> str | None:
+    ) -> Refusal | None:
         if status in _NO_BODY_STATUS:
             self.out.no_body = True
         server = self._host.config.server_header
@@ -161,12 +161,13 @@ class H2Writer:
 
     # --- HTTPWriter ----------------------------------------------------------------
 
-    def trailers(self, headers: AppHeaders | None) -> None:
+    def trailers(self, headers: AppHeaders | None) -> Refusal | None:
         if headers is None:
             self.out.end_without_trailers()
         else:
             self.out.trailers([(n, v) for n, v in headers if n not in CONNECTION_SPECIFIC])
         self.push()
+        return None
 
     def cut(self) -> None:
         self.push()

@@ -53,7 +53,7 @@ from .sse import SSEKeepalive, is_event_stream
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
-    from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
+    from .interfaces import ExtraHeaders, Headers, HTTPWriter, Refusal, StreamHost
 
 logger = logging.getLogger("pagi.front")
 
@@ -288,7 +288,8 @@ class HTTPStream:
             return
         self.phase = APP_DONE
         if self.file is None:
-            self.writer.trailers(headers)
+            if self._trailers_refused(self.writer.trailers(headers)):
+                return
             self._complete()
         else:
             self.trailer_headers = headers
@@ -463,14 +464,15 @@ class HTTPStream:
     # --- internals -------------------------------------------------------------
 
     def _respond(self, known_length: int | None, final: bool) -> bool:
-        """Hand the head to the writer; on an unusable head answer 500 instead."""
-        why = self.writer.respond(self.status, self.headers, self.trailers, known_length, final)
-        if why is None:
+        """Hand the head to the writer; on an unusable head answer 500 (or 502
+        for one that could split the response) instead."""
+        refused = self.writer.respond(self.status, self.headers, self.trailers, known_length, final)
+        if refused is None:
             self.phase = SENDING
             return True
-        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
         self.release(reasons.SERVER_ERROR)
-        self.reply(500, "", ())
+        self.reply(refused.status, "", ())
         return False
 
     def _flush_head(self) -> None:
@@ -484,6 +486,14 @@ class HTTPStream:
         self.phase = DONE
         self._log(self.status)
         self.writer.end()
+
+    def _trailers_refused(self, refused: Refusal | None) -> bool:
+        """The writer would not send the app's trailers: the response is cut."""
+        if refused is None:
+            return False
+        logger.error("aborting %s: %s (worker %s)", self.label(), refused.why, self.worker)
+        self.abort_response()
+        return True
 
     def _log(self, status: int) -> None:
         """The access-log line and the request metrics (once per request)."""
@@ -547,5 +557,6 @@ class HTTPStream:
         writer.flush()
         trailers = self.trailer_headers
         if trailers is not None:
-            writer.trailers(trailers)
+            if self._trailers_refused(writer.trailers(trailers)):
+                return
             self._complete()

@@ -21,12 +21,20 @@ raises it the stream calls ``resume_input()``).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..connections import FrontContext
 
 Headers = list[list[bytes]]
 ExtraHeaders = tuple[tuple[bytes, bytes], ...]
+
+
+class Refusal(NamedTuple):
+    """A response head the writer will not send: the status the client gets
+    instead, and why (for the log line)."""
+
+    status: int
+    why: str
 
 
 class StreamHost(Protocol):
@@ -69,12 +77,13 @@ class ResponseWriter(Protocol):
         trailers: bool,
         length: int | None,
         final: bool,
-    ) -> str | None:
+    ) -> Refusal | None:
         """Prepare the response head (``length``: the body length if already
         known; ``final``: the body is complete with the next ``data``).
 
         Returns None, or why the app's head is unusable (nothing was written;
-        the stream answers 500 instead).
+        the stream answers the refusal's status instead: 500 for the app's
+        mistake, 502 for a head that could split the response).
         """
 
     def flush(self) -> None:
@@ -110,8 +119,9 @@ class ResponseWriter(Protocol):
 class HTTPWriter(ResponseWriter, Protocol):
     """An HTTP stream's writer (``http`` and ``sse`` scopes)."""
 
-    def trailers(self, headers: Headers | None) -> None:
-        """End the body with a trailer section (None: just the end)."""
+    def trailers(self, headers: Headers | None) -> Refusal | None:
+        """End the body with a trailer section (None: just the end); or, for a
+        section that could split the response, write nothing and say why."""
 
     def open_ended(self) -> bool:
         """Bytes the app did not send may be added to the body (an SSE comment):
@@ -136,8 +146,11 @@ class WSWriter(ResponseWriter, Protocol):
     on HTTP/1.1 and inside HTTP/2 DATA, RFC 8441); the writer carries bytes.
     """
 
-    def accept(self, subprotocol: str | None, extensions: bytes | None, headers: Headers) -> None:
-        """Write the handshake's success (HTTP/1.1: ``101``; HTTP/2: ``:status 200``)."""
+    def accept(
+        self, subprotocol: str | None, extensions: bytes | None, headers: Headers
+    ) -> Refusal | None:
+        """Write the handshake's success (HTTP/1.1: ``101``; HTTP/2: ``:status 200``);
+        or, for app headers that could split the head, write nothing and say why."""
 
     #: The client's input is paused (as :meth:`pause_input` / :meth:`resume_input` left it).
     input_paused: bool

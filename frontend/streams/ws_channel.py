@@ -158,6 +158,8 @@ class WSChannel:
         self.stream.writer.abort()
 
     def _enter_done(self) -> None:
+        if self.state != DONE:
+            self.stream.channel_ended(self.close_code)
         self.state = DONE
         self._cancel_timer()
         self.stream.pings.stop()

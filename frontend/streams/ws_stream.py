@@ -203,7 +203,12 @@ class WSStream:
             return
         self._cancel_timer()
         deflate = self.deflate
-        self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
+        refused = self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
+        if refused is not None:
+            log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
+            self.disconnect(1006, reasons.SERVER_ERROR)
+            self.reply(refused.status, "", ())
+            return
         self.phase = OPEN
         self.accepted_at = self.conn.loop.time()
         config = self.conn.ctx.config
@@ -329,8 +334,10 @@ class WSStream:
         if self.waiter is not None:
             self.waiter.cancel()
             self.waiter = None
-        if self.channel is not None:
-            self._log(101, self.channel.close_code)
+
+    def channel_ended(self, close_code: int | None) -> None:
+        """The accepted WebSocket is over: its one access-log line, with the close code."""
+        self._log(101, close_code)
 
     def client_gone(self) -> None:
         """The connection ended (EOF, error, reset) before the WebSocket ended."""
@@ -418,12 +425,12 @@ class WSStream:
         status, headers = self._deny
         self._deny = None
         self._deny_status = status
-        why = self.writer.respond(status, headers, False, length, final)
-        if why is None:
+        refused = self.writer.respond(status, headers, False, length, final)
+        if refused is None:
             return True
-        log_failure(500, why, self.worker, self.label(), self.conn.peer)
+        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
         self.disconnect(1006, reasons.SERVER_ERROR)
-        self.reply(500, "", ())
+        self.reply(refused.status, "", ())
         return False
 
     # --- closing --------------------------------------------------------------------

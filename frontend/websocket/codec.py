@@ -22,7 +22,12 @@ ignored).
 
 Message size: a message's bytes (after inflation; UTF-8 bytes for text) are
 counted as its pieces arrive; past ``max_size`` the codec fails with 1009
-without waiting for the rest.
+without waiting for the rest. A data frame whose *declared* length already
+takes the message past ``max_size`` fails with 1009 as soon as its header
+has arrived (a client cannot hold a connection by trickling an oversized
+frame). For a compressed frame, whose inflated size its length does not
+tell, the bound is ``max_size`` plus deflate's worst-case expansion
+(:func:`compressed_bound`).
 
 Fast path: most client traffic is small, complete, single-frame messages.
 While wsproto holds nothing (no buffered bytes, no frame or message under
@@ -38,11 +43,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from wsproto.extensions import Extension
 from wsproto.frame_protocol import (
     CloseReason,
+    FrameDecoder,
     FrameProtocol,
     Opcode,
     ParseFailed,
+    RsvBits,
 )
 
 from .deflate import BoundedDeflate
@@ -75,15 +83,64 @@ def fail_event(code: int) -> Event:
     return (FAIL, code, FAIL_REASONS.get(code, "protocol_error"))
 
 
+def compressed_bound(max_size: int) -> int:
+    """The most bytes a deflate stream of ``max_size`` inflated bytes can
+    take on the wire (stored blocks: 5 bytes per up to 65535, plus a final
+    empty block; rounded up generously)."""
+    return max_size + (max_size >> 12) + 64
+
+
+_NO_RSV = RsvBits(False, False, False)
+
+
+class _SizeGuard(Extension):
+    """Not an extension on the wire: wsproto's hook at each frame header,
+    used to refuse a frame by its declared length (1009) before any of its
+    payload is read. Claims no RSV bit; passes payloads through."""
+
+    name = "x-pagi-size-guard"
+
+    def __init__(self, codec: WSCodec) -> None:
+        self._codec = codec
+
+    def enabled(self) -> bool:
+        return True
+
+    def offer(self) -> bool:  # never negotiated
+        return False
+
+    def frame_inbound_header(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_length: int,
+    ) -> CloseReason | RsvBits:
+        if not opcode.iscontrol() and self._codec.declared_too_big(opcode, payload_length):
+            return CloseReason.MESSAGE_TOO_BIG
+        return _NO_RSV
+
+
 class WSCodec:
     """The frame layer of one accepted WebSocket (server side)."""
 
-    __slots__ = ("_decoder", "_done", "_messages", "_proto", "_size", "deflate", "max_size")
+    __slots__ = (
+        "_decoder",
+        "_done",
+        "_messages",
+        "_proto",
+        "_size",
+        "deflate",
+        "max_size",
+    )
 
     def __init__(self, max_size: int, deflate: BoundedDeflate | None = None) -> None:
         self.max_size = max_size
         self.deflate = deflate
-        self._proto = proto = FrameProtocol(client=False, extensions=[deflate] if deflate else [])
+        guard = _SizeGuard(self)
+        self._proto = proto = FrameProtocol(
+            client=False, extensions=[deflate, guard] if deflate else [guard]
+        )
         # wsproto's frame and message layers, looked at to know when it holds
         # nothing (the fast path may then run); None disables the fast path.
         self._decoder: Any = None if deflate else getattr(proto, "_frame_decoder", None)
@@ -190,6 +247,18 @@ class WSCodec:
             self._done = True
             append(fail_event(int(exc.code)))
         return events
+
+    def declared_too_big(self, opcode: Opcode, length: int) -> bool:
+        """A data frame header declares more than its message may grow by
+        (called by :class:`_SizeGuard` as wsproto parses each header)."""
+        messages = self._messages
+        in_message = messages is not None and messages.opcode is not None
+        if (opcode is Opcode.CONTINUATION) != in_message:
+            return False  # out of place: wsproto fails it with 1002
+        deflate = self.deflate
+        if deflate is not None and deflate.message_compressed:
+            return length > compressed_bound(self.max_size)
+        return self._size + length > self.max_size
 
     # --- outbound frames ------------------------------------------------------
 

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..connections import LINGER_TIMEOUT, FrontContext
 from ..http1.request_head import scope_headers, split_target
+from ..http1.responses import InvalidResponse
 from ..http1.writer import HTTP11Writer
+from ..streams.interfaces import Refusal
 from ..streams.ws_stream import WSStream
 from .handshake import HandshakeError, accept_head, check_handshake
 
@@ -222,11 +224,18 @@ class WS11Writer(HTTP11Writer):
         self.input_paused = False  # as the transport is now
         self.sent = 0  # frame bytes written
 
-    def accept(self, subprotocol: str | None, extensions: bytes | None, headers: Headers) -> None:
+    def accept(
+        self, subprotocol: str | None, extensions: bytes | None, headers: Headers
+    ) -> Refusal | None:
         server_header = self._conn.config.server_header
-        self.send(
-            accept_head(self.key, subprotocol, extensions, headers, server_header=server_header)
-        )
+        try:
+            head = accept_head(
+                self.key, subprotocol, extensions, headers, server_header=server_header
+            )
+        except InvalidResponse as exc:  # the worker sent what could split the head
+            return Refusal(exc.status, str(exc))
+        self.send(head)
+        return None
 
     def send(self, data: bytes | bytearray) -> None:
         transport = self._transport

@@ -23,6 +23,16 @@ Choices (the server's side of RFC 7692 section 7):
   zlib asks for at most the bytes the message may still grow by plus one, so
   a small compressed frame that would inflate past ``max_size`` fails the
   connection with 1009 after allocating at most ``max_size + 1`` bytes.
+* **Each outgoing message chooses** (RFC 7692 section 6: RSV1 is per
+  message). One that deflate does not shrink -- random or already compressed
+  data -- goes out uncompressed. A message of more than
+  :data:`SAMPLE_SIZE` bytes is judged by a trial compression of its first
+  :data:`SAMPLE_SIZE` bytes (so an incompressible megabyte costs one sample,
+  not a full compression); any message whose compressed form turns out no
+  smaller is sent as is. The first piece of a message sent in pieces decides
+  for all of them. A compressor whose output was discarded is dropped (the
+  client's inflater never saw that input), so the next message starts with
+  an empty window, which any inflater decodes.
 """
 
 from __future__ import annotations
@@ -40,6 +50,12 @@ NAME: Final = "permessage-deflate"
 SERVER_WINDOW_BITS: Final = 12
 MEM_LEVEL: Final = 5
 _TAIL: Final = b"\x00\x00\xff\xff"
+#: Bytes of a large outgoing message trial-compressed to decide whether to
+#: compress it at all.
+SAMPLE_SIZE: Final = 4096
+#: A sample compressed to more than this fraction of its size (in 1/64ths)
+#: means the message is sent uncompressed.
+_SAMPLE_GAIN: Final = 60
 _NO_RSV: Final = RsvBits(False, False, False)
 _RSV1: Final = RsvBits(True, False, False)
 
@@ -179,6 +195,14 @@ class BoundedDeflate(Extension):
         self._frame_is_data = False  # the frame being received is TEXT/BINARY/CONTINUATION
         self._message_compressed = False  # the message being received had RSV1
         self._inflated = 0  # bytes inflated for the message being received
+        # The message being sent: None between messages, else whether it is
+        # compressed (decided by its first piece).
+        self._sending_compressed: bool | None = None
+
+    @property
+    def message_compressed(self) -> bool:
+        """The message being received is compressed (its first frame had RSV1)."""
+        return self._message_compressed
 
     def enabled(self) -> bool:
         return True
@@ -249,11 +273,26 @@ class BoundedDeflate(Extension):
     ) -> tuple[RsvBits, bytes]:
         if opcode.iscontrol():
             return rsv, data
+        compressed = self._sending_compressed
+        if compressed is None:  # the first piece of a message decides
+            compressed = len(data) <= SAMPLE_SIZE or _compressible(data[:SAMPLE_SIZE])
+        out = data
+        if compressed:
+            out = self._compress(data, fin)
+            if opcode is not Opcode.CONTINUATION:
+                if len(out) >= len(data):  # no gain: send this message as it is
+                    self._deflater = None  # its history now differs from the client's
+                    compressed = False
+                    out = data
+                else:
+                    rsv = RsvBits(True, rsv.rsv2, rsv.rsv3)
+        self._sending_compressed = None if fin else compressed
+        return rsv, out
+
+    def _compress(self, data: bytes, fin: bool) -> bytes:
         deflater = self._deflater
         if deflater is None:
-            deflater = self._deflater = zlib.compressobj(
-                zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.window_bits, MEM_LEVEL
-            )
+            deflater = self._deflater = self._new_deflater()
         out = deflater.compress(data)
         if fin:
             out += deflater.flush(zlib.Z_SYNC_FLUSH)
@@ -261,6 +300,16 @@ class BoundedDeflate(Extension):
                 out = out[:-4]
             if self.server_no_context_takeover:
                 self._deflater = None
-        if opcode is not Opcode.CONTINUATION:
-            rsv = RsvBits(True, rsv.rsv2, rsv.rsv3)
-        return rsv, out
+        return out
+
+    def _new_deflater(self) -> zlib._Compress:
+        return zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.window_bits, MEM_LEVEL
+        )
+
+
+def _compressible(sample: bytes) -> bool:
+    """Whether a fast trial compression of ``sample`` gains anything worth it."""
+    trial = zlib.compressobj(1, zlib.DEFLATED, -SERVER_WINDOW_BITS, MEM_LEVEL)
+    size = len(trial.compress(sample)) + len(trial.flush(zlib.Z_SYNC_FLUSH))
+    return size * 64 < len(sample) * _SAMPLE_GAIN

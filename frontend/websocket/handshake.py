@@ -32,7 +32,14 @@ from typing import Final
 from wsproto.utilities import generate_accept_token
 
 from ..http1.parser import RequestHead
-from ..http1.responses import CRLF, SERVER_LINE, date_header, status_line
+from ..http1.responses import (
+    CRLF,
+    SERVER_LINE,
+    UnsafeResponse,
+    check_field,
+    date_header,
+    status_line,
+)
 
 _WEBSOCKET: Final = b"websocket"
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -151,6 +158,8 @@ def accept_head(
     ``extension`` is the negotiated ``Sec-WebSocket-Extensions`` value, if
     any. The app's headers follow the front's own (those it may not set are
     dropped); ``date`` and ``server`` are added unless the app set them.
+    Raises :class:`~.responses.UnsafeResponse` for a header or subprotocol
+    that could split the head.
     """
     parts = [
         status_line(101),
@@ -159,7 +168,10 @@ def accept_head(
         CRLF,
     ]
     if subprotocol is not None:
-        parts += (b"sec-websocket-protocol: ", subprotocol.encode("ascii"), CRLF)
+        chosen = subprotocol.encode("utf-8", "replace")
+        if _TOKEN.fullmatch(chosen) is None:
+            raise UnsafeResponse(f"subprotocol {subprotocol[:60]!r} from the worker is not a token")
+        parts += (b"sec-websocket-protocol: ", chosen, CRLF)
     if extension is not None:
         parts += (b"sec-websocket-extensions: ", extension, CRLF)
     has_date = has_server = False
@@ -170,6 +182,7 @@ def accept_head(
             has_date = True
         elif name == b"server":
             has_server = True
+        check_field(name, value)
         parts += (name, b": ", value, CRLF)
     if not has_date:
         parts.append(date_header.line())

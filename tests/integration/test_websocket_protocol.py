@@ -8,6 +8,7 @@ violation are still delivered and answered first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,3 +228,43 @@ def test_pings_are_answered_by_the_front(front: Front) -> None:
     ws.send_frame(CLOSE, close_payload(1000))
     _before, close = ws.recv_close()
     assert close is not None and close.close_code == 1000
+
+
+def _header_only(opcode: int, length: int, *, rsv: int = 0, fin: bool = True) -> bytes:
+    """A masked frame header declaring ``length`` payload bytes, and no payload."""
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 65536:
+        size = bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        size = bytes([0x80 | 127]) + length.to_bytes(8, "big")
+    return bytes([first]) + size + b"\x00" * 4
+
+
+@pytest.mark.parametrize("rsv", [0, 4], ids=["plain", "compressed"])
+def test_frame_declaring_more_than_max_size_is_1009_at_its_header(front: Front, rsv: int) -> None:
+    # Only the header is sent: the front must not wait for (or read) the body.
+    ws = RawWS(front.port, extensions="permessage-deflate" if rsv else None)
+    ws.send(_header_only(BINARY, 2 * MiB if rsv else MiB + 1, rsv=rsv))
+    expect_failure(ws, 1009)
+    event = wait_event(front, "/echo")
+    assert (event["code"], event["reason"]) == (1009, "message_too_big")
+
+
+def test_continuation_declaring_past_max_size_is_1009_at_its_header(front: Front) -> None:
+    ws = RawWS(front.port)
+    ws.send_frame(BINARY, b"a" * (MiB - 10), fin=False)
+    ws.send(_header_only(CONT, 11))
+    expect_failure(ws, 1009)
+
+
+def test_incompressible_message_goes_out_uncompressed(front: Front) -> None:
+    ws = RawWS(front.port, extensions="permessage-deflate")
+    noise = os.urandom(200 * KiB)
+    ws.send_frame(BINARY, deflate(noise), rsv=4)
+    echo = ws.recv_message()
+    assert echo is not None and echo.rsv == 0 and echo.payload == noise  # sent as is
+    ws.send_frame(TEXT, deflate(b"a" * 10_000), rsv=4)
+    first = ws.recv()
+    assert first is not None and first.rsv == 4 and len(first.payload) < 1000

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,16 +19,15 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
 
 PROBE: dict[str, Any] = {"stream": "not started", "tasks": [], "disconnected": None}
-DATA_FILE = os.path.join(tempfile.gettempdir(), f"pagi-fastapi-{os.getpid()}.bin")
+# A static 10240-byte file (bytes 0..255 forty times): nothing to clean up even
+# when a test kills the server.
+DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data.bin")
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    with open(DATA_FILE, "wb") as f:
-        f.write(bytes(range(256)) * 40)  # 10240 bytes
     app.state.greeting = "hello from lifespan"
     yield
-    os.unlink(DATA_FILE)
 
 
 app = FastAPI(lifespan=lifespan)

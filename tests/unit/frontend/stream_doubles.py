@@ -12,6 +12,7 @@ from typing import Any
 
 from pagi.frontend.config import FrontConfig
 from pagi.frontend.connections import FrontContext
+from pagi.frontend.streams.interfaces import Refusal
 
 
 class FakeLink:
@@ -100,9 +101,9 @@ class FakeHTTPWriter:
 
     def respond(
         self, status: int, headers: Any, trailers: bool, length: int | None, final: bool
-    ) -> str | None:
+    ) -> Refusal | None:
         if self.invalid is not None:
-            return self.invalid
+            return Refusal(500, self.invalid)
         self.calls.append(("respond", status, length, final))
         return None
 
@@ -116,8 +117,9 @@ class FakeHTTPWriter:
     def room(self, nbytes: int) -> int:
         return nbytes
 
-    def trailers(self, headers: Any) -> None:
+    def trailers(self, headers: Any) -> Refusal | None:
         self.calls.append(("trailers", headers))
+        return None
 
     def cut(self) -> None:
         self.calls.append(("cut",))
@@ -155,8 +157,11 @@ class FakeWSWriter(FakeHTTPWriter):
         super().__init__()
         self.input_paused = False
 
-    def accept(self, subprotocol: str | None, extensions: bytes | None, headers: Any) -> None:
+    def accept(
+        self, subprotocol: str | None, extensions: bytes | None, headers: Any
+    ) -> Refusal | None:
         self.calls.append(("accept", subprotocol, extensions))
+        return None
 
     def send(self, data: bytes | bytearray) -> None:
         self.calls.append(("send", bytes(data)))

@@ -16,60 +16,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fake_worker import FakeWorker
 from harness import REPO, Front, Processes
-from pagi.protocol import PROTOCOL_VERSION, Event, Kind, LinkDecoder, encode
+from pagi.protocol import PROTOCOL_VERSION, Event, Kind
 from pagi.protocol import messages as m
-
-
-class FakeWorker:
-    """A blocking client of workers.sock speaking the link protocol by hand."""
-
-    def __init__(self, path: Path, name: str = "fake #1") -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(5)
-        self.sock.connect(str(path))
-        self.decoder = LinkDecoder("worker")
-        self.pending: list[list[Any]] = []
-        self.name = name
-
-    def hello(self, version: int = PROTOCOL_VERSION, **info: Any) -> list[Any]:
-        base = {
-            "pid": os.getpid(),
-            "name": self.name,
-            "app": "fake:app",
-            "interface": "pagi",
-            "capacity": 0,
-            "window": 65536,
-        }
-        self.send(m.hello(version, {**base, **info}))
-        return self.recv()
-
-    def send(self, *msgs: list[Any]) -> None:
-        self.sock.sendall(b"".join(encode(msg) for msg in msgs))
-
-    def recv(self) -> list[Any]:
-        while not self.pending:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("the front closed the link")
-            self.pending += self.decoder.feed(data)
-        return self.pending.pop(0)
-
-    def at_eof(self) -> bool:
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return True
-                self.pending += self.decoder.feed(data)
-        except TimeoutError:
-            return False
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def front_cmd(*args: str) -> list[str]:

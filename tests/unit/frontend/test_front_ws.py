@@ -449,3 +449,82 @@ def test_a_message_in_pieces_keeps_its_continuation_frames() -> None:
     reference = FrameProtocol(client=False, extensions=[])
     for data, more in [("ab", True), ("cd", True), ("ef", False), (b"gh", False), ("ij", False)]:
         assert bytes(codec.message(data, more)) == bytes(reference.send_data(data, not more))
+
+
+# --- declared frame lengths, per-message compression (issue 18) ---------------------
+
+
+def _header(opcode: int, length: int, *, fin: bool = True, rsv1: bool = False) -> bytes:
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 65536:
+        size = bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        size = bytes([0x80 | 127]) + length.to_bytes(8, "big")
+    return bytes([first]) + size + b"\x00" * 4
+
+
+def test_a_frame_declaring_too_much_fails_at_its_header() -> None:
+    assert WSCodec(100).receive(_header(2, 101)) == [(FAIL, 1009, "message_too_big")]
+    assert WSCodec(100).receive(_header(2, 100)) == []  # may still arrive
+    codec = WSCodec(100)
+    client = FrameProtocol(True, [])
+    assert codec.receive(bytes(client.send_data(b"x" * 60, False))) == [(DATA, b"x" * 60, True)]
+    assert codec.receive(_header(0, 41)) == [(FAIL, 1009, "message_too_big")]
+    # a header split over reads fails once its length bytes are in
+    codec = WSCodec(100)
+    data = _header(1, 2**40)
+    assert codec.receive(data[:5]) == []
+    assert codec.receive(data[5:]) == [(FAIL, 1009, "message_too_big")]
+
+
+def test_a_compressed_frame_is_bounded_by_deflates_worst_case() -> None:
+    from pagi.frontend.websocket.codec import compressed_bound
+
+    def fresh() -> WSCodec:
+        _response, deflate = negotiate([b"permessage-deflate"], 1000) or (b"", None)
+        return WSCodec(1000, deflate)
+
+    assert fresh().receive(_header(2, compressed_bound(1000), rsv1=True)) == []
+    over = compressed_bound(1000) + 1
+    assert fresh().receive(_header(2, over, rsv1=True)) == [(FAIL, 1009, "message_too_big")]
+
+
+def _client_and_server() -> tuple[FrameProtocol, WSCodec]:
+    client_ext = PerMessageDeflate()
+    offer = client_ext.offer()
+    assert isinstance(offer, str)
+    negotiated = negotiate([b"permessage-deflate; " + offer.encode()], 1 << 24)
+    assert negotiated is not None
+    response, deflate = negotiated
+    client_ext.finalize(response.decode().partition(";")[2])
+    return FrameProtocol(True, [client_ext]), WSCodec(1 << 24, deflate)
+
+
+def test_each_outgoing_message_chooses_whether_to_compress() -> None:
+    import os
+
+    client, codec = _client_and_server()
+    noise = os.urandom(300_000)
+    messages: list[str | bytes] = ["a" * 5000, noise, "b" * 5000, b"z" * 10, os.urandom(50)]
+    wire = [bytes(codec.message(msg, False)) for msg in messages]
+    rsv1 = [bool(frame[0] & 0x40) for frame in wire]
+    assert rsv1 == [True, False, True, True, False]
+    assert len(wire[1]) == len(noise) + 10  # the header only: not a byte more
+    client.receive_bytes(b"".join(wire))
+    assert [f.payload for f in client.received_frames()] == messages  # context intact
+
+
+def test_a_message_in_pieces_is_decided_by_its_first() -> None:
+    import os
+
+    client, codec = _client_and_server()
+    noise = os.urandom(20_000)
+    wire = [bytes(codec.message(noise[:10_000], True)), bytes(codec.message(noise[10_000:], False))]
+    wire.append(bytes(codec.message("c" * 9000, True)))
+    wire.append(bytes(codec.message("c" * 9000, False)))
+    assert [bool(f[0] & 0x40) for f in wire] == [False, False, True, False]
+    client.receive_bytes(b"".join(wire))
+    payloads = [f.payload for f in client.received_frames()]
+    assert payloads[0] + payloads[1] == noise and "".join(payloads[2:]) == "c" * 18000  # type: ignore[operator]

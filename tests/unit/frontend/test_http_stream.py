@@ -249,8 +249,9 @@ def test_shutdown_ends_a_started_event_stream_only() -> None:
         events = [[b"content-type", b"text/event-stream; charset=utf-8"]]
         stream.on_response(200, events, False, b"data: 1\n\n", True)
         stream.shutdown()
-        # The app never ended it: cut without an end marker (PAGI Www 0.6).
+        # no end marker: the app never ended the stream (PAGI Www 0.6)
         assert writer.calls[-1] == ("cut",) and stream.done
+        assert ("trailers", None) not in writer.calls
         assert link.sent[-1] == ("close", reasons.SERVER_SHUTDOWN)
         plain, plain_writer, _host2 = make(FakeLink())
         plain.on_response(200, HEADERS, False, b"x", True)
