@@ -28,6 +28,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -212,7 +213,8 @@ def client_connections(running: Running) -> int:
 def soak(requests: int, websockets: int, conns: int, max_growth: int) -> dict[str, Any]:
     import uvloop
 
-    log = Path(tempfile.mkdtemp(prefix="pagi-soak-")) / "server.log"
+    log_dir = Path(tempfile.mkdtemp(prefix="pagi-soak-"))
+    log = log_dir / "server.log"
     running = Running(SERVERS["pagi-1w"], APP, log)
     try:
         running.wait_ready()
@@ -259,6 +261,10 @@ def soak(requests: int, websockets: int, conns: int, max_growth: int) -> dict[st
         and all(g < max_growth for g in growth.values())
         and all(n <= 0 for n in extra_fds.values())
     )
+    if report["ok"]:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    else:
+        report["server_log"] = str(log)  # kept for the post-mortem
     return report
 
 

@@ -357,6 +357,12 @@ class FrontServer:
             server.close()
         close_listeners(self._listeners)
         self._listeners = []
+        # A connection the loop accepted just before the close gets its
+        # connection_made() on a later iteration: let those run, so that no
+        # accepted connection misses the shutdown below (its client would
+        # see the socket close under its first request).
+        for _ in range(2):
+            await asyncio.sleep(0)
 
         timeout = self.config.graceful_timeout
         for conn in list(ctx.connections):

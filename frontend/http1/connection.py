@@ -193,6 +193,8 @@ class HTTP11Connection(asyncio.Protocol):
         self.scope_extras = scope_extras(transport)
         self.ctx.connections.add(self)
         self.timers.go_idle()
+        if self.ctx.shutting_down:  # accepted as the front began to stop: one request, then close
+            self.shutdown()
 
     def pause_writing(self) -> None:
         self.writer.paused = True

@@ -137,6 +137,8 @@ class HTTP2Connection(asyncio.Protocol):
         self.client, self.server, self.peer = addresses(transport, self._proxied)
         self.scope_extras = scope_extras(transport)
         self.ctx.connections.add(self)
+        if self.ctx.shutting_down:  # accepted as the front began to stop
+            self.core.goaway()
         self._write()
         self._arm_idle()
 

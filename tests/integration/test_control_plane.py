@@ -9,6 +9,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,16 +18,16 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from harness import APPS, REPO, Front, Processes
+from harness import APPS, Front, Processes
 from load import LoadGenerator
 
-PAGI_CTL = str(Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "pagi-ctl")
+PAGI_CTL = str(Path(sys.executable).parent / "pagi-ctl")
 
 
 def ctl(socket_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     argv = [PAGI_CTL, "--socket-dir", str(socket_dir), *args]
     if not os.path.exists(PAGI_CTL):
-        argv = ["python", "-m", "pagi.frontend.ctl", *argv[1:]]
+        argv = [sys.executable, "-m", "pagi.frontend.ctl", *argv[1:]]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     if check:
         assert done.returncode == 0, done.stderr
