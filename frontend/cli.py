@@ -284,6 +284,15 @@ def serve(
             help="Add 'server: pagi' to responses that do not set one.",
         ),
     ] = _DEFAULTS.server_header,
+    sse_resume: Annotated[
+        bool,
+        typer.Option(
+            "--sse-resume/--no-sse-resume",
+            envvar="PAGI_SSE_RESUME",
+            help="Keep an event stream open when its worker drains or dies and resume "
+            "it on another worker with Last-Event-ID (docs/resume.md).",
+        ),
+    ] = _DEFAULTS.sse_resume,
     response_window: Annotated[
         str,
         typer.Option(
@@ -768,6 +777,7 @@ def serve(
         keepalive_timeout=keepalive_timeout,
         header_timeout=header_timeout,
         server_header=server_header,
+        sse_resume=sse_resume,
         worker_wait_timeout=worker_wait_timeout,
         graceful_timeout=graceful_timeout,
         response_window=parse_size(response_window),

@@ -58,6 +58,7 @@ class FrontConfig:
     max_frame_size: int = 16 * MiB  # largest link frame accepted from a worker
     handshake_timeout: float = 10.0  # a new link must say HELLO within this
     max_link_buffer: int = 64 * MiB  # a worker whose unsent data exceeds this is stuck
+    sse_resume: bool = True  # resume event streams on another worker (docs/resume.md)
 
     # --- WebSocket (docs/websocket.md) -------------------------------------------
     ws_max_size: int = 16 * MiB  # largest client message (after inflation): 1009 above

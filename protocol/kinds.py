@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
@@ -61,6 +61,8 @@ class Event(IntEnum):
     # SSE. The stream itself travels as HTTP_RESPONSE_START/BODY (the worker
     # formats events into bytes); only the idle-comment timer is the front's.
     SSE_KEEPALIVE = 40  # worker -> front: interval (s, 0 = off), comment
+    # Resume (version 5, docs/resume.md; field specs in protocol/resume.py).
+    SSE_NO_RESUME = 41  # worker -> front: (none) the app refused resumption in sse.start
 
 
 class BodyMode(IntEnum):
@@ -111,6 +113,7 @@ WS_RECEIVE: Final = int(Event.WS_RECEIVE)
 WS_DISCONNECT: Final = int(Event.WS_DISCONNECT)
 WS_RETURN_CREDIT: Final = int(Event.WS_RETURN_CREDIT)
 SSE_KEEPALIVE: Final = int(Event.SSE_KEEPALIVE)
+SSE_NO_RESUME: Final = int(Event.SSE_NO_RESUME)
 
 BODY_NONE: Final = int(BodyMode.NONE)
 BODY_STREAM: Final = int(BodyMode.STREAM)

@@ -1,0 +1,291 @@
+"""Resuming an event stream on another worker: :class:`SSEResume` (docs/resume.md).
+
+When the worker serving an ``sse`` scope drains (rolling reload, recycle,
+``pagi-ctl drain``, a worker's own SIGTERM) or dies, the front keeps the
+client's response open and re-opens the scope on another ready worker: the
+same method, target, headers and request body, ``last-event-id`` set to the
+last id the client was sent (:mod:`.sse_ids` follows the bytes), and the
+``pagi.resume`` scope extension. The new scope's ``sse.start`` is swallowed
+when it matches what the client already has (same status, same content type);
+anything else ends the stream as a worker's death does. Events continue on
+the same response: the client sees no reconnect.
+
+:class:`SSEResume` belongs to one :class:`~.http_stream.HTTPStream` (created
+for an ``sse`` request when ``--sse-resume`` is on) and decides; the stream
+carries out the re-OPEN (:meth:`Resumable.reopen`) and the cut.
+
+Invariants:
+
+* A stream is moved only between two events (:attr:`SSEIdTracker.at_boundary`),
+  only once its response is a streaming ``text/event-stream``, only once its
+  request body has been read whole, and only while it is :attr:`usable`: the
+  body fits :data:`MAX_REPLAY_BODY`, its id is known, the app did not refuse
+  (``sse.start`` with ``"pagi.resume": False``), and fewer than
+  :data:`MAX_FAILED_ATTEMPTS` re-opened scopes in a row ended before their
+  ``sse.start``.
+* On drain the old scope stays attached until a new worker is ready: the move
+  (CLOSE ``server_shutdown`` to the old scope, OPEN on the new worker) is one
+  step, so no event is lost between them. A stream caught mid-event when its
+  worker starts draining moves at the next event boundary.
+* On a worker's death at a boundary the stream waits for a worker through the
+  front's admission (``--worker-wait-timeout``) and is cut if none comes; a
+  death mid-event cuts it (the half event cannot be completed).
+* The wait task, if any, is the stream's ``waiter``: ending the stream cancels it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pagi.protocol import reasons
+
+from .sse import is_event_stream
+from .sse_ids import SSEIdTracker
+
+if TYPE_CHECKING:
+    from ..link.handle import Headers as RequestHeaders
+    from ..link.handle import LinkHandle
+    from .interfaces import Headers, StreamHost
+
+logger = logging.getLogger("pagi.front")
+
+#: The scope extension key (``scope["extensions"]["pagi.resume"]``).
+EXTENSION = "pagi.resume"
+#: Most request body bytes kept for replay; a stream with a larger body is not resumed.
+MAX_REPLAY_BODY = 64 * 1024
+#: Re-opened scopes in a row that may end before their ``sse.start`` (a crashing app).
+MAX_FAILED_ATTEMPTS = 3
+#: Why a scope is re-opened, as the extension's ``reason`` says.
+DRAIN = "drain"
+WORKER_LOST = "worker_lost"
+
+_LAST_EVENT_ID = b"last-event-id"
+
+
+class Resumable(Protocol):
+    """The stream as :class:`SSEResume` sees it."""
+
+    conn: StreamHost
+    link: LinkHandle | None
+    sid: int
+    waiter: asyncio.Task[None] | None
+    request_done: bool
+    status: int
+    headers: Headers
+    worker: str
+
+    @property
+    def streaming(self) -> bool:
+        """The response head went out and the app has not finished the body."""
+
+    def label(self) -> str: ...
+
+    def reopen(
+        self, link: LinkHandle, headers: RequestHeaders, ext: dict[str, Any], body: bytes
+    ) -> None:
+        """OPEN the scope again on ``link`` (the old one is already closed)."""
+
+    def end_moved(self, why: str) -> None:
+        """The stream cannot go on: cut it as a worker's death does."""
+
+
+def with_extension(extras: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+    """A copy of OPEN's ``extras`` whose ``extensions`` also hold ``pagi.resume``."""
+    out = dict(extras)
+    extensions = dict(out.get("extensions") or ())
+    extensions[EXTENSION] = value
+    out["extensions"] = extensions
+    return out
+
+
+def _content_type(headers: Headers) -> bytes | None:
+    for name, value in headers:
+        if name == b"content-type":
+            return value.lower()
+    return None
+
+
+class SSEResume:
+    """What one event stream needs to be resumed, and the moves (see the module doc)."""
+
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_headers",
+        "_stream",
+        "attempt",
+        "awaiting_start",
+        "failures",
+        "ids",
+        "moving",
+        "refused",
+    )
+
+    def __init__(self, stream: Resumable, headers: RequestHeaders) -> None:
+        self._stream = stream
+        last: bytes | None = None
+        kept: list[list[bytes]] = []
+        for name, value in headers:
+            if name == _LAST_EVENT_ID:
+                last = value
+            else:
+                kept.append([name, value])
+        self._headers = kept
+        self.ids = SSEIdTracker(last)
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self.attempt = 0  # scopes re-opened so far
+        self.failures = 0  # re-opened scopes in a row that ended before sse.start
+        self.moving = False  # a move is wanted: at the next boundary, or waiting for a worker
+        self.awaiting_start = False  # the re-opened scope's sse.start has not come yet
+        self.refused = False  # the app said no (or the body was too large to keep)
+
+    @property
+    def usable(self) -> bool:
+        return not self.refused and not self.ids.unusable and self.failures < MAX_FAILED_ATTEMPTS
+
+    def extension(self, reason: str | None) -> dict[str, Any]:
+        """The ``pagi.resume`` value for the scope opened next (attempt 0: the first)."""
+        last = self.ids.last_id
+        value: dict[str, Any] = {
+            "attempt": self.attempt,
+            "last_event_id": None if last is None else last.decode("utf-8", "replace"),
+        }
+        if reason is not None:
+            value["reason"] = reason
+        return value
+
+    # --- fed by the stream ---------------------------------------------------------
+
+    def record_body(self, body: bytes) -> None:
+        """A request body piece went to the worker: keep it for a replay."""
+        if self.refused or not body:
+            return
+        self._body_size += len(body)
+        if self._body_size > MAX_REPLAY_BODY:
+            self.refused = True
+            self._body = []
+            return
+        self._body.append(body)
+
+    def feed(self, body: bytes) -> None:
+        """Response body bytes were written to the client."""
+        ids = self.ids
+        ids.feed(body)
+        if self.moving and ids.at_boundary and self._stream.link is not None:
+            self._move(DRAIN)
+
+    def accept_start(self, status: int, headers: Headers) -> bool:
+        """The re-opened scope's ``sse.start``: True if it matches what the
+        client has (it is swallowed); False: the stream must end."""
+        self.awaiting_start = False
+        stream = self._stream
+        if status == stream.status and _content_type(headers) == _content_type(stream.headers):
+            self.failures = 0
+            return True
+        return False
+
+    def refuse(self) -> None:
+        """The app's ``sse.start`` said ``"pagi.resume": False``."""
+        self.refused = True
+        self.moving = False
+
+    # --- the worker is going away -----------------------------------------------
+
+    def worker_draining(self) -> None:
+        """The stream's worker starts draining: move the stream off it (now if
+        it is between events, else at the next boundary)."""
+        if self.usable and not self.moving:
+            self.moving = True
+            stream = self._stream
+            if stream.streaming and self.ids.at_boundary:
+                self._move(DRAIN)
+
+    def worker_lost(self) -> bool:
+        """The stream's worker died (the stream's ``link`` is already None).
+        True: the stream is being resumed; False: the stream must end."""
+        stream = self._stream
+        if self.awaiting_start:
+            self.failures += 1  # the re-opened scope died before its sse.start
+        if (
+            not self.usable
+            or not stream.streaming
+            or not self.ids.at_boundary
+            or not is_event_stream(stream.headers)
+        ):
+            return False
+        self._move(WORKER_LOST)
+        return True
+
+    # --- moving ----------------------------------------------------------------------
+
+    def _move(self, reason: str) -> None:
+        stream = self._stream
+        if not stream.request_done or not is_event_stream(stream.headers) or not stream.streaming:
+            self.moving = False
+            return
+        self.moving = True
+        if stream.waiter is not None:
+            return  # already waiting for a worker
+        link = stream.conn.ctx.pool.pick()
+        if link is None:
+            stream.waiter = stream.conn.loop.create_task(self._wait(reason))
+        else:
+            self._reopen(link, reason)
+
+    async def _wait(self, reason: str) -> None:
+        stream = self._stream
+        try:
+            link = await stream.conn.ctx.admission.wait(f"resuming {stream.label()}")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("error while waiting for a worker to resume %s", stream.label())
+            link = None
+        stream.waiter = None
+        if not self.moving or not stream.streaming:
+            return  # the stream ended meanwhile
+        if link is None:
+            self.moving = False
+            if stream.link is None:
+                stream.end_moved("no worker became ready to resume it")
+            # else: its draining worker keeps it until its graceful timeout
+            return
+        if stream.link is not None and not self.ids.at_boundary:
+            return  # mid-event on the old worker: feed() moves it at the boundary
+        self._reopen(link, reason)
+
+    def _reopen(self, link: LinkHandle, reason: str) -> None:
+        stream = self._stream
+        body = b"".join(self._body)
+        if len(body) > link.request_window:
+            self.refused = True
+            self.moving = False
+            if stream.link is None:
+                stream.end_moved("its request body does not fit the new worker's window")
+            return
+        old = stream.link
+        if old is not None:
+            stream.link = None
+            old.close_scope(stream.sid, reasons.SERVER_SHUTDOWN)
+        self.moving = False
+        self.awaiting_start = True
+        self.attempt += 1
+        headers: list[list[bytes]] = list(self._headers)
+        last = self.ids.last_id
+        if last:
+            headers.append([_LAST_EVENT_ID, last])
+        previous = stream.worker
+        stream.reopen(link, headers, self.extension(reason), body)
+        logger.info(
+            "resuming %s from %s on worker %s (was %s, %s; attempt %d, last event id %s)",
+            stream.label(),
+            stream.conn.peer,
+            link.name,
+            previous,
+            reason.replace("_", " "),
+            self.attempt,
+            "none" if last is None else repr(last.decode("utf-8", "replace")),
+        )
