@@ -6,6 +6,7 @@ request's ``Last-Event-ID`` and says in each event which worker pid sent it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -63,7 +64,7 @@ def assert_one_response(clock: Clock, moves: int) -> None:
     assert clock.stream.raw.count(b"HTTP/1.1 ") == 1  # one response, start to end
     assert not clock.stream.ended and not clock.stream.closed
     pids = [int(event["data"].split()[1]) for event in clock.events]
-    changes = sum(1 for a, b in zip(pids, pids[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(pids) if a != b)
     assert changes == moves, pids
     attempts = [event["data"].split()[2] for event in clock.events]
     assert attempts[0] == "0" and attempts[-1] == str(moves)
