@@ -57,6 +57,10 @@ class Event(IntEnum):
     WS_RECEIVE = 24  # front -> worker: data (str | bytes), more
     WS_DISCONNECT = 25  # front -> worker: code, reason
     WS_RETURN_CREDIT = 26  # front -> worker: (none) return consumed credit now
+    # Resume (version 5, docs/resume.md; field specs in protocol/resume.py).
+    WS_RESUMABLE = 27  # worker -> front: (none) the app accepted with "pagi.resume": True
+    WS_RESUME_STATE = 28  # worker -> front: state (bytes) the app's latest state token
+    WS_MOVE = 29  # front -> worker: (none) hand the connection over to another worker
 
     # SSE. The stream itself travels as HTTP_RESPONSE_START/BODY (the worker
     # formats events into bytes); only the idle-comment timer is the front's.
@@ -112,6 +116,9 @@ WS_KEEPALIVE: Final = int(Event.WS_KEEPALIVE)
 WS_RECEIVE: Final = int(Event.WS_RECEIVE)
 WS_DISCONNECT: Final = int(Event.WS_DISCONNECT)
 WS_RETURN_CREDIT: Final = int(Event.WS_RETURN_CREDIT)
+WS_RESUMABLE: Final = int(Event.WS_RESUMABLE)
+WS_RESUME_STATE: Final = int(Event.WS_RESUME_STATE)
+WS_MOVE: Final = int(Event.WS_MOVE)
 SSE_KEEPALIVE: Final = int(Event.SSE_KEEPALIVE)
 SSE_NO_RESUME: Final = int(Event.SSE_NO_RESUME)
 

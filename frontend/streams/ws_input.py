@@ -38,13 +38,15 @@ DECODE_SLACK = 64
 class WSInput:
     """Undecoded client bytes, the codec and the inbound flow of one stream."""
 
-    __slots__ = ("buf", "channel", "flow", "stream")
+    __slots__ = ("buf", "channel", "flow", "partial_forwarded", "stream")
 
     def __init__(self, stream: WSStream) -> None:
         self.stream = stream
         self.buf = bytearray()  # client bytes not decoded yet (early, or no window)
         self.channel: WSChannel | None = None  # from the accept on
         self.flow: InboundFlow | None = None  # from OPEN on
+        #: the worker has pieces of a message whose last piece it has not got yet
+        self.partial_forwarded = False
 
     def start(self, window: int, max_queue: int) -> None:
         """The scope is open: messages go to the worker within ``window``."""
@@ -67,6 +69,7 @@ class WSInput:
         return len(self.buf) > PRE_ACCEPT_LIMIT
 
     def _forward(self, data: str | bytes, more: bool) -> None:
+        self.partial_forwarded = more
         stream = self.stream
         link = stream.link
         if link is not None:

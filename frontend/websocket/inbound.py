@@ -110,6 +110,30 @@ class InboundFlow:
         """The worker granted ``nbytes`` more window: forward what waits."""
         self.credited += nbytes
         self.window += nbytes
+        self._forward_pending()
+
+    def hold(self) -> None:
+        """The scope is moving to another worker: forward nothing until
+        :meth:`rebase` (the stream ignores the old scope's credit meanwhile).
+        What the client sends waits in the queue, and the input pauses, as
+        when the window is used up."""
+        self.window = 0
+
+    def rebase(self, window: int) -> None:
+        """The scope now lives on another worker, which grants ``window``:
+        count from there, and forward what waits (in order)."""
+        complete = 0
+        waiting = 0
+        for piece, more in self._pending or ():
+            waiting += len(piece)
+            if not more:
+                complete = waiting
+        self.complete_units = complete
+        self.credited = 0
+        self.window = window
+        self._forward_pending()
+
+    def _forward_pending(self) -> None:
         pending = self._pending
         if pending is None:
             return
