@@ -116,8 +116,8 @@ class InboundFlow:
         """The scope is moving to another worker: forward nothing until
         :meth:`rebase` (the stream ignores the old scope's credit meanwhile).
         What the client sends waits in the queue, and the input pauses, as
-        when the window is used up."""
-        self.window = 0
+        when the window is used up. (-1, not 0: an empty message waits too.)"""
+        self.window = -1
 
     def rebase(self, window: int) -> None:
         """The scope now lives on another worker, which grants ``window``:

@@ -302,6 +302,23 @@ def test_inbound_flow_forwards_within_the_window_and_queues_the_rest() -> None:
     assert flow.all_consumed
 
 
+def test_inbound_flow_held_for_a_move_then_rebased_on_the_new_worker() -> None:
+    sent: list[tuple[Any, bool]] = []
+    flow = InboundFlow(lambda data, more: sent.append((data, more)), 10, 100)
+    flow.push("ab", False)
+    flow.hold()
+    flow.push("", False)  # even an empty message waits
+    flow.push("cdefgh", False)
+    flow.push("ij", True)
+    flow.flush()
+    assert sent == [("ab", False)] and flow.blocked and flow.pending_size == 8
+    flow.rebase(5)  # the new worker's window
+    assert sent[1:] == [("", False), ("cdefg", True)]
+    assert flow.credited == 0 and flow.complete_units == 6 and flow.window == 0
+    flow.credit(10)
+    assert sent[3:] == [("h", False), ("ij", True)] and flow.window == 7
+
+
 def test_inbound_flow_overflow() -> None:
     flow = InboundFlow(lambda data, more: None, 0, 5)
     flow.push(b"123456", False)
