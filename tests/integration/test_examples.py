@@ -97,6 +97,7 @@ CLIENTS: dict[str, list[tuple[str | None, str]]] = {
     "sse_conflate": [(None, r'"skipped": 0'), (None, r"skipped +[1-9]\d* +age +\d\.\d\ds")],
     "websocket_echo": [("hello from the README test", r"< hello from the README test")],
     "websocket_chat": [("hi everyone", r"< cli: hi everyone")],
+    "websocket_resume": [("hello", r"< #1 hello \(worker pid \d+\)")],
 }
 
 
