@@ -83,9 +83,15 @@ class Resumable(Protocol):
     def label(self) -> str: ...
 
     def reopen(
-        self, link: LinkHandle, headers: RequestHeaders, ext: dict[str, Any], body: bytes
+        self,
+        link: LinkHandle,
+        target: tuple[bytes, bytes],
+        headers: RequestHeaders,
+        ext: dict[str, Any],
+        body: bytes,
     ) -> None:
-        """OPEN the scope again on ``link`` (the old one is already closed)."""
+        """OPEN the scope again on ``link`` (``target``: raw path and query;
+        the old scope is already closed)."""
 
     def end_moved(self, why: str) -> None:
         """The stream cannot go on: cut it as a worker's death does."""
@@ -115,6 +121,7 @@ class SSEResume:
         "_body_size",
         "_headers",
         "_stream",
+        "_target",
         "attempt",
         "awaiting_start",
         "failures",
@@ -123,8 +130,11 @@ class SSEResume:
         "refused",
     )
 
-    def __init__(self, stream: Resumable, headers: RequestHeaders) -> None:
+    def __init__(
+        self, stream: Resumable, raw_path: bytes, query: bytes, headers: RequestHeaders
+    ) -> None:
         self._stream = stream
+        self._target = (raw_path, query)
         last: bytes | None = None
         kept: list[list[bytes]] = []
         for name, value in headers:
@@ -177,15 +187,19 @@ class SSEResume:
         if self.moving and ids.at_boundary and self._stream.link is not None:
             self._move(DRAIN)
 
-    def accept_start(self, status: int, headers: Headers) -> bool:
-        """The re-opened scope's ``sse.start``: True if it matches what the
-        client has (it is swallowed); False: the stream must end."""
+    def swallow_start(self, status: int, headers: Headers) -> bool:
+        """A response start: False if it is the stream's own (not a re-opened
+        scope's). Otherwise it is swallowed when it matches what the client
+        has (same status and content type); if not, the stream ends."""
+        if not self.awaiting_start:
+            return False
         self.awaiting_start = False
         stream = self._stream
         if status == stream.status and _content_type(headers) == _content_type(stream.headers):
             self.failures = 0
-            return True
-        return False
+        else:
+            stream.end_moved(f"the resumed scope answered {status}, not the stream the client has")
+        return True
 
     def refuse(self) -> None:
         """The app's ``sse.start`` said ``"pagi.resume": False``."""
@@ -278,7 +292,7 @@ class SSEResume:
         if last:
             headers.append([_LAST_EVENT_ID, last])
         previous = stream.worker
-        stream.reopen(link, headers, self.extension(reason), body)
+        stream.reopen(link, self._target, headers, self.extension(reason), body)
         logger.info(
             "resuming %s from %s on worker %s (was %s, %s; attempt %d, last event id %s)",
             stream.label(),
