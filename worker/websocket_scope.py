@@ -90,6 +90,7 @@ from pagi.protocol.kinds import WS_SEND as _WS_SEND
 from . import websocket_events as wse
 from .backlog import TransportState
 from .connection_state import ConnectionState
+from .event_order import CLOSED, CONNECTING, DENYING, OPEN, websocket_order_error
 from .http_events import UnexpectedEvent, client_disconnected, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
@@ -108,12 +109,6 @@ _FRONT_FAILURES: dict[tuple[int, str], str] = {
     (1009, "message_too_big"): reasons.PROTOCOL_ERROR,
     (1008, "queue_overflow"): reasons.QUEUE_OVERFLOW,
 }
-
-# handshake states
-CONNECTING = 0  # nothing decisive sent yet
-DENYING = 1  # a denial response started; its body follows
-OPEN = 2  # accepted
-CLOSED = 3  # the app closed (after accept, or as a denial) or the denial is complete
 
 #: Disconnect code and reason the app sees after it denied the handshake.
 DENIED_CODE = 1006
@@ -356,14 +351,18 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             frame = encode([_EVENT, self.sid, _WS_ACCEPT, subprotocol, headers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -376,7 +375,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state == DENYING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             denial = self._state == CONNECTING
             if denial and not self.session.interface.close_before_accept_denies:
                 raise UnexpectedEvent(
@@ -396,7 +397,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             self.session.link.send([_EVENT, self.sid, _WS_KEEPALIVE, interval, timeout])
         elif etype == self._refuse_start:
             low = 300 if etype == wse.PAGI_REFUSE_START else 200
@@ -404,7 +407,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             frame = encode([_EVENT, self.sid, _HTTP_START, status, headers, False])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -416,7 +421,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != DENYING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             if not more:
                 self._state = CLOSED  # claim the end now: later sends are no-ops
             elif not body:
@@ -440,24 +447,5 @@ class WebSocketScope(ScopeBase):
         if self.gone and self._state != CLOSED and self.session.interface.raise_after_disconnect:
             raise client_disconnected(etype, self.connection.disconnect_reason())
 
-    def _state_error(self, etype: str) -> UnexpectedEvent:
-        state = self._state
-        if state == DENYING:
-            if etype == self._refuse_start:
-                return UnexpectedEvent(f"{etype}: the denial response has already started")
-            return UnexpectedEvent(
-                f"{etype}: a denial response has started; only {self._refuse_body} may follow"
-            )
-        if state == OPEN:
-            if etype == wse.ACCEPT:
-                return UnexpectedEvent(f"{etype}: the connection has already been accepted")
-            return UnexpectedEvent(
-                f"{etype}: the connection has already been accepted; a denial response is "
-                f"only possible before {wse.ACCEPT}"
-            )
-        # CONNECTING
-        if etype == self._refuse_body:
-            return UnexpectedEvent(f"{etype}: {self._refuse_start} has not been sent")
-        return UnexpectedEvent(
-            f"{etype}: the connection has not been accepted yet (send {wse.ACCEPT} first)"
-        )
+    def _order_error(self, etype: str) -> UnexpectedEvent:
+        return websocket_order_error(etype, self._state, self._refuse_start, self._refuse_body)
