@@ -341,9 +341,7 @@ class HTTPStream:
     def client_gone(self) -> None:
         """The client connection ended: abandon the stream; CLOSE the scope if that matters."""
         phase = self.phase
-        if phase != DONE:
-            self._log(self.status if phase >= SENDING else 499)
-            self.phase = DONE
+        self._abandon()
         # A scope whose response is complete and whose body was all delivered
         # needs no CLOSE; any other live scope does (the app may be waiting).
         done = phase >= APP_DONE and self.request_done
@@ -356,18 +354,11 @@ class HTTPStream:
         started): the connection should let that leave before resetting.
         """
         self.release(reason)
-        phase = self.phase
-        if phase == DONE:
+        if self.phase >= SENDING:
+            self._abandon()
             return False
-        if phase >= SENDING:
-            self._log(self.status)
-            self.phase = DONE
-            return False
-        logger.info(
-            "503 to %s for %s: %s before its response started", self.conn.peer, self.label(), reason
-        )
         message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self.reply(503, message, RETRY_AFTER)  # another server may take the retry
+        self._refuse(message, f"{reason} before its response started")
         return True
 
     def fail_request(self, status: int, message: str) -> bool:
@@ -393,11 +384,8 @@ class HTTPStream:
         written (PAGI Www 0.6: an incomplete response never looks complete)."""
         if self.phase == WAITING:
             # still waiting for a worker: refused like an admission limit
-            logger.info(
-                "503 to %s for %s: the server is shutting down", self.conn.peer, self.label()
-            )
             self.release(None)
-            self.reply(503, "the server is shutting down", RETRY_AFTER)
+            self._refuse("the server is shutting down")
         elif self.sse and self.phase == SENDING and is_event_stream(self.headers):
             self.release(reasons.SERVER_SHUTDOWN)
             if self.keepalive is not None:
@@ -432,11 +420,21 @@ class HTTPStream:
 
     def abort_response(self) -> None:
         """The response cannot be completed: log it and reset."""
+        self._abandon()
+        self.release(reasons.SERVER_ERROR)
+        self.writer.abort()
+
+    def _abandon(self) -> None:
+        """No byte more goes out: the access line for the response as it stands."""
         if self.phase != DONE:
             self._log(self.status if self.phase >= SENDING else 499)
             self.phase = DONE
-        self.release(reasons.SERVER_ERROR)
-        self.writer.abort()
+
+    def _refuse(self, message: str, why: str = "") -> None:
+        """``503`` (with ``retry-after``: another server may take the retry)
+        for a stream whose response had not started."""
+        logger.info("503 to %s for %s: %s", self.conn.peer, self.label(), why or message)
+        self.reply(503, message, RETRY_AFTER)
 
     def release(self, reason: str | None) -> None:
         """Free the stream's resources; CLOSE its scope with ``reason`` if still live."""
