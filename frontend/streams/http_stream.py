@@ -168,17 +168,19 @@ class HTTPStream:
         )
         self.sid = link.open_http(
             self,
-            "sse" if self.sse else "http",
-            self.http_version,
-            self.method,
-            scheme,
-            raw_path,
-            query,
-            headers,
-            client,
-            server,
-            conn.scope_extras,
-            mode,
+            (
+                "sse" if self.sse else "http",
+                self.http_version,
+                self.method,
+                scheme,
+                raw_path,
+                query,
+                headers,
+                client,
+                server,
+                conn.scope_extras,
+                mode,
+            ),
         )
 
     def opened_late(self) -> None:

@@ -39,7 +39,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from pagi.protocol import reasons
+from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED
 
 from ..access_log import log_access
@@ -180,14 +180,19 @@ class WSStream:
         )
         self.sid = link.open_websocket(
             self,
-            self.http_version,
-            scheme,
-            raw_path,
-            query,
-            headers,
-            client,
-            server,
-            {"subprotocols": self.subprotocols, **conn.scope_extras},
+            (
+                "websocket",
+                self.http_version,
+                "GET",
+                scheme,
+                raw_path,
+                query,
+                headers,
+                client,
+                server,
+                {"subprotocols": self.subprotocols, **conn.scope_extras},
+                BodyMode.NONE,
+            ),
         )
 
     def opened_late(self) -> None:
