@@ -15,6 +15,7 @@ to be this code), which keeps the hot path to one list per message.
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import resume
 from .errors import LinkError
 from .field_checks import (
     BODY_MODES,
@@ -106,6 +107,7 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Event.WS_DISCONNECT: (is_close_code, is_str),  # code, reason
     Event.WS_RETURN_CREDIT: (),
     Event.SSE_KEEPALIVE: (is_seconds, is_str),  # interval, comment
+    **resume.EVENT_FIELDS,  # version 5: WS_RESUMABLE, WS_RESUME_STATE, WS_MOVE, SSE_NO_RESUME
 }
 
 #: Fields an event may carry after its required ones, all or none:
@@ -156,9 +158,11 @@ EVENTS_FROM_WORKER = frozenset(
         Event.WS_KEEPALIVE,
         Event.SSE_KEEPALIVE,
     }
+    | resume.EVENTS_FROM_WORKER
 )
-EVENTS_FROM_FRONT = frozenset(
-    {Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT, Event.WS_RETURN_CREDIT}
+EVENTS_FROM_FRONT = (
+    frozenset({Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT, Event.WS_RETURN_CREDIT})
+    | resume.EVENTS_FROM_FRONT
 )
 
 

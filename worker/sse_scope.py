@@ -60,11 +60,13 @@ from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import SSE_KEEPALIVE as _KEEPALIVE
+from pagi.protocol.kinds import SSE_NO_RESUME as _NO_RESUME
 
 from . import http_events as events
 from .event_order import BODY, DECLINED, DONE, INIT, NOTHING, STREAM, sse_order_error
 from .http_scope import HTTPScope
 from .loader import exc_summary
+from .resume import refuses_resume
 from .scope import build_http_scope
 from .sse_events import (
     CLOSE,
@@ -242,12 +244,15 @@ class SSEScope(HTTPScope):
             await self._write(data, True)
         elif etype == START:
             status, headers = check_start(event)
+            refuse = refuses_resume(etype, event)
             if self.gone:
                 return
             if self._kind != NOTHING:
                 raise sse_order_error(etype, self._kind, self._state, self._broken)
             self._send_head(etype, status, headers)
             self._kind = STREAM
+            if refuse:  # docs/resume.md
+                self.session.link.send([_EVENT, self.sid, _NO_RESUME])
         elif etype == KEEPALIVE:
             interval, comment = check_keepalive(event)
             if self.gone:

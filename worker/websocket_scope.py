@@ -59,15 +59,20 @@ from pagi.protocol.kinds import WS_ACCEPT as _WS_ACCEPT
 from pagi.protocol.kinds import WS_CLOSE as _WS_CLOSE
 from pagi.protocol.kinds import WS_DISCONNECT as _WS_DISCONNECT
 from pagi.protocol.kinds import WS_KEEPALIVE as _WS_KEEPALIVE
+from pagi.protocol.kinds import WS_MOVE as _WS_MOVE
 from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
+from pagi.protocol.kinds import WS_RESUMABLE as _WS_RESUMABLE
+from pagi.protocol.kinds import WS_RESUME_STATE as _WS_RESUME_STATE
 from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
 from pagi.protocol.kinds import WS_SEND as _WS_SEND
+from pagi.protocol.resume import MOVED_CODE, MOVED_REASON, STATE_EVENT
 
 from . import websocket_events as wse
 from .backlog import TransportState
 from .connection_state import ConnectionState
 from .event_order import CLOSED, CONNECTING, DENYING, OPEN, websocket_order_error
 from .http_events import UnexpectedEvent, client_disconnected, event_type
+from .resume import accepts_move, check_state
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
 from .websocket_inbox import Inbox
@@ -99,6 +104,8 @@ class WebSocketScope(ScopeBase):
         "_close_reason",
         "_connect_delivered",
         "_inbox",
+        "_movable",
+        "_move_asked",
         "_outbox",
         "_refuse_body",
         "_refuse_start",
@@ -128,6 +135,8 @@ class WebSocketScope(ScopeBase):
         self._outbox = Outbox(session, self.sid, self.transport)
         # the end
         self.gone = False  # the client side is gone: sends are no-ops
+        self._movable = False  # accepted with "pagi.resume": True (docs/resume.md)
+        self._move_asked = False  # WS_MOVE: disconnect 1012 "moved" after the held messages
         self._close_code = 1006
         self._close_reason = ""
 
@@ -179,6 +188,9 @@ class WebSocketScope(ScopeBase):
             self._inbox.take(msg[3], msg[4])
         elif code == _WS_DISCONNECT:
             self._disconnected(msg[3], msg[4])
+        elif code == _WS_MOVE:
+            self._move_asked = True
+            self._wake_receivers()
         elif code == _WS_RETURN_CREDIT:
             self._inbox.return_all()
         else:
@@ -215,6 +227,15 @@ class WebSocketScope(ScopeBase):
         self.session.link.send(m.abort(self.sid, detail or ""))
         self._set_gone(1006, reasons.APP_ABORT)
 
+    def _moved(self) -> None:
+        """WS_MOVE, once the app took every message it held: it hears 1012
+        ``moved`` and its later sends are dropped; what it sent before still
+        goes out (the outbox is kept), and so does a state token."""
+        self.connection._set_disconnected(reasons.SERVER_SHUTDOWN)
+        self.gone = True
+        self._close_code = MOVED_CODE
+        self._close_reason = MOVED_REASON
+
     def _set_gone(self, code: int, reason: str) -> None:
         """The connection is over for the app (``websocket.disconnect`` with
         ``code``/``reason`` from now on). Ends ``pagi.connection`` abnormally
@@ -248,6 +269,8 @@ class WebSocketScope(ScopeBase):
                 if type(data) is str:
                     return {"type": "websocket.receive", "bytes": None, "text": data}
                 return {"type": "websocket.receive", "bytes": data, "text": None}
+            if self._move_asked and not self.gone:
+                self._moved()
             if self.gone:
                 return {
                     "type": "websocket.disconnect",
@@ -275,6 +298,7 @@ class WebSocketScope(ScopeBase):
             await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
+            movable = accepts_move(etype, event, self.scope)
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
@@ -288,6 +312,9 @@ class WebSocketScope(ScopeBase):
             self._accepted = True
             self._started = True
             self.connection._set_started()
+            if movable:
+                self._movable = True
+                self.session.link.send([_EVENT, self.sid, _WS_RESUMABLE])
         elif etype == wse.CLOSE:
             code, reason = wse.check_close(event)
             if self.gone or self._state == CLOSED:
@@ -349,6 +376,15 @@ class WebSocketScope(ScopeBase):
             await self._outbox.send(_HTTP_BODY, body, more)
             if not more:
                 self._refused()
+        elif etype == STATE_EVENT:
+            state = check_state(event)
+            if self._state == CLOSED:
+                return self._ignored(etype)
+            if not self._movable:
+                raise UnexpectedEvent(
+                    f"{etype}: the connection was not accepted with 'pagi.resume': True"
+                )
+            self.session.link.send([_EVENT, self.sid, _WS_RESUME_STATE, state])
         else:
             raise wse.unknown_type(etype, self.session.interface.ws_refusal_prefix)
 

@@ -35,6 +35,10 @@ class ScopeHandler(Protocol):
         """ABORT: the app called ``pagi.connection.abort(detail)``; drop the
         client's connection (the scope's END still follows)."""
 
+    def on_worker_draining(self) -> None:
+        """The scope's worker started draining: a long-lived scope may move to
+        another worker (docs/resume.md); others just go on."""
+
 
 class HTTPScopeHandler(ScopeHandler, Protocol):
     """The handler of an ``http`` or ``sse`` scope."""
@@ -51,6 +55,8 @@ class HTTPScopeHandler(ScopeHandler, Protocol):
 
     def on_response_trailers(self, headers: list[list[bytes]]) -> None: ...
     def on_sse_keepalive(self, interval: float, comment: str) -> None: ...
+    def on_sse_no_resume(self) -> None:
+        """SSE_NO_RESUME: the app refused resumption of this stream."""
 
 
 class WSScopeHandler(ScopeHandler, Protocol):
@@ -60,3 +66,8 @@ class WSScopeHandler(ScopeHandler, Protocol):
     def on_ws_send(self, data: str | bytes, more: bool) -> None: ...
     def on_ws_close(self, code: int, reason: str) -> None: ...
     def on_ws_keepalive(self, interval: float, timeout: float | None) -> None: ...
+    def on_ws_resumable(self) -> None:
+        """WS_RESUMABLE: the app let the connection move between workers."""
+
+    def on_ws_resume_state(self, state: bytes) -> None:
+        """WS_RESUME_STATE: the app's latest state token for the next scope."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pagi.protocol import Event
 from pagi.protocol.fields import (
     BODY,
     FILE_LENGTH,
@@ -42,6 +43,7 @@ from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import SSE_KEEPALIVE as _SSE_KEEPALIVE
+from pagi.protocol.kinds import SSE_NO_RESUME as _SSE_NO_RESUME
 
 from .io import LinkViolation
 
@@ -103,12 +105,16 @@ class LinkScope:
                 if handler is not None:
                     claimed, fd = fd, -1
                     handler.on_response_file(claimed, msg[FILE_OFFSET], msg[FILE_LENGTH])
-            elif code == _SSE_KEEPALIVE:
-                # only while a response streams (an http scope's handler ignores it)
+            elif code in (_SSE_KEEPALIVE, _SSE_NO_RESUME):
+                # only while a response streams (an http scope's handler ignores them)
                 if self.state != _IN_BODY:
-                    raise LinkViolation(f"scope {sid}: SSE_KEEPALIVE {_when(self.state)}")
-                if handler is not None:
+                    raise LinkViolation(f"scope {sid}: {Event(code).name} {_when(self.state)}")
+                if handler is None:
+                    pass
+                elif code == _SSE_KEEPALIVE:
                     handler.on_sse_keepalive(msg[KEEPALIVE_INTERVAL], msg[SSE_KEEPALIVE_COMMENT])
+                else:
+                    handler.on_sse_no_resume()
             else:  # HTTP_RESPONSE_TRAILERS (the codec admits no other code from a worker)
                 if self.state != _AWAIT_TRAILERS:
                     if self.state != _COMPLETE:

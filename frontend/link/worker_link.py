@@ -66,6 +66,7 @@ from pagi.protocol.kinds import PING as _PING
 from pagi.protocol.kinds import PONG as _PONG
 from pagi.protocol.kinds import STATS as _STATS
 from pagi.protocol.kinds import WS_DISCONNECT as _WS_DISCONNECT
+from pagi.protocol.kinds import WS_MOVE as _WS_MOVE
 from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
 from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
 
@@ -219,6 +220,13 @@ class WorkerLink(LinkIO):
             scope.handler = None
             self._send([_EVENT, scope_id, _WS_DISCONNECT, code, reason])
 
+    def ws_move(self, scope_id: int) -> None:
+        """Ask the worker to hand a websocket scope over (WS_MOVE); its events
+        and END still come to the handler."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None and scope.handler is not None:
+            self._send([_EVENT, scope_id, _WS_MOVE])
+
     def close_scope(self, scope_id: int, reason: str) -> None:
         """Tell the worker the client side ended; detach the handler."""
         scope = self._scopes.get(scope_id)
@@ -251,6 +259,10 @@ class WorkerLink(LinkIO):
         if not self.draining:
             self.draining = True
             logger.info("worker %s %s", self.name, what)
+            # long-lived scopes move to another worker (docs/resume.md)
+            for scope in list(self._scopes.values()):
+                if scope.handler is not None:
+                    scope.handler.on_worker_draining()
         if not self.open_scopes:
             self._close_drained()
 

@@ -15,6 +15,7 @@ drops the whole worker)::
     HANDSHAKE --HTTP_RESPONSE_START--> DENYING --BODY more=False--> CLOSED
 
 ``WS_SEND`` only while OPEN; ``WS_KEEPALIVE`` in any state (it is a setting);
+``WS_RESUMABLE`` and ``WS_RESUME_STATE`` only after the accept (docs/resume.md);
 ``HTTP_RESPONSE_BODY`` only while DENYING. All pieces of one message have the
 same type (``str`` or ``bytes``). ``WS_SEND`` data (code points for ``str``)
 and denial body bytes never exceed ``window``.
@@ -45,6 +46,8 @@ from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import WS_ACCEPT as _ACCEPT
 from pagi.protocol.kinds import WS_CLOSE as _CLOSE
 from pagi.protocol.kinds import WS_KEEPALIVE as _KEEPALIVE
+from pagi.protocol.kinds import WS_RESUMABLE as _RESUMABLE
+from pagi.protocol.kinds import WS_RESUME_STATE as _RESUME_STATE
 from pagi.protocol.kinds import WS_SEND as _SEND
 
 from .io import LinkViolation
@@ -114,6 +117,15 @@ class WSLinkScope:
         elif code == _KEEPALIVE:
             if handler is not None:
                 handler.on_ws_keepalive(msg[KEEPALIVE_INTERVAL], msg[WS_KEEPALIVE_TIMEOUT])
+        elif code in (_RESUMABLE, _RESUME_STATE):
+            if state in (HANDSHAKE, DENYING):
+                raise LinkViolation(f"scope {sid}: {Event(code).name} {_STATE_NAMES[state]}")
+            if handler is None:
+                pass
+            elif code == _RESUMABLE:
+                handler.on_ws_resumable()
+            else:
+                handler.on_ws_resume_state(msg[3])
         elif code == _START:
             if state != HANDSHAKE:
                 raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_START {_STATE_NAMES[state]}")

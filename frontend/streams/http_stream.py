@@ -18,6 +18,9 @@ State (each written only here):
 * ``request_done`` — the request body was read to its end (or discarded).
 * ``window`` — request body bytes the worker will still take; debited by
   :meth:`send_body`, credited by :meth:`on_request_credit`.
+* ``resume`` — an ``sse`` stream's :class:`~.resume.SSEResume` (``--sse-resume``):
+  it may re-open the scope on another worker when this one drains or dies
+  (:meth:`reopen`); the response goes on unchanged (docs/resume.md).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
@@ -44,6 +47,7 @@ from .outcome import (
     log_failure,
     unanswered,
 )
+from .resume import SSEResume, with_extension
 from .sse import SSEKeepalive, is_event_stream
 
 if TYPE_CHECKING:
@@ -72,6 +76,7 @@ class HTTPStream:
         "method",
         "phase",
         "request_done",
+        "resume",
         "sid",
         "sse",
         "started_at",
@@ -120,11 +125,17 @@ class HTTPStream:
         self.ungranted = 0  # response bytes written while paused, not yet credited
         self.file: FileResponse | None = None
         self.keepalive: SSEKeepalive | None = None
+        self.resume: SSEResume | None = None
 
     @property
     def done(self) -> bool:
         """The response was handed over completely, or abandoned."""
         return self.phase == DONE
+
+    @property
+    def streaming(self) -> bool:
+        """The response head went out and the app has not finished the body."""
+        return self.phase == SENDING
 
     def write_comment(self, payload: bytes) -> bool:
         """Add bytes the app did not send (an SSE comment) to a streaming body,
@@ -144,6 +155,8 @@ class HTTPStream:
     def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
         """Open the scope now, or once a worker is ready."""
         self._pending = (raw_path, query, headers, mode)
+        if self.sse and self.conn.ctx.config.sse_resume:
+            self.resume = SSEResume(self, raw_path, query, headers, mode)
         open_scope(self)
 
     def waiting(self) -> bool:
@@ -157,11 +170,48 @@ class HTTPStream:
         assert pending is not None
         self._pending = None
         raw_path, query, headers, mode = pending
+        self.phase = OPENED
+        extras = self.conn.scope_extras
+        if self.resume is not None:
+            extras = with_extension(extras, self.resume.extension(None))
+        self._open_on(link, raw_path, query, headers, extras, mode)
+
+    def reopen(
+        self,
+        link: LinkHandle,
+        target: tuple[bytes, bytes],
+        headers: RequestHeaders,
+        ext: dict[str, Any],
+        body: bytes,
+    ) -> None:
+        """OPEN the scope again on ``link`` for the response under way
+        (:class:`~.resume.SSEResume`; the old scope is closed already)."""
+        self.ungranted = 0  # owed to the old scope
+        mode = BodyMode.STREAM if body else BodyMode.NONE
+        raw_path, query = target
+        extras = with_extension(self.conn.scope_extras, ext)
+        self._open_on(link, raw_path, query, headers, extras, mode)
+        if body:
+            self.window -= len(body)
+            link.send_request_body(self.sid, body, False)
+
+    def end_moved(self, why: str) -> None:
+        """A resumption failed: cut the stream as a worker's death does."""
+        self._cut(why)
+
+    def _open_on(
+        self,
+        link: LinkHandle,
+        raw_path: bytes,
+        query: bytes,
+        headers: RequestHeaders,
+        extras: dict[str, Any],
+        mode: BodyMode,
+    ) -> None:
         self.link = link
         self.worker = link.name
         self.body_mode = mode
         self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
-        self.phase = OPENED
         conn = self.conn
         client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
             conn.ctx.trusted_proxies, conn.client, conn.scheme, conn.server, headers, False
@@ -178,7 +228,7 @@ class HTTPStream:
                 headers,
                 client,
                 server,
-                conn.scope_extras,
+                extras,
                 mode,
             ),
         )
@@ -198,6 +248,8 @@ class HTTPStream:
             if not body and self.body_mode == BODY_NONE:
                 return
         self.window -= len(body)
+        if self.resume is not None:
+            self.resume.record_body(body)
         link = self.link
         if link is not None:
             link.send_request_body(self.sid, body, more)
@@ -223,6 +275,8 @@ class HTTPStream:
     def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
         if self.phase == DONE:
             return
+        if self.resume is not None and self.resume.swallow_start(status, headers):
+            return
         self.status, self.headers, self.trailers = status, headers, trailers
         self.phase = STARTED
         # Coalesce the head with the first body message when it is in the same
@@ -235,8 +289,9 @@ class HTTPStream:
     ) -> None:
         if self.phase == DONE:
             return
-        self.status, self.headers, self.trailers = status, headers, trailers
-        self.phase = STARTED
+        if self.resume is None or not self.resume.swallow_start(status, headers):
+            self.status, self.headers, self.trailers = status, headers, trailers
+            self.phase = STARTED
         self.on_response_body(body, more)
 
     def on_response_body(self, body: bytes, more: bool) -> None:
@@ -250,6 +305,8 @@ class HTTPStream:
             self.body_bytes += writer.data(body, False)
             if self.keepalive is not None:
                 self.keepalive.touch()
+            if self.resume is not None:
+                self.resume.feed(body)
             link = self.link
             if body and link is not None:
                 if writer.paused:
@@ -292,6 +349,16 @@ class HTTPStream:
                 self.keepalive = SSEKeepalive(self)
             self.keepalive.configure(interval, comment)
 
+    def on_sse_no_resume(self) -> None:
+        """The app's ``sse.start`` refused resumption."""
+        if self.resume is not None:
+            self.resume.refuse()
+
+    def on_worker_draining(self) -> None:
+        """This scope's worker drains: an event stream moves to another one."""
+        if self.resume is not None and self.phase != DONE:
+            self.resume.worker_draining()
+
     def on_writable(self) -> None:
         """The writer is no longer paused: credit what was held back, pump the file."""
         ungranted = self.ungranted
@@ -318,6 +385,8 @@ class HTTPStream:
 
     def on_worker_lost(self) -> None:
         self.link = None
+        if self.resume is not None and self.resume.worker_lost():
+            return
         phase = self.phase
         if phase < SENDING:
             self._unanswered(LOST_STATUS, f"worker {self.worker} went away", detail=False)

@@ -39,7 +39,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pagi.protocol import reasons
+from pagi.protocol import BodyMode, reasons
 
 from .sse import is_event_stream
 from .sse_ids import SSEIdTracker
@@ -120,6 +120,7 @@ class SSEResume:
         "_body",
         "_body_size",
         "_headers",
+        "_no_body",
         "_stream",
         "_target",
         "attempt",
@@ -131,10 +132,16 @@ class SSEResume:
     )
 
     def __init__(
-        self, stream: Resumable, raw_path: bytes, query: bytes, headers: RequestHeaders
+        self,
+        stream: Resumable,
+        raw_path: bytes,
+        query: bytes,
+        headers: RequestHeaders,
+        mode: BodyMode,
     ) -> None:
         self._stream = stream
         self._target = (raw_path, query)
+        self._no_body = mode == BodyMode.NONE  # complete whether or not it is "read"
         last: bytes | None = None
         kept: list[list[bytes]] = []
         for name, value in headers:
@@ -209,13 +216,18 @@ class SSEResume:
     # --- the worker is going away -----------------------------------------------
 
     def worker_draining(self) -> None:
-        """The stream's worker starts draining: move the stream off it (now if
-        it is between events, else at the next boundary)."""
+        """The stream's worker starts draining: move the stream off it (between
+        events, else at the next boundary), one loop iteration from now, so
+        that the workers a rolling reload drains together have all stopped
+        taking scopes by then and the stream goes to a fresh one."""
         if self.usable and not self.moving:
             self.moving = True
-            stream = self._stream
-            if stream.streaming and self.ids.at_boundary:
-                self._move(DRAIN)
+            self._stream.conn.loop.call_soon(self._drain_move)
+
+    def _drain_move(self) -> None:
+        stream = self._stream
+        if self.moving and stream.link is not None and stream.streaming and self.ids.at_boundary:
+            self._move(DRAIN)
 
     def worker_lost(self) -> bool:
         """The stream's worker died (the stream's ``link`` is already None).
@@ -237,7 +249,8 @@ class SSEResume:
 
     def _move(self, reason: str) -> None:
         stream = self._stream
-        if not stream.request_done or not is_event_stream(stream.headers) or not stream.streaming:
+        whole = stream.request_done or self._no_body
+        if not whole or not is_event_stream(stream.headers) or not stream.streaming:
             self.moving = False
             return
         self.moving = True

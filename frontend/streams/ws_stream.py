@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED
@@ -50,9 +50,11 @@ from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import PingPolicy
 from .opening import RETRY_AFTER, open_scope
 from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
+from .resume import with_extension
 from .ws_channel import WSChannel
 from .ws_denial import WSDenial
 from .ws_input import WSInput
+from .ws_move import WSMove
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ class WSStream:
         "http_version",
         "input",
         "link",
+        "move",
         "phase",
         "pings",
         "shutting_down",
@@ -117,6 +120,7 @@ class WSStream:
         self.shutting_down = False
         self.ungranted = 0
         self.channel: WSChannel | None = None  # from the accept on
+        self.move: WSMove | None = None  # the app let the connection move (WS_RESUMABLE)
         self.body_bytes = 0  # denial body / message bytes written (access log)
         self._pending: tuple[bytes, bytes, RequestHeaders] | None = None
         self.denial: WSDenial | None = None  # the app's HTTP response refusing the handshake
@@ -162,17 +166,24 @@ class WSStream:
         return f"WebSocket {_short(self.target)}"
 
     def open(self, link: LinkHandle) -> None:
-        pending = self._pending
-        assert pending is not None
-        self._pending = None
-        raw_path, query, headers = pending
         conn = self.conn
         config = conn.ctx.config
-        self.link = link
-        self.worker = link.name
         self.phase = HANDSHAKE
         self.input.start(link.request_window, config.ws_max_queue)
         self._timer = conn.loop.call_later(config.ws_handshake_timeout, self._handshake_expired)
+        self._open_on(link, {"attempt": 0, "state": None})
+
+    def reopen(self, link: LinkHandle, ext: dict[str, Any]) -> None:
+        """OPEN the scope again on ``link`` for the connection under way (:class:`WSMove`)."""
+        self.ungranted = 0  # owed to the old scope
+        self._open_on(link, ext)
+
+    def _open_on(self, link: LinkHandle, ext: dict[str, Any]) -> None:
+        assert self._pending is not None  # kept after the first OPEN: a move re-opens with it
+        raw_path, query, headers = self._pending
+        self.link = link
+        self.worker = link.name
+        conn = self.conn
         scheme = "wss" if conn.scheme == "https" else "ws"
         client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
             conn.ctx.trusted_proxies, conn.client, scheme, conn.server, headers, True
@@ -189,7 +200,7 @@ class WSStream:
                 headers,
                 client,
                 server,
-                {"subprotocols": self.subprotocols, **conn.scope_extras},
+                {"subprotocols": self.subprotocols, **with_extension(conn.scope_extras, ext)},
                 BodyMode.NONE,
             ),
         )
@@ -204,6 +215,8 @@ class WSStream:
 
     def on_ws_accept(self, subprotocol: str | None, headers: Headers) -> None:
         if self.phase != HANDSHAKE:
+            if self.move is not None:
+                self.move.accepted()  # a moved scope's accept: swallowed
             return
         self._cancel_timer()
         deflate = self.deflate
@@ -244,10 +257,22 @@ class WSStream:
     def on_ws_keepalive(self, interval: float, timeout: float | None) -> None:
         self.pings.app_wants(interval, timeout)
 
+    def on_ws_resumable(self) -> None:
+        if self.channel is not None and self.move is None:
+            self.move = WSMove(self)
+
+    def on_ws_resume_state(self, state: bytes) -> None:
+        if self.move is not None:
+            self.move.state = state
+
+    def on_worker_draining(self) -> None:
+        if self.move is not None:
+            self.move.worker_draining()
+
     def on_request_credit(self, nbytes: int) -> None:
         flow = self.input.flow
-        if flow is None:
-            return
+        if flow is None or (self.move is not None and self.move.holding):
+            return  # a moving scope's credit is the old worker's
         flow.credit(nbytes)
         pending = self._disconnect_pending
         if pending is not None and not flow.has_pending:
@@ -280,6 +305,8 @@ class WSStream:
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         link, self.link = self.link, None
+        if self.move is not None and self.move.handed_over():
+            return
         draining = link is not None and link.draining
         if self.phase == HANDSHAKE:
             self._unanswered(ENDED_STATUS, unanswered(outcome, detail, "accepting or denying"))

@@ -51,6 +51,16 @@ class Clock:
             payloads.append(item[1])
         self.events += events_of(payloads)
 
+    def read_attempt(self, attempt: int) -> None:
+        """Read until an event of the scope re-opened ``attempt`` times came,
+        and 5 more (the events sent before the move may still be in transit)."""
+        while not self.events or self.attempt() != attempt:
+            self.read_until(len(self.events) + 1)
+        self.read_until(len(self.events) + 5)
+
+    def attempt(self) -> int:
+        return int(self.events[-1]["data"].split()[2])
+
     def pid(self) -> int:
         return int(self.events[-1]["data"].split()[1])
 
@@ -74,9 +84,9 @@ def test_a_stream_is_resumed_through_rolling_reloads(procs: Processes) -> None:
     front = procs.front(app=APP, workers=2)
     clock = Clock(front)
     clock.read_until(5)
-    for _ in range(RELOADS):
+    for n in range(1, RELOADS + 1):
         reload(procs.socket_dir)
-        clock.read_until(len(clock.events) + 10)
+        clock.read_attempt(n)
     clock.stream.close()
     assert_one_response(clock, RELOADS)
     logs = front.logs()
@@ -88,9 +98,9 @@ def test_a_stream_is_resumed_when_its_worker_is_killed(procs: Processes) -> None
     front = procs.front(app=APP, workers=2)
     clock = Clock(front)
     clock.read_until(5)
-    for _ in range(RELOADS):
+    for n in range(1, RELOADS + 1):
         os.kill(clock.pid(), signal.SIGKILL)
-        clock.read_until(len(clock.events) + 10)
+        clock.read_attempt(n)
     clock.stream.close()
     assert_one_response(clock, RELOADS)
     assert front.logs().count("worker lost; attempt") == RELOADS
@@ -140,11 +150,13 @@ def test_a_stream_over_http2_is_resumed(procs: Processes) -> None:
             for piece in response.iter_text():
                 text += piece
                 events = events_of([text.rsplit("\n\n", 1)[0].encode() + b"\n\n"])
-                if len(events) >= 8 * (reloads + 1):
+                # the next reload once the last one's move shows (and 5 events came)
+                if events and int(events[-1]["data"].split()[2]) == reloads:
                     if reloads == 2:
                         break
-                    reload(procs.socket_dir)
-                    reloads += 1
+                    if len(events) >= 5 * (reloads + 1):
+                        reload(procs.socket_dir)
+                        reloads += 1
     ids = [int(event["id"]) for event in events]
     assert ids == list(range(1, len(ids) + 1))
     assert len({event["data"].split()[1] for event in events}) == 3

@@ -56,6 +56,9 @@ class FakeLink:
     def ws_disconnect(self, sid: int, code: int, reason: str) -> None:
         self.sent.append(("disconnect", code, reason))
 
+    def ws_move(self, sid: int) -> None:
+        self.sent.append(("move",))
+
 
 class FakePool:
     """``pick`` returns ``link`` (None: no worker); ``wait`` returns ``later``."""

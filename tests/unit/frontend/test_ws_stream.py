@@ -63,7 +63,8 @@ def test_opens_a_websocket_scope_with_ws_scheme_and_subprotocols() -> None:
             "ws",
         )
         assert (raw_path, query) == (b"/chat", b"room=1")
-        assert rest[-2:] == [{"subprotocols": ["chat"]}, BodyMode.NONE]
+        resume = {"pagi.resume": {"attempt": 0, "state": None}}
+        assert rest[-2:] == [{"subprotocols": ["chat"], "extensions": resume}, BodyMode.NONE]
 
     run(main)
 
