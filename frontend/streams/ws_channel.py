@@ -45,6 +45,10 @@ logger = logging.getLogger("pagi.front")
 FAIL_GRACE = 0.05
 
 
+#: The close reason sent with 1012.
+SERVICE_RESTART = "service restart"
+
+
 class WSChannel:
     """The RFC 6455 connection of one accepted WebSocket stream."""
 
@@ -85,8 +89,9 @@ class WSChannel:
             self.fail_now()
 
     def scope_ended(self, code: int) -> None:
-        """The app returned (or its worker went away): close with ``code``."""
-        self.app_close(code, "")
+        """The app returned (or its worker went away): close with ``code``
+        (1012 says why: RFC 6455's registry, a restarting service)."""
+        self.app_close(code, SERVICE_RESTART if code == 1012 else "")
 
     def credited(self) -> None:
         """The worker granted window: go on reading, or check a failure's progress."""

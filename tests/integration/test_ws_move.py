@@ -37,11 +37,12 @@ class Chatter(threading.Thread):
     def run(self) -> None:
         n = 0
         try:
-            while not self.stop.is_set():
-                n += 1
-                self.ws.send(f"c{self.i}-{n}")
-                self.replies.append(str(self.ws.recv(timeout=20)))
-                time.sleep(0.01)
+            with self.ws as ws:
+                while not self.stop.is_set():
+                    n += 1
+                    ws.send(f"c{self.i}-{n}")
+                    self.replies.append(str(ws.recv(timeout=20)))
+                    time.sleep(0.01)
         except BaseException as exc:  # reported by the test
             self.error = exc
 
@@ -60,7 +61,6 @@ def test_fifty_chat_clients_stay_connected_through_five_reloads(procs: Processes
     for chatter in chatters:
         chatter.join(30)
         assert chatter.error is None, (chatter.i, repr(chatter.error))
-        chatter.ws.close()
     for chatter in chatters:
         counts = [int(reply.split()[0]) for reply in chatter.replies]
         texts = [reply.split()[2] for reply in chatter.replies]
@@ -83,6 +83,7 @@ def test_an_app_that_does_not_opt_in_gets_1012_at_the_graceful_timeout(
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(timeout=5)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1012
+    assert info.value.rcvd.reason == "service restart"
 
 
 def test_a_client_sending_during_a_move_is_held_by_the_window(procs: Processes) -> None:

@@ -188,7 +188,9 @@ def test_end_while_open_closes_with_the_right_code(outcome: int, draining: bool,
         link.draining = draining
         stream.on_end(outcome, True, "")
         assert stream.channel is not None and stream.channel.state == CLOSING
-        assert sent_frames(writer)[-1][:4] == b"\x88\x02" + struct.pack("!H", code)
+        reason = b"service restart" if code == 1012 else b""
+        payload = struct.pack("!H", code) + reason
+        assert sent_frames(writer)[-1] == b"\x88" + bytes([len(payload)]) + payload
 
     run(main)
 
