@@ -10,8 +10,9 @@ opens ``--sse`` streams and ``--ws`` WebSockets (each WebSocket sends a
 message every ``--interval`` seconds and checks its reply), then runs one
 ``pagi-ctl reload``. Printed:
 
-* the reload's duration (``pagi-ctl reload`` until it reports done), and
-  how long until every connection was served by a new worker;
+* the reload's duration (``pagi-ctl reload`` until it reports done: the new
+  workers are ready), and how long until every connection had been served
+  by a new worker (``all_moved_after_s``);
 * the longest gap between two events on one SSE stream, and between a
   WebSocket message and its reply, during the reload;
 * the front's peak RSS during the move (and its RSS before);
@@ -50,6 +51,7 @@ class Tally:
     ended: int = 0  # connections that ended before the client closed them
     gaps: list[float] = field(default_factory=list)  # per connection: longest gap in the reload
     pids: dict[int, set[str]] = field(default_factory=dict)  # connection -> worker pids seen
+    moved_at: list[float] = field(default_factory=list)  # when a connection saw a 2nd pid
 
     def count(self, conn: int, expected: int, got: int, pid: str) -> int:
         """Check ``got`` against ``expected``; returns the next expected value."""
@@ -59,7 +61,11 @@ class Tally:
             self.duplicated += 1
             return expected
         self.events += 1
-        self.pids.setdefault(conn, set()).add(pid)
+        pids = self.pids.setdefault(conn, set())
+        if pid not in pids:
+            pids.add(pid)
+            if len(pids) == 2:
+                self.moved_at.append(time.monotonic())
         return got + 1
 
 
@@ -171,9 +177,11 @@ async def run(args: argparse.Namespace, procs: Processes) -> dict[str, object]:
     await asyncio.wait(tasks, timeout=30)
     moved_sse = sum(1 for pids in sse.pids.values() if len(pids) > 1)
     moved_ws = sum(1 for pids in ws.pids.values() if len(pids) > 1)
+    last_move = max(sse.moved_at + ws.moved_at, default=started)
     return {
         "reload": done.stdout.strip(),
         "reload_seconds": round(reload_time, 2),
+        "all_moved_after_s": round(last_move - started, 2),
         "events_before_reload": {"sse": ready[0], "ws": ready[1]},
         "sse": {
             "streams": args.sse,
