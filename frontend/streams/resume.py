@@ -106,6 +106,18 @@ def with_extension(extras: dict[str, Any], value: dict[str, Any]) -> dict[str, A
     return out
 
 
+async def worker_for(conn: StreamHost, what: str) -> LinkHandle | None:
+    """A ready worker for a connection being resumed or moved (``what``, for the
+    log), through the front's admission; None if none came in time."""
+    try:
+        return await conn.ctx.admission.wait(f"{what} from {conn.peer}")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("error while waiting for a worker for %s from %s", what, conn.peer)
+        return None
+
+
 def _content_type(headers: Headers) -> bytes | None:
     for name, value in headers:
         if name == b"content-type":
@@ -264,13 +276,7 @@ class SSEResume:
 
     async def _wait(self, reason: str) -> None:
         stream = self._stream
-        try:
-            link = await stream.conn.ctx.admission.wait(f"resuming {stream.label()}")
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("error while waiting for a worker to resume %s", stream.label())
-            link = None
+        link = await worker_for(stream.conn, f"resuming {stream.label()}")
         stream.waiter = None
         if not self.moving or not stream.streaming:
             return  # the stream ended meanwhile

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pagi.protocol import reasons
 
+from .resume import worker_for
 from .ws_phase import OPEN
 
 if TYPE_CHECKING:
@@ -156,13 +157,7 @@ class WSMove:
 
     async def _wait(self) -> None:
         stream = self._stream
-        try:
-            link = await stream.conn.ctx.admission.wait(f"moving {stream.label()}")
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("error while waiting for a worker to move %s", stream.label())
-            link = None
+        link = await worker_for(stream.conn, f"moving {stream.label()}")
         stream.waiter = None
         if self.phase != OPENING:
             return
