@@ -23,6 +23,9 @@ from typing import IO
 import httpx
 import pytest
 from harness import REPO, SCRIPTS, Front, Processes
+from sse_client import ChunkedStream, events_of
+from test_resume import reload
+from websockets.sync.client import connect
 
 
 def test_hello(procs: Processes) -> None:
@@ -71,6 +74,38 @@ def test_file_download_and_its_cleanup(procs: Processes, tmp_path: Path) -> None
     front.signal(signal.SIGTERM)
     assert front.wait() == 0
     assert list(temp.iterdir()) == []  # lifespan shutdown removed it
+
+
+def test_the_sse_clock_goes_on_through_a_reload(procs: Processes) -> None:
+    """No reconnect, no gap: the front resumes the stream (docs/resume.md)."""
+    front = procs.front(app="examples.sse_clock.app:app", workers=2)
+    with ChunkedStream(front.port, "/clock", timeout=10) as clock:
+        assert clock.read_head() == 200
+        payloads: list[bytes] = []
+        while len(events_of(payloads)) < 2:
+            item = clock.chunk()
+            assert item is not None
+            payloads.append(item[1])
+        reload(procs.socket_dir)
+        while len(events_of(payloads)) < 5:
+            item = clock.chunk()
+            assert item is not None, "the stream ended at the reload"
+            payloads.append(item[1])
+    ids = [int(event["id"]) for event in events_of(payloads)]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    assert "resuming GET /clock" in front.logs()
+
+
+def test_the_websocket_resume_example_moves_on_a_reload(procs: Processes) -> None:
+    front = procs.front(app="examples.websocket_resume.app:app", workers=2)
+    with connect(f"ws://127.0.0.1:{front.port}/") as ws:
+        ws.send("a")
+        first = str(ws.recv(timeout=5))
+        reload(procs.socket_dir)
+        ws.send("b")
+        second = str(ws.recv(timeout=10))
+    assert first.startswith("#1 a (worker pid ") and second.startswith("#2 b (worker pid ")
+    assert first.split()[-1] != second.split()[-1]
 
 
 def test_every_example_has_a_readme_with_its_command() -> None:
