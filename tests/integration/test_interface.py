@@ -175,10 +175,11 @@ def test_websocket_scope_keys(servers: Servers) -> None:
         pagi = json.loads(ws.recv(timeout=5))
     with connect(ws_url(servers["asgi"], "/ws/scope"), open_timeout=5) as ws:
         asgi = json.loads(ws.recv(timeout=5))
-    assert pagi["pagi"]["spec_version"] == "0.6" and pagi["extensions"] == {}
+    resume = {"pagi.resume": {"attempt": 0, "state": None}}  # moves offered (docs/resume.md)
+    assert pagi["pagi"]["spec_version"] == "0.6" and pagi["extensions"] == resume
     assert pagi["pagi.connection"] is True and pagi["path"] == "/ws/scope"
     assert pagi["max_frame_size"] == 16 << 20 and pagi["max_receive_queue"] == 16 << 20
-    assert asgi["extensions"] == {"websocket.http.response": {}}
+    assert asgi["extensions"] == {"websocket.http.response": {}, **resume}
     assert asgi["path"] == "/api/ws/scope" and "pagi" not in asgi
 
 

@@ -116,7 +116,7 @@ def test_scope_and_last_event_id(server: Front) -> None:
     assert info["type"] == "sse" and info["method"] == "GET" and info["path"] == "/scope"
     assert ["last-event-id", "41"] in info["headers"]
     assert ["accept", "text/event-stream"] in info["headers"]
-    assert info["extensions"] == []
+    assert info["extensions"] == ["pagi.resume"]  # resumable (docs/resume.md)
     assert info["has_connection"] and info["has_transport"]
     assert info["first"] == {"type": "sse.request", "body": "", "more": False}
     assert s.ended  # the app ended it with sse.close
@@ -289,7 +289,8 @@ def test_client_gone_is_seen_promptly_while_the_app_only_sends(
 
 
 def test_worker_dies_mid_stream(procs: Processes) -> None:
-    front = procs.front(app="sse_app:app", workers=1)
+    """Without resumption (tests/integration/test_resume.py has it on)."""
+    front = procs.front("--no-sse-resume", app="sse_app:app", workers=1)
     with ChunkedStream(front.port, "/die?after=0.2") as s:
         first = s.chunk()
         assert first is not None and first[1] == b"data: bye\n\n"
