@@ -48,7 +48,7 @@ class Server:
         return self.argv(app, port)
 
 
-def _pagi(workers: int) -> ArgvFn:
+def _pagi(workers: int, access_log: bool = False) -> ArgvFn:
     def argv(app: str, port: int) -> list[str]:
         return [
             str(PROJECT_BIN / "pagi-front"),
@@ -60,7 +60,7 @@ def _pagi(workers: int) -> ArgvFn:
             str(REPO),
             "--bind",
             f"127.0.0.1:{port}",
-            "--no-access-log",
+            "--access-log" if access_log else "--no-access-log",
             "--log-level",
             "warning",
         ]
@@ -72,10 +72,16 @@ def _peer(tool: str) -> str:
     return str(PEERS_VENV / "bin" / tool)
 
 
-def _uvicorn(http: str, workers: int) -> ArgvFn:
+def _uvicorn(http: str, workers: int, access_log: bool = False) -> ArgvFn:
     def argv(app: str, port: int) -> list[str]:
         cmd = [_peer("uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
-        cmd += ["--loop", "uvloop", "--http", http, "--no-access-log", "--log-level", "warning"]
+        cmd += ["--loop", "uvloop", "--http", http]
+        # uvicorn's --log-level also sets its access logger's level (INFO lines):
+        # with the log on it must stay at info. pagi's access log ignores it.
+        if access_log:
+            cmd += ["--access-log", "--log-level", "info"]
+        else:
+            cmd += ["--no-access-log", "--log-level", "warning"]
         if workers > 1:
             cmd += ["--workers", str(workers)]
         return cmd
@@ -136,9 +142,22 @@ SERVERS: dict[str, Server] = {
             "pagi-2w", "pagi-front embedded, 2 workers (httptools parser)", _pagi(2), False, True
         ),
         Server(
+            "pagi-1w-log",
+            "pagi-1w with the access log on (to the run's log file)",
+            _pagi(1, access_log=True),
+            False,
+            True,
+        ),
+        Server(
             "uvicorn-httptools",
             "uvicorn, uvloop + httptools, 1 process",
             _uvicorn("httptools", 1),
+            True,
+        ),
+        Server(
+            "uvicorn-log",
+            "uvicorn-httptools with the access log on (to the run's log file)",
+            _uvicorn("httptools", 1, access_log=True),
             True,
         ),
         Server("uvicorn-h11", "uvicorn, uvloop + h11, 1 process", _uvicorn("h11", 1), True),
@@ -155,8 +174,10 @@ SERVERS: dict[str, Server] = {
 def at_revision(name: str) -> Server:
     """``pagi-1w@REV`` / ``pagi-2w@REV``: that pagi server running revision REV."""
     base, _, rev = name.partition("@")
-    if base not in ("pagi-1w", "pagi-2w") or not rev:
-        raise SystemExit(f"bench: {name!r}: only pagi-1w@REV and pagi-2w@REV name a revision")
+    if base not in ("pagi-1w", "pagi-2w", "pagi-1w-log") or not rev:
+        raise SystemExit(
+            f"bench: {name!r}: only pagi-1w@REV, pagi-2w@REV and pagi-1w-log@REV name a revision"
+        )
     server = SERVERS[base]
     root = revisions.import_root(REPO, rev)
     return dataclasses.replace(

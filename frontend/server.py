@@ -44,7 +44,7 @@ from pagi.protocol import reasons
 from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
-from .access_log import set_access_format
+from .access_log import set_access_format, start_access_writer, stop_access_writer
 from .config import FrontConfig
 from .connection_limits import ConnectionLimits, connection_factory, reap_idle
 from .connections import FrontContext
@@ -125,6 +125,7 @@ class FrontServer:
     # --- lifetime ---------------------------------------------------------------
 
     async def serve(self) -> int:
+        start_access_writer(asyncio.get_running_loop())
         try:
             if not await self._start():
                 return 1
@@ -142,6 +143,7 @@ class FrontServer:
                 await self._control.close()
             self._cleanup()
             await self.notify.close()
+            stop_access_writer()
         logger.info("stopped (exit status %d)", self.exit_code)
         return self.exit_code
 
