@@ -128,6 +128,8 @@ class FrontServer:
         start_access_writer(asyncio.get_running_loop())
         try:
             if not await self._start():
+                if self._supervisor is not None:
+                    await self._supervisor.stop(self.config.graceful_timeout)
                 return 1
             await self._stop.wait()
             self.notify.stopping()
@@ -178,6 +180,13 @@ class FrontServer:
         except (ListenError, HandoverError, TlsConfigError) as exc:
             logger.error("%s", exc)
             return False
+        if config.app is not None:
+            # Spawned before the front imports its protocol modules and opens the
+            # rest: the workers' own start-up (interpreter, app, lifespan) runs
+            # alongside; they connect to the worker socket, already open.
+            self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
+            self._supervisor.start()
+            await asyncio.sleep(0)  # let the spawn tasks fork now
 
         from .selector import ProtocolSelector
 
@@ -205,8 +214,6 @@ class FrontServer:
             factory = connection_factory(limits, factory, config.server_header)
             server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
             self._servers.append(server)
-        if config.app is not None:
-            self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
         self._ops = Operations(
             config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state, self._set_title
         )
@@ -251,7 +258,6 @@ class FrontServer:
         loop.add_signal_handler(signal.SIGTTIN, self._ops.scale_by, 1)
         loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
         if self._supervisor is not None:
-            self._supervisor.start()
             if config.reload:
                 self._watcher = watch_app_files(config, self._ops)
         else:
