@@ -78,6 +78,8 @@ def _scale(unit: str, reference: float) -> tuple[float, str, str]:
         return 1.0, ",.1f", ""
     if unit == "pct":
         return 1.0, ".1f", " %"
+    if unit == "cpu_us":
+        return 1.0, ",.1f", " µs"
     return 1.0, ",.0f", ""  # rate, mbps, count
 
 

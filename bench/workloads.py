@@ -50,7 +50,7 @@ class Column:
 
     key: str
     label: str
-    unit: str  # rate | us | ms | mbps | mib | kib | pct | count
+    unit: str  # rate | us | ms | mbps | mib | kib | pct | count | cpu_us
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,30 @@ def run_wrk(argv: list[str], timeout: float) -> dict[str, Any]:
     return report
 
 
+def cpu_window(server: Running) -> Callable[[], float]:
+    """Start measuring the CPU of the server's whole process tree (every thread,
+    schedstat); the function returned gives the CPU seconds spent since."""
+    procs = server.tree()
+    start = tree_cpu_seconds(procs)
+    return lambda: tree_cpu_seconds(procs) - start
+
+
+def _cpu_figures(cpu_s: float, seconds: float, done: float) -> dict[str, float]:
+    """CPU µs per request (or message) of the server tree, and the cores it used."""
+    return {"cpu_us": cpu_s * 1e6 / done, "cpu_cores": cpu_s / seconds}
+
+
 def _wrk_workload(
     flags: list[str], script: str = "report.lua"
 ) -> Callable[[Running, Config], dict[str, float]]:
     def run(server: Running, config: Config) -> dict[str, float]:
         if config.warmup > 0:
             run_wrk(wrk_argv(flags, script, config.warmup, server.port), config.warmup + 30)
+        cpu = cpu_window(server)
         report = run_wrk(
             wrk_argv(flags, script, config.duration, server.port), config.duration + 30
         )
+        cpu_s = cpu()
         seconds = report["duration_us"] / 1e6
         errors = report["errors"]
         lat = report["latency_us"]
@@ -132,6 +147,7 @@ def _wrk_workload(
                 errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
             ),
             "non_2xx": float(errors["status"]),
+            **_cpu_figures(cpu_s, seconds, report["requests"]),
         }
 
     return run
@@ -220,6 +236,7 @@ def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict
                 timeout=120,
                 check=False,
             )
+        cpu = cpu_window(server)
         proc = subprocess.run(
             h2load_count_argv(flags, config.h2_requests, server.port),
             capture_output=True,
@@ -227,10 +244,12 @@ def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict
             timeout=600,
             check=False,
         )
+        cpu_s = cpu()
         figures = parse_h2load(proc.stdout)
         if figures["requests"] == 0:
             raise Unsupported("no request succeeded over h2c (no HTTP/2 prior knowledge)")
-        return figures
+        seconds = figures["requests"] / figures["rps"]
+        return {**figures, **_cpu_figures(cpu_s, seconds, figures["requests"])}
 
     return run
 
@@ -313,7 +332,22 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
         str(config.duration),
     )
     timeout = config.warmup + config.duration + 60
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    # The client measures its own window after its warm-up; the server's CPU is
+    # read inside that window (a margin each side) and divided by the rate.
+    margin = min(0.5, config.duration / 4)
+    client = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(config.warmup + margin)
+    cpu, t0 = cpu_window(server), time.perf_counter()
+    time.sleep(config.duration - 2 * margin)
+    cpu_s, window = cpu(), time.perf_counter() - t0
+    try:
+        stdout, stderr = client.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        stdout, stderr = client.communicate()
+    proc = subprocess.CompletedProcess(argv, client.returncode, stdout, stderr)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"ws client failed ({proc.returncode}): {proc.stderr[-800:]}")
@@ -322,10 +356,12 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
         if str(report.get("error", "")).startswith("HandshakeRefused"):
             raise Unsupported(report["error"])
         raise RuntimeError(f"ws echo failed: {report}")
+    rate = float(report["messages_per_s"])
     return {
-        "messages_per_s": float(report["messages_per_s"]),
+        "messages_per_s": rate,
         "connections": float(report["connections"]),
         "failed_connections": float(report["errors"]),
+        **_cpu_figures(cpu_s, window, rate * window),
     }
 
 
@@ -410,6 +446,8 @@ _H2_HELLO_FLAGS = ["-c16", "-m32"]
 _RPS = Column("rps", "req/s", "rate")
 _P50 = Column("p50_us", "p50", "us")
 _P99 = Column("p99_us", "p99", "us")
+# CPU of the server's whole process tree (front and workers) per request.
+_CPU = Column("cpu_us", "CPU/req, tree", "cpu_us")
 
 WRK_FLAGS: dict[str, tuple[list[str], str]] = {
     "1": (["-t1", "-c64"], "report.lua"),
@@ -452,7 +490,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("1"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, _P50, _P99),
+            columns=(_RPS, _P50, _P99, _CPU),
             client_argv=_wrk_client("1"),
         ),
         Workload(
@@ -464,7 +502,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("2"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, Column("mbps", "MB/s read", "mbps"), _P50, _P99),
+            columns=(_RPS, Column("mbps", "MB/s read", "mbps"), _P50, _P99, _CPU),
             client_argv=_wrk_client("2"),
         ),
         Workload(
@@ -476,7 +514,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("3"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, _P50, _P99),
+            columns=(_RPS, _P50, _P99, _CPU),
             client_argv=_wrk_client("3"),
         ),
         Workload(
@@ -488,7 +526,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("4"),
             headline="mbps",
             higher_is_better=True,
-            columns=(Column("mbps", "MB/s", "mbps"), _RPS, _P99),
+            columns=(Column("mbps", "MB/s", "mbps"), _RPS, _P99, _CPU),
             client_argv=_wrk_client("4"),
         ),
         Workload(
@@ -500,7 +538,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("5"),
             headline="p50_us",
             higher_is_better=False,
-            columns=(_P50, _P99, _RPS),
+            columns=(_P50, _P99, _RPS, _CPU),
             client_argv=_wrk_client("5"),
         ),
         Workload(
@@ -512,7 +550,10 @@ WORKLOADS: dict[str, Workload] = {
             run=_ws_echo,
             headline="messages_per_s",
             higher_is_better=True,
-            columns=(Column("messages_per_s", "messages/s", "rate"),),
+            columns=(
+                Column("messages_per_s", "messages/s", "rate"),
+                Column("cpu_us", "CPU/message, tree", "cpu_us"),
+            ),
             client_argv=lambda c: client_cmd(
                 "ws-echo", "--conns", str(c.ws_conns), "--size", str(c.ws_size)
             ),
@@ -587,6 +628,7 @@ WORKLOADS: dict[str, Workload] = {
                 Column("failed", "failed", "count"),
                 Column("mean_us", "mean", "us"),
                 Column("max_us", "max", "us"),
+                _CPU,
             ),
             client_argv=lambda c: h2load_count_argv(_H2_HELLO_FLAGS, c.h2_requests, "PORT"),
         ),

@@ -27,14 +27,14 @@ from bench.workloads import WORKLOADS, parse_h2load  # noqa: E402
 # the held SSE / keep-alive / WebSocket connections, none (cold start), h2load.
 SMOKE_WORKLOADS = "1,2,6,7,8a,8b,9,10"
 EXPECTED_METRICS = {
-    "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx"},
-    "2": {"rps", "mbps", "p50_us", "p99_us"},
-    "6": {"messages_per_s", "connections"},
+    "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx", "cpu_us", "cpu_cores"},
+    "2": {"rps", "mbps", "p50_us", "p99_us", "cpu_us"},
+    "6": {"messages_per_s", "connections", "cpu_us"},
     "7": {"rss_mib", "front_rss_mib", "cpu_pct", "events_per_s", "streams_open"},
     "8a": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "8b": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "9": {"cold_start_ms", "idle_rss_mib"},
-    "10": {"rps", "requests", "failed", "mean_us", "max_us"},
+    "10": {"rps", "requests", "failed", "mean_us", "max_us", "cpu_us"},
 }
 
 
