@@ -321,3 +321,39 @@ def test_abort_is_worker_to_front_only_and_carries_a_str() -> None:
         LinkDecoder("front").feed(encode([Kind.ABORT, 4, b"bytes"]))
     with pytest.raises(LinkError, match="scope_id must be positive"):
         LinkDecoder("front").feed(encode([Kind.ABORT, 0, ""]))
+
+
+def test_the_packer_in_use_writes_msgpack_byte_for_byte() -> None:
+    """msgspec (the ``fast`` extra) and msgpack give the same frames: one wire format."""
+    from pagi.protocol import codec
+
+    for msg in [*sample_from_worker(), *sample_from_front()]:
+        assert codec._pack(msg) == codec.msgpack_pack(msg)
+
+
+_INT64 = st.integers(-(2**63), 2**63)  # msgpack's range (keys included)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=300)
+        | st.binary(max_size=300),
+        lambda inner: (
+            st.lists(inner, max_size=20)
+            | st.dictionaries(
+                st.text(max_size=10) | st.integers(-(2**63), 2**63), inner, max_size=10
+            )
+        ),
+        max_leaves=40,
+    )
+)
+def test_property_msgspec_and_msgpack_write_the_same_bytes(value: object) -> None:
+    import msgspec  # the test extra has it; the codec falls back to msgpack without
+    from pagi.protocol import codec
+
+    assert msgspec.msgpack.encode(value) == codec.msgpack_pack(value)
