@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -357,3 +361,26 @@ def test_property_msgspec_and_msgpack_write_the_same_bytes(value: object) -> Non
     from pagi.protocol import codec
 
     assert msgspec.msgpack.encode(value) == codec.msgpack_pack(value)
+
+
+def test_without_msgspec_the_codec_falls_back_to_msgpack(tmp_path: Path) -> None:
+    """An install without the fast extra: same frames, from msgpack's packer."""
+    blocker = tmp_path / "blocked"
+    blocker.mkdir()
+    (blocker / "msgspec.py").write_text("raise ImportError('not installed here')\n")
+    code = (
+        "from pagi.protocol import codec, messages as m\n"
+        "from pagi.protocol.codec import LinkDecoder, encode\n"
+        "msg = m.end(7, 0, True, '')\n"
+        "assert LinkDecoder('front').feed(encode(msg)) == [msg]\n"
+        "print(codec.PACKER)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(blocker)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "msgpack"
