@@ -227,7 +227,7 @@ def test_a_server_at_an_earlier_revision_imports_that_revisions_code() -> None:
     try:
         at_revision("uvicorn@HEAD")
     except SystemExit as exc:
-        assert "only pagi-1w@REV and pagi-2w@REV" in str(exc)
+        assert "only pagi-1w@REV, pagi-2w@REV and pagi-1w-log@REV" in str(exc)
     else:
         raise AssertionError("a peer at a revision was accepted")
 
