@@ -21,7 +21,10 @@ Invariants:
   flushes the pending lines before it emits any record (``FrontHandler``);
 * a line waits at most until the end of the current loop turn (``call_soon``),
   or less when :data:`MAX_PENDING` lines are queued; :meth:`AccessWriter.flush`
-  at shutdown writes what is left.
+  at shutdown writes what is left;
+* each ``write`` holds whole lines and at most ``PIPE_BUF`` bytes (unless one
+  line alone is longer), so on a pipe shared with the workers, which write
+  their own log lines to the same stderr, no other line can land inside one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import time
 
 from pagi.protocol.log_colors import LEVEL_COLORS
@@ -36,6 +40,8 @@ from pagi.protocol.log_colors import LEVEL_COLORS
 from .logs import FrontHandler, installed_handler
 
 MAX_PENDING = 256  # lines; a loop turn rarely completes more requests than this
+#: Largest write the kernel keeps whole on a pipe (POSIX: at least 512; Linux 4096).
+WRITE_MAX = select.PIPE_BUF
 
 
 def eligible_handler(logger: logging.Logger) -> FrontHandler | None:
@@ -76,7 +82,7 @@ class AccessWriter:
             level = f"{LEVEL_COLORS[logging.INFO]}{level}\x1b[0m"
         # FORMAT is "%(asctime)s %(levelname)s front[%(process)d] %(message)s".
         self._middle = f" {level} front[{os.getpid()}] "
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self._second = -1
         self._stamp = ""
         handler.before_emit = self.flush
@@ -89,22 +95,36 @@ class AccessWriter:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
         pending = self._pending
-        pending.append(f"{self._stamp},{int((now - second) * 1000):03d}{self._middle}{message}\n")
+        line = f"{self._stamp},{int((now - second) * 1000):03d}{self._middle}{message}\n"
+        pending.append(line.encode(self._encoding, "backslashreplace"))
         if len(pending) == 1:
             self._loop.call_soon(self.flush)
         elif len(pending) >= MAX_PENDING:
             self.flush()
 
     def flush(self) -> None:
-        """Write every queued line (one system call unless the pipe is full)."""
-        if not self._pending:
+        """Write every queued line, whole lines at most ``WRITE_MAX`` bytes a call."""
+        pending = self._pending
+        if not pending:
             return
-        data = memoryview("".join(self._pending).encode(self._encoding, "backslashreplace"))
-        self._pending.clear()
+        self._pending = []
+        chunk: list[bytes] = []
+        size = 0
         try:
-            while data:
-                data = data[os.write(self._fd, data) :]
+            for line in pending:
+                if chunk and size + len(line) > WRITE_MAX:
+                    self._write(b"".join(chunk))
+                    chunk.clear()
+                    size = 0
+                chunk.append(line)
+                size += len(line)
+            self._write(b"".join(chunk))
         except BlockingIOError:
             return  # a non-blocking stderr that is full: drop the rest, never stall
         except OSError:
             return  # stderr closed (EPIPE): as logging, lose the line, not the request
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
-from pagi.frontend.access_writer import MAX_PENDING, AccessWriter, eligible_handler
+from pagi.frontend import access_writer
+from pagi.frontend.access_writer import MAX_PENDING, WRITE_MAX, AccessWriter, eligible_handler
 from pagi.frontend.logs import FrontHandler
 
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
@@ -135,3 +136,28 @@ def test_not_eligible_without_a_real_file(loop: asyncio.AbstractEventLoop) -> No
 
     with installed(io.StringIO()):
         assert eligible_handler(logging.getLogger("pagi.access")) is None
+
+
+def test_writes_hold_whole_lines_within_pipe_buf(
+    stream: TextIO, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers write to the same stderr: a write must never split a line or pass PIPE_BUF."""
+    sizes: list[int] = []
+    real_write = os.write
+
+    def recording_write(fd: int, data: bytes | memoryview) -> int:
+        sizes.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(access_writer.os, "write", recording_write)
+    with installed(stream) as handler:
+        writer = AccessWriter(handler, loop)
+        for i in range(200):
+            writer.write(f"line {i:03d} " + "x" * 90)
+        writer.write("long " + "y" * (2 * WRITE_MAX))  # alone in its write
+        writer.flush()
+        lines = _read(stream)
+    assert [line.split(" ")[5] for line in lines[:200]] == [f"{i:03d}" for i in range(200)]
+    assert lines[200].endswith("y" * 10)
+    assert len(sizes) > 5 and all(size <= WRITE_MAX for size in sizes[:-1])
+    assert sizes[-1] > WRITE_MAX
