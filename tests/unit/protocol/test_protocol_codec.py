@@ -384,3 +384,16 @@ def test_without_msgspec_the_codec_falls_back_to_msgpack(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "msgpack"
+
+
+def test_extension_values_from_a_peer_re_encode_to_the_same_bytes() -> None:
+    """The link defines no extension types, but a free-form value may hold one:
+    whatever the decoder makes of it must encode back unchanged (found by the
+    link fuzzer with msgspec's encoder, which writes msgpack's ExtType as an array)."""
+    from pagi.protocol import codec
+
+    value = {"t": msgpack.Timestamp(3, 4), "e": msgpack.ExtType(5, b"xy")}
+    raw = codec.msgpack_pack(m.hello(1, value))
+    frame = struct.pack(">I", len(raw)) + raw
+    (msg,) = LinkDecoder("front").feed(frame)
+    assert encode(msg) == frame
