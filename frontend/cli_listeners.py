@@ -11,7 +11,15 @@ from typing import Annotated
 
 import typer
 
-from .cli_values import binds_callback, count, fds_callback, flag, forwarded_ips_callback, seconds
+from .cli_values import (
+    binds_callback,
+    count,
+    fds_callback,
+    flag,
+    forwarded_ips_callback,
+    seconds,
+    value,
+)
 from .tls.contexts import CertReqs
 
 Bind = Annotated[
@@ -30,10 +38,8 @@ Bind = Annotated[
 
 Host = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_HOST",
-        metavar="HOST",
-        help="With --port, a spelling of --bind HOST:PORT (default host 127.0.0.1).",
+    value(
+        "PAGI_HOST", "HOST", "With --port, a spelling of --bind HOST:PORT (default host 127.0.0.1)."
     ),
 ]
 
@@ -120,38 +126,34 @@ Http2StallTimeout = Annotated[
 
 SslCertfile = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SSL_CERTFILE",
-        metavar="PATH",
-        help="PEM certificate (followed by its chain) for the tls:// binds. "
+    value(
+        "PAGI_SSL_CERTFILE",
+        "PATH",
+        "PEM certificate (followed by its chain) for the tls:// binds. "
         "Alone, it makes the default bind tls://127.0.0.1:8000.",
     ),
 ]
 
 SslKeyfile = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SSL_KEYFILE",
-        metavar="PATH",
-        help="PEM private key of --ssl-certfile (default: read from the certfile).",
+    value(
+        "PAGI_SSL_KEYFILE",
+        "PATH",
+        "PEM private key of --ssl-certfile (default: read from the certfile).",
     ),
 ]
 
 SslKeyfilePassword = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SSL_KEYFILE_PASSWORD",
-        metavar="TEXT",
-        help="Password of an encrypted --ssl-keyfile.",
-    ),
+    value("PAGI_SSL_KEYFILE_PASSWORD", "TEXT", "Password of an encrypted --ssl-keyfile."),
 ]
 
 SslCaCerts = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SSL_CA_CERTS",
-        metavar="PATH",
-        help="PEM CA bundle that verifies client certificates (--ssl-cert-reqs).",
+    value(
+        "PAGI_SSL_CA_CERTS",
+        "PATH",
+        "PEM CA bundle that verifies client certificates (--ssl-cert-reqs).",
     ),
 ]
 
@@ -166,10 +168,10 @@ SslCertReqs = Annotated[
 
 SslCiphers = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SSL_CIPHERS",
-        metavar="LIST",
-        help="OpenSSL cipher list for TLS 1.2 (default: OpenSSL's secure defaults).",
+    value(
+        "PAGI_SSL_CIPHERS",
+        "LIST",
+        "OpenSSL cipher list for TLS 1.2 (default: OpenSSL's secure defaults).",
     ),
 ]
 

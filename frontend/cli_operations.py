@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from pagi.protocol.cli_shared import LogLevel, env_file_callback, version_callback
 
-from .cli_values import access_format_callback, bind_callback, flag, mode_callback, seconds
+from .cli_values import access_format_callback, bind_callback, flag, mode_callback, seconds, value
 
 GracefulTimeout = Annotated[
     float,
@@ -103,10 +103,10 @@ UseColors = Annotated[
 
 LogConfig = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_LOG_CONFIG",
-        metavar="FILE",
-        help="logging configuration applied over the defaults: .json or .yaml "
+    value(
+        "PAGI_LOG_CONFIG",
+        "FILE",
+        "logging configuration applied over the defaults: .json or .yaml "
         "(dictConfig; YAML needs PyYAML), else INI (fileConfig). Forwarded to "
         "embedded workers.",
     ),
@@ -127,11 +127,7 @@ EnvFile = Annotated[
 
 PidFile = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_PID_FILE",
-        metavar="PATH",
-        help="Write the front's pid here once it serves; removed at exit.",
-    ),
+    value("PAGI_PID_FILE", "PATH", "Write the front's pid here once it serves; removed at exit."),
 ]
 
 Version = Annotated[

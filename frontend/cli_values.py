@@ -162,3 +162,8 @@ def count(envvar: str, text: str, *, positive: bool = False) -> Any:
 def flag(decls: str, envvar: str, text: str) -> Any:
     """An on/off option spelled ``--name/--no-name``."""
     return typer.Option(decls, envvar=envvar, help=text)
+
+
+def value(envvar: str, metavar: str, text: str) -> Any:
+    """An option taking one value, shown as ``metavar``, checked by its type only."""
+    return typer.Option(envvar=envvar, metavar=metavar, help=text)

@@ -12,7 +12,16 @@ from typing import Annotated
 import typer
 from pagi.protocol.cli_shared import Interface, Lifespan, SseScope
 
-from .cli_values import app_callback, count, flag, positive_float, reload_callback, seconds, size
+from .cli_values import (
+    app_callback,
+    count,
+    flag,
+    positive_float,
+    reload_callback,
+    seconds,
+    size,
+    value,
+)
 
 AppArg = Annotated[
     str | None,
@@ -47,10 +56,10 @@ Workers = Annotated[
 
 AppDir = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_APP_DIR",
-        metavar="DIR",
-        help="Directory the workers add to sys.path before importing the app "
+    value(
+        "PAGI_APP_DIR",
+        "DIR",
+        "Directory the workers add to sys.path before importing the app "
         "(default: the worker's current directory).",
     ),
 ]
@@ -93,19 +102,17 @@ InterfaceChoice = Annotated[
 
 RootPath = Annotated[
     str,
-    typer.Option(
-        envvar="PAGI_ROOT_PATH",
-        metavar="PATH",
-        help="scope['root_path'] for every request (the app's mount prefix).",
+    value(
+        "PAGI_ROOT_PATH", "PATH", "scope['root_path'] for every request (the app's mount prefix)."
     ),
 ]
 
 SocketDir = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_SOCKET_DIR",
-        metavar="DIR",
-        help="Directory of the worker socket (workers.sock). Default: /run/pagi; "
+    value(
+        "PAGI_SOCKET_DIR",
+        "DIR",
+        "Directory of the worker socket (workers.sock). Default: /run/pagi; "
         "in embedded mode a private temporary directory removed at exit.",
     ),
 ]

@@ -13,11 +13,12 @@ handshakes use the new pair, open connections keep theirs; in embedded mode
 it also rolls fresh workers in (``docs/operations.md``).
 
 Startup order: worker socket (fails fast if another front owns it), client
-listeners (:class:`~.client_sockets.ClientSockets`), the control socket and metrics listener, signal handlers, then
-(embedded mode) the workers. Each client listener is logged as ``listening on
-http://HOST:PORT`` or ``listening on unix:PATH`` with the address actually
-bound; by then signals are handled and ``pagi-ctl`` is answered. With
-``--handover`` the sockets come from the running front instead (handover.py).
+listeners (:class:`~.client_sockets.ClientSockets`), the control socket and
+metrics listener, signal handlers, then (embedded mode) the workers. Each
+client listener is logged as ``listening on http://HOST:PORT`` or ``listening
+on unix:PATH`` with the address actually bound; by then signals are handled
+and ``pagi-ctl`` is answered. With ``--handover`` the sockets come from the
+running front instead (handover.py).
 
 Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
 client connection; wait up to ``--graceful-timeout`` for them to finish;
