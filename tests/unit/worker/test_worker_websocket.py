@@ -1,7 +1,7 @@
 """The worker's websocket scope over a real link, with the test as the front.
 
 These tests start ``python -m pagi.worker`` on ``tests/apps/ws_worker_app.py``
-and speak the link protocol with the codec (helpers from test_worker_link.py).
+and speak the link protocol with the codec (helpers from front_doubles.py).
 The state machine and every validation error are tested in-process in
 test_worker_websocket_events.py.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from front_doubles import FakeFront, FrontConn, Message
 from pagi.protocol import BodyMode, Event, Kind
 from pagi.protocol import messages as m
-from test_worker_link import FakeFront, FrontConn, Message
 
 MiB = 1 << 20
 
