@@ -147,6 +147,20 @@ def test_harness_runs_every_client_over_tls(tmp_path: Path) -> None:
     assert "Transport: **TLS**" in (tmp_path / f"{json_path.stem}.md").read_text()
 
 
+def test_big_download_driver_moves_every_byte_and_reports_rss() -> None:
+    argv = [sys.executable, "-m", "bench.big_download", "--mib", "8"]
+    proc = subprocess.run(
+        [*argv, "--transports", "h2-tls,h1"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [(r["transport"], r["http_version"]) for r in rows] == [("h2-tls", "2"), ("h1", "1.1")]
+    for row in rows:
+        assert row["bytes"] == 8 * 1024 * 1024 and row["mb_per_s"] > 0
+        assert row["front_rss_before_mib"] > 0 and row["worker_rss_before_mib"] > 0
+    assert "| h2-tls | 2 |" in proc.stdout
+
+
 def _alive(pid: int) -> bool:
     try:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
