@@ -50,11 +50,18 @@ class Server:
         return self.argv(app, port, tls)
 
 
-def _pagi(workers: int) -> ArgvFn:
+# pagi-front with the per-request counting stubbed out (``bench/nocount.py``)
+_NOCOUNT = [sys.executable, "-m", "bench.nocount"]
+
+
+def _pagi(workers: int, launcher: list[str] | None = None, metrics: bool = False) -> ArgvFn:
+    """pagi-front embedded; ``launcher`` replaces the ``pagi-front`` program,
+    ``metrics`` adds ``--metrics-bind`` on a free port (exposition on, not scraped)."""
+
     def argv(app: str, port: int, tls: TLSPair | None) -> list[str]:
         bind = f"127.0.0.1:{port}" if tls is None else f"tls://127.0.0.1:{port}"
         cmd = [
-            str(PROJECT_BIN / "pagi-front"),
+            *(launcher or [str(PROJECT_BIN / "pagi-front")]),
             "--app",
             app,
             "--workers",
@@ -69,6 +76,8 @@ def _pagi(workers: int) -> ArgvFn:
         ]
         if tls is not None:
             cmd += ["--ssl-certfile", str(tls.certfile), "--ssl-keyfile", str(tls.keyfile)]
+        if metrics:
+            cmd += ["--metrics-bind", f"127.0.0.1:{free_port()}"]
         return cmd
 
     return argv
@@ -153,6 +162,20 @@ SERVERS: dict[str, Server] = {
         ),
         Server(
             "pagi-2w", "pagi-front embedded, 2 workers (httptools parser)", _pagi(2), False, True
+        ),
+        Server(
+            "pagi-1w-metrics",
+            "pagi-1w with --metrics-bind (Prometheus exposition on, not scraped)",
+            _pagi(1, metrics=True),
+            False,
+            True,
+        ),
+        Server(
+            "pagi-1w-nocount",
+            "pagi-1w with the per-request counting stubbed out (bench/nocount.py)",
+            _pagi(1, launcher=_NOCOUNT),
+            False,
+            True,
         ),
         Server(
             "uvicorn-httptools",
