@@ -113,6 +113,8 @@ def _hypercorn(app: str, port: int, tls: TLSPair | None) -> list[str]:
         "uvloop",
         "--backlog",
         "2048",
+        "--config",
+        "python:bench.apps.hypercorn_config",
         "--bind",
         f"127.0.0.1:{port}",
         *pair,
