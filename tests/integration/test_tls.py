@@ -125,6 +125,34 @@ def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles) -> N
     assert with_cert["client_cert_name"].startswith("CN=alice,")
 
 
+def test_optional_client_certificate_that_fails_verification(
+    procs: Processes, tls_files: TlsFiles, tmp_path: Path
+) -> None:
+    """``client_cert_error`` stays None: OpenSSL (through Python's ``ssl``, which
+    offers no verify callback) ends the handshake on a certificate it cannot
+    verify, even with ``optional``; the reason goes to the log instead."""
+    front = tls_front(
+        procs,
+        tls_files,
+        "--ssl-ca-certs",
+        str(tls_files.ca),
+        "--ssl-cert-reqs",
+        "optional",
+        "--log-level",
+        "debug",
+        app="tls_app:app",
+    )
+    stranger = make_tls_files(tmp_path / "other", "another-ca")
+    ctx = tls_files.client_context()  # trusts the server ...
+    ctx.load_cert_chain(str(stranger.client))  # ... presents a certificate it cannot verify
+    with pytest.raises(httpx.TransportError):
+        get_json(front.tls_url + "/", ctx)
+    front.wait_for_log(r"TLS handshake failed: CERTIFICATE_VERIFY_FAILED \(.+\)")
+    # No scope was made for it; the front goes on, and a verified client has no error.
+    tls = get_json(front.tls_url + "/", tls_files.client_context(with_cert=True))["tls"]
+    assert tls["client_cert_name"].startswith("CN=alice,") and tls["client_cert_error"] is None
+
+
 def test_plain_http_on_tls_port_gets_400(procs: Processes, tls_files: TlsFiles) -> None:
     front = tls_front(procs, tls_files, app="tls_app:app")
     with socket.create_connection(("127.0.0.1", front.tls_port), timeout=5) as sock:
