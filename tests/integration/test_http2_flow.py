@@ -90,7 +90,11 @@ def test_an_app_not_reading_slows_only_its_own_stream(procs: Processes) -> None:
                 break  # the window stayed shut
             conn.conn.receive_data(data)
             conn.flush()
-        assert 256 * 1024 + 64 * 1024 - 16384 <= sent <= 256 * 1024 + 64 * 1024
+        # Slack below the top: up to one frame (16 KiB) the front holds because it
+        # does not fit the worker's window whole, plus the < 1 KiB that h2 leaves
+        # unacknowledged rather than send a tiny WINDOW_UPDATE.
+        top = 256 * 1024 + 64 * 1024
+        assert top - 16384 - 1024 <= sent <= top
         conn.sock.settimeout(10)
         # Other streams on the same connection are served at once meanwhile.
         started = time.monotonic()
