@@ -108,7 +108,7 @@ def _emit(value: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True) if as_json else text)
 
 
-def _age(seconds: object) -> str:
+def format_age(seconds: object) -> str:
     if not isinstance(seconds, (int, float)):
         return "-"
     s = int(seconds)
@@ -119,7 +119,7 @@ def _age(seconds: object) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def _size(value: object) -> str:
+def format_size(value: object) -> str:
     if not isinstance(value, int):
         return "-"
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -146,7 +146,7 @@ def format_status(status: dict[str, Any]) -> str:
     conns = ", ".join(f"{k} {v}" for k, v in sorted(front["connections"].items())) or "none"
     mode = f"embedded ({front['app']})" if front["mode"] == "embedded" else "split layout"
     lines = [
-        f"front pid {front['pid']}, up {_age(front['uptime'])}, {mode}",
+        f"front pid {front['pid']}, up {format_age(front['uptime'])}, {mode}",
         f"listening on {listeners}",
         f"connections: {conns}",
     ]
@@ -170,10 +170,10 @@ def format_status(status: dict[str, Any]) -> str:
                 str(w["name"]),
                 str(w["pid"]),
                 str(w["state"]),
-                _age(w["age"]),
+                format_age(w["age"]),
                 str(w["in_flight"]),
                 str(w["served"]),
-                _size(w["rss"]),
+                format_size(w["rss"]),
                 "-" if beat is None else f"{beat:.1f}s ago",
             ]
         )
@@ -183,23 +183,30 @@ def format_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CONNECTION_COLUMNS = ("PEER", "PROTOCOL", "AGE", "IN", "OUT", "SCOPE", "REQUEST", "WORKER")
+
+
+def connection_row(c: dict[str, Any]) -> list[str]:
+    """One entry of ``GET /connections`` as the cells of :data:`CONNECTION_COLUMNS`
+    (``connections`` and ``top`` both show it so)."""
+    req = c.get("request") or {}
+    target = " ".join(str(req[k]) for k in ("method", "target") if req.get(k))
+    if req.get("type") == "streams":  # an HTTP/2 connection: its streams summed up
+        target = str(req.get("summary") or "")
+    return [
+        str(c["peer"]),
+        str(c["protocol"]),
+        format_age(c.get("age")),
+        format_size(c.get("bytes_in")),
+        format_size(c.get("bytes_out")),
+        str(req.get("type", "-")),
+        target or "-",
+        str(req.get("worker") or "-"),
+    ]
+
+
 def format_connections(conns: list[dict[str, Any]]) -> str:
-    rows = [["PEER", "PROTOCOL", "AGE", "IN", "OUT", "SCOPE", "REQUEST", "WORKER"]]
-    for c in conns:
-        req = c.get("request") or {}
-        target = " ".join(str(req[k]) for k in ("method", "target") if req.get(k))
-        rows.append(
-            [
-                str(c["peer"]),
-                str(c["protocol"]),
-                _age(c.get("age")),
-                _size(c.get("bytes_in")),
-                _size(c.get("bytes_out")),
-                str(req.get("type", "-")),
-                target or "-",
-                str(req.get("worker") or "-"),
-            ]
-        )
+    rows = [list(CONNECTION_COLUMNS), *(connection_row(c) for c in conns)]
     return f"{len(conns)} connection(s)" + ("\n" + _table(rows) if conns else "")
 
 

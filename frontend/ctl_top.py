@@ -41,6 +41,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .ctl import CONNECTION_COLUMNS, connection_row, format_age, format_size
+
 #: The keys that quit (Ctrl-C quits too, through SIGINT).
 QUIT_KEYS = frozenset("qQ")
 
@@ -134,28 +136,6 @@ class TopModel:
         return rows
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{seconds:.1f}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def _size(value: int | None) -> str:
-    if value is None:
-        return "-"
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB"):
-        if amount < 1024:
-            return f"{amount:.0f}{unit}" if unit == "B" else f"{amount:.1f}{unit}"
-        amount /= 1024
-    return f"{amount:.1f}GiB"
-
-
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
@@ -169,7 +149,7 @@ def _header(model: TopModel, interval: float) -> Text:
     mode = f"embedded ({front['app']})" if front["mode"] == "embedded" else "split layout"
     served = sum(w.served for w in model.workers())
     lines = [
-        f"pagi-front pid {front['pid']}  up {_age(front['uptime'])}  {mode}",
+        f"pagi-front pid {front['pid']}  up {format_age(front['uptime'])}  {mode}",
         f"listening on {listeners}",
         f"connections: {conns}",
         f"requests/s {_rate(model.requests_per_second())}  in-flight {stats['in_flight']}"
@@ -208,7 +188,7 @@ def _workers_table(rows: list[WorkerRow]) -> Table:
             str(r.in_flight),
             str(r.served),
             _rate(r.rps),
-            _size(r.rss),
+            format_size(r.rss),
             beat,
             style=style,
         )
@@ -221,28 +201,16 @@ def _connections_table(conns: list[dict[str, Any]], room: int) -> Table:
     if len(shown) < len(conns):
         title += f" (the {len(shown)} oldest shown)"
     table = _table(title)
-    for name in ("PEER", "PROTOCOL", "AGE"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("IN", justify="right", no_wrap=True)
-    table.add_column("OUT", justify="right", no_wrap=True)
-    table.add_column("SCOPE", no_wrap=True)
-    table.add_column("REQUEST", no_wrap=True, overflow="ellipsis", max_width=48)
-    table.add_column("WORKER", no_wrap=True, overflow="ellipsis")
-    for c in shown:
-        req = c.get("request") or {}
-        target = " ".join(str(req[k]) for k in ("method", "target") if req.get(k))
-        if req.get("type") == "streams":
-            target = str(req.get("summary") or "")
-        table.add_row(
-            str(c["peer"]),
-            str(c["protocol"]),
-            _age(c.get("age")),
-            _size(c.get("bytes_in")),
-            _size(c.get("bytes_out")),
-            str(req.get("type", "-")),
-            target or "-",
-            str(req.get("worker") or "-"),
+    for name in CONNECTION_COLUMNS:
+        table.add_column(
+            name,
+            justify="right" if name in ("IN", "OUT") else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=48 if name == "REQUEST" else None,
         )
+    for c in shown:
+        table.add_row(*connection_row(c))
     return table
 
 
