@@ -48,7 +48,7 @@ MetricsBind = Annotated[
         metavar="HOST:PORT",
         callback=bind_callback,
         help="Serve Prometheus metrics (/metrics) and a health check (/healthz) on "
-        "this TCP address. Needs pip install 'pagi[metrics]'.",
+        "this TCP address. Needs pip install 'pagi-server[metrics]'.",
     ),
 ]
 

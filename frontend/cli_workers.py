@@ -212,7 +212,7 @@ Reload = Annotated[
         envvar="PAGI_RELOAD",
         callback=reload_callback,
         help="Development (embedded mode): when the app's files change, roll fresh "
-        "workers in; client connections stay open. Needs pip install 'pagi[reload]'.",
+        "workers in; client connections stay open. Needs pip install 'pagi-server[reload]'.",
     ),
 ]
 
