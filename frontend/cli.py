@@ -33,6 +33,7 @@ from .cli_values import (
     app_callback,
     bind_callback,
     binds_callback,
+    channels_callback,
     fds_callback,
     forwarded_ips_callback,
     http_callback,
@@ -372,6 +373,27 @@ def serve(
             "it (close 1008 above it).",
         ),
     ] = "16M",
+    channels: Annotated[
+        str,
+        typer.Option(
+            envvar="PAGI_CHANNELS",
+            metavar="BACKEND",
+            callback=channels_callback,
+            help="The channel layer apps reach as scope['pagi.channels']: 'front' (the "
+            "front is the broker for its workers), a Redis URL (redis://HOST:PORT/DB: "
+            "groups shared by every front using it; needs pagi-server[redis]), or 'off'.",
+        ),
+    ] = _DEFAULTS.channels,
+    channel_capacity: Annotated[
+        int,
+        typer.Option(
+            envvar="PAGI_CHANNEL_CAPACITY",
+            metavar="N",
+            callback=positive_int,
+            help="Messages a channel queues for an app that is not receiving them; "
+            "beyond, the group's overflow policy applies (drop the oldest, or close).",
+        ),
+    ] = _DEFAULTS.channel_capacity,
     ws_ping_interval: Annotated[
         float,
         typer.Option(
@@ -772,6 +794,8 @@ def serve(
         graceful_timeout=graceful_timeout,
         response_window=parse_size(response_window),
         max_link_buffer=parse_size(max_link_buffer),
+        channels=channels,
+        channel_capacity=channel_capacity,
         ws_max_size=parse_size(ws_max_size),
         ws_per_message_deflate=ws_per_message_deflate,
         ws_max_queue=parse_size(ws_max_queue),

@@ -45,6 +45,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
 from .access_log import set_access_format
+from .channels import make_broker
 from .config import FrontConfig
 from .connection_limits import ConnectionLimits, connection_factory, reap_idle
 from .connections import FrontContext
@@ -87,7 +88,7 @@ class FrontServer:
 
     def __init__(self, config: FrontConfig) -> None:
         self.config = config
-        self.pool = WorkerPool()
+        self.pool = WorkerPool(make_broker(config))
         self.ctx = FrontContext(config=config, pool=self.pool)
         self.exit_code = 0
         self._stop = asyncio.Event()

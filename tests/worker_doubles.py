@@ -79,6 +79,9 @@ class StubSession:
     def scope_ended(self, scope: Any) -> None:
         self.ended.append(scope.sid)
 
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
+        return None  # a front that offers no channels
+
     # what went to the front, by kind
     def bodies(self) -> list[tuple[bytes, bool]]:
         return [(msg[3], msg[4]) for msg in self.link.sent if msg[0] == EVENT and msg[2] == BODY]

@@ -21,6 +21,9 @@ class Source:
     ws_max_size: int | None = None
     ws_max_queue: int | None = None
 
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
+        return None  # a front that offers no channels
+
 
 def test_decode_path_plain_and_percent() -> None:
     assert decode_path(b"/") == "/"
