@@ -38,6 +38,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import uvloop
 from pagi.protocol import reasons
@@ -45,7 +46,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
 from .access_log import set_access_format
-from .channels import make_broker
+from .channels import ChannelsError, make_broker, start_relay
 from .config import FrontConfig
 from .connection_limits import ConnectionLimits, connection_factory, reap_idle
 from .connections import FrontContext
@@ -80,6 +81,9 @@ from .tls.contexts import ServerContexts, TlsConfigError, tls_settings
 from .worker_health import WorkerHealth
 from .worker_socket import WorkerSocket
 
+if TYPE_CHECKING:
+    from .channels.redis_relay import RedisRelay
+
 logger = logging.getLogger("pagi.front")
 
 
@@ -107,6 +111,7 @@ class FrontServer:
         self._watcher: FileWatcher | None = None
         self._handed: Handover | None = None  # sockets taken from the previous front
         self._handover_task: asyncio.Task[None] | None = None
+        self._relay: RedisRelay | None = None  # --channels redis://...
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
@@ -175,6 +180,12 @@ class FrontServer:
                 alpn = ("h2", "http/1.1") if config.http2 else ("http/1.1",)
                 self._tls = ServerContexts(tls_settings(config, alpn))
         except (ListenError, HandoverError, TlsConfigError) as exc:
+            logger.error("%s", exc)
+            return False
+
+        try:
+            self._relay = start_relay(config, self.pool.channels)
+        except ChannelsError as exc:
             logger.error("%s", exc)
             return False
 
@@ -397,6 +408,8 @@ class FrontServer:
                 if not stopping.done():
                     await self._supervisor.kill()
                     await stopping
+        if self._relay is not None:
+            await self._relay.close()
 
     async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
         """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
