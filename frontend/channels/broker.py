@@ -15,9 +15,10 @@ member.
 Invariants:
 
 * ``_members[g][link]`` is the number of memberships of ``g`` on ``link``
-  (> 0; a zero entry is removed, and an empty group with it);
-  ``_scopes[link][sid]`` counts the same per scope (sid > 0), for
-  :meth:`groups_of` (a moved connection's groups);
+  (> 0; a zero entry is removed, and an empty group with it), and
+  ``_scopes[link][sid][g]`` counts the same per scope (sid 0: channels of no
+  scope), so their sums agree; a LEAVE that matches no JOIN of its scope
+  changes nothing; :meth:`groups_of` reads a moved connection's groups;
 * a link that is gone (:meth:`link_lost`) is in no group: its subscribers are
   lost, nobody else's;
 * a frame for a link with more than ``backlog_limit`` bytes already waiting
@@ -100,7 +101,7 @@ class ChannelBroker:
         """The groups scope ``sid`` of ``link`` is in: what a connection moving
         to another worker takes along (OPEN ``extras["channels"]["groups"]``)."""
         scopes = self._scopes.get(link)
-        groups = scopes.get(sid) if scopes is not None else None
+        groups = scopes.get(sid) if scopes is not None and sid else None
         return list(groups) if groups else []
 
     def members(self, group: str) -> int:
@@ -128,31 +129,27 @@ class ChannelBroker:
             if self.relay is not None:
                 self.relay.subscribe(group)
         members[link] = members.get(link, 0) + 1
-        if sid:
-            per_scope = self._scopes.setdefault(link, {}).setdefault(sid, {})
-            per_scope[group] = per_scope.get(group, 0) + 1
+        per_scope = self._scopes.setdefault(link, {}).setdefault(sid, {})
+        per_scope[group] = per_scope.get(group, 0) + 1
 
     def _leave(self, link: ChannelLink, sid: int, group: str) -> None:
-        members = self._members.get(group)
-        count = members.get(link, 0) if members is not None else 0
-        if members is None or count == 0:
-            return  # crossed a link_lost, or a LEAVE without JOIN: nothing to undo
-        if count > 1:
-            members[link] = count - 1
+        scopes = self._scopes.get(link)
+        per_scope = scopes.get(sid) if scopes is not None else None
+        if scopes is None or per_scope is None or group not in per_scope:
+            return  # crossed a link_lost, or a LEAVE without its JOIN: nothing to undo
+        if per_scope[group] > 1:
+            per_scope[group] -= 1
+        else:
+            del per_scope[group]
+            if not per_scope:
+                del scopes[sid]
+        members = self._members[group]
+        if members[link] > 1:
+            members[link] -= 1
         else:
             del members[link]
             if not members:
                 self._group_empty(group)
-        if sid:
-            scopes = self._scopes.get(link)
-            per_scope = scopes.get(sid) if scopes is not None else None
-            if scopes is not None and per_scope is not None and group in per_scope:
-                if per_scope[group] > 1:
-                    per_scope[group] -= 1
-                else:
-                    del per_scope[group]
-                    if not per_scope:
-                        del scopes[sid]
 
     def _group_empty(self, group: str) -> None:
         del self._members[group]
