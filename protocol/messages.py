@@ -2,10 +2,11 @@
 
 A message is a Python list ``[kind, scope_id, *fields]`` exactly as msgpack
 decodes it. :func:`validate` checks a decoded message against the table below
-(arity and the type of every field, per kind and per event code) and that the
-kind may travel in the direction being decoded; anything else raises
-:class:`~pagi.protocol.errors.LinkError`. After validation, consumers may index
-fields without further checks.
+(arity and the type of every field, per kind and per event code, with the
+predicates of :mod:`.field_checks`) and that the kind may travel in the
+direction being decoded; anything else raises
+:class:`~pagi.protocol.errors.LinkError`. After validation, consumers may
+index fields without further checks.
 
 Constructors build the same lists; they do not validate (the sender is trusted
 to be this code), which keeps the hot path to one list per message.
@@ -15,6 +16,27 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import LinkError
+from .field_checks import (
+    BODY_MODES,
+    is_address,
+    is_body_mode,
+    is_bool,
+    is_bytes,
+    is_close_code,
+    is_credit_pairs,
+    is_headers,
+    is_int,
+    is_map,
+    is_non_negative_int,
+    is_optional_non_negative_int,
+    is_optional_seconds,
+    is_optional_str,
+    is_positive_int,
+    is_seconds,
+    is_status,
+    is_str,
+    is_text_or_bytes,
+)
 from .kinds import BodyMode, Event, Kind
 
 Message = list[Any]
@@ -22,99 +44,6 @@ Headers = Sequence[Sequence[bytes]]  # [name, value] pairs; tuples accepted when
 
 FieldCheck = Callable[[object], bool]
 
-
-def _is_int(v: object) -> bool:
-    return type(v) is int
-
-
-def _is_non_negative_int(v: object) -> bool:
-    return type(v) is int and v >= 0
-
-
-def _is_positive_int(v: object) -> bool:
-    return type(v) is int and v > 0
-
-
-def _is_bool(v: object) -> bool:
-    return type(v) is bool
-
-
-def _is_str(v: object) -> bool:
-    return type(v) is str
-
-
-def _is_bytes(v: object) -> bool:
-    return type(v) is bytes
-
-
-def _is_map(v: object) -> bool:
-    return type(v) is dict
-
-
-def _is_optional_non_negative_int(v: object) -> bool:
-    return v is None or _is_non_negative_int(v)
-
-
-def _is_headers(v: object) -> bool:
-    if type(v) is not list:
-        return False
-    for pair in v:
-        if type(pair) is not list or len(pair) != 2:
-            return False
-        if type(pair[0]) is not bytes or type(pair[1]) is not bytes:
-            return False
-    return True
-
-
-def _is_address(v: object) -> bool:
-    """``None`` or ``[host: str, port: int | None]``."""
-    if v is None:
-        return True
-    return (
-        type(v) is list
-        and len(v) == 2
-        and type(v[0]) is str
-        and (v[1] is None or type(v[1]) is int)
-    )
-
-
-def _is_body_mode(v: object) -> bool:
-    return type(v) is int and v in _BODY_MODES
-
-
-def _is_text_or_bytes(v: object) -> bool:
-    return type(v) is str or type(v) is bytes
-
-
-def _is_optional_str(v: object) -> bool:
-    return v is None or type(v) is str
-
-
-def _is_seconds(v: object) -> bool:
-    return (type(v) is int or type(v) is float) and v >= 0
-
-
-def _is_optional_seconds(v: object) -> bool:
-    return v is None or _is_seconds(v)
-
-
-def _is_close_code(v: object) -> bool:
-    return type(v) is int and 1000 <= v <= 4999
-
-
-def _is_credit_pairs(v: object) -> bool:
-    """A non-empty flat list ``[scope_id, nbytes, scope_id, nbytes, ...]`` of
-    positive integers."""
-    if type(v) is not list or not v or len(v) % 2:
-        return False
-    return all(type(item) is int and item > 0 for item in v)
-
-
-def _is_status(v: object) -> bool:
-    return type(v) is int and 100 <= v <= 999
-
-
-_BODY_MODES = frozenset(int(m) for m in BodyMode)
 
 # Link-level scope id must be 0; scope messages need a positive id.
 _LINK_KINDS = frozenset(
@@ -132,58 +61,58 @@ _LINK_KINDS = frozenset(
 
 #: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
 _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
-    Kind.HELLO: (_is_int, _is_map),  # version, info
-    Kind.WELCOME: (_is_int, _is_map),  # version, info
-    Kind.REJECT: (_is_str,),  # reason
+    Kind.HELLO: (is_int, is_map),  # version, info
+    Kind.WELCOME: (is_int, is_map),  # version, info
+    Kind.REJECT: (is_str,),  # reason
     Kind.OPEN: (
-        _is_str,  # scope type: "http" | "websocket" | "sse"
-        _is_str,  # http_version
-        _is_str,  # method
-        _is_str,  # scheme
-        _is_bytes,  # raw_path
-        _is_bytes,  # query_string
-        _is_headers,  # headers
-        _is_address,  # client
-        _is_address,  # server
-        _is_map,  # extras (subprotocols, extensions, ...)
-        _is_body_mode,  # body mode
+        is_str,  # scope type: "http" | "websocket" | "sse"
+        is_str,  # http_version
+        is_str,  # method
+        is_str,  # scheme
+        is_bytes,  # raw_path
+        is_bytes,  # query_string
+        is_headers,  # headers
+        is_address,  # client
+        is_address,  # server
+        is_map,  # extras (subprotocols, extensions, ...)
+        is_body_mode,  # body mode
     ),
-    Kind.CREDIT: (_is_positive_int,),  # bytes granted
-    Kind.CLOSE: (_is_str,),  # reason
-    Kind.END: (_is_int, _is_bool, _is_str),  # outcome, response_started, detail
-    Kind.ABORT: (_is_str,),  # detail
+    Kind.CREDIT: (is_positive_int,),  # bytes granted
+    Kind.CLOSE: (is_str,),  # reason
+    Kind.END: (is_int, is_bool, is_str),  # outcome, response_started, detail
+    Kind.ABORT: (is_str,),  # detail
     Kind.DRAIN: (),
-    Kind.PING: (_is_int,),  # token
-    Kind.PONG: (_is_int,),  # token
-    Kind.STATS: (_is_map,),
-    Kind.CREDITS: (_is_credit_pairs,),  # [scope_id, nbytes, ...]
+    Kind.PING: (is_int,),  # token
+    Kind.PONG: (is_int,),  # token
+    Kind.STATS: (is_map,),
+    Kind.CREDITS: (is_credit_pairs,),  # [scope_id, nbytes, ...]
 }
 
 #: Field checks after ``[EVENT, scope_id, code]``, per event code.
 _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
-    Event.HTTP_REQUEST: (_is_bytes, _is_bool),  # body, more
-    Event.HTTP_RESPONSE_START: (_is_status, _is_headers, _is_bool),  # status, headers, trailers
-    Event.HTTP_RESPONSE_BODY: (_is_bytes, _is_bool),  # body, more
+    Event.HTTP_REQUEST: (is_bytes, is_bool),  # body, more
+    Event.HTTP_RESPONSE_START: (is_status, is_headers, is_bool),  # status, headers, trailers
+    Event.HTTP_RESPONSE_BODY: (is_bytes, is_bool),  # body, more
     Event.HTTP_RESPONSE_FILE: (  # offset, length (None: to end of file)
-        _is_non_negative_int,
-        _is_optional_non_negative_int,
+        is_non_negative_int,
+        is_optional_non_negative_int,
     ),
-    Event.HTTP_RESPONSE_TRAILERS: (_is_headers,),  # headers
-    Event.WS_SEND: (_is_text_or_bytes, _is_bool),  # data, more
-    Event.WS_ACCEPT: (_is_optional_str, _is_headers),  # subprotocol, headers
-    Event.WS_CLOSE: (_is_close_code, _is_str),  # code, reason
-    Event.WS_KEEPALIVE: (_is_seconds, _is_optional_seconds),  # interval, timeout
-    Event.WS_RECEIVE: (_is_text_or_bytes, _is_bool),  # data, more
-    Event.WS_DISCONNECT: (_is_close_code, _is_str),  # code, reason
+    Event.HTTP_RESPONSE_TRAILERS: (is_headers,),  # headers
+    Event.WS_SEND: (is_text_or_bytes, is_bool),  # data, more
+    Event.WS_ACCEPT: (is_optional_str, is_headers),  # subprotocol, headers
+    Event.WS_CLOSE: (is_close_code, is_str),  # code, reason
+    Event.WS_KEEPALIVE: (is_seconds, is_optional_seconds),  # interval, timeout
+    Event.WS_RECEIVE: (is_text_or_bytes, is_bool),  # data, more
+    Event.WS_DISCONNECT: (is_close_code, is_str),  # code, reason
     Event.WS_RETURN_CREDIT: (),
-    Event.SSE_KEEPALIVE: (_is_seconds, _is_str),  # interval, comment
+    Event.SSE_KEEPALIVE: (is_seconds, is_str),  # interval, comment
 }
 
 #: Fields an event may carry after its required ones, all or none:
 #: HTTP_RESPONSE_START may carry the response's first body piece (``body``,
 #: ``more``), meaning exactly what an HTTP_RESPONSE_BODY right after it means.
 _EVENT_OPTIONAL_TAIL: dict[int, tuple[FieldCheck, ...]] = {
-    Event.HTTP_RESPONSE_START: (_is_bytes, _is_bool),
+    Event.HTTP_RESPONSE_START: (is_bytes, is_bool),
 }
 
 #: Kinds the front may receive (sent by a worker) and vice versa.
@@ -260,10 +189,10 @@ def _fast_open(msg: list[Any]) -> bool:
         and type(qs) is bytes
         and type(extras) is dict
         and type(bm) is int
-        and bm in _BODY_MODES
-        and _is_headers(headers)
-        and _is_address(client)
-        and _is_address(server)
+        and bm in BODY_MODES
+        and is_headers(headers)
+        and is_address(client)
+        and is_address(server)
     )
 
 
@@ -281,10 +210,7 @@ def _fast_start(msg: list[Any]) -> bool:
         return False
     status = msg[3]
     return (
-        type(status) is int
-        and 100 <= status <= 999
-        and type(msg[5]) is bool
-        and _is_headers(msg[4])
+        type(status) is int and 100 <= status <= 999 and type(msg[5]) is bool and is_headers(msg[4])
     )
 
 

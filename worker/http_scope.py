@@ -21,7 +21,8 @@ Request side (front -> app):
 Response side (app -> front): ``_state`` moves INIT -> BODY -> [FINAL] ->
 [TRAILERS] -> DONE and never back (FINAL while a final body waits for window,
 TRAILERS when they were announced). Every ``send()`` is validated
-(``events.py``) before its state is checked, and nothing invalid reaches the
+(``http_events.py``; the states and the out-of-order errors are in
+``event_order.py``) before its state is checked, and nothing invalid reaches the
 wire. Body bytes are limited by the response window
 (:class:`~pagi.worker.flow.SendWindow`): a body is split into pieces that fit,
 and ``send()`` waits for CREDIT in between. "Response complete" (for
@@ -61,6 +62,7 @@ from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 from . import http_events as events
 from .backlog import TransportState
 from .connection_state import ConnectionState
+from .event_order import BODY, DONE, FINAL, INIT, TRAILERS, http_order_error
 from .file_open import open_file
 from .flow import SendWindow
 from .http_events import InvalidEvent, UnexpectedEvent, client_disconnected
@@ -73,13 +75,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("pagi.worker")
 
-
-# response states
-INIT = 0  # nothing sent yet
-BODY = 1  # started; body events may follow
-FINAL = 2  # the final body is being sent (waiting for window)
-TRAILERS = 3  # final body sent; trailers were announced and must follow
-DONE = 4  # response complete
 
 _BODY_MODE_NONE = 0
 _BODY_MODE_EXPECT = 2
@@ -244,14 +239,14 @@ class HTTPScope(ScopeBase):
             if self.gone:
                 return self._gone_send(etype)
             if self._state != BODY:
-                raise self._state_error(etype)
+                raise http_order_error(etype, self._state, self._trailers)
             await self._send_body(body, more)
         elif etype == events.START:
             status, headers, trailers = events.check_start(event)
             if self.gone:
                 return self._gone_send(etype)
             if self._state != INIT:
-                raise self._state_error(etype)
+                raise http_order_error(etype, self._state, self._trailers)
             if (
                 trailers
                 and self._open[3] != "2"
@@ -274,7 +269,7 @@ class HTTPScope(ScopeBase):
             if self.gone:
                 return self._gone_send(etype)
             if self._state != TRAILERS:
-                raise self._state_error(etype)
+                raise http_order_error(etype, self._state, self._trailers)
             frame = encode([_EVENT, self.sid, _TRAILERS, headers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -360,7 +355,7 @@ class HTTPScope(ScopeBase):
         if self.gone:
             return self._gone_send(etype)
         if self._state != BODY:
-            raise self._state_error(etype)
+            raise http_order_error(etype, self._state, self._trailers)
         if self._inline:
             raise UnexpectedEvent(
                 f"{etype}: a file body cannot follow inline body bytes (send the whole body "
@@ -376,28 +371,3 @@ class HTTPScope(ScopeBase):
         self._state = DONE
         self.connection._set_complete()
         self._wake_receivers()
-
-    def _state_error(self, etype: str) -> UnexpectedEvent:
-        state = self._state
-        if state == INIT:
-            return UnexpectedEvent(f"{etype}: http.response.start has not been sent")
-        if etype == events.START:
-            return UnexpectedEvent(f"{etype}: the response has already started")
-        if etype == events.TRAILERS:
-            if not self._trailers:
-                return UnexpectedEvent(
-                    f"{etype}: trailers were not announced (http.response.start had no "
-                    "trailers=True)"
-                )
-            if state == BODY:
-                return UnexpectedEvent(
-                    f"{etype}: the body is not finished; send http.response.body with "
-                    "more=False first"
-                )
-        elif state == TRAILERS:
-            return UnexpectedEvent(
-                f"{etype}: the body is already complete; only http.response.trailers may follow"
-            )
-        if state == FINAL:
-            return UnexpectedEvent(f"{etype}: the final body is still being sent")
-        return UnexpectedEvent(f"{etype}: the response is already complete")

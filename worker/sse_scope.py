@@ -62,8 +62,8 @@ from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import SSE_KEEPALIVE as _KEEPALIVE
 
 from . import http_events as events
-from .http_events import UnexpectedEvent
-from .http_scope import BODY, DONE, FINAL, INIT, HTTPScope
+from .event_order import BODY, DECLINED, DONE, INIT, NOTHING, STREAM, sse_order_error
+from .http_scope import HTTPScope
 from .loader import exc_summary
 from .scope import build_http_scope
 from .sse_events import (
@@ -83,35 +83,12 @@ from .sse_events import (
     encode_send,
     unknown_type,
 )
+from .sse_verdict import HTTP_ONLY, SPEAKS_SSE, UNKNOWN, app_verdict, set_app_verdict
 
 if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
-
-
-# What a worker process knows about whether its app speaks the sse scope.
-UNKNOWN = 0
-SPEAKS_SSE = 1
-HTTP_ONLY = 2
-
-#: id(app) -> (app, verdict). The app object is kept so that its id is never reused.
-_verdicts: dict[int, tuple[object, int]] = {}
-
-# what the app's first response event made of the scope
-_NOTHING = 0
-_STREAM = 1  # sse.start
-_DECLINED = 2  # http.response.start (a decline)
-
-
-def app_verdict(app: object) -> int:
-    """UNKNOWN, SPEAKS_SSE or HTTP_ONLY, as learned so far in this process."""
-    entry = _verdicts.get(id(app))
-    return entry[1] if entry is not None and entry[0] is app else UNKNOWN
-
-
-def set_app_verdict(app: object, verdict: int) -> None:
-    _verdicts[id(app)] = (app, verdict)
 
 
 def open_sse_scope(session: Session, msg: list[Any], mode: str) -> HTTPScope:
@@ -140,7 +117,7 @@ class SSEScope(HTTPScope):
         super().__init__(session, msg)
         self._replay = replay  # may still be replayed as http (auto mode, verdict unknown)
         self._http = False  # replayed: behave exactly as an HTTPScope from now on
-        self._kind = _NOTHING
+        self._kind = NOTHING
         self._spoken = False  # the app sent an sse.* event (valid or not)
         self._consumed = False  # request body bytes were handed to the app
         self._closing = False  # sse.close (or the app's return) claimed the end
@@ -167,12 +144,12 @@ class SSEScope(HTTPScope):
             outcome = 1
             detail = self._crashed(exc)
         else:
-            if self._kind == _NOTHING:
+            if self._kind == NOTHING:
                 if self._can_replay():
                     await self._replay_as_http("it returned without responding")
                     return
             elif (
-                self._kind == _STREAM
+                self._kind == STREAM
                 and self._state != DONE
                 and not self.gone
                 and not self._broken
@@ -189,7 +166,7 @@ class SSEScope(HTTPScope):
         # PAGI 0.6: only sse.close ends a stream cleanly; one the app left open
         # is cut (no end marker). A stream cut short by a cancelled write is
         # the cancellation's story.
-        if self._http or self._kind != _STREAM:
+        if self._http or self._kind != STREAM:
             HTTPScope._log_unfinished(self)
         elif not self.gone and not self._broken:
             logger.error(
@@ -260,45 +237,45 @@ class SSEScope(HTTPScope):
             data = encode_send(event) if is_send else encode_comment(event)
             if self.gone:
                 return
-            if self._kind != _STREAM or self._closing or self._broken:
-                raise self._sse_error(etype)
+            if self._kind != STREAM or self._closing or self._broken:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             await self._write(data, True)
         elif etype == START:
             status, headers = check_start(event)
             if self.gone:
                 return
-            if self._kind != _NOTHING:
-                raise self._sse_error(etype)
+            if self._kind != NOTHING:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             self._send_head(etype, status, headers)
-            self._kind = _STREAM
+            self._kind = STREAM
         elif etype == KEEPALIVE:
             interval, comment = check_keepalive(event)
             if self.gone:
                 return
-            if self._kind != _STREAM or self._closing or self._broken:
-                raise self._sse_error(etype)
+            if self._kind != STREAM or self._closing or self._broken:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             self.session.link.send([_EVENT, self.sid, _KEEPALIVE, interval, comment])
         elif etype == CLOSE:
             if self.gone:
                 return
-            if self._kind != _STREAM or self._broken:
-                raise self._sse_error(etype)
+            if self._kind != STREAM or self._broken:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             if not self._closing:
                 await self._end_stream()
         elif etype == DECLINE_START:
             status, headers = check_decline_start(event)
             if self.gone:
                 return
-            if self._kind != _NOTHING:
-                raise self._sse_error(etype)
+            if self._kind != NOTHING:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             self._send_head(etype, status, headers)
-            self._kind = _DECLINED
+            self._kind = DECLINED
         elif etype == DECLINE_BODY:
             body, more = check_decline_body(event)
             if self.gone:
                 return
-            if self._kind != _DECLINED or self._state != BODY:
-                raise self._sse_error(etype)
+            if self._kind != DECLINED or self._state != BODY:
+                raise sse_order_error(etype, self._kind, self._state, self._broken)
             await self._send_body(body, more)
         else:
             raise unknown_type(etype)
@@ -384,41 +361,3 @@ class SSEScope(HTTPScope):
                 turn.set_result(None)
                 return
         self._writing = False
-
-    # --- errors ------------------------------------------------------------------------
-
-    def _sse_error(self, etype: str) -> UnexpectedEvent:
-        kind = self._kind
-        if etype in (START, DECLINE_START):
-            if kind == _STREAM:
-                return UnexpectedEvent(
-                    f"{etype}: the stream has already started (sse.start was sent)"
-                    + ("; it can no longer be declined" if etype == DECLINE_START else "")
-                )
-            return UnexpectedEvent(
-                f"{etype}: the request was already declined with {DECLINE_START}"
-            )
-        if etype == DECLINE_BODY:
-            if kind == _NOTHING:
-                return UnexpectedEvent(f"{etype}: {DECLINE_START} has not been sent")
-            if kind == _STREAM:
-                return UnexpectedEvent(
-                    f"{etype}: the stream was started with sse.start; it cannot be declined"
-                )
-            if self._state == FINAL:
-                return UnexpectedEvent(f"{etype}: the final body is still being sent")
-            return UnexpectedEvent(f"{etype}: the response is already complete")
-        # stream events: sse.send, sse.comment, sse.keepalive, sse.close
-        if kind == _NOTHING:
-            return UnexpectedEvent(f"{etype}: sse.start has not been sent")
-        if kind == _DECLINED:
-            return UnexpectedEvent(
-                f"{etype}: the request was declined with {DECLINE_START}; "
-                "stream events are not allowed"
-            )
-        if self._broken:
-            return UnexpectedEvent(
-                f"{etype}: an earlier sse.send was cancelled half-way through; "
-                "the stream cannot continue"
-            )
-        return UnexpectedEvent(f"{etype}: the stream is closed (sse.close was sent)")

@@ -12,32 +12,9 @@ ASGI apps) -> CLOSED (the refusal's final body). Never back. A denial ends
 the connection on the worker's side at once (``websocket.disconnect`` 1006,
 reason ``""``), since no websocket ever existed.
 
-Inbound messages (front -> app), invariants:
-
-* the front may send at most ``_recv_allowed`` more code points/bytes of
-  message data (HELLO window, then every CREDIT); more is a link violation, as
-  is WS_RECEIVE before the app accepted, or pieces of one message mixing text
-  and binary;
-* a message's pieces become *owed* credit when the app *takes* them: a
-  complete message when ``receive()`` returns it; pieces of an incomplete
-  message as soon as the app is waiting in ``receive()`` with nothing complete
-  queued ahead of it (otherwise a message larger than the window could never
-  complete). So the worker holds at most one window of data the app has not
-  asked for, plus the one message being assembled for a waiting app (bounded
-  by the front's maximum message size);
-* owed credit goes back in one CREDIT once it reaches ``_credit_batch`` (a
-  quarter of the window), or all of it together with the pieces of a message
-  the app is waiting for. No deadlock: when the app waits with nothing queued,
-  the front can send all but the owed credit (less than a quarter), and what
-  it has already sent either completes a message (which wakes the app) or is
-  a piece of one (which returns everything owed). A stream of small messages
-  costs one CREDIT per quarter window instead of one per message. After
-  WS_RETURN_CREDIT (the front failing the connection waits to learn what the
-  app has taken) everything owed is credited at once, and every message from
-  then on as it is taken;
-* after the client side is gone (WS_DISCONNECT, CLOSE, link lost, or a
-  denial) complete messages already queued are delivered first, the incomplete
-  one is dropped, then ``websocket.disconnect`` is returned on every call.
+Inbound messages (front -> app) wait in the scope's
+:class:`~.websocket_inbox.Inbox` (the window, the credit owed, the message
+being assembled; its invariants are there) until ``receive()`` takes them.
 
 Outbound data (app -> front): WS_SEND (and a denial body's HTTP_RESPONSE_BODY)
 goes through the scope's :class:`~.websocket_outbox.Outbox` (response window,
@@ -69,10 +46,9 @@ that ended with the connection open or undecided (``server_error``).
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import Event, LinkError, encode, reasons
 from pagi.protocol import messages as m
@@ -90,10 +66,12 @@ from pagi.protocol.kinds import WS_SEND as _WS_SEND
 from . import websocket_events as wse
 from .backlog import TransportState
 from .connection_state import ConnectionState
+from .event_order import CLOSED, CONNECTING, DENYING, OPEN, websocket_order_error
 from .http_events import UnexpectedEvent, client_disconnected, event_type
 from .scope import build_websocket_scope
 from .scope_base import ScopeBase
-from .websocket_outbox import Data, Outbox
+from .websocket_inbox import Inbox
+from .websocket_outbox import Outbox
 
 if TYPE_CHECKING:
     from .session import Session
@@ -109,12 +87,6 @@ _FRONT_FAILURES: dict[tuple[int, str], str] = {
     (1008, "queue_overflow"): reasons.QUEUE_OVERFLOW,
 }
 
-# handshake states
-CONNECTING = 0  # nothing decisive sent yet
-DENYING = 1  # a denial response started; its body follows
-OPEN = 2  # accepted
-CLOSED = 3  # the app closed (after accept, or as a denial) or the denial is complete
-
 #: Disconnect code and reason the app sees after it denied the handshake.
 DENIED_CODE = 1006
 DENIED_REASON = ""
@@ -126,12 +98,8 @@ class WebSocketScope(ScopeBase):
         "_close_code",
         "_close_reason",
         "_connect_delivered",
-        "_credit_batch",
-        "_messages",
+        "_inbox",
         "_outbox",
-        "_owed",
-        "_partial",
-        "_partial_uncredited",
         "_refuse_body",
         "_refuse_start",
         "_started",
@@ -154,12 +122,8 @@ class WebSocketScope(ScopeBase):
         self._connect_delivered = False
         # inbound
         self._recv_allowed = session.request_window
-        self._credit_batch = max(1, session.request_window // 4)
-        self._owed = 0  # taken by the app, not yet credited back
-        self._messages: collections.deque[tuple[Data, int]] | None = None
-        self._partial: list[Data] | None = None
-        self._partial_uncredited = 0
         self._recv_waiters = None
+        self._inbox = Inbox(self, session.request_window)
         # outbound
         self._outbox = Outbox(session, self.sid, self.transport)
         # the end
@@ -212,16 +176,11 @@ class WebSocketScope(ScopeBase):
         a violation)."""
         code = msg[2]
         if code == _WS_RECEIVE:
-            self._on_receive(msg[3], msg[4])
+            self._inbox.take(msg[3], msg[4])
         elif code == _WS_DISCONNECT:
             self._disconnected(msg[3], msg[4])
         elif code == _WS_RETURN_CREDIT:
-            # The front waits to learn what the app has taken: credit at once,
-            # now and for every message from here on.
-            self._credit_batch = 1
-            owed = self._owed
-            self._owed = 0
-            self._grant(owed)
+            self._inbox.return_all()
         else:
             raise LinkError(f"scope {self.sid}: {Event(code).name} on a websocket scope")
 
@@ -232,51 +191,6 @@ class WebSocketScope(ScopeBase):
     def on_close(self, reason: str) -> None:
         """CLOSE, or the link to the front dropped: an abnormal end (1006)."""
         self._set_gone(1006, reason)
-
-    def _on_receive(self, data: Data, more: bool) -> None:
-        if self.gone:
-            return
-        if not self._accepted:
-            raise LinkError(f"scope {self.sid}: WS_RECEIVE before the app accepted the connection")
-        n = len(data)
-        if n > self._recv_allowed:
-            raise LinkError(
-                f"scope {self.sid}: {n} bytes of websocket message exceed the window "
-                f"({self._recv_allowed} left)"
-            )
-        self._recv_allowed -= n
-        partial = self._partial
-        if partial is None:
-            if not more:  # a whole message in one piece: the common case
-                self._queue_message(data, n)
-                return
-            self._partial = [data]
-        else:
-            if type(data) is not type(partial[0]):
-                raise LinkError(f"scope {self.sid}: a websocket message mixes text and binary")
-            partial.append(data)
-            if not more:
-                self._partial = None
-                if type(data) is str:
-                    whole: Data = "".join(cast("list[str]", partial))
-                else:
-                    whole = b"".join(cast("list[bytes]", partial))
-                uncredited = self._partial_uncredited + n
-                self._partial_uncredited = 0
-                self._queue_message(whole, uncredited)
-                return
-        if self._recv_waiters and not self._messages:
-            # The app is waiting for this very message: pull the rest.
-            self._grant(n + self._owed)
-            self._owed = 0
-        else:
-            self._partial_uncredited += n
-
-    def _queue_message(self, data: Data, uncredited: int) -> None:
-        if self._messages is None:
-            self._messages = collections.deque()
-        self._messages.append((data, uncredited))
-        self._wake_receivers()
 
     def _disconnected(self, code: int, reason: str) -> None:
         """WS_DISCONNECT: the connection is over; a closing handshake that
@@ -311,8 +225,7 @@ class WebSocketScope(ScopeBase):
         self.gone = True
         self._close_code = code
         self._close_reason = reason
-        self._partial = None
-        self._partial_uncredited = 0
+        self._inbox.drop_partial()
         self._outbox.drop()
         self._wake_receivers()
 
@@ -322,16 +235,16 @@ class WebSocketScope(ScopeBase):
         if not self._connect_delivered:
             self._connect_delivered = True
             return {"type": "websocket.connect"}
+        inbox = self._inbox
         while True:
-            messages = self._messages
-            if messages:
-                data, uncredited = messages.popleft()
-                owed = self._owed + uncredited
-                if owed >= self._credit_batch:
-                    self._owed = 0
+            if inbox:
+                data, uncredited = inbox.popleft()
+                owed = inbox.owed + uncredited
+                if owed >= inbox.batch:
+                    inbox.owed = 0
                     self._grant(owed)
                 else:
-                    self._owed = owed
+                    inbox.owed = owed
                 if type(data) is str:
                     return {"type": "websocket.receive", "bytes": None, "text": data}
                 return {"type": "websocket.receive", "bytes": data, "text": None}
@@ -341,9 +254,9 @@ class WebSocketScope(ScopeBase):
                     "code": self._close_code,
                     "reason": self._close_reason,
                 }
-            if self._partial_uncredited:
-                n = self._partial_uncredited + self._owed
-                self._partial_uncredited = self._owed = 0
+            if inbox.partial_uncredited:
+                n = inbox.partial_uncredited + inbox.owed
+                inbox.partial_uncredited = inbox.owed = 0
                 self._grant(n)
             await self._wait_receive()
 
@@ -356,14 +269,18 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             frame = encode([_EVENT, self.sid, _WS_ACCEPT, subprotocol, headers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -376,7 +293,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state == DENYING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             denial = self._state == CONNECTING
             if denial and not self.session.interface.close_before_accept_denies:
                 raise UnexpectedEvent(
@@ -396,7 +315,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             self.session.link.send([_EVENT, self.sid, _WS_KEEPALIVE, interval, timeout])
         elif etype == self._refuse_start:
             low = 300 if etype == wse.PAGI_REFUSE_START else 200
@@ -404,7 +325,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             frame = encode([_EVENT, self.sid, _HTTP_START, status, headers, False])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -416,7 +339,9 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != DENYING:
-                raise self._state_error(etype)
+                raise websocket_order_error(
+                    etype, self._state, self._refuse_start, self._refuse_body
+                )
             if not more:
                 self._state = CLOSED  # claim the end now: later sends are no-ops
             elif not body:
@@ -440,24 +365,5 @@ class WebSocketScope(ScopeBase):
         if self.gone and self._state != CLOSED and self.session.interface.raise_after_disconnect:
             raise client_disconnected(etype, self.connection.disconnect_reason())
 
-    def _state_error(self, etype: str) -> UnexpectedEvent:
-        state = self._state
-        if state == DENYING:
-            if etype == self._refuse_start:
-                return UnexpectedEvent(f"{etype}: the denial response has already started")
-            return UnexpectedEvent(
-                f"{etype}: a denial response has started; only {self._refuse_body} may follow"
-            )
-        if state == OPEN:
-            if etype == wse.ACCEPT:
-                return UnexpectedEvent(f"{etype}: the connection has already been accepted")
-            return UnexpectedEvent(
-                f"{etype}: the connection has already been accepted; a denial response is "
-                f"only possible before {wse.ACCEPT}"
-            )
-        # CONNECTING
-        if etype == self._refuse_body:
-            return UnexpectedEvent(f"{etype}: {self._refuse_start} has not been sent")
-        return UnexpectedEvent(
-            f"{etype}: the connection has not been accepted yet (send {wse.ACCEPT} first)"
-        )
+    def _order_error(self, etype: str) -> UnexpectedEvent:
+        return websocket_order_error(etype, self._state, self._refuse_start, self._refuse_body)

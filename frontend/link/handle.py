@@ -17,6 +17,13 @@ from .handlers import HTTPScopeHandler, WSScopeHandler
 Address = list[Any] | None
 Headers = list[list[bytes]] | list[tuple[bytes, bytes]]
 
+#: What OPEN carries after its scope id, in its order (``docs/worker-protocol.md``):
+#: scope type, http_version, method, scheme, raw_path, query_string, headers,
+#: client, server, extras, body mode.
+OpenFields = tuple[
+    str, str, str, str, bytes, bytes, Headers, Address, Address, dict[str, Any], BodyMode
+]
+
 
 class LinkHandle(Protocol):
     """One worker link: open scopes on it and talk to them."""
@@ -33,36 +40,11 @@ class LinkHandle(Protocol):
     def draining(self) -> bool:
         """The worker asked for no new scopes (it is restarting)."""
 
-    def open_http(
-        self,
-        handler: HTTPScopeHandler,
-        scope_type: str,
-        http_version: str,
-        method: str,
-        scheme: str,
-        raw_path: bytes,
-        query_string: bytes,
-        headers: Headers,
-        client: Address,
-        server: Address,
-        extras: dict[str, Any],
-        body_mode: BodyMode,
-    ) -> int:
+    def open_http(self, handler: HTTPScopeHandler, fields: OpenFields) -> int:
         """OPEN an ``http`` or ``sse`` scope; returns its id."""
 
-    def open_websocket(
-        self,
-        handler: WSScopeHandler,
-        http_version: str,
-        scheme: str,
-        raw_path: bytes,
-        query_string: bytes,
-        headers: Headers,
-        client: Address,
-        server: Address,
-        extras: dict[str, Any],
-    ) -> int:
-        """OPEN a ``websocket`` scope; returns its id."""
+    def open_websocket(self, handler: WSScopeHandler, fields: OpenFields) -> int:
+        """OPEN a ``websocket`` scope (method ``GET``, body mode none); returns its id."""
 
     def send_request_body(self, scope_id: int, body: bytes, more: bool) -> None: ...
     def grant(self, scope_id: int, nbytes: int) -> None: ...

@@ -41,6 +41,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 from collections import deque
 from typing import Any
 
@@ -125,6 +126,16 @@ class LinkIO:
     def queued_bytes(self) -> int:
         """Bytes queued for the peer and not yet written (the link's backlog)."""
         return self._frames_size + len(self._out)
+
+    def peer_pid(self) -> int | None:
+        """The worker's pid as this process's kernel sees it (``SO_PEERCRED``);
+        None when it lives in another pid namespace (a container)."""
+        try:
+            raw = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        except OSError:
+            return None
+        pid = int.from_bytes(raw[:4], sys.byteorder)
+        return pid or None
 
     # --- the subclass's side ------------------------------------------------------
 

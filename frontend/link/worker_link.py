@@ -34,11 +34,10 @@ import asyncio
 import logging
 import os
 import socket
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import BodyMode, Event, Kind
+from pagi.protocol import Event, Kind
 from pagi.protocol import messages as m
 from pagi.protocol.fields import (
     CREDIT_BYTES,
@@ -71,7 +70,7 @@ from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
 from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
 
 from ..config import FrontConfig
-from .handle import Address, Headers
+from .handle import OpenFields
 from .handshake import read_hello, welcome
 from .io import LinkIO, LinkViolation
 from .scope import LinkScope
@@ -84,6 +83,9 @@ if TYPE_CHECKING:
 __all__ = ["WorkerLink"]
 
 logger = logging.getLogger("pagi.front")
+
+#: Scope messages other than EVENT, from the worker.
+_SCOPE_KINDS = frozenset((_END, _CREDIT, _ABORT))
 
 
 class WorkerLink(LinkIO):
@@ -156,25 +158,12 @@ class WorkerLink(LinkIO):
 
     # --- the HTTP layer's side ---------------------------------------------
 
-    def open_http(
-        self,
-        handler: HTTPScopeHandler,
-        scope_type: str,
-        http_version: str,
-        method: str,
-        scheme: str,
-        raw_path: bytes,
-        query_string: bytes,
-        headers: Headers,
-        client: Address,
-        server: Address,
-        extras: dict[str, Any],
-        body_mode: BodyMode,
-    ) -> int:
+    def open_http(self, handler: HTTPScopeHandler, fields: OpenFields) -> int:
         """Queue OPEN for a new ``http`` or ``sse`` scope and return its id.
 
         On a link that has already died the handler gets ``on_worker_lost``
-        from the next loop iteration (never re-entrantly).
+        from the next loop iteration (never re-entrantly). Header pairs encode
+        as msgpack arrays, tuples or lists alike.
         """
         self._last_sid = sid = self._last_sid + 1
         if self.closed:
@@ -182,37 +171,10 @@ class WorkerLink(LinkIO):
             return sid
         self._scopes[sid] = LinkScope(handler, self._config.response_window)
         self.open_scopes += 1
-        self._send(
-            [
-                _OPEN,
-                sid,
-                scope_type,
-                http_version,
-                method,
-                scheme,
-                raw_path,
-                query_string,
-                headers,  # pairs encode as msgpack arrays either way
-                client,
-                server,
-                extras,
-                body_mode,
-            ]
-        )
+        self._send([_OPEN, sid, *fields])
         return sid
 
-    def open_websocket(
-        self,
-        handler: WSScopeHandler,
-        http_version: str,
-        scheme: str,
-        raw_path: bytes,
-        query_string: bytes,
-        headers: Headers,
-        client: Address,
-        server: Address,
-        extras: dict[str, Any],
-    ) -> int:
+    def open_websocket(self, handler: WSScopeHandler, fields: OpenFields) -> int:
         """Queue OPEN for a new ``websocket`` scope and return its id (as :meth:`open_http`)."""
         self._last_sid = sid = self._last_sid + 1
         if self.closed:
@@ -220,22 +182,7 @@ class WorkerLink(LinkIO):
             return sid
         self._scopes[sid] = WSLinkScope(handler, self._config.response_window)
         self.open_scopes += 1
-        self._send(
-            m.open_scope(
-                sid,
-                "websocket",
-                http_version,
-                "GET",
-                scheme,
-                raw_path,
-                query_string,
-                headers,
-                client,
-                server,
-                extras,
-                BodyMode.NONE,
-            )
-        )
+        self._send([_OPEN, sid, *fields])
         return sid
 
     def send_request_body(self, scope_id: int, body: bytes, more: bool) -> None:
@@ -291,16 +238,6 @@ class WorkerLink(LinkIO):
         if not self.closed and self.welcomed:
             self._send([_PING, 0, self._last_sid])
 
-    def peer_pid(self) -> int | None:
-        """The worker's pid as this process's kernel sees it (``SO_PEERCRED``);
-        None when it lives in another pid namespace (a container)."""
-        try:
-            raw = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        except OSError:
-            return None
-        pid = int.from_bytes(raw[:4], sys.byteorder)
-        return pid or None
-
     def drain(self, why: str) -> None:
         """Route nothing new here and ask the worker to stop (reload, scale down,
         ``pagi-ctl drain``); the worker answers DRAIN and exits once closed."""
@@ -348,38 +285,28 @@ class WorkerLink(LinkIO):
                 self._check_known(sid, Event(code).name)
                 return
             scope.on_event(sid, code, msg, fd)
-        elif kind == _END:
+        elif kind in _SCOPE_KINDS:
             if not self.welcomed:
-                raise LinkViolation("END before HELLO")
+                raise LinkViolation(f"{Kind(kind).name} before HELLO")
             sid = msg[SCOPE_ID]
-            scope = self._scopes.pop(sid, None)
+            scope = self._scopes.pop(sid, None) if kind == _END else self._scopes.get(sid)
             if scope is None:
-                self._check_known(sid, "END")
+                self._check_known(sid, Kind(kind).name)
                 return
-            self.open_scopes -= 1
-            self._pool.capacity_changed()
-            if scope.handler is not None:
-                scope.handler.on_end(msg[END_OUTCOME], msg[END_STARTED], msg[END_DETAIL])
-            if self.draining and not self.open_scopes:
-                self._close_drained()
-        elif kind == _ABORT:
-            if not self.welcomed:
-                raise LinkViolation("ABORT before HELLO")
-            sid = msg[SCOPE_ID]
-            scope = self._scopes.get(sid)
-            if scope is None:
-                self._check_known(sid, "ABORT")
-            elif scope.handler is not None:
-                scope.handler.on_abort(msg[2])
-        elif kind == _CREDIT:
-            if not self.welcomed:
-                raise LinkViolation("CREDIT before HELLO")
-            sid = msg[SCOPE_ID]
-            scope = self._scopes.get(sid)
-            if scope is None:
-                self._check_known(sid, "CREDIT")
-            elif scope.handler is not None:
-                scope.handler.on_request_credit(msg[CREDIT_BYTES])
+            handler = scope.handler
+            if kind == _END:
+                self.open_scopes -= 1
+                self._pool.capacity_changed()
+                if handler is not None:
+                    handler.on_end(msg[END_OUTCOME], msg[END_STARTED], msg[END_DETAIL])
+                if self.draining and not self.open_scopes:
+                    self._close_drained()
+            elif handler is None:
+                pass  # detached (close_scope / ws_disconnect): only END still matters
+            elif kind == _CREDIT:
+                handler.on_request_credit(msg[CREDIT_BYTES])
+            else:
+                handler.on_abort(msg[2])
         elif kind == _HELLO:
             if self.welcomed:
                 raise LinkViolation("second HELLO")

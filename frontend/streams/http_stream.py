@@ -11,12 +11,7 @@ line. It does not know the HTTP version: bytes go out through its
 
 State (each written only here):
 
-* ``phase`` — one of :data:`WAITING` < :data:`OPENED` < :data:`STARTED` <
-  :data:`SENDING` < :data:`APP_DONE` < :data:`DONE`; it only moves forward.
-  ``SENDING`` and later: the head went to the writer. ``APP_DONE``: the app's
-  last response message arrived (a file or the trailers may still be going
-  out). ``DONE``: the response was handed over completely or abandoned, and
-  the access line was written (exactly once, on entering ``DONE``).
+* ``phase`` — see :mod:`.http_phase`; it only moves forward.
 * ``link`` — the worker link while the scope is live there: set by OPEN,
   cleared by END, by the worker's loss and by our CLOSE. Nothing is sent to
   the worker for this scope while it is None.
@@ -37,7 +32,8 @@ from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
 from ..access_log import log_access, short_target
 from ..forwarded import scope_addresses
-from .file_body import PUMP_DONE, PUMP_YIELD, FileBody
+from .file_response import FileResponse
+from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
 from .opening import RETRY_AFTER, open_scope
 from .outcome import (
     ENDED_STATUS,
@@ -56,8 +52,6 @@ if TYPE_CHECKING:
     from .interfaces import ExtraHeaders, Headers, HTTPWriter, Refusal, StreamHost
 
 logger = logging.getLogger("pagi.front")
-
-WAITING, OPENED, STARTED, SENDING, APP_DONE, DONE = range(6)
 
 _NO_HEADERS: Headers = []
 
@@ -83,7 +77,6 @@ class HTTPStream:
         "started_at",
         "status",
         "target",
-        "trailer_headers",
         "trailers",
         "ungranted",
         "waiter",
@@ -125,8 +118,7 @@ class HTTPStream:
         self.trailers = False
         self.body_bytes = 0
         self.ungranted = 0  # response bytes written while paused, not yet credited
-        self.file: FileBody | None = None
-        self.trailer_headers: Headers | None = None  # arrived while a file is still going out
+        self.file: FileResponse | None = None
         self.keepalive: SSEKeepalive | None = None
 
     @property
@@ -176,17 +168,19 @@ class HTTPStream:
         )
         self.sid = link.open_http(
             self,
-            "sse" if self.sse else "http",
-            self.http_version,
-            self.method,
-            scheme,
-            raw_path,
-            query,
-            headers,
-            client,
-            server,
-            conn.scope_extras,
-            mode,
+            (
+                "sse" if self.sse else "http",
+                self.http_version,
+                self.method,
+                scheme,
+                raw_path,
+                query,
+                headers,
+                client,
+                server,
+                conn.scope_extras,
+                mode,
+            ),
         )
 
     def opened_late(self) -> None:
@@ -271,28 +265,26 @@ class HTTPStream:
         if self.phase == DONE:
             os.close(fd)
             return
-        body = self.file = FileBody(fd, offset, None)
-        known = body.length_of(length)
+        file = self.file = FileResponse(self, fd, offset)
+        known = file.body.length_of(length)
         if isinstance(known, str):
-            self._file_failed(known)
+            self.file_failed(known)
             return
         if self.phase == STARTED and not self._respond(known, True):
             return
         if not self.trailers:
             self.phase = APP_DONE
-        body.remaining = self.writer.room(known)
-        self._pump_file()
+        file.body.remaining = self.writer.room(known)
+        file.pump()
 
     def on_response_trailers(self, headers: Headers) -> None:
         if self.phase == DONE:
             return
         self.phase = APP_DONE
-        if self.file is None:
-            if self._trailers_refused(self.writer.trailers(headers)):
-                return
+        if self.file is not None:
+            self.file.trailers = headers
+        elif not self._trailers_refused(self.writer.trailers(headers)):
             self._complete()
-        else:
-            self.trailer_headers = headers
 
     def on_sse_keepalive(self, interval: float, comment: str) -> None:
         if self.phase != DONE and self.sse and (self.keepalive is not None or interval > 0):
@@ -309,7 +301,7 @@ class HTTPStream:
             if link is not None and self.phase != DONE:
                 link.grant(self.sid, ungranted)
         if self.file is not None:
-            self._pump_file()
+            self.file.pump()
 
     # --- the end of the scope ----------------------------------------------------
 
@@ -351,9 +343,7 @@ class HTTPStream:
     def client_gone(self) -> None:
         """The client connection ended: abandon the stream; CLOSE the scope if that matters."""
         phase = self.phase
-        if phase != DONE:
-            self._log(self.status if phase >= SENDING else 499)
-            self.phase = DONE
+        self._abandon()
         # A scope whose response is complete and whose body was all delivered
         # needs no CLOSE; any other live scope does (the app may be waiting).
         done = phase >= APP_DONE and self.request_done
@@ -366,18 +356,11 @@ class HTTPStream:
         started): the connection should let that leave before resetting.
         """
         self.release(reason)
-        phase = self.phase
-        if phase == DONE:
+        if self.phase >= SENDING:
+            self._abandon()
             return False
-        if phase >= SENDING:
-            self._log(self.status)
-            self.phase = DONE
-            return False
-        logger.info(
-            "503 to %s for %s: %s before its response started", self.conn.peer, self.label(), reason
-        )
         message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self.reply(503, message, RETRY_AFTER)  # another server may take the retry
+        self._refuse(message, f"{reason} before its response started")
         return True
 
     def fail_request(self, status: int, message: str) -> bool:
@@ -403,11 +386,8 @@ class HTTPStream:
         written (PAGI Www 0.6: an incomplete response never looks complete)."""
         if self.phase == WAITING:
             # still waiting for a worker: refused like an admission limit
-            logger.info(
-                "503 to %s for %s: the server is shutting down", self.conn.peer, self.label()
-            )
             self.release(None)
-            self.reply(503, "the server is shutting down", RETRY_AFTER)
+            self._refuse("the server is shutting down")
         elif self.sse and self.phase == SENDING and is_event_stream(self.headers):
             self.release(reasons.SERVER_SHUTDOWN)
             if self.keepalive is not None:
@@ -442,11 +422,21 @@ class HTTPStream:
 
     def abort_response(self) -> None:
         """The response cannot be completed: log it and reset."""
+        self._abandon()
+        self.release(reasons.SERVER_ERROR)
+        self.writer.abort()
+
+    def _abandon(self) -> None:
+        """No byte more goes out: the access line for the response as it stands."""
         if self.phase != DONE:
             self._log(self.status if self.phase >= SENDING else 499)
             self.phase = DONE
-        self.release(reasons.SERVER_ERROR)
-        self.writer.abort()
+
+    def _refuse(self, message: str, why: str = "") -> None:
+        """``503`` (with ``retry-after``: another server may take the retry)
+        for a stream whose response had not started."""
+        logger.info("503 to %s for %s: %s", self.conn.peer, self.label(), why or message)
+        self.reply(503, message, RETRY_AFTER)
 
     def release(self, reason: str | None) -> None:
         """Free the stream's resources; CLOSE its scope with ``reason`` if still live."""
@@ -517,46 +507,28 @@ class HTTPStream:
             self.file.close()
             self.file = None
 
-    def _file_failed(self, message: str) -> None:
-        self._close_file()
-        if self.phase < SENDING:
-            logger.error(
-                "500: %s (worker %s, %s from %s)",
-                message,
-                self.worker,
-                self.label(),
-                self.conn.peer,
-            )
-            self.reply(500, "", ())
-        else:
-            self._cut(message)
+    # --- the file body (driven by self.file) -------------------------------------------
 
-    def _file_chunk(self, data: bytes) -> None:
+    def file_chunk(self, data: bytes) -> None:
         self.body_bytes += self.writer.data(data, False)
 
-    def _pump_file(self) -> None:
-        body = self.file
-        if body is None or self.phase == DONE:
-            return
+    def file_sent(self, trailers: Headers | None) -> None:
+        """The whole file is out (one that shrank since fstat is caught by the
+        writer's end); ``trailers``: the app's, if they came meanwhile."""
+        self._close_file()
         writer = self.writer
-        try:
-            result = body.pump(self._file_chunk, writer.blocked)
-        except OSError as exc:
-            self._file_failed(f"reading the response file failed: {exc.strerror or exc}")
-            return
-        if result == PUMP_YIELD:
-            self.conn.loop.call_soon(self._pump_file)
-            return
-        if result != PUMP_DONE:
-            return  # blocked: on_writable pumps again
-        self._close_file()  # a file that shrank since fstat is caught by the writer's end
         if not self.trailers:
             self.body_bytes += writer.data(b"", True)
             self._complete()
             return
         writer.flush()
-        trailers = self.trailer_headers
-        if trailers is not None:
-            if self._trailers_refused(writer.trailers(trailers)):
-                return
+        if trailers is not None and not self._trailers_refused(writer.trailers(trailers)):
             self._complete()
+
+    def file_failed(self, message: str) -> None:
+        self._close_file()
+        if self.phase < SENDING:
+            log_failure(500, message, self.worker, self.label(), self.conn.peer)
+            self.reply(500, "", ())
+        else:
+            self._cut(message)

@@ -39,7 +39,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from pagi.protocol import reasons
+from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED
 
 from ..access_log import log_access
@@ -51,13 +51,14 @@ from ..websocket.keepalive import PingPolicy
 from .opening import RETRY_AFTER, open_scope
 from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
 from .ws_channel import WSChannel
+from .ws_denial import WSDenial
 from .ws_input import WSInput
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
-    from .interfaces import ExtraHeaders, Headers, StreamHost, WSWriter
+    from .interfaces import ExtraHeaders, Headers, Refusal, StreamHost, WSWriter
 
 logger = logging.getLogger("pagi.front")
 
@@ -71,8 +72,6 @@ class WSStream:
     """One WebSocket; the scope handler of its ``websocket`` scope."""
 
     __slots__ = (
-        "_deny",
-        "_deny_status",
         "_disconnect_pending",
         "_pending",
         "_timer",
@@ -81,6 +80,7 @@ class WSStream:
         "channel",
         "conn",
         "deflate",
+        "denial",
         "http_version",
         "input",
         "link",
@@ -119,8 +119,7 @@ class WSStream:
         self.channel: WSChannel | None = None  # from the accept on
         self.body_bytes = 0  # denial body / message bytes written (access log)
         self._pending: tuple[bytes, bytes, RequestHeaders] | None = None
-        self._deny: tuple[int, Headers] | None = None  # a denial head not yet written
-        self._deny_status = 0
+        self.denial: WSDenial | None = None  # the app's HTTP response refusing the handshake
         self._disconnect_pending: tuple[int, str] | None = None
         config = conn.ctx.config
         self.pings = PingPolicy(config.ws_ping_interval, config.ws_ping_timeout)
@@ -180,14 +179,19 @@ class WSStream:
         )
         self.sid = link.open_websocket(
             self,
-            self.http_version,
-            scheme,
-            raw_path,
-            query,
-            headers,
-            client,
-            server,
-            {"subprotocols": self.subprotocols, **conn.scope_extras},
+            (
+                "websocket",
+                self.http_version,
+                "GET",
+                scheme,
+                raw_path,
+                query,
+                headers,
+                client,
+                server,
+                {"subprotocols": self.subprotocols, **conn.scope_extras},
+                BodyMode.NONE,
+            ),
         )
 
     def opened_late(self) -> None:
@@ -205,9 +209,7 @@ class WSStream:
         deflate = self.deflate
         refused = self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
         if refused is not None:
-            log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
-            self.disconnect(1006, reasons.SERVER_ERROR)
-            self.reply(refused.status, "", ())
+            self.refused(refused)
             return
         self.phase = OPEN
         self.accepted_at = self.conn.loop.time()
@@ -260,18 +262,17 @@ class WSStream:
             return
         self._cancel_timer()
         self.phase = DENYING
-        self._deny = (status, headers)
-        self.conn.loop.call_soon(self._flush_denial_head)
+        self.denial = WSDenial(self, status, headers)
 
     def on_response_body(self, body: bytes, more: bool) -> None:
-        if self.phase != DENYING:
+        denial = self.denial
+        if self.phase != DENYING or denial is None:
             return
-        if self._deny is not None and not self._denial_head(None if more else len(body), not more):
+        if not denial.head_out(None if more else len(body), not more):
             return
-        writer = self.writer
-        self.body_bytes += writer.data(body, not more)
+        self.body_bytes += self.writer.data(body, not more)
         if not more:
-            self._log(self._deny_status)
+            self._log(denial.status)
             self.disconnect(1006, DENIED)
             self._end_http()
         elif body:
@@ -416,22 +417,13 @@ class WSStream:
         self.disconnect(1006, HANDSHAKE_TIMEOUT)
         self.reply(504, "the application did not answer the WebSocket handshake in time", ())
 
-    def _flush_denial_head(self) -> None:
-        if self.phase == DENYING and self._deny is not None and self._denial_head(None, False):
-            self.writer.flush()
-
-    def _denial_head(self, length: int | None, final: bool) -> bool:
-        assert self._deny is not None
-        status, headers = self._deny
-        self._deny = None
-        self._deny_status = status
-        refused = self.writer.respond(status, headers, False, length, final)
-        if refused is None:
-            return True
+    def refused(self, refused: Refusal) -> None:
+        """The writer would not send the app's accept or denial head: the
+        client gets ``refused.status`` instead (500, or 502 for a head that
+        could split the response)."""
         log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
         self.disconnect(1006, reasons.SERVER_ERROR)
         self.reply(refused.status, "", ())
-        return False
 
     # --- closing --------------------------------------------------------------------
 

@@ -32,11 +32,11 @@ class FakeLink:
         self.sent.append(what)
         return self._sid
 
-    def open_http(self, handler: Any, scope_type: str, *args: Any) -> int:
-        return self._open(handler, ("open", scope_type, *args))
+    def open_http(self, handler: Any, fields: tuple[Any, ...]) -> int:
+        return self._open(handler, ("open", *fields))
 
-    def open_websocket(self, handler: Any, *args: Any) -> int:
-        return self._open(handler, ("open", "websocket", *args))
+    def open_websocket(self, handler: Any, fields: tuple[Any, ...]) -> int:
+        return self._open(handler, ("open", *fields))
 
     def send_request_body(self, sid: int, body: bytes, more: bool) -> None:
         self.sent.append(("body", body, more))

@@ -144,17 +144,19 @@ class Setup:
     def open(self, handler: Recorder, body_mode: BodyMode = BodyMode.NONE) -> int:
         return self.link.open_http(
             handler,
-            "http",
-            "1.1",
-            "GET",
-            "http",
-            b"/x",
-            b"a=1",
-            [(b"host", b"h")],
-            ["127.0.0.1", 5000],
-            ["127.0.0.1", 8000],
-            {},
-            body_mode,
+            (
+                "http",
+                "1.1",
+                "GET",
+                "http",
+                b"/x",
+                b"a=1",
+                [(b"host", b"h")],
+                ["127.0.0.1", 5000],
+                ["127.0.0.1", 8000],
+                {},
+                body_mode,
+            ),
         )
 
     async def settle(self) -> None:

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
-from pagi.frontend.streams.http_stream import DONE, SENDING, HTTPStream
+from pagi.frontend.streams.http_phase import DONE, SENDING
+from pagi.frontend.streams.http_stream import HTTPStream
 from pagi.frontend.streams.opening import RETRY_AFTER
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED, RETURNED

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from pagi.frontend.streams.ws_phase import CLOSING, DONE, FAILING, HANDSHAKE, OPEN
 from pagi.frontend.streams.ws_stream import DENIED, WSStream
-from pagi.protocol import reasons
+from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED, RETURNED
 from stream_doubles import FakeHost, FakeLink, FakePool, FakeWSWriter
 
@@ -54,10 +54,16 @@ def test_opens_a_websocket_scope_with_ws_scheme_and_subprotocols() -> None:
         link = FakeLink()
         stream, _writer, _ = make(link)
         assert stream.phase == HANDSHAKE and link.handler is stream
-        kind, scope_type, version, scheme, raw_path, query, *rest = link.sent[0]
-        assert (kind, scope_type, version, scheme) == ("open", "websocket", "1.1", "ws")
+        kind, scope_type, version, method, scheme, raw_path, query, *rest = link.sent[0]
+        assert (kind, scope_type, version, method, scheme) == (
+            "open",
+            "websocket",
+            "1.1",
+            "GET",
+            "ws",
+        )
         assert (raw_path, query) == (b"/chat", b"room=1")
-        assert rest[-1] == {"subprotocols": ["chat"]}
+        assert rest[-2:] == [{"subprotocols": ["chat"]}, BodyMode.NONE]
 
     run(main)
 

@@ -21,7 +21,7 @@ from pagi.protocol.kinds import (
 )
 from pagi.protocol.kinds import HTTP_RESPONSE_START as START
 from pagi.protocol.kinds import SSE_KEEPALIVE as KEEPALIVE
-from pagi.worker import sse_scope
+from pagi.worker import sse_verdict
 from pagi.worker.http_events import InvalidEvent, UnexpectedEvent
 from pagi.worker.http_scope import HTTPScope
 from pagi.worker.sse_scope import SSEScope, open_sse_scope
@@ -482,7 +482,7 @@ def test_an_app_that_raises_on_sse_is_replayed_as_http(caplog: pytest.LogCapture
         assert session.starts()[0][3] == 200
         assert session.bodies() == [(b"data: plain\n\n", False)]
         assert session.ends() == [[END, 3, 0, True, ""]]
-        assert sse_scope.app_verdict(app) == sse_scope.HTTP_ONLY
+        assert sse_verdict.app_verdict(app) == sse_verdict.HTTP_ONLY
         lines = [
             r.getMessage() for r in caplog.records if "does not handle 'sse'" in r.getMessage()
         ]
@@ -550,7 +550,7 @@ def test_no_replay_once_the_app_spoke_sse() -> None:
         assert session.ends() == [
             [END, 3, 1, False, "UnexpectedEvent: sse.send: sse.start has not been sent"]
         ]
-        assert sse_scope.app_verdict(app) == sse_scope.SPEAKS_SSE
+        assert sse_verdict.app_verdict(app) == sse_verdict.SPEAKS_SSE
         later = open_sse_scope(StubSession(app), open_msg(), "auto")  # type: ignore[arg-type]
         assert isinstance(later, SSEScope) and not later._replay
 
@@ -567,7 +567,7 @@ def test_no_replay_after_body_was_consumed() -> None:
         scope.on_request_body(b"x", False)
         await scope.run()
         assert session.ends() == [[END, 3, 1, False, "RuntimeError: after reading"]]
-        assert sse_scope.app_verdict(app) == sse_scope.UNKNOWN
+        assert sse_verdict.app_verdict(app) == sse_verdict.UNKNOWN
 
     run(main)
 
