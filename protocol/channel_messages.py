@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from .field_checks import is_non_negative_int
 from .kinds import Kind
 
 #: Longest group or channel name (Django Channels' limit too).
@@ -59,10 +60,6 @@ def is_channel_name(value: object) -> bool:
         and len(value) <= MAX_NAME_LENGTH
         and _CHANNEL_RE.match(value) is not None
     )
-
-
-def _is_scope_or_zero(value: object) -> bool:
-    return type(value) is int and value >= 0
 
 
 def is_channel_message(value: object) -> bool:
@@ -118,8 +115,8 @@ def parse_prefix(prefix: str) -> tuple[str, int] | None:
 #: Field checks after ``[kind, scope_id]`` (joined into the link's table by
 #: :mod:`pagi.protocol.messages`).
 FIELDS: Final[dict[int, tuple[Any, ...]]] = {
-    Kind.JOIN: (_is_scope_or_zero, is_group_name),
-    Kind.LEAVE: (_is_scope_or_zero, is_group_name),
+    Kind.JOIN: (is_non_negative_int, is_group_name),
+    Kind.LEAVE: (is_non_negative_int, is_group_name),
     Kind.GROUP_SEND: (is_group_name, is_channel_message),
     Kind.CHANNEL_SEND: (is_channel_name, is_channel_message),
     Kind.GROUP_DELIVER: (is_group_name, is_channel_message),
