@@ -12,7 +12,8 @@
   ``{"closed": reason}`` and closes the WebSocket with 1013.
 * SSE ``/feed/<group>``: join, then one event per channel message (its JSON).
 * HTTP ``POST /publish/<group>``: the JSON body is group_sent; 204.
-  ``GET /pid``: the worker's pid. ``GET /receive``: an http scope has no
+  ``GET /pid``: the worker's pid. ``GET /offered``: whether the scope has
+  ``pagi.channels`` (key and extension), as JSON. ``GET /receive``: an http scope has no
   channel (500, the RuntimeError's text).
 """
 
@@ -48,6 +49,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 break
         await scope["pagi.channels"].group_send(path.removeprefix("/publish/"), json.loads(body))
         await _respond(send, 204, b"")
+    elif path == "/offered":  # is the channel API there (extension and scope key)?
+        offered = {"key": "pagi.channels" in scope, "ext": "pagi.channels" in scope["extensions"]}
+        await _respond(send, 200, json.dumps(offered).encode())
     elif path == "/pid":
         await _respond(send, 200, str(os.getpid()).encode())
     elif path == "/receive":

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 from channel_clients import Member, spread
-from harness import Front, Processes
+from harness import Front, Processes, run_command
 from websockets.exceptions import ConnectionClosed
 
 APP = "channels_app:app"
@@ -175,3 +175,36 @@ def test_a_killed_worker_loses_only_its_own_subscribers(front: Front) -> None:
     sender.group_send("live", {"type": "t", "n": 200})
     for m in [*survivors, newcomer]:
         assert m.got(1) == [{"type": "t", "n": 200}]
+
+
+def test_sse_members_over_http2(front: Front) -> None:
+    """A feed over HTTP/2 (prior-knowledge h2c) gets a group message published
+    over HTTP/1.1, like one over HTTP/1.1 does."""
+    headers = {"accept": "text/event-stream"}
+    with (
+        httpx.Client(base_url=front.url, http1=False, http2=True, timeout=10) as h2,
+        httpx.Client(base_url=front.url, timeout=10) as h1,
+        h2.stream("GET", "/feed/h2news", headers=headers) as feed2,
+        h1.stream("GET", "/feed/h2news", headers=headers) as feed1,
+    ):
+        assert feed2.http_version == "HTTP/2"
+        streams = [feed2.iter_lines(), feed1.iter_lines()]
+        for lines in streams:
+            assert "ready" in json.loads(next(ln for ln in lines if ln.startswith("data:"))[5:])
+        assert h1.post("/publish/h2news", json={"type": "n", "v": 2}).status_code == 204
+        for lines in streams:
+            data = next(ln for ln in lines if ln.startswith("data:"))
+            assert json.loads(data[5:]) == {"type": "n", "v": 2}
+
+
+def test_channels_off(procs: Processes, front: Front) -> None:
+    assert httpx.get(front.url + "/offered").json() == {"key": True, "ext": True}
+    procs.socket_dir = procs.tmp / "sock-off"
+    off = procs.front("--channels", "off", app=APP)
+    assert httpx.get(off.url + "/offered").json() == {"key": False, "ext": False}
+
+
+def test_bad_channels_option_is_refused() -> None:
+    result = run_command("pagi-front", "--channels", "memcached://x", "--app", APP)
+    assert result.returncode == 2
+    assert "expected 'front', 'off' or a Redis URL" in result.stderr
