@@ -39,6 +39,9 @@ from pagi.protocol.kinds import CHANNEL_SEND, GROUP_SEND, JOIN, LEAVE
 
 logger = logging.getLogger("pagi.front")
 
+#: Lost links whose per-scope memberships are kept for groups_of.
+MAX_ORPHANS = 8
+
 
 class ChannelLink(Protocol):
     """What the broker needs of a worker link."""
@@ -61,6 +64,7 @@ class ChannelBroker:
     __slots__ = (
         "_links",
         "_members",
+        "_orphans",
         "_scopes",
         "backlog_limit",
         "capacity",
@@ -80,6 +84,10 @@ class ChannelBroker:
         self._links: dict[int, ChannelLink] = {}  # worker_id -> link
         self._members: dict[str, dict[ChannelLink, int]] = {}
         self._scopes: dict[ChannelLink, dict[int, dict[str, int]]] = {}
+        # The per-scope memberships of the last few links lost, so that the
+        # connections of a worker that died can take their groups along when
+        # they resume elsewhere (groups_of); bounded, oldest forgotten first.
+        self._orphans: dict[ChannelLink, dict[int, dict[str, int]]] = {}
 
     # --- the pool --------------------------------------------------------------
 
@@ -90,7 +98,11 @@ class ChannelBroker:
         """The worker is gone: forget every membership it had."""
         if self._links.get(link.worker_id) is link:
             del self._links[link.worker_id]
-        self._scopes.pop(link, None)
+        scopes = self._scopes.pop(link, None)
+        if scopes:
+            self._orphans[link] = scopes
+            if len(self._orphans) > MAX_ORPHANS:
+                del self._orphans[next(iter(self._orphans))]
         for group in [g for g, members in self._members.items() if link in members]:
             members = self._members[group]
             del members[link]
@@ -99,8 +111,10 @@ class ChannelBroker:
 
     def groups_of(self, link: ChannelLink, sid: int) -> list[str]:
         """The groups scope ``sid`` of ``link`` is in: what a connection moving
-        to another worker takes along (OPEN ``extras["channels"]["groups"]``)."""
-        scopes = self._scopes.get(link)
+        to another worker takes along (OPEN ``extras["channels"]["groups"]``).
+        Also answers for the last :data:`MAX_ORPHANS` links lost (a worker
+        that died: its connections resume elsewhere)."""
+        scopes = self._scopes.get(link) or self._orphans.get(link)
         groups = scopes.get(sid) if scopes is not None and sid else None
         return list(groups) if groups else []
 

@@ -69,7 +69,8 @@ def test_leave_counts_and_link_loss() -> None:
     assert broker.members("g") == 1 and broker.groups_of(a, 1) == []
     broker.on_message(b, cm.join(4, "g"))
     broker.link_lost(a)  # its members are gone; b's are not
-    assert broker.members("g") == 1 and broker.groups_of(a, 2) == []
+    assert broker.members("g") == 1
+    assert broker.groups_of(a, 2) == ["g"]  # kept for its connections to resume elsewhere
     broker.on_message(b, cm.group_send("g", {"type": "x"}))
     assert a.got == [] and b.got == [cm.group_deliver("g", {"type": "x"})]
 
@@ -111,3 +112,14 @@ def test_relay_subscribes_per_group_and_carries_sends() -> None:
         ("unsub", "g"),
     ]
     assert a.got == [] and b.got == [cm.channel_deliver("nd.2!c1", {"type": "local"})]
+
+
+def test_lost_links_memberships_are_bounded() -> None:
+    broker = ChannelBroker("nd", 100, 1000)
+    links = [FakeLink(i) for i in range(1, 12)]
+    for link in links:
+        broker.link_added(link)
+        broker.on_message(link, cm.join(1, f"g{link.worker_id}"))
+        broker.link_lost(link)
+    assert broker.groups_of(links[0], 1) == []  # forgotten: more than 8 were lost since
+    assert broker.groups_of(links[-1], 1) == ["g11"]
