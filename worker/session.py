@@ -253,7 +253,9 @@ class Session:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]
-        if self.channel_sender is not None:
+        if self.channel_sender is not None and not self.link.closed:
+            # (after link_lost the hub closed this link's scope channels; the
+            # ids may already name scopes of the next link)
             self._worker.channels.scope_ended(scope.sid)
         self._worker.scope_done(scope)
 

@@ -15,7 +15,8 @@ Invariants:
 * A closed channel is in no group and not in ``_channels``; closing is
   idempotent.
 * While detached (no link), group and remote messages are dropped and counted
-  in ``unsent``; memberships are kept and announced again on the next link.
+  in ``unsent``; the channels of scopes are closed (those scopes are over),
+  other memberships are kept and announced again on the next link.
 * A direct message to a channel of this worker never leaves the process.
 """
 
@@ -83,7 +84,12 @@ class ChannelHub:
                 link.send_frame(encode(cm.join(channel.scope, group)))
 
     def detach(self) -> None:
+        """The link is gone: its scopes are over, so their channels close now
+        (scope ids restart on the next link); other channels stay, and their
+        memberships are announced again on :meth:`attach`."""
         self._link = None
+        for channel in list(self._by_scope.values()):
+            self.close_channel(channel, "link lost")
 
     @property
     def attached(self) -> bool:

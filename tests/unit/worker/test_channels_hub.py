@@ -114,13 +114,27 @@ def test_bad_input_raises_in_the_call_and_sends_nothing() -> None:
 
 def test_detached_hub_keeps_memberships_and_announces_them_on_attach() -> None:
     hub = ChannelHub(10)
-    ch = hub.new_channel(scope=2)
+    ch = hub.new_channel()
     hub.group_add(ch, "g", Overflow.DROP_OLDEST)
     hub.group_send("g", {"type": "lost"})
     assert hub.unsent == 1
     link = Link()
     hub.attach(link, "n2.4", 1 << 20)
-    assert link.sent == [cm.join(2, "g")] and ch.name == "n2.4!" + ch.local
+    assert link.sent == [cm.join(0, "g")] and ch.name == "n2.4!" + ch.local
+
+
+def test_losing_the_link_closes_the_scope_channels_only() -> None:
+    hub, _link = attached()
+    scoped, free = hub.new_channel(scope=4), hub.new_channel()
+    for ch in (scoped, free):
+        hub.group_add(ch, "g", Overflow.DROP_OLDEST)
+    hub.detach()
+    assert scoped.closed_reason == "link lost" and free.closed_reason is None
+    link = Link()
+    hub.attach(link, "n3.1", 1 << 20)
+    assert link.sent == [cm.join(0, "g")]
+    hub.scope_ended(4)  # an id of the new link: nothing of the old one is touched
+    assert free.closed_reason is None
 
 
 def test_scope_api() -> None:
