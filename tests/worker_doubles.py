@@ -59,6 +59,7 @@ class StubSession:
         self.interface = interface
         self.ws_max_size: int | None = None
         self.ws_max_queue: int | None = None
+        self.channel_sender: object = None  # a front that offers no channels
         self.app = app
         self.root_path = ""
         self.state: dict[str, Any] = {"k": 1}

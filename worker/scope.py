@@ -45,6 +45,10 @@ class ScopeSource(Protocol):
     ws_max_size: int | None
     ws_max_queue: int | None
 
+    @property
+    def channel_sender(self) -> object:
+        """The channel API http scopes share; None when channels are off."""
+
     def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
         """``scope["pagi.channels"]``, or None when the front offers no channels."""
 
@@ -92,9 +96,11 @@ def _common(msg: Message, source: ScopeSource, scope_type: str) -> dict[str, Any
     scope["client"] = msg[9]
     scope["server"] = msg[10]
     scope["state"] = source.state.copy()
-    channels = source.scope_channels(msg[1], scope_type, msg[11])
-    if channels is not None:
-        scope["pagi.channels"] = channels
+    sender = source.channel_sender
+    if sender is not None:  # http scopes share it; the others get their own
+        scope["pagi.channels"] = (
+            sender if scope_type == "http" else source.scope_channels(msg[1], scope_type, msg[11])
+        )
     return scope
 
 

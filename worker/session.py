@@ -253,20 +253,20 @@ class Session:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]
-        if self.channel_sender is not None and not self.link.closed:
+        hub = self._worker.channels
+        if hub.by_scope and not self.link.closed:
             # (after link_lost the hub closed this link's scope channels; the
             # ids may already name scopes of the next link)
-            self._worker.channels.scope_ended(scope.sid)
+            hub.scope_ended(scope.sid)
         self._worker.scope_done(scope)
 
     def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> Sender | None:
-        """The ``pagi.channels`` object of a new scope (None: channels are off).
-        http scopes share one send-only object; websocket and sse scopes get
-        their own, re-joining the groups a moved connection had (``extras``
-        ``channels.groups``, set by the front when a connection resumes)."""
-        sender = self.channel_sender
-        if sender is None or scope_type == "http":
-            return sender
+        """The ``pagi.channels`` object of a new websocket or sse scope (None:
+        channels are off; http scopes share ``channel_sender``), re-joining
+        the groups a moved connection had (``extras`` ``channels.groups``, set
+        by the front when a connection resumes)."""
+        if self.channel_sender is None:
+            return None
         restore = None
         if extras:
             moved = extras.get("channels")

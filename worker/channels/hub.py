@@ -47,11 +47,11 @@ class LinkSender(Protocol):
 
 class ChannelHub:
     __slots__ = (
-        "_by_scope",
         "_channels",
         "_counter",
         "_groups",
         "_link",
+        "by_scope",
         "capacity",
         "max_frame_size",
         "prefix",
@@ -67,7 +67,9 @@ class ChannelHub:
         self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's, from WELCOME
         self._link: LinkSender | None = None
         self._channels: dict[str, Channel] = {}  # local part -> channel
-        self._by_scope: dict[int, Channel] = {}
+        #: The open channels of scopes, by scope id (read-only outside the
+        #: hub: a session skips scope_ended while it is empty).
+        self.by_scope: dict[int, Channel] = {}
         self._groups: dict[str, dict[Channel, Overflow]] = {}
         self._counter = itertools.count(1)
 
@@ -88,7 +90,7 @@ class ChannelHub:
         (scope ids restart on the next link); other channels stay, and their
         memberships are announced again on :meth:`attach`."""
         self._link = None
-        for channel in list(self._by_scope.values()):
+        for channel in list(self.by_scope.values()):
             self.close_channel(channel, "link lost")
 
     @property
@@ -124,7 +126,7 @@ class ChannelHub:
         channel = Channel(self.prefix, local, scope, capacity or self.capacity, overflow)
         self._channels[local] = channel
         if scope:
-            self._by_scope[scope] = channel
+            self.by_scope[scope] = channel
         return channel
 
     def channel_named(self, name: str) -> Channel | None:
@@ -138,16 +140,16 @@ class ChannelHub:
             channel.close(reason)
             return
         del self._channels[channel.local]
-        if channel.scope and self._by_scope.get(channel.scope) is channel:
-            del self._by_scope[channel.scope]
+        if channel.scope and self.by_scope.get(channel.scope) is channel:
+            del self.by_scope[channel.scope]
         for group in list(channel.groups):
             self.group_discard(channel, group)
         channel.close(reason)
 
     def scope_ended(self, scope: int) -> None:
         """The scope's app is over: close its channel, if it made one."""
-        if self._by_scope:
-            channel = self._by_scope.get(scope)
+        if self.by_scope:
+            channel = self.by_scope.get(scope)
             if channel is not None:
                 self.close_channel(channel, "scope ended")
 
