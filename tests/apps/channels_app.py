@@ -1,13 +1,13 @@
 """A PAGI app for the channel tests (tests/integration/test_channels*.py).
 
-* WebSocket ``/ws/<group>?overflow=drop_oldest|close&capacity_wait=S``: accept,
-  join ``<group>``, send ``{"ready": <channel name>, "pid": <worker pid>}``,
-  then forward every channel message as ``{"got": message}`` (after waiting
-  ``pause`` seconds first if the client asked, to let the queue overflow).
+* WebSocket ``/ws/<group>?overflow=drop_oldest|close``: accept, join
+  ``<group>``, send ``{"ready": <channel name>, "pid": <worker pid>}``, then
+  forward every channel message as ``{"got": message}``.
   The client's text messages are JSON commands: ``{"op": "group_send",
   "group", "message"}``, ``{"op": "send", "channel", "message"}``,
-  ``{"op": "discard", "group"}``, ``{"op": "join", "group"}``, ``{"op":
-  "pause", "seconds"}`` (stop forwarding for a while), ``{"op": "stats"}``
+  ``{"op": "discard", "group"}``, ``{"op": "join", "group"}``,
+  ``{"op": "pause"}`` / ``{"op": "resume"}`` (stop / restart forwarding, so
+  the channel's queue fills), ``{"op": "stats"}``
   (answers ``{"stats": {"groups", "dropped"}}``). A closed channel sends
   ``{"closed": reason}`` and closes the WebSocket with 1013.
 * SSE ``/feed/<group>``: join, then one event per channel message (its JSON).
@@ -80,7 +80,6 @@ async def _ws(scope: dict[str, Any], receive: Any, send: Any, group: str) -> Non
     await send({"type": "websocket.send", "text": json.dumps(ready)})
     paused = asyncio.Event()
     paused.set()
-    pause_for = [0.0]
 
     async def forward() -> None:
         try:
@@ -91,10 +90,6 @@ async def _ws(scope: dict[str, Any], receive: Any, send: Any, group: str) -> Non
         except ChannelClosed as exc:
             await send({"type": "websocket.send", "text": json.dumps({"closed": exc.reason})})
             await send({"type": "websocket.close", "code": 1013})
-
-    async def unpause() -> None:
-        await asyncio.sleep(pause_for[0])
-        paused.set()
 
     forwarder = asyncio.create_task(forward())
     try:
@@ -114,8 +109,8 @@ async def _ws(scope: dict[str, Any], receive: Any, send: Any, group: str) -> Non
                 await channels.group_discard(command["group"])
             elif op == "pause":
                 paused.clear()
-                pause_for[0] = command["seconds"]
-                asyncio.create_task(unpause())  # noqa: RUF006 - ends by itself
+            elif op == "resume":
+                paused.set()
             elif op == "stats":
                 stats = {"groups": channels.groups, "dropped": channels.dropped}
                 await send({"type": "websocket.send", "text": json.dumps({"stats": stats})})

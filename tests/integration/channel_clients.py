@@ -44,6 +44,14 @@ class Member:
             out.append(reply["got"])
         return out
 
+    def stats(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Ask for the app's stats: (channel messages that came first, stats)."""
+        self.command("stats")
+        before = []
+        while "stats" not in (reply := self.recv()):
+            before.append(reply["got"])
+        return before, reply["stats"]
+
     def nothing_more(self, wait: float = 0.3) -> None:
         try:
             extra = self.ws.recv(timeout=wait)
