@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pagi.frontend.channels.broker import ChannelBroker
 from pagi.protocol import LinkDecoder
 from pagi.protocol import channel_messages as cm
@@ -123,3 +124,17 @@ def test_lost_links_memberships_are_bounded() -> None:
         broker.link_lost(link)
     assert broker.groups_of(links[0], 1) == []  # forgotten: more than 8 were lost since
     assert broker.groups_of(links[-1], 1) == ["g11"]
+
+
+def test_redis_backend_without_redis_py_names_the_extra(monkeypatch: Any) -> None:
+    import sys
+
+    from pagi.frontend.channels import ChannelsError, make_broker, start_relay
+    from pagi.frontend.config import FrontConfig
+
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)  # "not installed"
+    config = FrontConfig(channels="redis://127.0.0.1:1/0")
+    with pytest.raises(ChannelsError, match=r"pip install 'pagi-server\[redis\]'"):
+        start_relay(config, make_broker(config))
+    assert make_broker(FrontConfig(channels="off")) is None
+    assert start_relay(FrontConfig(), make_broker(FrontConfig())) is None  # front: no relay
