@@ -38,6 +38,7 @@ class Config:
     sse_streams: int = 2000
     settle: float = 1.0
     h2_requests: int = 200_000
+    tls: bool = False  # every server listens over TLS (bench/run.sh --tls)
 
 
 class Unsupported(Exception):
@@ -71,9 +72,15 @@ class Workload:
 
 
 def wrk_argv(
-    flags: list[str], script: str, duration: int, port: int | str, path: str = "/"
+    flags: list[str],
+    script: str,
+    duration: int,
+    port: int | str,
+    path: str = "/",
+    scheme: str = "http",
 ) -> list[str]:
-    """The exact wrk command line: fixed flags, then duration, latency, script, URL."""
+    """The exact wrk command line: fixed flags, then duration, latency, script, URL
+    (``scheme`` ``https`` for ``--tls``: wrk does not verify the certificate)."""
     return [
         "wrk",
         *flags,
@@ -81,7 +88,7 @@ def wrk_argv(
         "--latency",
         "-s",
         str(Path("bench/wrk") / script),
-        f"http://127.0.0.1:{port}{path}",
+        f"{scheme}://127.0.0.1:{port}{path}",
     ]
 
 
@@ -110,9 +117,11 @@ def _wrk_workload(
 ) -> Callable[[Running, Config], dict[str, float]]:
     def run(server: Running, config: Config) -> dict[str, float]:
         if config.warmup > 0:
-            run_wrk(wrk_argv(flags, script, config.warmup, server.port), config.warmup + 30)
+            warm = wrk_argv(flags, script, config.warmup, server.port, scheme=server.scheme)
+            run_wrk(warm, config.warmup + 30)
         report = run_wrk(
-            wrk_argv(flags, script, config.duration, server.port), config.duration + 30
+            wrk_argv(flags, script, config.duration, server.port, scheme=server.scheme),
+            config.duration + 30,
         )
         seconds = report["duration_us"] / 1e6
         errors = report["errors"]
@@ -142,7 +151,9 @@ def _wrk_workload(
 # ``bench/run.py`` installs h2load (apt package nghttp2-client) like it installs
 # wrk. h2load reports no percentiles, so the latency figures are its
 # min/mean/max "time for request". Workload 10 sends a fixed number of
-# requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c).
+# requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c), or with
+# ``--tls`` over TLS with ALPN offering ``h2`` alone (so a server without
+# HTTP/2 fails the handshake instead of being measured over HTTP/1.1).
 
 _H2_FINISHED = re.compile(r"finished in ([\d.]+(?:us|ms|s)), ([\d.]+) req/s")
 _H2_REQUESTS = re.compile(r"requests: (\d+) total.*?(\d+) succeeded, (\d+) failed, (\d+) errored")
@@ -150,14 +161,24 @@ _H2_TRAFFIC = re.compile(r"traffic: .*?\((\d+)\) total")
 _H2_TIME = re.compile(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)")
 
 
-def h2load_argv(flags: list[str], duration: int, port: int | str) -> list[str]:
+def _h2_target(port: int | str, scheme: str) -> list[str]:
+    alpn = ["--npn-list=h2"] if scheme == "https" else []
+    return [*alpn, f"{scheme}://127.0.0.1:{port}/"]
+
+
+def h2load_argv(
+    flags: list[str], duration: int, port: int | str, scheme: str = "http"
+) -> list[str]:
     """h2load over cleartext HTTP/2 with prior knowledge, e.g. flags ``["-c64", "-m10"]``."""
-    return ["h2load", *flags, f"-D{duration}", f"http://127.0.0.1:{port}/"]
+    return ["h2load", *flags, f"-D{duration}", *_h2_target(port, scheme)]
 
 
-def h2load_count_argv(flags: list[str], requests: int, port: int | str) -> list[str]:
-    """h2load sending exactly ``requests`` requests over h2c, e.g. flags ``["-c16", "-m32"]``."""
-    return ["h2load", f"-n{requests}", *flags, f"http://127.0.0.1:{port}/"]
+def h2load_count_argv(
+    flags: list[str], requests: int, port: int | str, scheme: str = "http"
+) -> list[str]:
+    """h2load sending exactly ``requests`` requests over h2c (or h2 over TLS),
+    e.g. flags ``["-c16", "-m32"]``."""
+    return ["h2load", f"-n{requests}", *flags, *_h2_target(port, scheme)]
 
 
 def _h2_us(text: str) -> float:
@@ -191,13 +212,13 @@ def _h2load_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, 
     def run(server: Running, config: Config) -> dict[str, float]:
         if config.warmup > 0:
             subprocess.run(
-                h2load_argv(flags, config.warmup, server.port),
+                h2load_argv(flags, config.warmup, server.port, server.scheme),
                 capture_output=True,
                 timeout=config.warmup + 30,
                 check=False,
             )
         proc = subprocess.run(
-            h2load_argv(flags, config.duration, server.port),
+            h2load_argv(flags, config.duration, server.port, server.scheme),
             capture_output=True,
             text=True,
             timeout=config.duration + 30,
@@ -215,13 +236,13 @@ def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict
         if config.warmup > 0:
             warm = max(config.h2_requests // 10, 1)
             subprocess.run(
-                h2load_count_argv(flags, warm, server.port),
+                h2load_count_argv(flags, warm, server.port, server.scheme),
                 capture_output=True,
                 timeout=120,
                 check=False,
             )
         proc = subprocess.run(
-            h2load_count_argv(flags, config.h2_requests, server.port),
+            h2load_count_argv(flags, config.h2_requests, server.port, server.scheme),
             capture_output=True,
             text=True,
             timeout=600,
@@ -229,6 +250,8 @@ def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict
         )
         figures = parse_h2load(proc.stdout)
         if figures["requests"] == 0:
+            if server.tls is not None:
+                raise Unsupported("no request succeeded over TLS with ALPN h2 (no HTTP/2)")
             raise Unsupported("no request succeeded over h2c (no HTTP/2 prior knowledge)")
         return figures
 
@@ -242,13 +265,21 @@ def client_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench.clients", *args]
 
 
+def tls_flag(server: Running) -> list[str]:
+    """``["--tls"]`` for ``bench.clients`` when ``server`` listens over TLS."""
+    return [] if server.tls is None else ["--tls"]
+
+
 class HeldConnections:
     """A ``bench.clients hold`` subprocess: N connections kept open until :meth:`stop`."""
 
-    def __init__(self, kind: str, port: int, count: int, timeout: float = 120.0) -> None:
+    def __init__(
+        self, kind: str, port: int, count: int, timeout: float = 120.0, tls: bool = False
+    ) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        argv = client_cmd("hold", "--kind", kind, "--port", str(port), "--count", str(count))
         self.proc = subprocess.Popen(
-            client_cmd("hold", "--kind", kind, "--port", str(port), "--count", str(count)),
+            argv + (["--tls"] if tls else []),
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -311,6 +342,7 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
         str(config.warmup),
         "--duration",
         str(config.duration),
+        *tls_flag(server),
     )
     timeout = config.warmup + config.duration + 60
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
@@ -330,7 +362,7 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
 
 
 def _sse_streams(server: Running, config: Config) -> dict[str, float]:
-    held = HeldConnections("sse", server.port, config.sse_streams)
+    held = HeldConnections("sse", server.port, config.sse_streams, tls=server.tls is not None)
     try:
         time.sleep(config.settle)
         held.command("mark")
@@ -365,7 +397,7 @@ def _idle(kind: str) -> Callable[[Running, Config], dict[str, float]]:
         time.sleep(config.settle / 2)
         procs = server.tree()
         before, front_before = tree_memory(procs), tree_memory(procs[:1])
-        held = HeldConnections(kind, server.port, config.idle_conns)
+        held = HeldConnections(kind, server.port, config.idle_conns, tls=server.tls is not None)
         try:
             time.sleep(config.settle)
             procs = server.tree()
@@ -576,7 +608,8 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             id="10",
             name="h2c-hello",
-            title="HTTP/2 (h2c) hello, {h2_requests:,} requests, 16 connections x 32 streams",
+            title="HTTP/2 hello (h2c; h2 by ALPN with --tls), {h2_requests:,} requests, "
+            "16 connections x 32 streams",
             app="bench.apps.hello:app",
             client="h2load",
             run=_h2load_count_workload(_H2_HELLO_FLAGS),

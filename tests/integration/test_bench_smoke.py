@@ -124,6 +124,43 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
     )
 
 
+def test_harness_runs_every_client_over_tls(tmp_path: Path) -> None:
+    """``--tls``: wrk, h2load (ALPN h2), the Python clients and the probe all use TLS."""
+    argv = [sys.executable, "-m", "bench.run", "--tls", "--servers", "pagi-1w"]
+    argv += ["--workloads", "1,6,7,9,10", "--reps", "1", "--duration", "1", "--warmup", "0"]
+    argv += ["--sse-streams", "20", "--settle", "0.3", "--h2-requests", "1000"]
+    argv += ["--results-dir", str(tmp_path), "--no-latest"]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [json_path] = tmp_path.glob("*.json")
+    result = json.loads(json_path.read_text())
+    assert result["config"]["tls"] is True
+    runs = {r["workload"]: r for r in result["runs"]}
+    for run in runs.values():
+        assert run["status"] == "ok", run
+        assert run["leftover_pids"] == []
+        assert any(a.startswith("tls://127.0.0.1:") for a in run["argv"]), run["argv"]
+    assert runs["1"]["metrics"]["requests"] > 0 and runs["1"]["metrics"]["non_2xx"] == 0
+    assert runs["6"]["metrics"]["messages_per_s"] > 0
+    assert runs["7"]["metrics"]["streams_open"] == 20
+    assert runs["10"]["metrics"]["requests"] == 1000 and runs["10"]["metrics"]["failed"] == 0
+    assert "Transport: **TLS**" in (tmp_path / f"{json_path.stem}.md").read_text()
+
+
+def test_big_download_driver_moves_every_byte_and_reports_rss() -> None:
+    argv = [sys.executable, "-m", "bench.big_download", "--mib", "8"]
+    proc = subprocess.run(
+        [*argv, "--transports", "h2-tls,h1"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [(r["transport"], r["http_version"]) for r in rows] == [("h2-tls", "2"), ("h1", "1.1")]
+    for row in rows:
+        assert row["bytes"] == 8 * 1024 * 1024 and row["mb_per_s"] > 0
+        assert row["front_rss_before_mib"] > 0 and row["worker_rss_before_mib"] > 0
+    assert "| h2-tls | 2 |" in proc.stdout
+
+
 def _alive(pid: int) -> bool:
     try:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)

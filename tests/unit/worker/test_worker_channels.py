@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from front_doubles import FakeFront, FrontConn, Message
 from pagi.protocol import PROTOCOL_VERSION, Event, Kind
 from pagi.protocol import channel_messages as cm
 from pagi.protocol import messages as m
-from test_worker_link import FakeFront, FrontConn, Message
 from test_worker_websocket import open_msg
 
 
