@@ -104,6 +104,15 @@ def positive_float(value: float | None) -> float | None:
     return value
 
 
+def channels_callback(value: str) -> str:
+    """``front``, ``off`` or a Redis URL (``redis://``, ``rediss://``, ``unix://``)."""
+    if value in ("front", "off") or value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    raise typer.BadParameter(
+        f"{value!r}: expected 'front', 'off' or a Redis URL such as redis://127.0.0.1:6379/0"
+    )
+
+
 def fds_callback(values: list[int] | None) -> list[int] | None:
     for fd in values or ():
         if fd < 0:

@@ -14,6 +14,7 @@ from pagi.protocol.cli_shared import Interface, Lifespan, SseScope
 
 from .cli_values import (
     app_callback,
+    channels_callback,
     count,
     flag,
     positive_float,
@@ -132,6 +133,28 @@ MaxLinkBuffer = Annotated[
         "PAGI_MAX_LINK_BUFFER",
         "Bytes the front may hold for a worker that does not read its link; "
         "past this the worker is dropped and its requests fail (502 / close 1011).",
+    ),
+]
+
+Channels = Annotated[
+    str,
+    typer.Option(
+        envvar="PAGI_CHANNELS",
+        metavar="BACKEND",
+        callback=channels_callback,
+        help="The channel layer apps reach as scope['pagi.channels']: 'front' (the "
+        "front is the broker for its workers), a Redis URL (redis://HOST:PORT/DB: "
+        "groups shared by every front using it; needs pagi-server[redis]), or 'off'.",
+    ),
+]
+
+ChannelCapacity = Annotated[
+    int,
+    count(
+        "PAGI_CHANNEL_CAPACITY",
+        "Messages a channel queues for an app that is not receiving them; beyond, "
+        "the membership's overflow policy applies (drop the oldest, or close).",
+        positive=True,
     ),
 ]
 

@@ -38,6 +38,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import uvloop
 from pagi.protocol import reasons
@@ -45,6 +46,7 @@ from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
 from .access_log import set_access_format, start_access_writer, stop_access_writer
+from .channels import ChannelsError, make_broker, start_relay
 from .client_sockets import ClientSockets
 from .config import FrontConfig
 from .connections import FrontContext
@@ -74,6 +76,9 @@ from .tls.contexts import TlsConfigError
 from .worker_health import WorkerHealth
 from .worker_socket import WorkerSocket
 
+if TYPE_CHECKING:
+    from .channels.redis_relay import RedisRelay
+
 logger = logging.getLogger("pagi.front")
 
 
@@ -82,7 +87,7 @@ class FrontServer:
 
     def __init__(self, config: FrontConfig) -> None:
         self.config = config
-        self.pool = WorkerPool()
+        self.pool = WorkerPool(make_broker(config))
         self.ctx = FrontContext(config=config, pool=self.pool)
         self.exit_code = 0
         self._stop = asyncio.Event()
@@ -98,6 +103,7 @@ class FrontServer:
         self._watcher: FileWatcher | None = None
         self._handed: Handover | None = None  # sockets taken from the previous front
         self._handover_task: asyncio.Task[None] | None = None
+        self._relay: RedisRelay | None = None  # --channels redis://...
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
@@ -166,6 +172,12 @@ class FrontServer:
             self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
             self._supervisor.start()
             await asyncio.sleep(0)  # let the spawn tasks fork now
+
+        try:
+            self._relay = start_relay(config, self.pool.channels)
+        except ChannelsError as exc:
+            logger.error("%s", exc)
+            return False
 
         await self.clients.start()
         ctx = self.ctx
@@ -354,6 +366,8 @@ class FrontServer:
                 if not stopping.done():
                     await self._supervisor.kill()
                     await stopping
+        if self._relay is not None:
+            await self._relay.close()
 
     async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
         """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""

@@ -15,6 +15,7 @@ to be this code), which keeps the hot path to one list per message.
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import channel_messages as _channels
 from .errors import LinkError
 from .field_checks import (
     BODY_MODES,
@@ -57,6 +58,7 @@ _LINK_KINDS = frozenset(
         Kind.STATS,
         Kind.CREDITS,
     }
+    | _channels.LINK_KINDS
 )
 
 #: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
@@ -86,6 +88,7 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.PONG: (is_int,),  # token
     Kind.STATS: (is_map,),
     Kind.CREDITS: (is_credit_pairs,),  # [scope_id, nbytes, ...]
+    **_channels.FIELDS,  # kinds 20-29: pagi.protocol.channel_messages
 }
 
 #: Field checks after ``[EVENT, scope_id, code]``, per event code.
@@ -128,6 +131,7 @@ FROM_WORKER = frozenset(
         Kind.PONG,
         Kind.STATS,
     }
+    | _channels.FROM_WORKER
 )
 FROM_FRONT = frozenset(
     {
@@ -142,6 +146,7 @@ FROM_FRONT = frozenset(
         Kind.PONG,
         Kind.CREDITS,
     }
+    | _channels.FROM_FRONT
 )
 #: Event codes each side may send.
 EVENTS_FROM_WORKER = frozenset(
