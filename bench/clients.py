@@ -6,6 +6,7 @@
     with the messages echoed during ``duration`` after ``warmup``.
 
 ``python -m bench.clients hold --kind http|ws|sse --port P --count N``
+    (both take ``--tls``: connect over TLS, not verifying the certificate)
     Opens N connections (at most 64 handshakes in flight, so a server's small
     listen backlog is not the thing measured) and keeps them: ``http`` sends
     one keep-alive GET and reads the answer, ``ws`` completes the upgrade,
@@ -29,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
+import ssl
 import sys
 import time
 from typing import Any, cast
@@ -229,9 +231,15 @@ class HandshakeRefused(Exception):
 
 
 async def _open_many(
-    kind: str, port: int, count: int, counter: Counter, echo: bytes | None
+    kind: str,
+    port: int,
+    count: int,
+    counter: Counter,
+    echo: bytes | None,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[list[Conn], list[str]]:
     loop = asyncio.get_running_loop()
+    hostname = None if tls is None else "127.0.0.1"
     gate = asyncio.Semaphore(_CONNECT_CONCURRENCY)
     errors: list[str] = []
 
@@ -241,13 +249,17 @@ async def _open_many(
             try:
                 _, conn = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: Conn(kind, port, counter, echo), "127.0.0.1", port
+                        lambda: Conn(kind, port, counter, echo),
+                        "127.0.0.1",
+                        port,
+                        ssl=tls,
+                        server_hostname=hostname,
                     ),
                     _HANDSHAKE_TIMEOUT,
                 )
                 proto = conn
                 await asyncio.wait_for(asyncio.shield(conn.ready), _HANDSHAKE_TIMEOUT)
-            except (OSError, TimeoutError, HandshakeRefused) as exc:
+            except (OSError, TimeoutError, HandshakeRefused, ssl.SSLError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
                 if proto is not None:
                     proto.close()
@@ -263,10 +275,17 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def ws_echo(port: int, conns: int, size: int, warmup: float, duration: float) -> None:
+async def ws_echo(
+    port: int,
+    conns: int,
+    size: int,
+    warmup: float,
+    duration: float,
+    tls: ssl.SSLContext | None = None,
+) -> None:
     counter = Counter()
     frame = _masked_frame(0x1, b"m" * size)
-    opened, errors = await _open_many("ws", port, conns, counter, frame)
+    opened, errors = await _open_many("ws", port, conns, counter, frame, tls)
     if not opened:
         _emit(
             {"ok": False, "error": errors[0] if errors else "no connection", "errors": len(errors)}
@@ -296,10 +315,10 @@ async def ws_echo(port: int, conns: int, size: int, warmup: float, duration: flo
     )
 
 
-async def hold(kind: str, port: int, count: int) -> None:
+async def hold(kind: str, port: int, count: int, tls: ssl.SSLContext | None = None) -> None:
     counter = Counter()
     t0 = time.perf_counter()
-    opened, errors = await _open_many(kind, port, count, counter, None)
+    opened, errors = await _open_many(kind, port, count, counter, None, tls)
     _emit(
         {
             "event": "ready",
@@ -344,15 +363,22 @@ def main(argv: list[str] | None = None) -> None:
     p_hold.add_argument("--kind", choices=("http", "ws", "sse"), required=True)
     p_hold.add_argument("--port", type=int, required=True)
     p_hold.add_argument("--count", type=int, default=2000)
+    for p in (p_echo, p_hold):
+        p.add_argument("--tls", action="store_true", help="connect over TLS (no verification)")
     args = parser.parse_args(argv)
+    tls = None
+    if args.tls:
+        from bench.tls import client_context
+
+        tls = client_context(["http/1.1"])
     with contextlib.suppress(ImportError):
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if args.cmd == "ws-echo":
-        asyncio.run(ws_echo(args.port, args.conns, args.size, args.warmup, args.duration))
+        asyncio.run(ws_echo(args.port, args.conns, args.size, args.warmup, args.duration, tls))
     else:
-        asyncio.run(hold(args.kind, args.port, args.count))
+        asyncio.run(hold(args.kind, args.port, args.count, tls))
 
 
 if __name__ == "__main__":

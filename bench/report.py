@@ -78,6 +78,8 @@ def _scale(unit: str, reference: float) -> tuple[float, str, str]:
         return 1.0, ",.1f", ""
     if unit == "pct":
         return 1.0, ".1f", " %"
+    if unit == "cpu_us":
+        return 1.0, ",.1f", " µs"
     return 1.0, ",.0f", ""  # rate, mbps, count
 
 
@@ -190,6 +192,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"fresh for every measurement. Cells: median (min{DASH}max).",
         f"* Load tools: {_wrk_version(result)}; Python clients from "
         "`bench/clients.py` on the project venv.",
+        *_transport(config),
         "",
         "Client and server share this machine's cores: the figures are comparable with "
         "each other within one run, not with other machines or other runs.",
@@ -201,6 +204,15 @@ def markdown(result: dict[str, Any]) -> str:
             continue
         lines += workload_table(workload, by_server, servers, config)
     return "\n".join(lines) + "\n"
+
+
+def _transport(config: dict[str, Any]) -> list[str]:
+    if not config.get("tls"):
+        return []
+    return [
+        "* Transport: **TLS** (`--tls`): every server on the same throwaway self-signed "
+        "P-256 certificate; HTTP/1.1 clients offer ALPN `http/1.1`, h2load offers `h2` alone."
+    ]
 
 
 def _wrk_version(result: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 
 from bench import charts, environment, report
 from bench.servers import REPO, SERVERS, Running, Server, at_revision
+from bench.tls import TLSPair, throwaway_pair
 from bench.workloads import WORKLOADS, WRK_FLAGS, Config, Unsupported, Workload, select
 
 DEFAULT_RESULTS = REPO / "bench" / "results"
@@ -70,6 +72,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=charts.DEFAULT_OUT,
         help="where the charts of the run go with latest.md (default: docs/charts)",
+    )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="every server listens over TLS (a throwaway self-signed pair in a temp dir)",
     )
     p.add_argument("--list", action="store_true", help="list servers and workloads, then exit")
     p.add_argument(
@@ -122,7 +129,12 @@ def prepare(servers: list[Server], workloads: list[Workload], need_pyspy: bool) 
 
 
 def run_one(
-    workload: Workload, server: Server, rep: int, config: Config, log_dir: Path
+    workload: Workload,
+    server: Server,
+    rep: int,
+    config: Config,
+    log_dir: Path,
+    tls: TLSPair | None = None,
 ) -> dict[str, Any]:
     """Start ``server`` with the workload's app, run it, stop it; never raises."""
     log_path = log_dir / f"r{rep}-w{workload.id}-{server.name}.log"
@@ -137,7 +149,7 @@ def run_one(
     running: Running | None = None
     t0 = time.perf_counter()
     try:
-        running = Running(server, workload.app, log_path)
+        running = Running(server, workload.app, log_path, tls)
         record["argv"] = running.argv
         running.wait_ready()
         record["cold_start_s"] = running.cold_start_s
@@ -186,8 +198,22 @@ def benchmark(args: argparse.Namespace) -> Path:
         idle_conns=args.idle_conns,
         sse_streams=args.sse_streams,
         settle=args.settle,
+        tls=args.tls,
     )
     peers = prepare(servers, workloads, need_pyspy=False)
+    with tempfile.TemporaryDirectory(prefix="pagi-bench-tls-") as tmp:
+        tls = throwaway_pair(Path(tmp)) if args.tls else None
+        return _benchmark(args, servers, workloads, config, peers, tls)
+
+
+def _benchmark(
+    args: argparse.Namespace,
+    servers: list[Server],
+    workloads: list[Workload],
+    config: Config,
+    peers: bool,
+    tls: TLSPair | None,
+) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results_dir: Path = args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -224,7 +250,7 @@ def benchmark(args: argparse.Namespace) -> Path:
         for workload in workloads:
             for server in order:
                 i += 1
-                record = run_one(workload, server, rep, config, log_dir)
+                record = run_one(workload, server, rep, config, log_dir, tls)
                 result["runs"].append(record)
                 print(_progress(i, total, record, workload), flush=True)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")

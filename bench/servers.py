@@ -24,17 +24,19 @@ from pathlib import Path
 import psutil
 
 from bench import revisions
+from bench.tls import TLSPair, wrap
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS_VENV = REPO / "bench" / ".venv-peers"
 PROJECT_BIN = Path(sys.executable).parent
 
-ArgvFn = Callable[[str, int], list[str]]
+# (app, port, TLS pair or None) -> argv; None as the pair means cleartext.
+ArgvFn = Callable[[str, int, TLSPair | None], list[str]]
 
 
 @dataclass(frozen=True)
 class Server:
-    """A server configuration. ``argv(app, port)`` is the exact command line."""
+    """A server configuration. ``argv(app, port, tls)`` is the exact command line."""
 
     name: str
     description: str
@@ -44,14 +46,28 @@ class Server:
     # goes before the repository on PYTHONPATH (pagi at an earlier revision)
     import_root: Path | None = None
 
-    def command(self, app: str, port: int) -> list[str]:
-        return self.argv(app, port)
+    def command(self, app: str, port: int, tls: TLSPair | None = None) -> list[str]:
+        return self.argv(app, port, tls)
 
 
-def _pagi(workers: int) -> ArgvFn:
-    def argv(app: str, port: int) -> list[str]:
-        return [
-            str(PROJECT_BIN / "pagi-front"),
+# pagi-front with the per-request counting stubbed out (``bench/nocount.py``)
+_NOCOUNT = [sys.executable, "-m", "bench.nocount"]
+
+
+def _pagi(
+    workers: int,
+    launcher: list[str] | None = None,
+    metrics: bool = False,
+    access_log: bool = False,
+) -> ArgvFn:
+    """pagi-front embedded; ``launcher`` replaces the ``pagi-front`` program,
+    ``metrics`` adds ``--metrics-bind`` on a free port (exposition on, not scraped),
+    ``access_log`` turns the access log on (into the run's server log)."""
+
+    def argv(app: str, port: int, tls: TLSPair | None) -> list[str]:
+        bind = f"127.0.0.1:{port}" if tls is None else f"tls://127.0.0.1:{port}"
+        cmd = [
+            *(launcher or [str(PROJECT_BIN / "pagi-front")]),
             "--app",
             app,
             "--workers",
@@ -59,11 +75,16 @@ def _pagi(workers: int) -> ArgvFn:
             "--app-dir",
             str(REPO),
             "--bind",
-            f"127.0.0.1:{port}",
-            "--no-access-log",
+            bind,
+            "--access-log" if access_log else "--no-access-log",
             "--log-level",
             "warning",
         ]
+        if tls is not None:
+            cmd += ["--ssl-certfile", str(tls.certfile), "--ssl-keyfile", str(tls.keyfile)]
+        if metrics:
+            cmd += ["--metrics-bind", f"127.0.0.1:{free_port()}"]
+        return cmd
 
     return argv
 
@@ -72,12 +93,20 @@ def _peer(tool: str) -> str:
     return str(PEERS_VENV / "bin" / tool)
 
 
-def _uvicorn(http: str, workers: int) -> ArgvFn:
-    def argv(app: str, port: int) -> list[str]:
+def _uvicorn(http: str, workers: int, access_log: bool = False) -> ArgvFn:
+    def argv(app: str, port: int, tls: TLSPair | None) -> list[str]:
         cmd = [_peer("uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
-        cmd += ["--loop", "uvloop", "--http", http, "--no-access-log", "--log-level", "warning"]
+        cmd += ["--loop", "uvloop", "--http", http]
+        # uvicorn's --log-level also sets its access logger's level (INFO lines):
+        # with the log on it must stay at info. pagi's access log ignores it.
+        if access_log:
+            cmd += ["--access-log", "--log-level", "info"]
+        else:
+            cmd += ["--no-access-log", "--log-level", "warning"]
         if workers > 1:
             cmd += ["--workers", str(workers)]
+        if tls is not None:
+            cmd += ["--ssl-certfile", str(tls.certfile), "--ssl-keyfile", str(tls.keyfile)]
         return cmd
 
     return argv
@@ -88,20 +117,27 @@ def _uvicorn(http: str, workers: int) -> ArgvFn:
 # defaults to backlog/workers), which would refuse half the 2,000 SSE streams.
 
 
-def _hypercorn(app: str, port: int) -> list[str]:
+def _hypercorn(app: str, port: int, tls: TLSPair | None) -> list[str]:
+    pair = [] if tls is None else ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
     return [
         _peer("hypercorn"),
         "--worker-class",
         "uvloop",
         "--backlog",
         "2048",
+        "--config",
+        "python:bench.apps.hypercorn_config",
         "--bind",
         f"127.0.0.1:{port}",
+        *pair,
         app,
     ]
 
 
-def _granian(app: str, port: int) -> list[str]:
+def _granian(app: str, port: int, tls: TLSPair | None) -> list[str]:
+    pair = []
+    if tls is not None:
+        pair = ["--ssl-certificate", str(tls.certfile), "--ssl-keyfile", str(tls.keyfile)]
     return [
         _peer("granian"),
         "--interface",
@@ -118,12 +154,18 @@ def _granian(app: str, port: int) -> list[str]:
         str(port),
         "--log-level",
         "warning",
+        *pair,
         app,
     ]
 
 
-def _daphne(app: str, port: int) -> list[str]:
-    return [_peer("daphne"), "--bind", "127.0.0.1", "--port", str(port), "--verbosity", "0", app]
+def _daphne(app: str, port: int, tls: TLSPair | None) -> list[str]:
+    if tls is None:
+        where = ["--bind", "127.0.0.1", "--port", str(port)]
+    else:  # a Twisted endpoint description
+        where = ["-e", f"ssl:{port}:interface=127.0.0.1:privateKey={tls.keyfile}"]
+        where[-1] += f":certKey={tls.certfile}"
+    return [_peer("daphne"), *where, "--verbosity", "0", app]
 
 
 SERVERS: dict[str, Server] = {
@@ -136,9 +178,36 @@ SERVERS: dict[str, Server] = {
             "pagi-2w", "pagi-front embedded, 2 workers (httptools parser)", _pagi(2), False, True
         ),
         Server(
+            "pagi-1w-log",
+            "pagi-1w with the access log on (to the run's log file)",
+            _pagi(1, access_log=True),
+            False,
+            True,
+        ),
+        Server(
+            "pagi-1w-metrics",
+            "pagi-1w with --metrics-bind (Prometheus exposition on, not scraped)",
+            _pagi(1, metrics=True),
+            False,
+            True,
+        ),
+        Server(
+            "pagi-1w-nocount",
+            "pagi-1w with the per-request counting stubbed out (bench/nocount.py)",
+            _pagi(1, launcher=_NOCOUNT),
+            False,
+            True,
+        ),
+        Server(
             "uvicorn-httptools",
             "uvicorn, uvloop + httptools, 1 process",
             _uvicorn("httptools", 1),
+            True,
+        ),
+        Server(
+            "uvicorn-log",
+            "uvicorn-httptools with the access log on (to the run's log file)",
+            _uvicorn("httptools", 1, access_log=True),
             True,
         ),
         Server("uvicorn-h11", "uvicorn, uvloop + h11, 1 process", _uvicorn("h11", 1), True),
@@ -155,8 +224,10 @@ SERVERS: dict[str, Server] = {
 def at_revision(name: str) -> Server:
     """``pagi-1w@REV`` / ``pagi-2w@REV``: that pagi server running revision REV."""
     base, _, rev = name.partition("@")
-    if base not in ("pagi-1w", "pagi-2w") or not rev:
-        raise SystemExit(f"bench: {name!r}: only pagi-1w@REV and pagi-2w@REV name a revision")
+    if base not in ("pagi-1w", "pagi-2w", "pagi-1w-log") or not rev:
+        raise SystemExit(
+            f"bench: {name!r}: only pagi-1w@REV, pagi-2w@REV and pagi-1w-log@REV name a revision"
+        )
     server = SERVERS[base]
     root = revisions.import_root(REPO, rev)
     return dataclasses.replace(
@@ -178,12 +249,15 @@ class ServerStartError(RuntimeError):
 class Running:
     """A started server. ``cold_start_s`` is spawn → first 200 on ``GET /``."""
 
-    def __init__(self, server: Server, app: str, log_path: Path) -> None:
+    def __init__(
+        self, server: Server, app: str, log_path: Path, tls: TLSPair | None = None
+    ) -> None:
         self.server = server
         self.app = app
         self.port = free_port()
+        self.tls = tls
         self.log_path = log_path
-        self.argv = server.command(app, self.port)
+        self.argv = server.command(app, self.port, tls)
         env = dict(os.environ)
         root = server.import_root
         env["PYTHONPATH"] = str(REPO) if root is None else f"{root}{os.pathsep}{REPO}"
@@ -215,7 +289,7 @@ class Running:
                     f"{self.server.name} exited with status {self.popen.returncode}: "
                     + self.log_tail()
                 )
-            if _probe(self.port):
+            if _probe(self.port, self.tls is not None):
                 self.cold_start_s = time.perf_counter() - self._t0
                 self.tree()  # remember the pids the server is made of
                 return self.cold_start_s
@@ -224,6 +298,11 @@ class Running:
                     f"{self.server.name} not ready in {timeout} s: " + self.log_tail()
                 )
             time.sleep(0.005)
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``: what the server's URLs start with."""
+        return "http" if self.tls is None else "https"
 
     def log_tail(self, n: int = 2000) -> str:
         if not self._log.closed:
@@ -280,10 +359,11 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
-def _probe(port: int) -> bool:
+def _probe(port: int, tls: bool = False) -> bool:
     """True when ``GET /`` on ``port`` answers with status 200 (reads only the status line)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            sock = wrap(raw) if tls else raw
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             data = b""
             while b"\r\n" not in data:

@@ -38,6 +38,7 @@ class Config:
     sse_streams: int = 2000
     settle: float = 1.0
     h2_requests: int = 200_000
+    tls: bool = False  # every server listens over TLS (bench/run.sh --tls)
 
 
 class Unsupported(Exception):
@@ -50,7 +51,7 @@ class Column:
 
     key: str
     label: str
-    unit: str  # rate | us | ms | mbps | mib | kib | pct | count
+    unit: str  # rate | us | ms | mbps | mib | kib | pct | count | cpu_us
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,15 @@ class Workload:
 
 
 def wrk_argv(
-    flags: list[str], script: str, duration: int, port: int | str, path: str = "/"
+    flags: list[str],
+    script: str,
+    duration: int,
+    port: int | str,
+    path: str = "/",
+    scheme: str = "http",
 ) -> list[str]:
-    """The exact wrk command line: fixed flags, then duration, latency, script, URL."""
+    """The exact wrk command line: fixed flags, then duration, latency, script, URL
+    (``scheme`` ``https`` for ``--tls``: wrk does not verify the certificate)."""
     return [
         "wrk",
         *flags,
@@ -81,7 +88,7 @@ def wrk_argv(
         "--latency",
         "-s",
         str(Path("bench/wrk") / script),
-        f"http://127.0.0.1:{port}{path}",
+        f"{scheme}://127.0.0.1:{port}{path}",
     ]
 
 
@@ -105,15 +112,32 @@ def run_wrk(argv: list[str], timeout: float) -> dict[str, Any]:
     return report
 
 
+def cpu_window(server: Running) -> Callable[[], float]:
+    """Start measuring the CPU of the server's whole process tree (every thread,
+    schedstat); the function returned gives the CPU seconds spent since."""
+    procs = server.tree()
+    start = tree_cpu_seconds(procs)
+    return lambda: tree_cpu_seconds(procs) - start
+
+
+def _cpu_figures(cpu_s: float, seconds: float, done: float) -> dict[str, float]:
+    """CPU µs per request (or message) of the server tree, and the cores it used."""
+    return {"cpu_us": cpu_s * 1e6 / done, "cpu_cores": cpu_s / seconds}
+
+
 def _wrk_workload(
     flags: list[str], script: str = "report.lua"
 ) -> Callable[[Running, Config], dict[str, float]]:
     def run(server: Running, config: Config) -> dict[str, float]:
         if config.warmup > 0:
-            run_wrk(wrk_argv(flags, script, config.warmup, server.port), config.warmup + 30)
+            warm = wrk_argv(flags, script, config.warmup, server.port, scheme=server.scheme)
+            run_wrk(warm, config.warmup + 30)
+        cpu = cpu_window(server)
         report = run_wrk(
-            wrk_argv(flags, script, config.duration, server.port), config.duration + 30
+            wrk_argv(flags, script, config.duration, server.port, scheme=server.scheme),
+            config.duration + 30,
         )
+        cpu_s = cpu()
         seconds = report["duration_us"] / 1e6
         errors = report["errors"]
         lat = report["latency_us"]
@@ -132,6 +156,7 @@ def _wrk_workload(
                 errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
             ),
             "non_2xx": float(errors["status"]),
+            **_cpu_figures(cpu_s, seconds, report["requests"]),
         }
 
     return run
@@ -142,7 +167,9 @@ def _wrk_workload(
 # ``bench/run.py`` installs h2load (apt package nghttp2-client) like it installs
 # wrk. h2load reports no percentiles, so the latency figures are its
 # min/mean/max "time for request". Workload 10 sends a fixed number of
-# requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c).
+# requests (``-n``) over cleartext HTTP/2 with prior knowledge (h2c), or with
+# ``--tls`` over TLS with ALPN offering ``h2`` alone (so a server without
+# HTTP/2 fails the handshake instead of being measured over HTTP/1.1).
 
 _H2_FINISHED = re.compile(r"finished in ([\d.]+(?:us|ms|s)), ([\d.]+) req/s")
 _H2_REQUESTS = re.compile(r"requests: (\d+) total.*?(\d+) succeeded, (\d+) failed, (\d+) errored")
@@ -150,14 +177,24 @@ _H2_TRAFFIC = re.compile(r"traffic: .*?\((\d+)\) total")
 _H2_TIME = re.compile(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)")
 
 
-def h2load_argv(flags: list[str], duration: int, port: int | str) -> list[str]:
+def _h2_target(port: int | str, scheme: str) -> list[str]:
+    alpn = ["--npn-list=h2"] if scheme == "https" else []
+    return [*alpn, f"{scheme}://127.0.0.1:{port}/"]
+
+
+def h2load_argv(
+    flags: list[str], duration: int, port: int | str, scheme: str = "http"
+) -> list[str]:
     """h2load over cleartext HTTP/2 with prior knowledge, e.g. flags ``["-c64", "-m10"]``."""
-    return ["h2load", *flags, f"-D{duration}", f"http://127.0.0.1:{port}/"]
+    return ["h2load", *flags, f"-D{duration}", *_h2_target(port, scheme)]
 
 
-def h2load_count_argv(flags: list[str], requests: int, port: int | str) -> list[str]:
-    """h2load sending exactly ``requests`` requests over h2c, e.g. flags ``["-c16", "-m32"]``."""
-    return ["h2load", f"-n{requests}", *flags, f"http://127.0.0.1:{port}/"]
+def h2load_count_argv(
+    flags: list[str], requests: int, port: int | str, scheme: str = "http"
+) -> list[str]:
+    """h2load sending exactly ``requests`` requests over h2c (or h2 over TLS),
+    e.g. flags ``["-c16", "-m32"]``."""
+    return ["h2load", f"-n{requests}", *flags, *_h2_target(port, scheme)]
 
 
 def _h2_us(text: str) -> float:
@@ -191,13 +228,13 @@ def _h2load_workload(flags: list[str]) -> Callable[[Running, Config], dict[str, 
     def run(server: Running, config: Config) -> dict[str, float]:
         if config.warmup > 0:
             subprocess.run(
-                h2load_argv(flags, config.warmup, server.port),
+                h2load_argv(flags, config.warmup, server.port, server.scheme),
                 capture_output=True,
                 timeout=config.warmup + 30,
                 check=False,
             )
         proc = subprocess.run(
-            h2load_argv(flags, config.duration, server.port),
+            h2load_argv(flags, config.duration, server.port, server.scheme),
             capture_output=True,
             text=True,
             timeout=config.duration + 30,
@@ -215,22 +252,27 @@ def _h2load_count_workload(flags: list[str]) -> Callable[[Running, Config], dict
         if config.warmup > 0:
             warm = max(config.h2_requests // 10, 1)
             subprocess.run(
-                h2load_count_argv(flags, warm, server.port),
+                h2load_count_argv(flags, warm, server.port, server.scheme),
                 capture_output=True,
                 timeout=120,
                 check=False,
             )
+        cpu = cpu_window(server)
         proc = subprocess.run(
-            h2load_count_argv(flags, config.h2_requests, server.port),
+            h2load_count_argv(flags, config.h2_requests, server.port, server.scheme),
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
         )
+        cpu_s = cpu()
         figures = parse_h2load(proc.stdout)
         if figures["requests"] == 0:
+            if server.tls is not None:
+                raise Unsupported("no request succeeded over TLS with ALPN h2 (no HTTP/2)")
             raise Unsupported("no request succeeded over h2c (no HTTP/2 prior knowledge)")
-        return figures
+        seconds = figures["requests"] / figures["rps"]
+        return {**figures, **_cpu_figures(cpu_s, seconds, figures["requests"])}
 
     return run
 
@@ -242,13 +284,21 @@ def client_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench.clients", *args]
 
 
+def tls_flag(server: Running) -> list[str]:
+    """``["--tls"]`` for ``bench.clients`` when ``server`` listens over TLS."""
+    return [] if server.tls is None else ["--tls"]
+
+
 class HeldConnections:
     """A ``bench.clients hold`` subprocess: N connections kept open until :meth:`stop`."""
 
-    def __init__(self, kind: str, port: int, count: int, timeout: float = 120.0) -> None:
+    def __init__(
+        self, kind: str, port: int, count: int, timeout: float = 120.0, tls: bool = False
+    ) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        argv = client_cmd("hold", "--kind", kind, "--port", str(port), "--count", str(count))
         self.proc = subprocess.Popen(
-            client_cmd("hold", "--kind", kind, "--port", str(port), "--count", str(count)),
+            argv + (["--tls"] if tls else []),
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -311,9 +361,25 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
         str(config.warmup),
         "--duration",
         str(config.duration),
+        *tls_flag(server),
     )
     timeout = config.warmup + config.duration + 60
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    # The client measures its own window after its warm-up; the server's CPU is
+    # read inside that window (a margin each side) and divided by the rate.
+    margin = min(0.5, config.duration / 4)
+    client = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(config.warmup + margin)
+    cpu, t0 = cpu_window(server), time.perf_counter()
+    time.sleep(config.duration - 2 * margin)
+    cpu_s, window = cpu(), time.perf_counter() - t0
+    try:
+        stdout, stderr = client.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        stdout, stderr = client.communicate()
+    proc = subprocess.CompletedProcess(argv, client.returncode, stdout, stderr)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"ws client failed ({proc.returncode}): {proc.stderr[-800:]}")
@@ -322,15 +388,17 @@ def _ws_echo(server: Running, config: Config) -> dict[str, float]:
         if str(report.get("error", "")).startswith("HandshakeRefused"):
             raise Unsupported(report["error"])
         raise RuntimeError(f"ws echo failed: {report}")
+    rate = float(report["messages_per_s"])
     return {
-        "messages_per_s": float(report["messages_per_s"]),
+        "messages_per_s": rate,
         "connections": float(report["connections"]),
         "failed_connections": float(report["errors"]),
+        **_cpu_figures(cpu_s, window, rate * window),
     }
 
 
 def _sse_streams(server: Running, config: Config) -> dict[str, float]:
-    held = HeldConnections("sse", server.port, config.sse_streams)
+    held = HeldConnections("sse", server.port, config.sse_streams, tls=server.tls is not None)
     try:
         time.sleep(config.settle)
         held.command("mark")
@@ -365,7 +433,7 @@ def _idle(kind: str) -> Callable[[Running, Config], dict[str, float]]:
         time.sleep(config.settle / 2)
         procs = server.tree()
         before, front_before = tree_memory(procs), tree_memory(procs[:1])
-        held = HeldConnections(kind, server.port, config.idle_conns)
+        held = HeldConnections(kind, server.port, config.idle_conns, tls=server.tls is not None)
         try:
             time.sleep(config.settle)
             procs = server.tree()
@@ -410,6 +478,8 @@ _H2_HELLO_FLAGS = ["-c16", "-m32"]
 _RPS = Column("rps", "req/s", "rate")
 _P50 = Column("p50_us", "p50", "us")
 _P99 = Column("p99_us", "p99", "us")
+# CPU of the server's whole process tree (front and workers) per request.
+_CPU = Column("cpu_us", "CPU/req, tree", "cpu_us")
 
 WRK_FLAGS: dict[str, tuple[list[str], str]] = {
     "1": (["-t1", "-c64"], "report.lua"),
@@ -452,7 +522,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("1"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, _P50, _P99),
+            columns=(_RPS, _P50, _P99, _CPU),
             client_argv=_wrk_client("1"),
         ),
         Workload(
@@ -464,7 +534,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("2"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, Column("mbps", "MB/s read", "mbps"), _P50, _P99),
+            columns=(_RPS, Column("mbps", "MB/s read", "mbps"), _P50, _P99, _CPU),
             client_argv=_wrk_client("2"),
         ),
         Workload(
@@ -476,7 +546,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("3"),
             headline="rps",
             higher_is_better=True,
-            columns=(_RPS, _P50, _P99),
+            columns=(_RPS, _P50, _P99, _CPU),
             client_argv=_wrk_client("3"),
         ),
         Workload(
@@ -488,7 +558,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("4"),
             headline="mbps",
             higher_is_better=True,
-            columns=(Column("mbps", "MB/s", "mbps"), _RPS, _P99),
+            columns=(Column("mbps", "MB/s", "mbps"), _RPS, _P99, _CPU),
             client_argv=_wrk_client("4"),
         ),
         Workload(
@@ -500,7 +570,7 @@ WORKLOADS: dict[str, Workload] = {
             run=_wrk("5"),
             headline="p50_us",
             higher_is_better=False,
-            columns=(_P50, _P99, _RPS),
+            columns=(_P50, _P99, _RPS, _CPU),
             client_argv=_wrk_client("5"),
         ),
         Workload(
@@ -512,7 +582,10 @@ WORKLOADS: dict[str, Workload] = {
             run=_ws_echo,
             headline="messages_per_s",
             higher_is_better=True,
-            columns=(Column("messages_per_s", "messages/s", "rate"),),
+            columns=(
+                Column("messages_per_s", "messages/s", "rate"),
+                Column("cpu_us", "CPU/message, tree", "cpu_us"),
+            ),
             client_argv=lambda c: client_cmd(
                 "ws-echo", "--conns", str(c.ws_conns), "--size", str(c.ws_size)
             ),
@@ -576,7 +649,8 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             id="10",
             name="h2c-hello",
-            title="HTTP/2 (h2c) hello, {h2_requests:,} requests, 16 connections x 32 streams",
+            title="HTTP/2 hello (h2c; h2 by ALPN with --tls), {h2_requests:,} requests, "
+            "16 connections x 32 streams",
             app="bench.apps.hello:app",
             client="h2load",
             run=_h2load_count_workload(_H2_HELLO_FLAGS),
@@ -587,6 +661,7 @@ WORKLOADS: dict[str, Workload] = {
                 Column("failed", "failed", "count"),
                 Column("mean_us", "mean", "us"),
                 Column("max_us", "max", "us"),
+                _CPU,
             ),
             client_argv=lambda c: h2load_count_argv(_H2_HELLO_FLAGS, c.h2_requests, "PORT"),
         ),

@@ -18,14 +18,20 @@ Format::
 ``--access-log-format`` replaces this shape (:mod:`.access_format` has the
 fields); :func:`set_access_format` installs it once at startup. The line is
 formatted only when the logger is enabled for INFO.
+
+With the default logging set-up the lines skip :mod:`logging` and leave in
+batches through :class:`.access_writer.AccessWriter` (same text);
+:func:`start_access_writer` decides that once the loop runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from .access_format import AccessFormat
+from .access_writer import AccessWriter, eligible_handler
 
 access_logger = logging.getLogger("pagi.access")
 
@@ -33,6 +39,29 @@ _INFO = logging.INFO
 
 # None: the built-in shape above (formatted by an f-string, the fast path).
 _custom: AccessFormat | None = None
+
+# Set while the front's loop runs with the default logging set-up.
+_writer: AccessWriter | None = None
+
+
+def start_access_writer(loop: asyncio.AbstractEventLoop) -> bool:
+    """Batch the access lines on ``loop`` if logging is set up as the front's default.
+
+    Returns whether the batched writer is in use (else lines go through
+    :mod:`logging`). Call after the logging set-up is final.
+    """
+    global _writer
+    handler = eligible_handler(access_logger)
+    _writer = None if handler is None else AccessWriter(handler, loop)
+    return _writer is not None
+
+
+def stop_access_writer() -> None:
+    """Write the lines still queued and go back to the :mod:`logging` path."""
+    global _writer
+    if _writer is not None:
+        _writer.flush()
+        _writer = None
 
 
 def set_access_format(fmt: AccessFormat | None) -> None:
@@ -112,7 +141,13 @@ def log_access(
 
     ``close_code``: the line that ends a WebSocket, with its close code appended.
     """
-    if access_logger.isEnabledFor(_INFO):
+    writer = _writer
+    if writer is not None:
+        line = format_access_line(
+            client, method, target, http_version, status, body_bytes, duration, worker
+        )
+        writer.write(line if close_code is None else f"{line} close={close_code}")
+    elif access_logger.isEnabledFor(_INFO):
         line = format_access_line(
             client, method, target, http_version, status, body_bytes, duration, worker
         )

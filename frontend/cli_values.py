@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Any
 
 import typer
 
@@ -27,36 +28,10 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
-class Lifespan(enum.StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class SseScope(enum.StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class Interface(enum.StrEnum):
-    auto = "auto"
-    pagi = "pagi"
-    asgi = "asgi"
-
-
 class HttpParser(enum.StrEnum):
     auto = "auto"
     h11 = "h11"
     httptools = "httptools"
-
-
-class LogLevel(enum.StrEnum):
-    critical = "critical"
-    error = "error"
-    warning = "warning"
-    info = "info"
-    debug = "debug"
 
 
 def binds_callback(values: list[str] | None) -> list[str] | None:
@@ -129,6 +104,15 @@ def positive_float(value: float | None) -> float | None:
     return value
 
 
+def channels_callback(value: str) -> str:
+    """``front``, ``off`` or a Redis URL (``redis://``, ``rediss://``, ``unix://``)."""
+    if value in ("front", "off") or value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    raise typer.BadParameter(
+        f"{value!r}: expected 'front', 'off' or a Redis URL such as redis://127.0.0.1:6379/0"
+    )
+
+
 def fds_callback(values: list[int] | None) -> list[int] | None:
     for fd in values or ():
         if fd < 0:
@@ -162,3 +146,33 @@ def access_format_callback(value: str | None) -> str | None:
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     return value
+
+
+# --- option shapes the front's command line repeats ------------------------------
+
+
+def seconds(envvar: str, text: str) -> Any:
+    """A duration option: ``SECONDS``, greater than 0."""
+    return typer.Option(envvar=envvar, metavar="SECONDS", callback=positive_float, help=text)
+
+
+def size(envvar: str, text: str) -> Any:
+    """A byte-size option: ``SIZE`` with optional K/M/G units, greater than 0."""
+    return typer.Option(envvar=envvar, metavar="SIZE", callback=size_callback, help=text)
+
+
+def count(envvar: str, text: str, *, positive: bool = False) -> Any:
+    """A count option ``N``: at least 0, or (``positive``) at least 1."""
+    if positive:
+        return typer.Option(envvar=envvar, metavar="N", callback=positive_int, help=text)
+    return typer.Option(envvar=envvar, metavar="N", min=0, help=text)
+
+
+def flag(decls: str, envvar: str, text: str) -> Any:
+    """An on/off option spelled ``--name/--no-name``."""
+    return typer.Option(decls, envvar=envvar, help=text)
+
+
+def value(envvar: str, metavar: str, text: str) -> Any:
+    """An option taking one value, shown as ``metavar``, checked by its type only."""
+    return typer.Option(envvar=envvar, metavar=metavar, help=text)

@@ -7,6 +7,7 @@ or environment variables. Defaults here are the documented defaults
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from pagi.protocol.log_config import LogConfig
@@ -59,6 +60,15 @@ class FrontConfig:
     handshake_timeout: float = 10.0  # a new link must say HELLO within this
     max_link_buffer: int = 64 * MiB  # a worker whose unsent data exceeds this is stuck
     sse_resume: bool = True  # resume event streams on another worker (docs/resume.md)
+
+    # --- channels (docs/channels.md) ------------------------------------------------
+    channels: str = "front"  # front | off | redis://HOST:PORT/DB (rediss:// too)
+    channel_capacity: int = 100  # each channel's queue bound (messages)
+    # A worker link with more than this many bytes waiting loses channel messages.
+    channel_backlog: int = 8 * MiB
+    # This front's name in channel names; random per process (several fronts
+    # share one Redis).
+    channels_node: str = field(default_factory=lambda: secrets.token_hex(4))
 
     # --- WebSocket (docs/websocket.md) -------------------------------------------
     ws_max_size: int = 16 * MiB  # largest client message (after inflation): 1009 above

@@ -40,6 +40,15 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+class ControlError(Exception):
+    """A request that failed: ``code`` is pagi-ctl's exit status for it."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class Client:
     """One request per call to the control socket; errors exit the command."""
 
@@ -48,6 +57,13 @@ class Client:
         self.timeout = timeout
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            return self.request(method, path, body)
+        except ControlError as exc:
+            return _fail(exc.code, exc.message)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Like :meth:`call`, but raises :class:`ControlError` instead of exiting."""
         conn = _UnixHTTPConnection(self.path, self.timeout)
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"content-type": "application/json"} if payload is not None else {}
@@ -56,20 +72,24 @@ class Client:
             response = conn.getresponse()
             data = response.read()
         except (FileNotFoundError, ConnectionRefusedError) as exc:
-            _fail(3, f"no pagi-front answers on {self.path}: {exc.strerror or exc}")
+            raise ControlError(
+                3, f"no pagi-front answers on {self.path}: {exc.strerror or exc}"
+            ) from None
         except PermissionError as exc:
-            _fail(3, f"cannot use {self.path}: {exc.strerror} (run as the front's user)")
+            raise ControlError(
+                3, f"cannot use {self.path}: {exc.strerror} (run as the front's user)"
+            ) from None
         except OSError as exc:
-            _fail(3, f"{self.path}: {exc}")
+            raise ControlError(3, f"{self.path}: {exc}") from None
         finally:
             conn.close()
         if response.headers.get_content_type() != "application/json":
             if response.status >= 400:
-                _fail(1, data.decode(errors="replace").strip())
+                raise ControlError(1, data.decode(errors="replace").strip())
             return data.decode(errors="replace")
         value = json.loads(data) if data else {}
         if response.status >= 400:
-            _fail(1, str(value.get("error", value)))
+            raise ControlError(1, str(value.get("error", value)))
         return value
 
 
@@ -88,7 +108,7 @@ def _emit(value: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True) if as_json else text)
 
 
-def _age(seconds: object) -> str:
+def format_age(seconds: object) -> str:
     if not isinstance(seconds, (int, float)):
         return "-"
     s = int(seconds)
@@ -99,7 +119,7 @@ def _age(seconds: object) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def _size(value: object) -> str:
+def format_size(value: object) -> str:
     if not isinstance(value, int):
         return "-"
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -126,7 +146,7 @@ def format_status(status: dict[str, Any]) -> str:
     conns = ", ".join(f"{k} {v}" for k, v in sorted(front["connections"].items())) or "none"
     mode = f"embedded ({front['app']})" if front["mode"] == "embedded" else "split layout"
     lines = [
-        f"front pid {front['pid']}, up {_age(front['uptime'])}, {mode}",
+        f"front pid {front['pid']}, up {format_age(front['uptime'])}, {mode}",
         f"listening on {listeners}",
         f"connections: {conns}",
     ]
@@ -150,10 +170,10 @@ def format_status(status: dict[str, Any]) -> str:
                 str(w["name"]),
                 str(w["pid"]),
                 str(w["state"]),
-                _age(w["age"]),
+                format_age(w["age"]),
                 str(w["in_flight"]),
                 str(w["served"]),
-                _size(w["rss"]),
+                format_size(w["rss"]),
                 "-" if beat is None else f"{beat:.1f}s ago",
             ]
         )
@@ -163,23 +183,30 @@ def format_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CONNECTION_COLUMNS = ("PEER", "PROTOCOL", "AGE", "IN", "OUT", "SCOPE", "REQUEST", "WORKER")
+
+
+def connection_row(c: dict[str, Any]) -> list[str]:
+    """One entry of ``GET /connections`` as the cells of :data:`CONNECTION_COLUMNS`
+    (``connections`` and ``top`` both show it so)."""
+    req = c.get("request") or {}
+    target = " ".join(str(req[k]) for k in ("method", "target") if req.get(k))
+    if req.get("type") == "streams":  # an HTTP/2 connection: its streams summed up
+        target = str(req.get("summary") or "")
+    return [
+        str(c["peer"]),
+        str(c["protocol"]),
+        format_age(c.get("age")),
+        format_size(c.get("bytes_in")),
+        format_size(c.get("bytes_out")),
+        str(req.get("type", "-")),
+        target or "-",
+        str(req.get("worker") or "-"),
+    ]
+
+
 def format_connections(conns: list[dict[str, Any]]) -> str:
-    rows = [["PEER", "PROTOCOL", "AGE", "IN", "OUT", "SCOPE", "REQUEST", "WORKER"]]
-    for c in conns:
-        req = c.get("request") or {}
-        target = " ".join(str(req[k]) for k in ("method", "target") if req.get(k))
-        rows.append(
-            [
-                str(c["peer"]),
-                str(c["protocol"]),
-                _age(c.get("age")),
-                _size(c.get("bytes_in")),
-                _size(c.get("bytes_out")),
-                str(req.get("type", "-")),
-                target or "-",
-                str(req.get("worker") or "-"),
-            ]
-        )
+    rows = [list(CONNECTION_COLUMNS), *(connection_row(c) for c in conns)]
     return f"{len(conns)} connection(s)" + ("\n" + _table(rows) if conns else "")
 
 
@@ -289,6 +316,34 @@ def drain(ctx: typer.Context, worker: str, as_json: JsonOption = False) -> None:
     value = _client(ctx).call("POST", "/drain", {"worker": worker})
     info = value["draining"]
     _emit(value, as_json, f"draining worker {info['name']} (pid {info['pid']})")
+
+
+@cli.command(help="Live view of workers and connections (q quits). Needs pagi-server[ctl].")
+def top(
+    ctx: typer.Context,
+    interval: Annotated[
+        float, typer.Option(metavar="SECONDS", min=0.1, help="Time between two refreshes.")
+    ] = 1.0,
+) -> None:
+    try:
+        from . import ctl_top
+    except ImportError as exc:
+        _fail(
+            2,
+            f"top needs the rich package ({exc.name or exc}): pip install 'pagi-server[ctl]'",
+        )
+    client = _client(ctx)
+
+    def fetch() -> ctl_top.Sample:
+        status = client.request("GET", "/status")
+        stats = client.request("GET", "/stats")
+        conns = client.request("GET", "/connections")["connections"]
+        return ctl_top.Sample(time.monotonic(), status, stats, conns)
+
+    try:
+        ctl_top.run(fetch, interval)
+    except ControlError as exc:
+        _fail(exc.code, exc.message)
 
 
 @cli.command(help="Wait until at least N workers are ready (for deploy scripts).")

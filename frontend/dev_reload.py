@@ -1,7 +1,7 @@
 """``--reload``: watch the app's files and roll the workers when they change.
 
 Development mode, embedded mode only. ``watchfiles`` (the ``reload`` extra:
-``pip install 'pagi[reload]'``) watches ``--reload-dir`` (default: the app
+``pip install 'pagi-server[reload]'``) watches ``--reload-dir`` (default: the app
 dir, else the current directory) for files matching ``--reload-include``
 (default ``*.py``) and not ``--reload-exclude`` (default: hidden files and
 directories, ``__pycache__``, ``*.pyc``, ``*.pyo``); patterns are matched
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("pagi.front")
 
-MISSING = "--reload needs the watchfiles package: pip install 'pagi[reload]' (or watchfiles)"
+MISSING = "--reload needs the watchfiles package: pip install 'pagi-server[reload]' (or watchfiles)"
 DEFAULT_INCLUDE = ("*.py",)
 DEFAULT_EXCLUDE = (".*", "__pycache__", "*.pyc", "*.pyo", "*~")
 

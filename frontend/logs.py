@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import TextIO
 
 from pagi.protocol.log_colors import make_formatter
 from pagi.protocol.log_config import LogConfig, apply_log_config
@@ -27,6 +29,37 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 FORMAT = "%(asctime)s %(levelname)s front[%(process)d] %(message)s"
 
 _HANDLER_NAME = "pagi-front"
+
+
+class FrontHandler(logging.StreamHandler[TextIO]):
+    """pagi-front's stderr handler.
+
+    ``before_emit`` (set by the access log's batched writer) runs before every
+    record, so lines it holds are written before anything logged after them.
+    ``front_*`` remember what :func:`setup_logging` configured, so the writer
+    can tell whether a ``--log-config`` changed the handler's output.
+    """
+
+    def __init__(self, stream: TextIO, use_colors: bool) -> None:
+        super().__init__(stream)
+        self.set_name(_HANDLER_NAME)
+        self.front_colors = use_colors
+        self.front_formatter = make_formatter(FORMAT, use_colors)
+        self.setFormatter(self.front_formatter)
+        self.before_emit: Callable[[], None] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.before_emit is not None:
+            self.before_emit()
+        super().emit(record)
+
+
+def installed_handler() -> FrontHandler | None:
+    """The handler :func:`setup_logging` put on the root logger, if it is still there."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, FrontHandler):
+            return handler
+    return None
 
 
 def setup_logging(
@@ -45,10 +78,7 @@ def setup_logging(
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(make_formatter(FORMAT, use_colors))
-    root.addHandler(handler)
+    root.addHandler(FrontHandler(sys.stderr, use_colors))
     root.setLevel(level)
     logging.getLogger("pagi").setLevel(level)
 

@@ -49,7 +49,6 @@ class FrontMetrics:
         "bytes_sent",
         "connections_accepted",
         "latency_buckets",
-        "latency_count",
         "latency_sum",
         "reload_failures",
         "reloads",
@@ -63,7 +62,6 @@ class FrontMetrics:
         self.requests: dict[str, list[int]] = {kind: [0] * 6 for kind in SCOPE_TYPES}
         self.latency_buckets = [0] * (len(LATENCY_BOUNDS) + 1)
         self.latency_sum = 0.0
-        self.latency_count = 0
         self.bytes_sent = 0  # response body bytes
         self.bytes_received = 0  # request body bytes
         self.connections_accepted = 0
@@ -76,15 +74,22 @@ class FrontMetrics:
     def request_done(
         self, scope_type: str, status: int | None, duration: float, body_bytes: int
     ) -> None:
-        """One finished request (call once per request, where it is logged)."""
+        """One finished request (call once per request, where it is logged).
+
+        The hot path's one call into the counters (about 0.3 µs, measured
+        against a stub in docs/operations.md): no local names, no count kept
+        that the buckets already give (:attr:`latency_count`)."""
         counts = self.requests.get(scope_type)
         if counts is not None:
-            cls = status // 100 if status is not None and 100 <= status < 600 else 0
-            counts[cls] += 1
+            counts[status // 100 if status is not None and 100 <= status < 600 else 0] += 1
         self.latency_buckets[bisect_left(LATENCY_BOUNDS, duration)] += 1
         self.latency_sum += duration
-        self.latency_count += 1
         self.bytes_sent += body_bytes
+
+    @property
+    def latency_count(self) -> int:
+        """Requests in the latency histogram (the sum of its buckets)."""
+        return sum(self.latency_buckets)
 
     def snapshot(self) -> dict[str, object]:
         """Plain JSON-able copy of every counter (``pagi-ctl stats``)."""

@@ -1,6 +1,6 @@
 """Prometheus exposition of the front's counters (``prometheus_client``).
 
-``prometheus_client`` is an optional dependency (``pip install 'pagi[metrics]'``):
+``prometheus_client`` is an optional dependency (``pip install 'pagi-server[metrics]'``):
 the core imports nothing from it, and :func:`load_exporter` names the extra
 when it is missing. The collector is custom: on each scrape it reads the
 plain-integer counters of :class:`~.metrics.FrontMetrics` and computes the
@@ -29,7 +29,7 @@ class MetricsUnavailable(Exception):
 
 
 MISSING = (
-    "metrics need the prometheus_client package: pip install 'pagi[metrics]' "
+    "metrics need the prometheus_client package: pip install 'pagi-server[metrics]' "
     "(or pip install prometheus_client)"
 )
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from .http1.connection import HTTP11Connection
 from .http2.switch import ProtocolSwitch
-from .websocket.connection import take_over as websocket_take_over
 from .websocket.handshake import is_websocket_upgrade
 
 if TYPE_CHECKING:
@@ -71,6 +70,15 @@ class TakeOvers:
             if claims(head):
                 hook(conn, head, rest, read_paused)
                 return
+
+
+def websocket_take_over(
+    conn: HTTP11Connection, head: RequestHead, rest: bytes, read_paused: bool
+) -> None:
+    """The WebSocket take-over; its modules (and wsproto) load with the first one."""
+    from .websocket.connection import take_over
+
+    take_over(conn, head, rest, read_paused)
 
 
 class ProtocolSelector:

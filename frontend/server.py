@@ -13,11 +13,12 @@ handshakes use the new pair, open connections keep theirs; in embedded mode
 it also rolls fresh workers in (``docs/operations.md``).
 
 Startup order: worker socket (fails fast if another front owns it), client
-listeners, the control socket and metrics listener, signal handlers, then
-(embedded mode) the workers. Each client listener is logged as ``listening on
-http://HOST:PORT`` or ``listening on unix:PATH`` with the address actually
-bound; by then signals are handled and ``pagi-ctl`` is answered. With
-``--handover`` the sockets come from the running front instead (handover.py).
+listeners (:class:`~.client_sockets.ClientSockets`), the control socket and
+metrics listener, signal handlers, then (embedded mode) the workers. Each
+client listener is logged as ``listening on http://HOST:PORT`` or ``listening
+on unix:PATH`` with the address actually bound; by then signals are handled
+and ``pagi-ctl`` is answered. With ``--handover`` the sockets come from the
+running front instead (handover.py).
 
 Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
 client connection; wait up to ``--graceful-timeout`` for them to finish;
@@ -37,16 +38,17 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from functools import partial
+from typing import TYPE_CHECKING
 
 import uvloop
 from pagi.protocol import reasons
 from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
-from .access_log import set_access_format
+from .access_log import set_access_format, start_access_writer, stop_access_writer
+from .channels import ChannelsError, make_broker, start_relay
+from .client_sockets import ClientSockets
 from .config import FrontConfig
-from .connection_limits import ConnectionLimits, connection_factory, reap_idle
 from .connections import FrontContext
 from .control_plane import ControlPlane
 from .control_socket import CONTROL_SOCKET_NAME
@@ -62,22 +64,20 @@ from .handover import (
 from .handover_source import HandoverSource
 from .link.pool import WorkerPool
 from .listeners import (
-    Listener,
     ListenError,
-    close_listeners,
-    open_listeners,
 )
 from .logs import setup_logging
 from .pid_file import PidFile, PidFileError
-from .proxy_gate import ProxyProtocolGate
 from .rolling import Operations
 from .sd_notify import Notifier
 from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
-from .tls.acceptor import TlsAcceptor
-from .tls.contexts import ServerContexts, TlsConfigError, tls_settings
+from .tls.contexts import TlsConfigError
 from .worker_health import WorkerHealth
 from .worker_socket import WorkerSocket
+
+if TYPE_CHECKING:
+    from .channels.redis_relay import RedisRelay
 
 logger = logging.getLogger("pagi.front")
 
@@ -87,16 +87,13 @@ class FrontServer:
 
     def __init__(self, config: FrontConfig) -> None:
         self.config = config
-        self.pool = WorkerPool()
+        self.pool = WorkerPool(make_broker(config))
         self.ctx = FrontContext(config=config, pool=self.pool)
         self.exit_code = 0
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._signals = 0
-        self._listeners: list[Listener] = []
-        self._servers: list[asyncio.AbstractServer] = []
-        self._tls: ServerContexts | None = None
-        self._acceptors: list[TlsAcceptor] = []
+        self.clients = ClientSockets(self.ctx, config)
         self._workers: WorkerSocket | None = None
         self._supervisor: Supervisor | None = None
         self._private_dir: str | None = None
@@ -106,12 +103,13 @@ class FrontServer:
         self._watcher: FileWatcher | None = None
         self._handed: Handover | None = None  # sockets taken from the previous front
         self._handover_task: asyncio.Task[None] | None = None
+        self._relay: RedisRelay | None = None  # --channels redis://...
         self._pid_file = PidFile(config.pid_file) if config.pid_file else None
         self.notify = ServiceNotifier(Notifier.from_environ(), self._is_ready, self.describe)
 
     def _is_ready(self) -> bool:
         """Listening, and at least one worker takes requests (systemd's READY=1)."""
-        return bool(self._servers or self._acceptors) and len(self.pool) > 0
+        return self.clients.accepting and len(self.pool) > 0
 
     def describe(self) -> str:
         """One line of live counts (systemd's STATUS=)."""
@@ -125,8 +123,11 @@ class FrontServer:
     # --- lifetime ---------------------------------------------------------------
 
     async def serve(self) -> int:
+        start_access_writer(asyncio.get_running_loop())
         try:
             if not await self._start():
+                if self._supervisor is not None:
+                    await self._supervisor.stop(self.config.graceful_timeout)
                 return 1
             await self._stop.wait()
             self.notify.stopping()
@@ -142,6 +143,7 @@ class FrontServer:
                 await self._control.close()
             self._cleanup()
             await self.notify.close()
+            stop_access_writer()
         logger.info("stopped (exit status %d)", self.exit_code)
         return self.exit_code
 
@@ -158,57 +160,31 @@ class FrontServer:
                 handed = self._take_over()
             else:
                 self._workers.open()
-                self._listeners = open_listeners(
-                    config.listen_addresses(),
-                    config.uds,
-                    config.fds,
-                    config.backlog,
-                    config.fd_names,
-                )
-            if any(listener.tls for listener in self._listeners):
-                if config.proxy_protocol:
-                    raise ListenError(
-                        "--proxy-protocol is not supported on tls:// listeners "
-                        "(the PROXY header precedes the TLS handshake)"
-                    )
-                alpn = ("h2", "http/1.1") if config.http2 else ("http/1.1",)
-                self._tls = ServerContexts(tls_settings(config, alpn))
+                self.clients.open()
+            self.clients.prepare_tls()
         except (ListenError, HandoverError, TlsConfigError) as exc:
             logger.error("%s", exc)
             return False
-
-        from .selector import ProtocolSelector
-
-        ctx = self.ctx
-        limits = ConnectionLimits(
-            ctx.connections,
-            config.max_connections,
-            config.max_connections_per_ip,
-            lambda: reap_idle(ctx.connections),
-        )
-        for listener in self._listeners:
-            selector = ProtocolSelector(ctx, listener)
-            if listener.tls:
-                assert self._tls is not None
-                acceptor = TlsAcceptor(
-                    listener.sock, self._tls, selector, config.ssl_handshake_timeout,
-                    config.server_header,
-                )  # fmt: skip
-                acceptor.start()
-                self._acceptors.append(acceptor)
-                continue
-            factory: Callable[[], asyncio.Protocol] = selector
-            if config.proxy_protocol:
-                factory = partial(ProxyProtocolGate, selector, config.header_timeout)
-            factory = connection_factory(limits, factory, config.server_header)
-            server = await loop.create_server(factory, sock=listener.sock, backlog=config.backlog)
-            self._servers.append(server)
         if config.app is not None:
+            # Spawned before the front imports its protocol modules and opens the
+            # rest: the workers' own start-up (interpreter, app, lifespan) runs
+            # alongside; they connect to the worker socket, already open.
             self._supervisor = Supervisor(config, self._on_fatal, self._on_respawn)
+            self._supervisor.start()
+            await asyncio.sleep(0)  # let the spawn tasks fork now
+
+        try:
+            self._relay = start_relay(config, self.pool.channels)
+        except ChannelsError as exc:
+            logger.error("%s", exc)
+            return False
+
+        await self.clients.start()
+        ctx = self.ctx
         self._ops = Operations(
             config, self.pool, ctx.metrics, self._supervisor, self._on_reload_state, self._set_title
         )
-        self._control = ControlPlane(config, ctx, self._ops, lambda: self._listeners)
+        self._control = ControlPlane(config, ctx, self._ops, lambda: self.clients.listeners)
         try:
             control = handed.of_role("control") if handed is not None else []
             await self._control.open(adopt(control[0]) if control else None)
@@ -217,7 +193,7 @@ class FrontServer:
             return False
         if self._control.control_socket is not None:
             self._control.handover = HandoverSource(
-                lambda: self._listeners,
+                lambda: self.clients.listeners,
                 self._workers,
                 self._control.control_socket,
                 lambda: self._private_dir,
@@ -227,11 +203,7 @@ class FrontServer:
         # are handled and the control socket answers from then on.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
-        for listener in self._listeners:
-            if listener.name:
-                logger.info("listening on %s (socket %s)", listener.url, listener.name)
-            else:
-                logger.info("listening on %s", listener.url)
+        self.clients.log_listening()
         if self._pid_file is not None:
             try:
                 self._pid_file.write()
@@ -249,7 +221,6 @@ class FrontServer:
         loop.add_signal_handler(signal.SIGTTIN, self._ops.scale_by, 1)
         loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
         if self._supervisor is not None:
-            self._supervisor.start()
             if config.reload:
                 self._watcher = watch_app_files(config, self._ops)
         else:
@@ -265,7 +236,7 @@ class FrontServer:
         assert self._workers is not None
         handed = take_sockets(os.path.join(self.config.socket_dir, CONTROL_SOCKET_NAME))
         self._handed = handed
-        self._listeners = [adopt(s) for s in handed.of_role("client")]
+        self.clients.listeners = [adopt(s) for s in handed.of_role("client")]
         workers = handed.of_role("workers")
         if not workers:
             raise HandoverError("the running front passed no worker socket")
@@ -287,7 +258,7 @@ class FrontServer:
         assert self._workers is not None and self._control is not None
         control = self._control.control_socket
         control_listener = control.listener if control is not None else None
-        own(handed, [*self._listeners, self._workers.listener, control_listener])
+        own(handed, [*self.clients.listeners, self._workers.listener, control_listener])
         if handed.private_dir:
             self._private_dir = handed.private_dir
         logger.info("took over the sockets; the old front is stopping")
@@ -302,7 +273,9 @@ class FrontServer:
             from setproctitle import setproctitle
         except ImportError:  # pragma: no cover - a declared dependency
             return
-        where = " ".join(listener.url.removeprefix("http://") for listener in self._listeners)
+        where = " ".join(
+            listener.url.removeprefix("http://") for listener in self.clients.listeners
+        )
         if self._supervisor is not None:
             setproctitle(f"pagi-front: {where} workers={self._supervisor.target}")
         else:
@@ -326,10 +299,11 @@ class FrontServer:
 
     def _on_sighup(self) -> None:
         """Reload the TLS certificate (if any) and roll fresh embedded workers in."""
-        if self._tls is not None:
-            self._tls.reload()
+        tls = self.clients.tls
+        if tls is not None:
+            tls.reload()
         if self._ops is None or self._supervisor is None:
-            if self._tls is None:
+            if tls is None:
                 logger.info("SIGHUP: nothing to reload in the production layout")
             return
         logger.info("SIGHUP received: rolling reload of the workers")
@@ -352,11 +326,7 @@ class FrontServer:
     async def _shutdown(self) -> None:
         ctx = self.ctx
         ctx.shutting_down = True
-        self._close_acceptors()
-        for server in self._servers:
-            server.close()
-        close_listeners(self._listeners)
-        self._listeners = []
+        self.clients.stop_accepting()
         # A connection the loop accepted just before the close gets its
         # connection_made() on a later iteration: let those run, so that no
         # accepted connection misses the shutdown below (its client would
@@ -396,6 +366,8 @@ class FrontServer:
                 if not stopping.done():
                     await self._supervisor.kill()
                     await stopping
+        if self._relay is not None:
+            await self._relay.close()
 
     async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
         """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
@@ -405,16 +377,8 @@ class FrontServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._force.wait(), 0.05)
 
-    def _close_acceptors(self) -> None:
-        for acceptor in self._acceptors:
-            acceptor.close()
-        self._acceptors = []
-
     def _cleanup(self) -> None:
-        self._close_acceptors()
-        for server in self._servers:
-            server.close()
-        close_listeners(self._listeners)
+        self.clients.stop_accepting()
         if self._workers is not None:
             self._workers.close()
         if self._private_dir is not None:

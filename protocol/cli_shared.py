@@ -1,4 +1,5 @@
-"""Option callbacks both command lines share (``--version``, ``--env-file``, ``--log-config``).
+"""What both command lines share: option callbacks (``--version``, ``--env-file``,
+``--log-config``) and the choices of the options both have.
 
 Each turns a problem into :class:`typer.BadParameter`, printed as one line
 naming the option (exit status 2), so both programs refuse bad input alike.
@@ -6,6 +7,7 @@ naming the option (exit status 2), so both programs refuse bad input alike.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable
 
@@ -14,6 +16,40 @@ import typer
 from .env_file import EnvFileError, load_env_file
 from .log_config import LogConfig, LogConfigError, read_log_config
 from .version import version_line
+
+
+class Lifespan(enum.StrEnum):
+    """``--lifespan``."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+class SseScope(enum.StrEnum):
+    """``--sse-scope``."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+class Interface(enum.StrEnum):
+    """``--interface``."""
+
+    auto = "auto"
+    pagi = "pagi"
+    asgi = "asgi"
+
+
+class LogLevel(enum.StrEnum):
+    """``--log-level``."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
 
 
 def version_callback(program: str) -> Callable[[bool], None]:

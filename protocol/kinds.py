@@ -35,6 +35,13 @@ class Kind(IntEnum):
     STATS = 12  # worker -> front
     CREDITS = 13  # front -> worker: several CREDITs in one message
     ABORT = 14  # worker -> front: the app aborted a scope (pagi.connection.abort)
+    # Channels (fan-out; fields in pagi.protocol.channel_messages). 20-29.
+    JOIN = 20  # worker -> front: a channel of scope_id (0: none) joined a group
+    LEAVE = 21  # worker -> front: ... left a group
+    GROUP_SEND = 22  # worker -> front: a message for every member of a group
+    CHANNEL_SEND = 23  # worker -> front: a message for one channel
+    GROUP_DELIVER = 24  # front -> worker: a group's message, once per worker
+    CHANNEL_DELIVER = 25  # front -> worker: a message for one of its channels
 
 
 class Event(IntEnum):
@@ -103,6 +110,12 @@ PONG: Final = int(Kind.PONG)
 STATS: Final = int(Kind.STATS)
 CREDITS: Final = int(Kind.CREDITS)
 ABORT: Final = int(Kind.ABORT)
+JOIN: Final = int(Kind.JOIN)
+LEAVE: Final = int(Kind.LEAVE)
+GROUP_SEND: Final = int(Kind.GROUP_SEND)
+CHANNEL_SEND: Final = int(Kind.CHANNEL_SEND)
+GROUP_DELIVER: Final = int(Kind.GROUP_DELIVER)
+CHANNEL_DELIVER: Final = int(Kind.CHANNEL_DELIVER)
 
 HTTP_REQUEST: Final = int(Event.HTTP_REQUEST)
 HTTP_RESPONSE_START: Final = int(Event.HTTP_RESPONSE_START)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import logging.config
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +85,8 @@ def read_log_config(path: str) -> LogConfig:
 
 def apply_log_config(config: LogConfig) -> None:
     """Install ``config`` over the current logging setup."""
+    import logging.config  # only with --log-config: keeps start-up light
+
     try:
         if config.dict_config is not None:
             logging.config.dictConfig(config.dict_config)

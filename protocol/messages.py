@@ -15,7 +15,10 @@ to be this code), which keeps the hot path to one list per message.
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import resume
+from .channel_messages import FIELDS as CHANNEL_FIELDS
+from .channel_messages import FROM_FRONT as CHANNELS_FROM_FRONT
+from .channel_messages import FROM_WORKER as CHANNELS_FROM_WORKER
+from .channel_messages import LINK_KINDS as CHANNEL_LINK_KINDS
 from .errors import LinkError
 from .field_checks import (
     BODY_MODES,
@@ -39,6 +42,9 @@ from .field_checks import (
     is_text_or_bytes,
 )
 from .kinds import BodyMode, Event, Kind
+from .resume import EVENT_FIELDS as RESUME_EVENT_FIELDS
+from .resume import EVENTS_FROM_FRONT as RESUME_EVENTS_FROM_FRONT
+from .resume import EVENTS_FROM_WORKER as RESUME_EVENTS_FROM_WORKER
 
 Message = list[Any]
 Headers = Sequence[Sequence[bytes]]  # [name, value] pairs; tuples accepted when sending
@@ -58,6 +64,7 @@ _LINK_KINDS = frozenset(
         Kind.STATS,
         Kind.CREDITS,
     }
+    | CHANNEL_LINK_KINDS
 )
 
 #: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
@@ -87,6 +94,7 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.PONG: (is_int,),  # token
     Kind.STATS: (is_map,),
     Kind.CREDITS: (is_credit_pairs,),  # [scope_id, nbytes, ...]
+    **CHANNEL_FIELDS,  # kinds 20-29: pagi.protocol.channel_messages
 }
 
 #: Field checks after ``[EVENT, scope_id, code]``, per event code.
@@ -107,7 +115,7 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Event.WS_DISCONNECT: (is_close_code, is_str),  # code, reason
     Event.WS_RETURN_CREDIT: (),
     Event.SSE_KEEPALIVE: (is_seconds, is_str),  # interval, comment
-    **resume.EVENT_FIELDS,  # version 5: WS_RESUMABLE, WS_RESUME_STATE, WS_MOVE, SSE_NO_RESUME
+    **RESUME_EVENT_FIELDS,  # version 5: WS_RESUMABLE, WS_RESUME_STATE, WS_MOVE, SSE_NO_RESUME
 }
 
 #: Fields an event may carry after its required ones, all or none:
@@ -130,6 +138,7 @@ FROM_WORKER = frozenset(
         Kind.PONG,
         Kind.STATS,
     }
+    | CHANNELS_FROM_WORKER
 )
 FROM_FRONT = frozenset(
     {
@@ -144,6 +153,7 @@ FROM_FRONT = frozenset(
         Kind.PONG,
         Kind.CREDITS,
     }
+    | CHANNELS_FROM_FRONT
 )
 #: Event codes each side may send.
 EVENTS_FROM_WORKER = frozenset(
@@ -158,11 +168,11 @@ EVENTS_FROM_WORKER = frozenset(
         Event.WS_KEEPALIVE,
         Event.SSE_KEEPALIVE,
     }
-    | resume.EVENTS_FROM_WORKER
+    | RESUME_EVENTS_FROM_WORKER
 )
 EVENTS_FROM_FRONT = (
     frozenset({Event.HTTP_REQUEST, Event.WS_RECEIVE, Event.WS_DISCONNECT, Event.WS_RETURN_CREDIT})
-    | resume.EVENTS_FROM_FRONT
+    | RESUME_EVENTS_FROM_FRONT
 )
 
 

@@ -8,13 +8,14 @@ unrelated project); the import namespace stays ``pagi.*`` and the commands stay
 from __future__ import annotations
 
 import platform
-from importlib.metadata import PackageNotFoundError, version
 
 DISTRIBUTION = "pagi-server"
 
 
 def installed_version() -> str:
     """The installed version of the distribution, or ``unknown`` (e.g. run from a bare tree)."""
+    from importlib.metadata import PackageNotFoundError, version  # only for --version
+
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:

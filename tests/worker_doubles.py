@@ -59,6 +59,7 @@ class StubSession:
         self.interface = interface
         self.ws_max_size: int | None = None
         self.ws_max_queue: int | None = None
+        self.channel_sender: object = None  # a front that offers no channels
         self.app = app
         self.root_path = ""
         self.state: dict[str, Any] = {"k": 1}
@@ -78,6 +79,9 @@ class StubSession:
 
     def scope_ended(self, scope: Any) -> None:
         self.ended.append(scope.sid)
+
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
+        return None  # a front that offers no channels
 
     # what went to the front, by kind
     def bodies(self) -> list[tuple[bytes, bool]]:

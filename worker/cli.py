@@ -8,41 +8,21 @@ and hands it to :func:`~pagi.worker.runner.run`; ``main`` is the console script.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
-from pagi.protocol.cli_shared import env_file_callback, log_config_option, version_callback
+from pagi.protocol.cli_shared import (
+    Interface,
+    Lifespan,
+    LogLevel,
+    SseScope,
+    env_file_callback,
+    log_config_option,
+    version_callback,
+)
 from pagi.protocol.log_colors import colors_wanted
 
 from .config import WorkerConfig
-
-
-class LifespanMode(StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class SSEScopeMode(StrEnum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class InterfaceMode(StrEnum):
-    auto = "auto"
-    pagi = "pagi"
-    asgi = "asgi"
-
-
-class LogLevel(StrEnum):
-    critical = "critical"
-    error = "error"
-    warning = "warning"
-    info = "info"
-    debug = "debug"
-
 
 # The same help style as pagi-front: plain click formatting, no rich panels.
 cli = typer.Typer(
@@ -94,7 +74,7 @@ def serve(
         ),
     ] = False,
     lifespan: Annotated[
-        LifespanMode,
+        Lifespan,
         typer.Option(
             "--lifespan",
             envvar="PAGI_LIFESPAN",
@@ -104,7 +84,7 @@ def serve(
                 "send lifespan events."
             ),
         ),
-    ] = LifespanMode.auto,
+    ] = Lifespan.auto,
     graceful_timeout: Annotated[
         float,
         typer.Option(
@@ -166,7 +146,7 @@ def serve(
         ),
     ] = 256 * 1024,
     sse_scope: Annotated[
-        SSEScopeMode,
+        SseScope,
         typer.Option(
             "--sse-scope",
             envvar="PAGI_SSE_SCOPE",
@@ -178,9 +158,9 @@ def serve(
                 "and so do all later ones."
             ),
         ),
-    ] = SSEScopeMode.auto,
+    ] = SseScope.auto,
     interface: Annotated[
-        InterfaceMode,
+        Interface,
         typer.Option(
             "--interface",
             envvar="PAGI_INTERFACE",
@@ -191,7 +171,7 @@ def serve(
                 "(Starlette, FastAPI, Django, Quart, Litestar, ...), else pagi."
             ),
         ),
-    ] = InterfaceMode.auto,
+    ] = Interface.auto,
     log_level: Annotated[
         LogLevel,
         typer.Option(

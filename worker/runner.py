@@ -37,6 +37,8 @@ import uvloop
 from pagi.protocol import messages as m
 from pagi.protocol.log_config import LogConfigError
 
+from .channels import install_hub
+from .channels.hub import DEFAULT_CAPACITY
 from .config import WorkerConfig
 from .connect_wait import WaitReport, explain
 from .interface import PAGI_INTERFACE, Interface, resolve
@@ -101,6 +103,8 @@ class Worker:
         # costs every request one more turn of the event loop before its
         # response is written.
         self.tasks: dict[RunnableScope, asyncio.Task[None]] = {}
+        #: The process's channel hub (attached to each link whose front offers channels).
+        self.channels = install_hub(DEFAULT_CAPACITY)
         self._drained = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Future[None] | None = None

@@ -45,6 +45,18 @@ class ScopeSource(Protocol):
     ws_max_size: int | None
     ws_max_queue: int | None
 
+    @property
+    def channel_sender(self) -> object:
+        """The channel API http scopes share; None when channels are off."""
+
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
+        """``scope["pagi.channels"]``, or None when the front offers no channels."""
+
+
+#: What ``extensions["pagi.channels"]`` holds when the channel API is offered
+#: (one shared dict: the API itself is ``scope["pagi.channels"]``).
+CHANNELS_EXTENSION: dict[str, Any] = {"version": "1.0"}
+
 
 def decode_path(raw_path: bytes) -> str:
     """``raw_path`` percent-decoded, then UTF-8 decoded with surrogateescape."""
@@ -84,7 +96,18 @@ def _common(msg: Message, source: ScopeSource, scope_type: str) -> dict[str, Any
     scope["client"] = msg[9]
     scope["server"] = msg[10]
     scope["state"] = source.state.copy()
+    sender = source.channel_sender
+    if sender is not None:  # http scopes share it; the others get their own
+        scope["pagi.channels"] = (
+            sender if scope_type == "http" else source.scope_channels(msg[1], scope_type, msg[11])
+        )
     return scope
+
+
+def _extensions(scope: dict[str, Any], extras: dict[Any, Any], base: dict[str, Any]) -> None:
+    exts = scope["extensions"] = _front_extensions(extras, base)
+    if "pagi.channels" in scope:
+        exts["pagi.channels"] = CHANNELS_EXTENSION
 
 
 def build_http_scope(
@@ -98,7 +121,7 @@ def build_http_scope(
         if source.interface.name == ASGI and msg[2] == "http"
         else {}
     )
-    scope["extensions"] = _front_extensions(msg[11], base)
+    _extensions(scope, msg[11], base)
     scope["pagi.connection"] = connection
     scope["pagi.transport"] = transport
     return scope
@@ -123,7 +146,7 @@ def build_websocket_scope(
             subprotocols = offered
     scope["subprotocols"] = subprotocols
     base: dict[str, Any] = {"websocket.http.response": {}} if source.interface.name == ASGI else {}
-    scope["extensions"] = _front_extensions(extras, base)
+    _extensions(scope, extras, base)
     if source.ws_max_size is not None:
         scope["max_frame_size"] = source.ws_max_size
     if source.ws_max_queue is not None:

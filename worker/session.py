@@ -45,6 +45,8 @@ from pagi.protocol.kinds import PONG as _PONG
 from pagi.protocol.kinds import REJECT as _REJECT
 from pagi.protocol.kinds import WELCOME as _WELCOME
 
+from .channels import ScopeChannels, Sender
+from .channels.welcome import read_channels_welcome
 from .http_scope import HTTPScope
 from .link import Link
 from .scope_base import ScopeBase
@@ -55,6 +57,9 @@ if TYPE_CHECKING:
     from .runner import Worker
 
 logger = logging.getLogger("pagi.worker")
+
+#: Kinds at or above this one are channel messages (GROUP_DELIVER, CHANNEL_DELIVER).
+_FIRST_CHANNEL_KIND = int(Kind.GROUP_DELIVER)
 
 
 #: Largest body piece relative to the frame limit (room for the frame header).
@@ -67,6 +72,7 @@ class Session:
         "_ready",
         "_worker",
         "app",
+        "channel_sender",
         "closed",
         "interface",
         "link",
@@ -103,6 +109,9 @@ class Session:
         self.max_body_piece = DEFAULT_MAX_FRAME_SIZE - _BODY_FRAME_OVERHEAD
         self.worker_id: int | None = None
         self.scopes: dict[int, ScopeBase] = {}
+        #: The shared send-only channel API of http scopes (None: the front
+        #: offers no channels); websocket/sse scopes get their own.
+        self.channel_sender: Sender | None = None
         self._last_sid = 0
         self._ready = False  # WELCOME received
         self.reject_reason: str | None = None
@@ -173,8 +182,12 @@ class Session:
             self.reject_reason = msg[2]
             logger.error("pagi-front rejected this worker: %s", msg[2])
             self.link.abort()
+        elif kind >= _FIRST_CHANNEL_KIND:  # GROUP_DELIVER, CHANNEL_DELIVER
+            self._worker.channels.on_message(msg)
 
     def link_lost(self, exc: BaseException | None) -> None:
+        if self.channel_sender is not None:
+            self._worker.channels.detach()
         scopes, self.scopes = self.scopes, {}
         for scope in scopes.values():
             scope.on_close(reasons.SERVER_SHUTDOWN)
@@ -208,6 +221,11 @@ class Session:
         self.max_frame_size = max_frame
         self.max_body_piece = max_frame - _BODY_FRAME_OVERHEAD
         self._ready = True
+        hub = self._worker.channels
+        prefix = read_channels_welcome(info, self.worker_id, hub)
+        if prefix is not None:
+            hub.attach(self.link, prefix, max_frame)
+            self.channel_sender = Sender(hub)
         if not self.welcomed.done():
             self.welcomed.set_result(True)
 
@@ -235,4 +253,23 @@ class Session:
         """The scope's app finished and END was queued: forget its id."""
         if self.scopes.get(scope.sid) is scope:
             del self.scopes[scope.sid]
+        hub = self._worker.channels
+        if hub.by_scope and not self.link.closed:
+            # (after link_lost the hub closed this link's scope channels; the
+            # ids may already name scopes of the next link)
+            hub.scope_ended(scope.sid)
         self._worker.scope_done(scope)
+
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> Sender | None:
+        """The ``pagi.channels`` object of a new websocket or sse scope (None:
+        channels are off; http scopes share ``channel_sender``), re-joining
+        the groups a moved connection had (``extras`` ``channels.groups``, set
+        by the front when a connection resumes)."""
+        if self.channel_sender is None:
+            return None
+        restore = None
+        if extras:
+            moved = extras.get("channels")
+            if type(moved) is dict and type(moved.get("groups")) is list:
+                restore = moved["groups"]
+        return ScopeChannels(self._worker.channels, sid, restore)

@@ -1,7 +1,7 @@
 """Fuzz pagi's parsers and codecs: ``python -m bench.fuzz TARGET [options]``.
 
 Targets (``bench/fuzz/targets.py``): ``link``, ``http1``, ``ws``, ``deflate``,
-or ``all`` (each in turn, sharing ``--seconds``).
+``h2``, or ``all`` (each in turn, sharing ``--seconds``).
 
 Engines: ``atheris`` (coverage-guided libFuzzer, ``pip install
 'pagi-server[fuzz]'``) when it is importable, else ``hypothesis`` (random and
@@ -28,13 +28,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "fuzz_regressions"
+#: The targets of bench/fuzz/targets.py (named here so the parent need not import them).
+NAMES = ("link", "http1", "ws", "deflate", "h2")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.fuzz", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("target", choices=["link", "http1", "ws", "deflate", "all"])
+    parser.add_argument("target", choices=[*NAMES, "all"])
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget (all: shared)")
     parser.add_argument("--engine", choices=["auto", "atheris", "hypothesis"], default="auto")
     parser.add_argument("--artifacts", default=".", help="where failing inputs are written")
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = args.engine
     if engine == "auto":
         engine = "atheris" if _has_atheris() else "hypothesis"
-    targets = ["link", "http1", "ws", "deflate"] if args.target == "all" else [args.target]
+    targets = list(NAMES) if args.target == "all" else [args.target]
     share = args.seconds / len(targets)
     failed = []
     for name in targets:

@@ -14,7 +14,7 @@ import atheris
 
 def main() -> None:
     name = sys.argv.pop(1)
-    with atheris.instrument_imports(include=["pagi", "wsproto", "h11", "msgpack"]):
+    with atheris.instrument_imports(include=["pagi", "wsproto", "h11", "msgpack", "h2", "hpack"]):
         from bench.fuzz.targets import TARGETS
     target = TARGETS[name]
     atheris.Setup(sys.argv, target)

@@ -15,6 +15,7 @@ invariant; any other exception escaping it is a crash. Expected rejections
 * ``ws``: the WebSocket frame decoder. Its fast path and wsproto's path
   give the same events; nothing follows CLOSE/FAIL; no message passes the
   size limit; cutting the input does not change the messages.
+* ``h2``: frame sequences into the HTTP/2 connection core (``h2_target.py``).
 * ``deflate``: permessage-deflate. Arbitrary compressed payloads inflate to
   at most the limit or fail cleanly; any message the front sends comes back
   unchanged through a standard client (wsproto), compressed or not.
@@ -41,6 +42,8 @@ from pagi.frontend.websocket.deflate import negotiate
 from pagi.protocol import LinkDecoder, LinkError, encode
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import FrameProtocol, Opcode
+
+from .h2_target import fuzz_h2
 
 Target = Callable[[bytes], None]
 
@@ -209,4 +212,5 @@ TARGETS: dict[str, Target] = {
     "http1": fuzz_http1,
     "ws": fuzz_ws,
     "deflate": fuzz_deflate,
+    "h2": fuzz_h2,
 }

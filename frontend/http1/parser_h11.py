@@ -11,12 +11,12 @@ decode the body:
 * the header section is collected in ``_buf``; bare CR/LF, control characters
   and obs-fold are refused as soon as they are seen, the 431 limits as soon as
   they are exceeded, and the fields are replayed in llhttp's order
-  (:meth:`H11Parser._walk`) so that a head with several defects gets the
+  (:func:`.field_walk.walk_fields`) so that a head with several defects gets the
   status the httptools backend gives;
 * a complete head goes through :func:`.request_checks.build_head`, then to a
   fresh ``h11.Connection(h11.SERVER)`` (request line in canonical form);
 * a body goes through that connection; a chunked one is first checked by
-  :class:`_ChunkedFraming`, which also stops at the message's end, so h11
+  :class:`~.chunked_framing.ChunkedFraming`, which also stops at the message's end, so h11
   never holds bytes of the next request and its connection is just dropped.
 
 Invariant: while no body is being read, ``_buf`` holds exactly the bytes not
@@ -30,6 +30,8 @@ from typing import Final
 
 import h11
 
+from .chunked_framing import ChunkedFraming
+from .field_walk import walk_fields
 from .parser import (
     Body,
     EndOfMessage,
@@ -39,11 +41,10 @@ from .parser import (
     RequestHead,
     TakesOver,
 )
-from .request_checks import FORBIDDEN_TRAILERS, build_head, check_fields
+from .request_checks import build_head
 from .request_line import (
     H2_PREFACE,
     H2_PREFACE_REASON,
-    TOKEN,
     check_request_line_start,
     is_simple_request,
     parse_request_line,
@@ -67,25 +68,11 @@ _BAD_HEAD_REASONS: Final = (
 _OBS_FOLD: Final = 4  # the group of _BAD_HEAD_BYTES that matches obs-fold
 _CR: Final = 13
 _CR_LF: Final = (13, 10)
-_CRLF: Final = b"\r\n"
 
-# chunk = chunk-size [chunk-ext] CRLF, with llhttp's extension syntax: spaces
-# and tabs after the size (the BWS before ";" of RFC 9112 section 7.1.1, and
-# tolerated before the CRLF), none inside the extensions, token names and
-# values, quoted-string values.
-_CHUNK_LINE: Final = re.compile(
-    rb"([0-9A-Fa-f]+)[ \t]*"
-    rb"(?:;(?!\Z)[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
-    rb"(?:=[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
-    rb'(?:"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*")?)?)*'
-)
-_MAX_CHUNK_SIZE: Final = 2**64 - 1
 # h11 only ever holds what the checks here let through (a whole head; whole
 # chunk and trailer lines), already bounded by the limits, so its own bound
 # (which would count differently) is set out of the way.
 _NO_H11_LIMIT: Final = 2**62
-# A trailer field's value: the same rules as a header field's.
-_FIELD_VALUE: Final = re.compile(rb"[\t \x21-\x7e\x80-\xff]*")
 
 
 def _head_error(exc: h11.RemoteProtocolError) -> ParseError:
@@ -140,7 +127,7 @@ class H11Parser:
         # bytes not yet handed to it or the framing check of a chunked body.
         self._conn: h11.Connection | None = None
         self._remaining = 0
-        self._chunks: _ChunkedFraming | None = None
+        self._chunks: ChunkedFraming | None = None
         self._keep_alive = True
         self._closed = False  # a request without keep-alive ended; ignore the rest
         # A request another protocol takes over was parsed: _buf holds the new protocol's bytes.
@@ -274,7 +261,7 @@ class H11Parser:
             raise ParseError(400, "malformed request head")
         if head.chunked:
             self._conn = conn
-            self._chunks = _ChunkedFraming(limits.max_header_size)
+            self._chunks = ChunkedFraming(limits.max_header_size)
         elif head.content_length:
             self._conn = conn
             self._remaining = head.content_length
@@ -323,57 +310,8 @@ class H11Parser:
         return True
 
     def _walk(self, stop: int, complete: bool) -> list[tuple[bytes, bytes]]:
-        """Replay the field lines before ``stop`` in llhttp's order.
-
-        Returns the fields; raises the first error llhttp would meet in them:
-        a malformed field name (400), the limits, which the httptools backend
-        checks for a field when the next field's name is complete (431), and
-        per-field semantic rules, checked as each value ends. Without
-        ``complete`` the last line may be unfinished (only its name counts).
-        """
-        buf = self._buf
-        headers: list[tuple[bytes, bytes]] = []
-        size = 0
-        pos = self._line_end
-        while pos < stop:
-            nl = buf.find(b"\r\n", pos, stop)
-            line = bytes(buf[pos : stop if nl < 0 else nl])
-            name, colon, value = line.partition(b":")
-            if not colon and nl < 0:  # an unfinished name (or the blank line's CR)
-                if name not in (b"", b"\r") and TOKEN.fullmatch(name) is None:
-                    raise self._earlier(headers, ParseError(400, "malformed header line"))
-                break
-            if not colon or TOKEN.fullmatch(name) is None:
-                raise self._earlier(headers, ParseError(400, "malformed header line"))
-            self._check_limits(headers, size)
-            if nl < 0:  # an unfinished value: llhttp checks it as it arrives
-                if value.strip(b" \t"):
-                    headers.append((name.lower(), value.strip(b" \t")))
-                break
-            headers.append((name.lower(), value.strip(b" \t")))
-            size += len(name) + len(value.lstrip(b" \t")) + 4
-            pos = nl + 2
-        if complete:
-            self._check_limits(headers, size)
-        else:
-            check_fields(headers)
-        return headers
-
-    def _check_limits(self, headers: list[tuple[bytes, bytes]], size: int) -> None:
-        limits = self._limits
-        if len(headers) > limits.max_headers:
-            raise self._earlier(headers, ParseError(431, "too many request header fields"))
-        if size > limits.max_header_size:
-            raise self._earlier(headers, ParseError(431, "request header section too large"))
-
-    @staticmethod
-    def _earlier(headers: list[tuple[bytes, bytes]], error: ParseError) -> ParseError:
-        """``error``, unless a per-field rule already fails for ``headers``."""
-        try:
-            check_fields(headers)
-        except ParseError as earlier:
-            return earlier
-        return error
+        """The header fields before ``stop`` (see :func:`.field_walk.walk_fields`)."""
+        return walk_fields(self._buf, self._line_end, stop, self._limits, complete)
 
     def _read_preface(self) -> None:
         """``PRI`` starts only the HTTP/2 preface, refused with 505 once whole."""
@@ -438,109 +376,3 @@ class H11Parser:
         self._closed = True
         self._buf.clear()
         return True
-
-
-def _match_gap(match: re.Match[bytes]) -> int:
-    """How many spaces and tabs follow the chunk size in a chunk line match."""
-    line = match.string
-    end = size_end = match.end(1)
-    while end < len(line) and line[end] in b" \t":
-        end += 1
-    return end - size_end
-
-
-class _ChunkedFraming:
-    """Checks a chunked body's framing as strictly as llhttp, ahead of h11.
-
-    h11 decodes the body but tolerates whitespace after the chunk size, any
-    bytes in chunk extensions and obs-fold or bare LF in trailers. This check
-    walks the same bytes first and tells how many of them may go to h11: up
-    to the end of the last complete line or data run, and never past the
-    message's end (so h11 never holds bytes of the next request).
-    """
-
-    __slots__ = ("_left", "_max_line", "_state", "_trailer_size")
-
-    _SIZE, _DATA, _DATA_END, _TRAILER, _END = range(5)
-
-    def __init__(self, max_line: int) -> None:
-        self._state = self._SIZE
-        self._left = 0  # data bytes of the current chunk still to come
-        self._max_line = max_line  # bound on a chunk line and on the trailer section
-        self._trailer_size = 0
-
-    def advance(self, buf: bytearray) -> int:
-        """Check ``buf`` from its start; return how many bytes are checked.
-
-        Raises :class:`ParseError` (400, or 431 for an oversized line or
-        trailer section). After the message's last byte it stops; the state
-        then stays at the end (the object is not reused).
-        """
-        pos = 0
-        size = len(buf)
-        while pos < size:
-            state = self._state
-            if state == self._DATA:
-                take = min(self._left, size - pos)
-                pos += take
-                self._left -= take
-                if not self._left:
-                    self._state = self._DATA_END
-            elif state == self._DATA_END:
-                if buf[pos : pos + 2] != _CRLF[: size - pos]:
-                    raise ParseError(400, "malformed chunked body")
-                if size - pos < 2:
-                    break
-                pos += 2
-                self._state = self._SIZE
-            elif state == self._END:
-                break
-            else:
-                nl = buf.find(b"\n", pos)
-                if nl < 0:
-                    if size - pos > self._max_line:
-                        raise ParseError(431, "chunk header or trailer section too large")
-                    break
-                if nl == pos or buf[nl - 1] != _CR:
-                    raise ParseError(400, "malformed chunked body")
-                line = bytes(buf[pos : nl - 1])
-                pos = nl + 1
-                if state == self._SIZE:
-                    match = _CHUNK_LINE.fullmatch(line)
-                    if match is None:
-                        raise ParseError(400, "malformed chunked body")
-                    if len(line) > self._max_line:  # whether or not it came in one piece
-                        raise ParseError(431, "chunk header or trailer section too large")
-                    self._left = int(match[1], 16)
-                    if self._left > _MAX_CHUNK_SIZE:
-                        raise ParseError(400, "malformed chunked body")
-                    gap = _match_gap(match)
-                    if gap or len(match[1]) > 16:
-                        # h11 wants at most 20 digits and no whitespace after
-                        # them: hand it the size in canonical form.
-                        start = nl - 1 - len(line)
-                        end = start + match.end(1) + gap
-                        canonical = b"%x" % self._left
-                        buf[start:end] = canonical
-                        shift = end - start - len(canonical)
-                        pos -= shift
-                        size -= shift
-                    self._state = self._DATA if self._left else self._TRAILER
-                else:  # a trailer field (checked, then dropped by h11) or the end
-                    # In llhttp's order: the name, then the size so far (the
-                    # httptools backend checks it once the next name is read),
-                    # then the value.
-                    name, colon, value = line.partition(b":")
-                    if line and (not colon or TOKEN.fullmatch(name) is None):
-                        raise ParseError(400, "malformed trailer field")
-                    if self._trailer_size > self._max_line:
-                        raise ParseError(431, "trailer section too large")
-                    if not line:
-                        self._state = self._END
-                        break
-                    if _FIELD_VALUE.fullmatch(value) is None:
-                        raise ParseError(400, "malformed trailer field")
-                    if name.lower() in FORBIDDEN_TRAILERS:
-                        raise ParseError(400, "forbidden field in trailer section")
-                    self._trailer_size += len(name) + len(value.lstrip(b" \t")) + 4
-        return pos

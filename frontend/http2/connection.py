@@ -145,8 +145,13 @@ class HTTP2Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._bytes_in += len(data)
         core = self.core
-        for event in core.receive(data):
-            self._on_event(event)
+        events = core.receive(data)
+        if core.error is None:
+            for event in events:
+                self._on_event(event)
+        # else: the read that ended the connection (a flood cap crossed after
+        # a new request, say) is not acted on: h2 is closed, so nothing could
+        # be sent for it; every stream ends below (found by the h2 fuzz target)
         if core.error is not None and not self._closing:
             code, why = core.error
             logger.info(

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import h2.connection
 import h2.events
+import h2.exceptions
 from h2.errors import ErrorCodes
 from pagi.protocol import BodyMode
 
@@ -34,18 +36,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pagi.front")
 
 
+def refuse(h2conn: h2.connection.H2Connection, sid: int, code: int) -> None:
+    """RST_STREAM ``code`` on a new stream, unless the client has already reset it
+    (a RST_STREAM in the same read as its HEADERS: found by the h2 fuzz target)."""
+    try:
+        h2conn.reset_stream(sid, code)
+    except h2.exceptions.StreamClosedError:
+        pass
+
+
 def open_stream(conn: HTTP2Connection, event: h2.events.RequestReceived) -> H2Writer | None:
     """The writer of the new stream, or None if the stream was refused outright."""
     sid = event.stream_id
     core = conn.core
     if core.last_stream is not None and sid > core.last_stream:
-        core.conn.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
+        refuse(core.conn, sid, ErrorCodes.REFUSED_STREAM)
         return None
     try:
         facts = read_request(list(event.headers or ()))  # type: ignore[arg-type]
     except MalformedRequest as exc:
         logger.info("%s HTTP/2 malformed request on stream %d: %s", conn.peer, sid, exc)
-        core.conn.reset_stream(sid, ErrorCodes.PROTOCOL_ERROR)
+        refuse(core.conn, sid, ErrorCodes.PROTOCOL_ERROR)
         return None
     ended = event.stream_ended is not None
     writer = H2Writer(conn, sid, facts.method == "HEAD", ended)

@@ -26,8 +26,17 @@ from typing import Any
 from pagi.protocol import reasons
 
 from ..connections import FrontContext, ProxiedAddresses, addresses
-from .connection import HTTP2Connection
-from .core import PREFACE
+from ..http1.request_line import H2_PREFACE as PREFACE
+
+
+def _http2_connection(
+    ctx: FrontContext, scheme: str, proxied: ProxiedAddresses | None
+) -> asyncio.Protocol:
+    """An HTTP/2 connection; h2 and the HTTP/2 modules are imported by the first one
+    (a front that never sees HTTP/2 starts without them)."""
+    from .connection import HTTP2Connection
+
+    return HTTP2Connection(ctx, scheme, proxied=proxied)
 
 
 class ProtocolSwitch(asyncio.Protocol):
@@ -71,9 +80,7 @@ class ProtocolSwitch(asyncio.Protocol):
         if ssl_object is not None:
             h2 = ssl_object.selected_alpn_protocol() == "h2"
             self._hand_over(
-                HTTP2Connection(self._ctx, self._scheme, proxied=self._proxied)
-                if h2
-                else self._http1()
+                _http2_connection(self._ctx, self._scheme, self._proxied) if h2 else self._http1()
             )
             return
         self.client = addresses(transport)[0]
@@ -89,9 +96,7 @@ class ProtocolSwitch(asyncio.Protocol):
         self._buffer = b""
         self._stop_waiting()
         if buffered.startswith(PREFACE):
-            chosen: asyncio.Protocol = HTTP2Connection(
-                self._ctx, self._scheme, proxied=self._proxied
-            )
+            chosen = _http2_connection(self._ctx, self._scheme, self._proxied)
         else:
             chosen = self._http1()
         self._hand_over(chosen, buffered)

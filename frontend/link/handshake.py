@@ -79,5 +79,20 @@ def welcome(config: FrontConfig, worker_id: int) -> list[Any]:
             "max_frame_size": config.max_frame_size,
             "ws_max_size": config.ws_max_size,
             "ws_max_queue": config.ws_max_queue,
+            **channels_offer(config),
         },
     )
+
+
+def channels_offer(config: FrontConfig) -> dict[str, Any]:
+    """WELCOME's ``channels`` key (none with ``--channels off``)."""
+    if config.channels == "off":
+        return {}
+    backend = "front" if config.channels == "front" else "redis"
+    return {
+        "channels": {
+            "node": config.channels_node,
+            "capacity": config.channel_capacity,
+            "backend": backend,
+        }
+    }

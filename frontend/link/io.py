@@ -221,6 +221,17 @@ class LinkIO:
         self._frames_size += len(frame)
         self._queued()
 
+    def send_frame_bounded(self, frame: bytes, limit: int) -> bool:
+        """Queue an encoded ``frame`` unless more than ``limit`` bytes already
+        wait for this link (False: not queued). Channel fan-out uses it, so a
+        worker that does not keep up loses channel messages, not its link."""
+        if self.closed or len(self._out) + self._frames_size > limit:
+            return False
+        self._frames.append(frame)
+        self._frames_size += len(frame)
+        self._queued()
+        return True
+
     def _send_credit(self, scope_id: int, nbytes: int) -> None:
         """Queue a grant of ``nbytes`` on a scope (see the class invariants)."""
         if self.closed:

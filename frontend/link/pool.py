@@ -20,13 +20,16 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..channels.broker import ChannelBroker
     from .worker_link import WorkerLink
 
 
 class WorkerPool:
-    __slots__ = ("_links", "_rr", "_waiters")
+    __slots__ = ("_links", "_rr", "_waiters", "channels")
 
-    def __init__(self) -> None:
+    def __init__(self, channels: ChannelBroker | None = None) -> None:
+        #: The channel broker (None: ``--channels off``); told of joins and losses.
+        self.channels = channels
         self._links: list[WorkerLink] = []
         self._rr = 0  # index where the next tie-breaking scan starts
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -118,9 +121,13 @@ class WorkerPool:
     def add(self, link: WorkerLink) -> None:
         if link not in self._links:
             self._links.append(link)
+            if self.channels is not None:
+                self.channels.link_added(link)
         self.capacity_changed()
 
     def remove(self, link: WorkerLink) -> None:
+        if self.channels is not None:
+            self.channels.link_lost(link)
         try:
             self._links.remove(link)
         except ValueError:

@@ -333,6 +333,11 @@ class WorkerLink(LinkIO):
             self.stats = msg[STATS_INFO]
         elif kind == _PONG:
             self.last_pong = self._loop.time()
+        else:  # JOIN, LEAVE, GROUP_SEND, CHANNEL_SEND (pagi.protocol.channel_messages)
+            channels = self._pool.channels
+            if channels is None:
+                raise LinkViolation(f"{Kind(kind).name}, but this front offers no channels")
+            channels.on_message(self, msg)
 
     def _check_known(self, sid: int, what: str) -> None:
         if sid > self._last_sid:

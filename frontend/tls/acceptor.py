@@ -259,6 +259,11 @@ def _peer(conn: socket.socket) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    """The reason for the log; a failed client-certificate verification names why
+    (the error the ``tls`` extension's ``client_cert_error`` would carry, had the
+    connection been kept: OpenSSL ends the handshake instead, docs/tls.md)."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"{exc.reason or 'certificate verify failed'} ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError) and exc.reason:
         return exc.reason
     return str(exc) or type(exc).__name__

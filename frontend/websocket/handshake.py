@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
-
-from wsproto.utilities import generate_accept_token
 
 from ..http1.parser import RequestHead
 from ..http1.responses import (
@@ -59,6 +58,13 @@ _OWN_HEADERS: Final = frozenset(
 )
 
 VERSION_HEADER: Final = (b"sec-websocket-version", b"13")
+# RFC 6455 section 1.3: appended to the client's key before hashing.
+_ACCEPT_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def accept_token(key: bytes) -> bytes:
+    """``Sec-WebSocket-Accept`` for the client's ``Sec-WebSocket-Key`` (RFC 6455 4.2.2)."""
+    return base64.b64encode(hashlib.sha1(key + _ACCEPT_GUID).digest())
 
 
 def is_websocket_upgrade(head: RequestHead) -> bool:
@@ -164,7 +170,7 @@ def accept_head(
     parts = [
         status_line(101),
         b"upgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ",
-        generate_accept_token(key),
+        accept_token(key),
         CRLF,
     ]
     if subprotocol is not None:

@@ -98,6 +98,16 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             body_len += len(message.get("body", b""))
             more = message.get("more", False)
         await _respond(send, 200, str(body_len).encode())
+    elif path == "/receive-log":  # every receive event of the request, and the header names
+        events = []
+        more = True
+        while more:
+            message = await receive()
+            more = bool(message.get("more", False))
+            events.append([message["type"], message.get("body", b"").decode("latin-1"), more])
+        names = [n.decode("latin-1") for n, _ in scope["headers"]]
+        log = {"events": events, "header_names": names}
+        await _respond(send, 200, json.dumps(log).encode(), b"application/json")
     elif path == "/no-read":
         await _respond(send, 200, b"not reading your body")
     elif path == "/stream":

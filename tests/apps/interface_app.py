@@ -24,7 +24,7 @@ SEEN: dict[str, Any] = {}
 def _jsonable(scope: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in scope.items():
-        if key in ("pagi.connection", "pagi.transport", "state"):
+        if key in ("pagi.connection", "pagi.transport", "pagi.channels", "state"):
             out[key] = True
         elif isinstance(value, bytes):
             out[key] = value.decode("latin-1")

@@ -4,15 +4,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
 from fw import FRAMEWORK_APPS, Pair, Server, same_response
-from harness import PYTHON
+from harness import PYTHON, Front, Processes
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -119,3 +121,47 @@ def test_channels_http_and_websocket_consumer(with_channels: Pair) -> None:
         with pytest.raises(InvalidStatus) as refused:
             connect(f"ws://127.0.0.1:{server.port}/ws/echo/?deny=1", open_timeout=10)
         assert refused.value.response.status_code == 403, server.name
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    tmp_path_factory: pytest.TempPathFactory, db_env: dict[str, str]
+) -> Iterator[Front]:
+    """The Channels site under pagi alone, two workers, pagi's channel layer."""
+    procs = Processes(tmp_path_factory.mktemp("fw2"))
+    env = {
+        **db_env,
+        "PAGI_TEST_CHANNEL_LAYER": "pagi.worker.channels.django_layer.PagiChannelLayer",
+    }
+    try:
+        yield procs.front(
+            app="django_site.channels_asgi:application", workers=2, app_dir=FRAMEWORK_APPS, env=env
+        )
+    finally:
+        procs.cleanup()
+
+
+def test_channels_group_send_reaches_consumers_on_every_worker(two_workers: Front) -> None:
+    """channel_layer.group_send in a consumer reaches the members on both
+    workers (with Channels' in-memory layer, those on the other worker would
+    never see it), each message once, in order per sender."""
+    url = f"ws://127.0.0.1:{two_workers.port}/ws/room/lobby/"
+    with ExitStack() as stack:
+        members = [stack.enter_context(connect(url, open_timeout=10)) for _ in range(4)]
+        hello = [json.loads(m.recv(timeout=10)) for m in members]
+        assert len({h["pid"] for h in hello}) == 2, hello
+        for i, member in enumerate(members[:2]):
+            for n in range(5):
+                member.send(f"{i}:{n}")
+        for member in members:
+            got = [json.loads(member.recv(timeout=10)) for _ in range(10)]
+            for i in range(2):
+                texts = [g["text"] for g in got if g["from"] == hello[i]["channel"]]
+                assert texts == [f"{i}:{n}" for n in range(5)], got
+            with pytest.raises(TimeoutError):
+                member.recv(timeout=0.3)
+        # a member that leaves is out of the group at once; the others go on
+        members[3].close()
+        members[0].send("after")
+        for member in members[:3]:
+            assert json.loads(member.recv(timeout=10))["text"] == "after"

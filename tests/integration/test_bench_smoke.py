@@ -27,14 +27,14 @@ from bench.workloads import WORKLOADS, parse_h2load  # noqa: E402
 # the held SSE / keep-alive / WebSocket connections, none (cold start), h2load.
 SMOKE_WORKLOADS = "1,2,6,7,8a,8b,9,10"
 EXPECTED_METRICS = {
-    "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx"},
-    "2": {"rps", "mbps", "p50_us", "p99_us"},
-    "6": {"messages_per_s", "connections"},
+    "1": {"rps", "p50_us", "p99_us", "mbps", "socket_errors", "non_2xx", "cpu_us", "cpu_cores"},
+    "2": {"rps", "mbps", "p50_us", "p99_us", "cpu_us"},
+    "6": {"messages_per_s", "connections", "cpu_us"},
     "7": {"rss_mib", "front_rss_mib", "cpu_pct", "events_per_s", "streams_open"},
     "8a": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "8b": {"kib_per_conn", "front_kib_per_conn", "pss_kib_per_conn", "open"},
     "9": {"cold_start_ms", "idle_rss_mib"},
-    "10": {"rps", "requests", "failed", "mean_us", "max_us"},
+    "10": {"rps", "requests", "failed", "mean_us", "max_us", "cpu_us"},
 }
 
 
@@ -122,6 +122,43 @@ def test_harness_runs_pagi_and_writes_json_and_markdown(tmp_path: Path) -> None:
         "1 · HTTP/1.1 keep-alive hello, 64 connections"
         in (tmp_path / "charts" / "latency.svg").read_text()
     )
+
+
+def test_harness_runs_every_client_over_tls(tmp_path: Path) -> None:
+    """``--tls``: wrk, h2load (ALPN h2), the Python clients and the probe all use TLS."""
+    argv = [sys.executable, "-m", "bench.run", "--tls", "--servers", "pagi-1w"]
+    argv += ["--workloads", "1,6,7,9,10", "--reps", "1", "--duration", "1", "--warmup", "0"]
+    argv += ["--sse-streams", "20", "--settle", "0.3", "--h2-requests", "1000"]
+    argv += ["--results-dir", str(tmp_path), "--no-latest"]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [json_path] = tmp_path.glob("*.json")
+    result = json.loads(json_path.read_text())
+    assert result["config"]["tls"] is True
+    runs = {r["workload"]: r for r in result["runs"]}
+    for run in runs.values():
+        assert run["status"] == "ok", run
+        assert run["leftover_pids"] == []
+        assert any(a.startswith("tls://127.0.0.1:") for a in run["argv"]), run["argv"]
+    assert runs["1"]["metrics"]["requests"] > 0 and runs["1"]["metrics"]["non_2xx"] == 0
+    assert runs["6"]["metrics"]["messages_per_s"] > 0
+    assert runs["7"]["metrics"]["streams_open"] == 20
+    assert runs["10"]["metrics"]["requests"] == 1000 and runs["10"]["metrics"]["failed"] == 0
+    assert "Transport: **TLS**" in (tmp_path / f"{json_path.stem}.md").read_text()
+
+
+def test_big_download_driver_moves_every_byte_and_reports_rss() -> None:
+    argv = [sys.executable, "-m", "bench.big_download", "--mib", "8"]
+    proc = subprocess.run(
+        [*argv, "--transports", "h2-tls,h1"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [(r["transport"], r["http_version"]) for r in rows] == [("h2-tls", "2"), ("h1", "1.1")]
+    for row in rows:
+        assert row["bytes"] == 8 * 1024 * 1024 and row["mb_per_s"] > 0
+        assert row["front_rss_before_mib"] > 0 and row["worker_rss_before_mib"] > 0
+    assert "| h2-tls | 2 |" in proc.stdout
 
 
 def _alive(pid: int) -> bool:
@@ -227,7 +264,7 @@ def test_a_server_at_an_earlier_revision_imports_that_revisions_code() -> None:
     try:
         at_revision("uvicorn@HEAD")
     except SystemExit as exc:
-        assert "only pagi-1w@REV and pagi-2w@REV" in str(exc)
+        assert "only pagi-1w@REV, pagi-2w@REV and pagi-1w-log@REV" in str(exc)
     else:
         raise AssertionError("a peer at a revision was accepted")
 

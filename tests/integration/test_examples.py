@@ -120,7 +120,7 @@ def test_every_example_has_a_readme_with_its_command() -> None:
 # What each client command of a README must print (regex), in README order, and
 # the line typed into it for the interactive WebSocket client. The slow SSE
 # client needs the kernel's socket buffers filled first (its README says so).
-SLOW = {"sse_conflate": 40.0}
+SLOW = {"sse_conflate": 40.0, "live_feed": 40.0}
 CLIENTS: dict[str, list[tuple[str | None, str]]] = {
     "hello": [(None, r"Hello, world!")],
     "streaming": [(None, r"line 0\n(line \d+\n)*line 19\n")],
@@ -133,6 +133,8 @@ CLIENTS: dict[str, list[tuple[str | None, str]]] = {
     "websocket_echo": [("hello from the README test", r"< hello from the README test")],
     "websocket_chat": [("hi everyone", r"< cli: hi everyone")],
     "websocket_resume": [("hello", r"< #1 hello \(worker pid \d+\)")],
+    "chat": [("hi everyone", r"< cli: hi everyone")],
+    "live_feed": [(None, r'"skipped": 0'), (None, r"skipped +[1-9]\d* +age +\d\.\d\ds")],
 }
 
 

@@ -1,4 +1,4 @@
-"""A bounded fuzzing run of every target (about 40 s in all), as CI runs it.
+"""A bounded fuzzing run of every target, h2 included (40 s in all), as CI runs it.
 
 atheris (coverage-guided) when it is installed (the ``fuzz`` extra, which
 tests/run.sh installs when it can), else hypothesis. A longer run is

@@ -286,13 +286,29 @@ def test_rapid_reset_gets_enhance_your_calm(connect: object) -> None:
         raw_frame(PING, 0, 0, b"12345678") * 60,
         settings((0x3, 100)) * 60,
         headers(1, [(":method", "POST"), *REQUEST[1:]], END_HEADERS) + raw_frame(DATA, 0, 1) * 120,
+        # found by the h2 fuzz target: a stream refused or answered in the same
+        # read as the flood (the connection is closed by then)
+        headers(1, [(":method", "G T"), *REQUEST[1:]]) + raw_frame(PING, 0, 0, b"12345678") * 60,
+        headers(1, [(":method", "CONNECT"), (":authority", "a:443")])
+        + raw_frame(PING, 0, 0, b"12345678") * 60,
     ],
-    ids=["PING", "SETTINGS", "empty DATA"],
+    ids=["PING", "SETTINGS", "empty DATA", "malformed request, then PING", "CONNECT, then PING"],
 )
 def test_floods_get_enhance_your_calm(connect: object, flood: bytes) -> None:
     sock = connect()  # type: ignore[operator]
     sock.sendall(flood)
     assert first_error(sock)[:2] == ("GOAWAY", E.ENHANCE_YOUR_CALM)
+
+
+def test_a_malformed_request_reset_in_the_same_read_leaves_the_connection_working(
+    connect: object,
+) -> None:
+    """Found by the h2 fuzz target: refusing a stream the client had already reset."""
+    sock = connect()  # type: ignore[operator]
+    reset = raw_frame(RST, 0, 1, struct.pack(">I", E.CANCEL))
+    sock.sendall(headers(1, [(":method", "G T"), *REQUEST[1:]]) + reset + headers(3))
+    frames = read_frames(sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags)
+    assert b"".join(f.data for f in frames if isinstance(f, DataFrame)) == b"hello"
 
 
 def test_too_many_concurrent_streams(connect: object) -> None:

@@ -65,6 +65,7 @@ def test_version_keys(servers: Servers) -> None:
     # both get the PAGI objects: harmless extra keys for an ASGI app
     for info in (pagi, asgi):
         assert info["pagi.connection"] is True and info["pagi.transport"] is True
+        assert info["pagi.channels"] is True  # docs/channels.md
 
 
 def test_root_path_and_path(servers: Servers) -> None:
@@ -80,11 +81,15 @@ def test_root_path_and_path(servers: Servers) -> None:
     )
 
 
+CHANNELS = {"pagi.channels": {"version": "1.0"}}  # the channel layer's extension
+
+
 def test_extensions(servers: Servers) -> None:
-    assert get_json(servers["pagi"], "/scope")["extensions"] == {}
+    assert get_json(servers["pagi"], "/scope")["extensions"] == CHANNELS
     assert set(get_json(servers["asgi"], "/scope")["extensions"]) == {
         "http.response.trailers",
         "http.response.pathsend",
+        "pagi.channels",
     }
 
 
@@ -176,10 +181,11 @@ def test_websocket_scope_keys(servers: Servers) -> None:
     with connect(ws_url(servers["asgi"], "/ws/scope"), open_timeout=5) as ws:
         asgi = json.loads(ws.recv(timeout=5))
     resume = {"pagi.resume": {"attempt": 0, "state": None}}  # moves offered (docs/resume.md)
-    assert pagi["pagi"]["spec_version"] == "0.6" and pagi["extensions"] == resume
+    assert pagi["pagi"]["spec_version"] == "0.6"
+    assert pagi["extensions"] == {**CHANNELS, **resume}
     assert pagi["pagi.connection"] is True and pagi["path"] == "/ws/scope"
     assert pagi["max_frame_size"] == 16 << 20 and pagi["max_receive_queue"] == 16 << 20
-    assert asgi["extensions"] == {"websocket.http.response": {}, **resume}
+    assert asgi["extensions"] == {"websocket.http.response": {}, **CHANNELS, **resume}
     assert asgi["path"] == "/api/ws/scope" and "pagi" not in asgi
 
 

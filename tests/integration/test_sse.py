@@ -116,7 +116,7 @@ def test_scope_and_last_event_id(server: Front) -> None:
     assert info["type"] == "sse" and info["method"] == "GET" and info["path"] == "/scope"
     assert ["last-event-id", "41"] in info["headers"]
     assert ["accept", "text/event-stream"] in info["headers"]
-    assert info["extensions"] == ["pagi.resume"]  # resumable (docs/resume.md)
+    assert info["extensions"] == ["pagi.channels", "pagi.resume"]  # channels.md, resume.md
     assert info["has_connection"] and info["has_transport"]
     assert info["first"] == {"type": "sse.request", "body": "", "more": False}
     assert s.ended  # the app ended it with sse.close

@@ -109,7 +109,7 @@ def test_client_certificate_required(procs: Processes, tls_files: TlsFiles) -> N
     assert get_json(front.tls_url + "/", tls_files.client_context(with_cert=True))["has_tls"]
 
 
-def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles) -> None:
+def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles, tmp_path: Path) -> None:
     front = tls_front(
         procs,
         tls_files,
@@ -117,12 +117,26 @@ def test_client_certificate_optional(procs: Processes, tls_files: TlsFiles) -> N
         str(tls_files.ca),
         "--ssl-cert-reqs",
         "optional",
+        "--log-level",
+        "debug",
         app="tls_app:app",
     )
     without = get_json(front.tls_url + "/", tls_files.client_context())["tls"]
     assert without["client_cert_chain"] == [] and without["client_cert_name"] is None
     with_cert = get_json(front.tls_url + "/", tls_files.client_context(with_cert=True))["tls"]
     assert with_cert["client_cert_name"].startswith("CN=alice,")
+    assert with_cert["client_cert_error"] is None
+    # A certificate that fails verification: ``client_cert_error`` cannot carry
+    # it, because OpenSSL (through Python's ``ssl``, which offers no verify
+    # callback) ends the handshake, even with ``optional``; the reason is logged.
+    stranger = make_tls_files(tmp_path / "other", "another-ca")
+    ctx = tls_files.client_context()  # trusts the server ...
+    ctx.load_cert_chain(str(stranger.client))  # ... presents a certificate it cannot verify
+    with pytest.raises(httpx.TransportError):
+        get_json(front.tls_url + "/", ctx)
+    front.wait_for_log(r"TLS handshake failed: CERTIFICATE_VERIFY_FAILED \(.+\)")
+    # No scope was made for it, and the front goes on.
+    assert get_json(front.tls_url + "/", tls_files.client_context(with_cert=True))["has_tls"]
 
 
 def test_plain_http_on_tls_port_gets_400(procs: Processes, tls_files: TlsFiles) -> None:

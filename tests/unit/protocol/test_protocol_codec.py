@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -321,3 +325,75 @@ def test_abort_is_worker_to_front_only_and_carries_a_str() -> None:
         LinkDecoder("front").feed(encode([Kind.ABORT, 4, b"bytes"]))
     with pytest.raises(LinkError, match="scope_id must be positive"):
         LinkDecoder("front").feed(encode([Kind.ABORT, 0, ""]))
+
+
+def test_the_packer_in_use_writes_msgpack_byte_for_byte() -> None:
+    """msgspec (the ``fast`` extra) and msgpack give the same frames: one wire format."""
+    from pagi.protocol import codec
+
+    for msg in [*sample_from_worker(), *sample_from_front()]:
+        assert codec._pack(msg) == codec.msgpack_pack(msg)
+
+
+_INT64 = st.integers(-(2**63), 2**63)  # msgpack's range (keys included)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=300)
+        | st.binary(max_size=300),
+        lambda inner: (
+            st.lists(inner, max_size=20)
+            | st.dictionaries(
+                st.text(max_size=10) | st.integers(-(2**63), 2**63), inner, max_size=10
+            )
+        ),
+        max_leaves=40,
+    )
+)
+def test_property_msgspec_and_msgpack_write_the_same_bytes(value: object) -> None:
+    import msgspec  # the test extra has it; the codec falls back to msgpack without
+    from pagi.protocol import codec
+
+    assert msgspec.msgpack.encode(value) == codec.msgpack_pack(value)
+
+
+def test_without_msgspec_the_codec_falls_back_to_msgpack(tmp_path: Path) -> None:
+    """An install without the fast extra: same frames, from msgpack's packer."""
+    blocker = tmp_path / "blocked"
+    blocker.mkdir()
+    (blocker / "msgspec.py").write_text("raise ImportError('not installed here')\n")
+    code = (
+        "from pagi.protocol import codec, messages as m\n"
+        "from pagi.protocol.codec import LinkDecoder, encode\n"
+        "msg = m.end(7, 0, True, '')\n"
+        "assert LinkDecoder('front').feed(encode(msg)) == [msg]\n"
+        "print(codec.PACKER)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(blocker)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "msgpack"
+
+
+def test_extension_values_from_a_peer_re_encode_to_the_same_bytes() -> None:
+    """The link defines no extension types, but a free-form value may hold one:
+    whatever the decoder makes of it must encode back unchanged (found by the
+    link fuzzer with msgspec's encoder, which writes msgpack's ExtType as an array)."""
+    from pagi.protocol import codec
+
+    value = {"t": msgpack.Timestamp(3, 4), "e": msgpack.ExtType(5, b"xy")}
+    raw = codec.msgpack_pack(m.hello(1, value))
+    frame = struct.pack(">I", len(raw)) + raw
+    (msg,) = LinkDecoder("front").feed(frame)
+    assert encode(msg) == frame

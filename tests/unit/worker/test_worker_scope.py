@@ -20,6 +20,10 @@ class Source:
     interface: Interface = PAGI_INTERFACE
     ws_max_size: int | None = None
     ws_max_queue: int | None = None
+    channel_sender: object = None  # a front that offers no channels
+
+    def scope_channels(self, sid: int, scope_type: str, extras: dict[Any, Any]) -> object:
+        return None  # a front that offers no channels
 
 
 def test_decode_path_plain_and_percent() -> None:

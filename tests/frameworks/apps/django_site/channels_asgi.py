@@ -13,11 +13,16 @@ django_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from django_site.consumers import EchoConsumer  # noqa: E402
+from django_site.consumers import EchoConsumer, RoomConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_app,
-        "websocket": URLRouter([path("ws/echo/", EchoConsumer.as_asgi())]),
+        "websocket": URLRouter(
+            [
+                path("ws/echo/", EchoConsumer.as_asgi()),
+                path("ws/room/<str:name>/", RoomConsumer.as_asgi()),
+            ]
+        ),
     }
 )

@@ -51,6 +51,14 @@ TEMPLATES = [
     }
 ]
 
+# The channel layer: Channels' in-memory one unless the test names another
+# (pagi's, under pagi-front --workers 2).
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": os.environ.get("PAGI_TEST_CHANNEL_LAYER", "channels.layers.InMemoryChannelLayer")
+    }
+}
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
