@@ -15,7 +15,10 @@ to be this code), which keeps the hot path to one list per message.
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import channel_messages as _channels
+from .channel_messages import FIELDS as CHANNEL_FIELDS
+from .channel_messages import FROM_FRONT as CHANNELS_FROM_FRONT
+from .channel_messages import FROM_WORKER as CHANNELS_FROM_WORKER
+from .channel_messages import LINK_KINDS as CHANNEL_LINK_KINDS
 from .errors import LinkError
 from .field_checks import (
     BODY_MODES,
@@ -58,7 +61,7 @@ _LINK_KINDS = frozenset(
         Kind.STATS,
         Kind.CREDITS,
     }
-    | _channels.LINK_KINDS
+    | CHANNEL_LINK_KINDS
 )
 
 #: Field checks after ``[kind, scope_id]``, per kind (EVENT handled separately).
@@ -88,7 +91,7 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.PONG: (is_int,),  # token
     Kind.STATS: (is_map,),
     Kind.CREDITS: (is_credit_pairs,),  # [scope_id, nbytes, ...]
-    **_channels.FIELDS,  # kinds 20-29: pagi.protocol.channel_messages
+    **CHANNEL_FIELDS,  # kinds 20-29: pagi.protocol.channel_messages
 }
 
 #: Field checks after ``[EVENT, scope_id, code]``, per event code.
@@ -131,7 +134,7 @@ FROM_WORKER = frozenset(
         Kind.PONG,
         Kind.STATS,
     }
-    | _channels.FROM_WORKER
+    | CHANNELS_FROM_WORKER
 )
 FROM_FRONT = frozenset(
     {
@@ -146,7 +149,7 @@ FROM_FRONT = frozenset(
         Kind.PONG,
         Kind.CREDITS,
     }
-    | _channels.FROM_FRONT
+    | CHANNELS_FROM_FRONT
 )
 #: Event codes each side may send.
 EVENTS_FROM_WORKER = frozenset(
