@@ -65,8 +65,6 @@ if TYPE_CHECKING:
     from ..link.handle import LinkHandle
     from .interfaces import ExtraHeaders, Headers, StreamHost, WSWriter
 
-__all__ = ["DENIED", "WSStream"]  # DENIED: the reason the app hears for a denied handshake
-
 
 class WSStream:
     """One WebSocket; the scope handler of its ``websocket`` scope."""
