@@ -38,15 +38,15 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..connections import LINGER_TIMEOUT, FrontContext, ProxiedAddresses, addresses
+from ..connections import FrontContext, ProxiedAddresses, addresses
 from ..streams.http_stream import HTTPStream
 from ..streams.sse import limit_unsent
 from ..streams.sse_detect import is_sse_request
 from ..tls.scope_info import NO_EXTRAS, scope_extras
+from . import connection_end
 from .parser import ParseError, ParserLimits, RequestHead, make_parser
 from .request_head import body_mode, scope_headers, split_target
 from .request_queue import RequestQueue
-from .responses import server_response
 from .timers import ConnectionTimers
 from .writer import HTTP11Writer
 
@@ -166,23 +166,13 @@ class HTTP11Connection(asyncio.Protocol):
             cur.shutdown()
 
     def abort(self, reason: str) -> None:
-        """Close at once; the current scope (if any) gets CLOSE(``reason``).
+        """Close at once (:func:`.connection_end.abort`)."""
+        connection_end.abort(self, reason)
 
-        A request whose response has not started gets a last ``503`` (flushed
-        for at most :data:`LINGER_TIMEOUT` seconds); anything else is reset.
-        """
-        cur = self._cur
-        if self.closing or cur is None:
-            if cur is not None:
-                cur.release(reason)
-            self.abort_transport()
-            return
+    def end_keep_alive(self) -> None:
+        """The current response is the last on this connection."""
         self.shutting_down = True
         self.writer.keep_alive = False
-        if cur.abort(reason):
-            self.loop.call_later(LINGER_TIMEOUT, self._transport.abort)
-        else:
-            self.abort_transport()
 
     # --- asyncio.Protocol: transport events -----------------------------------------
 
@@ -334,15 +324,8 @@ class HTTP11Connection(asyncio.Protocol):
         self.timers.cancel()
         transport = self._transport
         if linger and transport.can_write_eof() and not transport.is_closing():
-            try:
-                transport.write_eof()
-            except (OSError, RuntimeError):
-                transport.close()
-                return
-            if self._read_paused:
-                self._read_paused = False
-                transport.resume_reading()
-            self.timers.linger(transport.close)
+            read_paused, self._read_paused = self._read_paused, False
+            connection_end.linger(transport, read_paused, self.timers)
         else:
             transport.close()
 
@@ -382,7 +365,7 @@ class HTTP11Connection(asyncio.Protocol):
                     return
                 item = queue.next_request()
                 if isinstance(item, ParseError):
-                    self._reject(item)
+                    connection_end.reject(self, item)
                     return
                 assert item is not None
                 self._start(item)
@@ -442,17 +425,8 @@ class HTTP11Connection(asyncio.Protocol):
         if cur is not None and queue.parsing(self._started):
             # The error is inside the body of the request being served.
             queue.clear()
-            logger.info("%s bad request: %d %s", self.peer, exc.status, exc.reason)
-            self.writer.keep_alive = False
-            if not cur.fail_request(exc.status, exc.reason):
-                self.close(linger=True)
+            connection_end.body_error(self, cur, exc)
             return
         queue.drop_partial()
         queue.push_error(exc)
         self.process()
-
-    def _reject(self, exc: ParseError) -> None:
-        """Answer a malformed request (the app never sees it) and close."""
-        logger.info("%s bad request: %d %s", self.peer, exc.status, exc.reason)
-        self.write(server_response(exc.status, exc.reason, server_header=self.config.server_header))
-        self.close(linger=True)

@@ -7,7 +7,11 @@ It owns the scope's whole life against the worker link: opening (through
 the response events, response credit, file bodies, trailers, SSE keepalive,
 END, the loss of the worker or of the client, shutdown, and the access-log
 line. It does not know the HTTP version: bytes go out through its
-:class:`~.interfaces.HTTPWriter`.
+:class:`~.interfaces.HTTPWriter`. This class holds the hot path (request
+body, response events, credit) and the state; the abnormal ends are decided
+in :mod:`.http_ending`, the access line is built by
+:func:`~.access_record.log_http`, and an SSE resumption is run by
+:class:`~.resume.SSEResume` — all through the methods here.
 
 State (each written only here):
 
@@ -26,36 +30,26 @@ State (each written only here):
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
-from ..access_log import log_access, short_target
+from ..access_log import short_target
 from ..forwarded import scope_addresses
+from . import http_ending
+from .access_record import log_http
 from .file_response import FileResponse
 from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
-from .opening import RETRY_AFTER, open_scope
-from .outcome import (
-    ENDED_STATUS,
-    LOST_STATUS,
-    WORKER_LOST,
-    cut_short,
-    log_cut,
-    log_failure,
-    unanswered,
-)
+from .opening import open_scope
 from .resume import SSEResume, with_extension
-from .sse import SSEKeepalive, is_event_stream
+from .sse import SSEKeepalive
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
-    from .interfaces import ExtraHeaders, Headers, HTTPWriter, Refusal, StreamHost
-
-logger = logging.getLogger("pagi.front")
+    from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
 
 _NO_HEADERS: Headers = []
 
@@ -197,7 +191,7 @@ class HTTPStream:
 
     def end_moved(self, why: str) -> None:
         """A resumption failed: cut the stream as a worker's death does."""
-        self._cut(why)
+        http_ending.cut(self, why)
 
     def _open_on(
         self,
@@ -340,7 +334,7 @@ class HTTPStream:
         self.phase = APP_DONE
         if self.file is not None:
             self.file.trailers = headers
-        elif not self._trailers_refused(self.writer.trailers(headers)):
+        elif not http_ending.trailers_refused(self, self.writer.trailers(headers)):
             self._complete()
 
     def on_sse_keepalive(self, interval: float, comment: str) -> None:
@@ -370,155 +364,79 @@ class HTTPStream:
         if self.file is not None:
             self.file.pump()
 
-    # --- the end of the scope ----------------------------------------------------
+    # --- the end of the scope (decisions in .http_ending) ---------------------------
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         self.link = None
-        phase = self.phase
-        if phase < SENDING:
-            self._unanswered(
-                ENDED_STATUS, unanswered(outcome, detail, "sending a response"), detail=True
-            )
-        elif phase < APP_DONE:
-            self._cut(f"the app {cut_short(outcome, detail)} before finishing it")
-        # else the response is complete or its file is still being written
+        http_ending.scope_ended(self, outcome, detail)
 
     def on_worker_lost(self) -> None:
         self.link = None
-        if self.resume is not None and self.resume.worker_lost():
-            return
-        phase = self.phase
-        if phase < SENDING:
-            self._unanswered(LOST_STATUS, f"worker {self.worker} went away", detail=False)
-        elif phase < APP_DONE:
-            self._cut(f"worker {self.worker} went away mid-response")
-
-    def _unanswered(self, status: int, why: str, detail: bool) -> None:
-        """The scope ended before the response started: ``status`` instead."""
-        self._close_file()
-        label, peer = self.label(), self.conn.peer
-        if detail:
-            log_failure(status, why, self.worker, label, peer)
-        else:
-            logger.error("%d: %s during %s from %s", status, why, label, peer)
-        self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
-
-    def _cut(self, why: str) -> None:
-        """The scope ended mid-response (not for a DONE stream)."""
-        if self.phase != DONE:
-            log_cut(self.label(), self.conn.peer, why, self.worker)
-            self.abort_response()
-
-    def client_gone(self) -> None:
-        """The client connection ended: abandon the stream; CLOSE the scope if that matters."""
-        phase = self.phase
-        self._abandon()
-        # A scope whose response is complete and whose body was all delivered
-        # needs no CLOSE; any other live scope does (the app may be waiting).
-        done = phase >= APP_DONE and self.request_done
-        self.release(None if done else reasons.CLIENT_CLOSED)
-
-    def abort(self, reason: str) -> bool:
-        """The connection is being closed at once (``reason`` for the scope).
-
-        Returns True if the client was answered ``503`` (the response had not
-        started): the connection should let that leave before resetting.
-        """
-        self.release(reason)
-        if self.phase >= SENDING:
-            self._abandon()
-            return False
-        message = "the server is shutting down" if reason == reasons.SERVER_SHUTDOWN else reason
-        self._refuse(message, f"{reason} before its response started")
-        return True
-
-    def fail_request(self, status: int, message: str) -> bool:
-        """The request body turned out malformed or too large.
-
-        Returns False if the response was already complete (the caller just
-        closes).
-        """
-        self.release(reasons.BODY_TOO_LARGE if status == 413 else reasons.PROTOCOL_ERROR)
-        phase = self.phase
-        if phase == DONE:
-            return False
-        if phase >= SENDING:
-            self.abort_response()
-        else:
-            self.worker = "-"
-            self.reply(status, message, ())
-        return True
-
-    def shutdown(self) -> None:
-        """The front is shutting down: end a started event stream now (CLOSE
-        ``server_shutdown``); the app never ended it, so no end marker is
-        written (PAGI Www 0.6: an incomplete response never looks complete)."""
-        if self.phase == WAITING:
-            # still waiting for a worker: refused like an admission limit
-            self.release(None)
-            self._refuse("the server is shutting down")
-        elif self.sse and self.phase == SENDING and is_event_stream(self.headers):
-            self.release(reasons.SERVER_SHUTDOWN)
-            if self.keepalive is not None:
-                self.keepalive.stop()
-            self.phase = DONE
-            self._log(self.status)
-            self.writer.cut()
+        if self.resume is None or not self.resume.worker_lost():
+            http_ending.worker_lost(self)
 
     def on_abort(self, detail: str) -> None:
-        """The app aborted its scope (``pagi.connection.abort``): the response is
-        never completed and is reset, whatever was written. The worker knows:
-        no CLOSE goes back."""
+        """The app aborted its scope; the worker knows: no CLOSE goes back."""
         self.link = None
-        if self.phase == DONE:
-            return
-        logger.info(
-            "aborting %s from %s: the app aborted it%s (worker %s)",
-            self.label(),
-            self.conn.peer,
-            f" ({detail})" if detail else "",
-            self.worker,
-        )
-        self.abort_response()
+        http_ending.app_aborted(self, detail)
+
+    def client_gone(self) -> None:
+        http_ending.client_gone(self)
+
+    def abort(self, reason: str) -> bool:
+        return http_ending.abort(self, reason)
+
+    def fail_request(self, status: int, message: str) -> bool:
+        return http_ending.fail_request(self, status, message)
+
+    def shutdown(self) -> None:
+        http_ending.shutdown(self)
+
+    def file_failed(self, message: str) -> None:
+        http_ending.file_failed(self, message)
 
     def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
         """Answer with a response of the front's own (nothing written yet) and end."""
         self.status = status
         self.body_bytes = self.writer.reply(status, message, extra)
         self.phase = DONE
-        self._log(status)
+        log_http(self, status)
         self.writer.end()
+
+    def reply_own(self, status: int, message: str) -> None:
+        """:meth:`reply` for a request the front refuses itself (no worker's)."""
+        self.worker = "-"
+        self.reply(status, message, ())
 
     def abort_response(self) -> None:
         """The response cannot be completed: log it and reset."""
-        self._abandon()
+        self.abandon()
         self.release(reasons.SERVER_ERROR)
         self.writer.abort()
 
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
         """No byte more goes out: the access line for the response as it stands."""
         if self.phase != DONE:
-            self._log(self.status if self.phase >= SENDING else 499)
+            log_http(self, self.status if self.phase >= SENDING else 499)
             self.phase = DONE
-
-    def _refuse(self, message: str, why: str = "") -> None:
-        """``503`` (with ``retry-after``: another server may take the retry)
-        for a stream whose response had not started."""
-        logger.info("503 to %s for %s: %s", self.conn.peer, self.label(), why or message)
-        self.reply(503, message, RETRY_AFTER)
 
     def release(self, reason: str | None) -> None:
         """Free the stream's resources; CLOSE its scope with ``reason`` if still live."""
         if self.waiter is not None:
             self.waiter.cancel()
             self.waiter = None
-        self._close_file()
+        self.close_file()
         if self.keepalive is not None:
             self.keepalive.stop()
         link = self.link
         if reason is not None and link is not None:
             self.link = None
             link.close_scope(self.sid, reason)
+
+    def close_file(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
     # --- internals -------------------------------------------------------------
 
@@ -529,9 +447,7 @@ class HTTPStream:
         if refused is None:
             self.phase = SENDING
             return True
-        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
-        self.release(reasons.SERVER_ERROR)
-        self.reply(refused.status, "", ())
+        http_ending.head_refused(self, refused)
         return False
 
     def _flush_head(self) -> None:
@@ -543,38 +459,8 @@ class HTTPStream:
         if self.keepalive is not None:
             self.keepalive.stop()
         self.phase = DONE
-        self._log(self.status)
+        log_http(self, self.status)
         self.writer.end()
-
-    def _trailers_refused(self, refused: Refusal | None) -> bool:
-        """The writer would not send the app's trailers: the response is cut."""
-        if refused is None:
-            return False
-        logger.error("aborting %s: %s (worker %s)", self.label(), refused.why, self.worker)
-        self.abort_response()
-        return True
-
-    def _log(self, status: int) -> None:
-        """The access-log line and the request metrics (once per request)."""
-        duration = self.conn.loop.time() - self.started_at
-        kind = "sse" if self.sse else "http"
-        sent = None if status == 499 else status  # 499: nothing was sent
-        self.conn.ctx.metrics.request_done(kind, sent, duration, self.body_bytes)
-        log_access(
-            self.conn.peer,
-            self.method,
-            self.target,
-            self.http_version,
-            status,
-            self.body_bytes,
-            duration,
-            self.worker,
-        )
-
-    def _close_file(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
 
     # --- the file body (driven by self.file) -------------------------------------------
 
@@ -584,20 +470,14 @@ class HTTPStream:
     def file_sent(self, trailers: Headers | None) -> None:
         """The whole file is out (one that shrank since fstat is caught by the
         writer's end); ``trailers``: the app's, if they came meanwhile."""
-        self._close_file()
+        self.close_file()
         writer = self.writer
         if not self.trailers:
             self.body_bytes += writer.data(b"", True)
             self._complete()
             return
         writer.flush()
-        if trailers is not None and not self._trailers_refused(writer.trailers(trailers)):
+        if trailers is None:
+            return
+        if not http_ending.trailers_refused(self, writer.trailers(trailers)):
             self._complete()
-
-    def file_failed(self, message: str) -> None:
-        self._close_file()
-        if self.phase < SENDING:
-            log_failure(500, message, self.worker, self.label(), self.conn.peer)
-            self.reply(500, "", ())
-        else:
-            self._cut(message)

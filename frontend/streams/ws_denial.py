@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .ws_ending import head_refused
 from .ws_phase import DENYING
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class WSDenial:
         refused = stream.writer.respond(self.status, headers, False, length, final)
         if refused is None:
             return True
-        stream.refused(refused)
+        head_refused(stream, refused)
         return False
 
     def _flush_head(self) -> None:

@@ -8,7 +8,11 @@ the accept its :class:`~.ws_channel.WSChannel` speaks RFC 6455 with the client
 (closing handshake, failure, pings) and :class:`~.ws_input.WSInput` decodes
 the client's frames within the window. Bytes go through the
 :class:`~.interfaces.WSWriter` (HTTP/1.1: the socket after ``101``; HTTP/2:
-an extended-CONNECT stream, RFC 8441).
+an extended-CONNECT stream, RFC 8441). The abnormal ends (front answers
+before the accept, 1011/1012 after it, abort, client gone) are decided in
+:mod:`.ws_ending`, the access line is built by :func:`~.access_record.log_ws`
+and a move to another worker is run by :class:`~.ws_move.WSMove`, all through
+the methods here; this class keeps the per-event path and the state.
 
 The phase (``phase``, written only here, only moves forward)::
 
@@ -36,23 +40,22 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import BodyMode, reasons
-from pagi.protocol.kinds import RAISED
+from pagi.protocol import BodyMode
 
-from ..access_log import log_access
 from ..access_log import short_target as _short
 from ..forwarded import scope_addresses
 from ..websocket.codec import WSCodec
 from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import PingPolicy
+from . import ws_ending
+from .access_record import log_ws
 from .opening import RETRY_AFTER, open_scope
-from .outcome import ENDED_STATUS, LOST_STATUS, WORKER_LOST, log_failure, unanswered
 from .resume import with_extension
 from .ws_channel import WSChannel
 from .ws_denial import WSDenial
+from .ws_ending import DENIED
 from .ws_input import WSInput
 from .ws_move import WSMove
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
@@ -60,14 +63,7 @@ from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
-    from .interfaces import ExtraHeaders, Headers, Refusal, StreamHost, WSWriter
-
-logger = logging.getLogger("pagi.front")
-
-
-#: The reasons the app hears when the front ends a handshake it did not accept.
-DENIED = "x-denied"
-HANDSHAKE_TIMEOUT = "x-handshake-timeout"
+    from .interfaces import ExtraHeaders, Headers, StreamHost, WSWriter
 
 
 class WSStream:
@@ -209,7 +205,7 @@ class WSStream:
         pass
 
     def abort_wait(self) -> None:
-        self._abort()
+        self.reset()
 
     # --- events from the worker ----------------------------------------------------
 
@@ -218,11 +214,11 @@ class WSStream:
             if self.move is not None:
                 self.move.accepted()  # a moved scope's accept: swallowed
             return
-        self._cancel_timer()
+        self.cancel_timer()
         deflate = self.deflate
         refused = self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
         if refused is not None:
-            self.refused(refused)
+            ws_ending.head_refused(self, refused)
             return
         self.phase = OPEN
         self.accepted_at = self.conn.loop.time()
@@ -246,11 +242,7 @@ class WSStream:
 
     def on_ws_close(self, code: int, reason: str) -> None:
         if self.phase == HANDSHAKE:
-            self._cancel_timer()
-            peer, label = self.conn.peer, self.label()
-            logger.info("403 to %s for %s: the app closed before accepting", peer, label)
-            self.disconnect(1006, DENIED)
-            self.reply(403, "the application refused the WebSocket", ())
+            ws_ending.closed_before_accept(self)
         elif self.channel is not None:
             self.channel.app_close(code, reason)
 
@@ -285,7 +277,7 @@ class WSStream:
         """The app denies the handshake with an HTTP response (websocket.http.response)."""
         if self.phase != HANDSHAKE:
             return
-        self._cancel_timer()
+        self.cancel_timer()
         self.phase = DENYING
         self.denial = WSDenial(self, status, headers)
 
@@ -297,7 +289,7 @@ class WSStream:
             return
         self.body_bytes += self.writer.data(body, not more)
         if not more:
-            self._log(denial.status)
+            log_ws(self, denial.status, None)
             self.disconnect(1006, DENIED)
             self._end_http()
         elif body:
@@ -305,27 +297,12 @@ class WSStream:
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         link, self.link = self.link, None
-        if self.move is not None and self.move.handed_over():
-            return
-        draining = link is not None and link.draining
-        if self.phase == HANDSHAKE:
-            self._unanswered(ENDED_STATUS, unanswered(outcome, detail, "accepting or denying"))
-        elif self.channel is not None:
-            # 1012: cut short by a restarting (draining) worker
-            self.channel.scope_ended(1000 if outcome != RAISED else 1012 if draining else 1011)
-        elif self.phase == DENYING:
-            self._denial_cut("the app ended mid-response")
+        if self.move is None or not self.move.handed_over():
+            ws_ending.scope_ended(self, link, outcome, detail)
 
     def on_worker_lost(self) -> None:
         link, self.link = self.link, None
-        if self.phase == HANDSHAKE:
-            self._unanswered(LOST_STATUS, f"worker {self.worker} went away during the handshake")
-        elif self.channel is not None:
-            peer, label = self.conn.peer, self.label()
-            logger.warning("closing %s from %s: worker %s went away", label, peer, self.worker)
-            self.channel.scope_ended(1012 if link is not None and link.draining else 1011)
-        elif self.phase == DENYING:
-            self._denial_cut("its worker went away")
+        ws_ending.worker_lost(self, link)
 
     def on_writable(self) -> None:
         ungranted = self.ungranted
@@ -365,21 +342,10 @@ class WSStream:
 
     def channel_ended(self, close_code: int | None) -> None:
         """The accepted WebSocket is over: its one access-log line, with the close code."""
-        self._log(101, close_code)
+        log_ws(self, 101, close_code)
 
     def client_gone(self) -> None:
-        """The connection ended (EOF, error, reset) before the WebSocket ended."""
-        if self.done:
-            return
-        logger.debug("%s went away without a closing handshake", self.conn.peer)
-        self.disconnect(1006, reasons.CLIENT_CLOSED)
-        if self.channel is not None:
-            self.channel.gone()
-            return
-        if self.phase <= HANDSHAKE:
-            self._log(499)
-        self._enter_done()
-        self.writer.close()
+        ws_ending.client_gone(self)
 
     def shutdown(self) -> None:
         """Close 1001 to the client now; the app hears 1006 ``server_shutdown``.
@@ -395,62 +361,25 @@ class WSStream:
             self.channel.shutdown()
 
     def on_abort(self, detail: str) -> None:
-        """The app aborted the connection: reset it (no close frame; the client
-        sees 1006), whatever phase it is in."""
-        logger.info(
-            "%s from %s aborted by the app%s",
-            self.label(),
-            self.conn.peer,
-            f": {detail}" if detail else "",
-        )
-        self.abort(reasons.APP_ABORT)
+        ws_ending.app_aborted(self, detail)
 
     def abort(self, reason: str) -> None:
         """Reset the connection at once; the app hears 1006 ``reason``."""
         self.disconnect(1006, reason, defer=False)
-        self._abort()
+        self.reset()
 
     # --- the front's own answers ----------------------------------------------------
 
     def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
         """Answer the handshake with a response of the front's own, then close."""
         self.body_bytes = self.writer.reply(status, message, extra)
-        self._log(status)
+        log_ws(self, status, None)
         self._end_http()
-
-    def _unanswered(self, status: int, why: str) -> None:
-        """The scope ended before the app accepted or denied: ``status`` instead."""
-        self._cancel_timer()
-        log_failure(status, why, self.worker, self.label(), self.conn.peer)
-        self.reply(status, "" if status == ENDED_STATUS else WORKER_LOST, ())
-
-    def _denial_cut(self, why: str) -> None:
-        peer, label = self.conn.peer, self.label()
-        logger.warning("aborting the denial of %s from %s: %s", label, peer, why)
-        self._abort()
 
     def _handshake_expired(self) -> None:
         self._timer = None
-        if self.phase != HANDSHAKE:
-            return
-        timeout = self.conn.ctx.config.ws_handshake_timeout
-        logger.warning(
-            "504: the app did not accept or deny %s from %s within %gs (worker %s)",
-            self.label(),
-            self.conn.peer,
-            timeout,
-            self.worker,
-        )
-        self.disconnect(1006, HANDSHAKE_TIMEOUT)
-        self.reply(504, "the application did not answer the WebSocket handshake in time", ())
-
-    def refused(self, refused: Refusal) -> None:
-        """The writer would not send the app's accept or denial head: the
-        client gets ``refused.status`` instead (500, or 502 for a head that
-        could split the response)."""
-        log_failure(refused.status, refused.why, self.worker, self.label(), self.conn.peer)
-        self.disconnect(1006, reasons.SERVER_ERROR)
-        self.reply(refused.status, "", ())
+        if self.phase == HANDSHAKE:
+            ws_ending.handshake_expired(self)
 
     # --- closing --------------------------------------------------------------------
 
@@ -467,7 +396,8 @@ class WSStream:
         self._disconnect_pending = None
         link.ws_disconnect(self.sid, code, reason)
 
-    def _abort(self) -> None:
+    def reset(self) -> None:
+        """Reset the connection now (the channel's abort once accepted)."""
         if self.channel is not None:
             self.channel.abort()
             return
@@ -479,11 +409,19 @@ class WSStream:
         self._enter_done()
         self.writer.end()
 
+    def close_now(self) -> None:
+        """The client is gone before the accept: the access line (499 if
+        nothing was answered) and close."""
+        if self.phase <= HANDSHAKE:
+            log_ws(self, 499, None)
+        self._enter_done()
+        self.writer.close()
+
     def _enter_done(self) -> None:
         self.phase = DONE
-        self._cancel_timer()
+        self.cancel_timer()
 
-    def _cancel_timer(self) -> None:
+    def cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -500,21 +438,3 @@ class WSStream:
                 self.writer.pause_input()
             else:
                 self.writer.resume_input()
-
-    # --- access log ---------------------------------------------------------------
-
-    def _log(self, status: int, close_code: int | None = None) -> None:
-        """``status`` 101 is the accept; over HTTP/2 it is logged as the
-        client saw it: ``CONNECT`` answered ``200`` (RFC 8441)."""
-        body = 0 if status == 101 and close_code is None else self.body_bytes
-        duration = self.conn.loop.time() - self.started_at
-        self.conn.ctx.metrics.request_done(
-            "websocket", None if status == 499 else status, duration, body
-        )  # 499: nothing was sent
-        method = "GET"
-        if self.http_version == "2":
-            method = "CONNECT"
-            if status == 101:
-                status = 200
-        args = (self.conn.peer, method, self.target, self.http_version, status, body, duration)
-        log_access(*args, self.worker, close_code)

@@ -13,8 +13,9 @@ import struct
 from collections.abc import Awaitable, Callable
 
 import pytest
+from pagi.frontend.streams.ws_ending import DENIED
 from pagi.frontend.streams.ws_phase import CLOSING, DONE, FAILING, HANDSHAKE, OPEN
-from pagi.frontend.streams.ws_stream import DENIED, WSStream
+from pagi.frontend.streams.ws_stream import WSStream
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import RAISED, RETURNED
 from stream_doubles import FakeHost, FakeLink, FakePool, FakeWSWriter
