@@ -43,7 +43,7 @@ from .access_record import log_http
 from .file_response import FileResponse
 from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
 from .opening import open_scope
-from .resume import SSEResume, with_extension
+from .resume import SSEResume, with_extension, with_groups
 from .sse import SSEKeepalive
 
 if TYPE_CHECKING:
@@ -177,13 +177,14 @@ class HTTPStream:
         headers: RequestHeaders,
         ext: dict[str, Any],
         body: bytes,
+        groups: list[str],
     ) -> None:
         """OPEN the scope again on ``link`` for the response under way
         (:class:`~.resume.SSEResume`; the old scope is closed already)."""
         self.ungranted = 0  # owed to the old scope
         mode = BodyMode.STREAM if body else BodyMode.NONE
         raw_path, query = target
-        extras = with_extension(self.conn.scope_extras, ext)
+        extras = with_groups(with_extension(self.conn.scope_extras, ext), groups)
         self._open_on(link, raw_path, query, headers, extras, mode)
         if body:
             self.window -= len(body)
@@ -226,6 +227,8 @@ class HTTPStream:
                 mode,
             ),
         )
+        if self.resume is not None:
+            self.resume.origin = (link, self.sid)
 
     def opened_late(self) -> None:
         self.writer.resume_input()

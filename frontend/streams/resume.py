@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pagi.protocol import BodyMode, reasons
 
@@ -45,6 +45,7 @@ from .sse import is_event_stream
 from .sse_ids import SSEIdTracker
 
 if TYPE_CHECKING:
+    from ..channels.broker import ChannelLink
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
     from .interfaces import Headers, StreamHost
@@ -89,9 +90,10 @@ class Resumable(Protocol):
         headers: RequestHeaders,
         ext: dict[str, Any],
         body: bytes,
+        groups: list[str],
     ) -> None:
         """OPEN the scope again on ``link`` (``target``: raw path and query;
-        the old scope is already closed)."""
+        the old scope is already closed; ``groups``: its channel groups)."""
 
     def end_moved(self, why: str) -> None:
         """The stream cannot go on: cut it as a worker's death does."""
@@ -104,6 +106,25 @@ def with_extension(extras: dict[str, Any], value: dict[str, Any]) -> dict[str, A
     extensions[EXTENSION] = value
     out["extensions"] = extensions
     return out
+
+
+def carried_groups(conn: StreamHost, origin: tuple[LinkHandle, int] | None) -> list[str]:
+    """The channel groups of the scope at ``origin`` (its link, its scope id),
+    which the scope re-opened elsewhere takes along (OPEN ``extras["channels"]``,
+    docs/channels.md); read before the old scope leaves them. Also answers for
+    a link just lost (the broker keeps a dead worker's memberships a while)."""
+    broker = conn.ctx.pool.channels
+    if broker is None or origin is None:
+        return []
+    link, sid = origin
+    return broker.groups_of(cast("ChannelLink", link), sid)
+
+
+def with_groups(extras: dict[str, Any], groups: list[str]) -> dict[str, Any]:
+    """``extras`` with ``channels.groups`` for the worker to re-join (if any)."""
+    if not groups:
+        return extras
+    return {**extras, "channels": {"groups": groups}}
 
 
 async def worker_for(conn: StreamHost, what: str) -> LinkHandle | None:
@@ -140,6 +161,7 @@ class SSEResume:
         "failures",
         "ids",
         "moving",
+        "origin",
         "refused",
     )
 
@@ -170,6 +192,7 @@ class SSEResume:
         self.moving = False  # a move is wanted: at the next boundary, or waiting for a worker
         self.awaiting_start = False  # the re-opened scope's sse.start has not come yet
         self.refused = False  # the app said no (or the body was too large to keep)
+        self.origin: tuple[LinkHandle, int] | None = None  # the scope now serving the stream
 
     @property
     def usable(self) -> bool:
@@ -299,6 +322,7 @@ class SSEResume:
             if stream.link is None:
                 stream.end_moved("its request body does not fit the new worker's window")
             return
+        groups = carried_groups(stream.conn, self.origin)  # before the old scope leaves them
         old = stream.link
         if old is not None:
             stream.link = None
@@ -311,7 +335,7 @@ class SSEResume:
         if last:
             headers.append([_LAST_EVENT_ID, last])
         previous = stream.worker
-        stream.reopen(link, self._target, headers, self.extension(reason), body)
+        stream.reopen(link, self._target, headers, self.extension(reason), body, groups)
         logger.info(
             "resuming %s from %s on worker %s (was %s, %s; attempt %d, last event id %s)",
             stream.label(),

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pagi.protocol import reasons
 
-from .resume import worker_for
+from .resume import carried_groups, worker_for
 from .ws_phase import OPEN
 
 if TYPE_CHECKING:
@@ -65,8 +65,9 @@ class Movable(Protocol):
 
     def label(self) -> str: ...
 
-    def reopen(self, link: LinkHandle, ext: dict[str, Any]) -> None:
-        """OPEN the scope again on ``link`` with the ``pagi.resume`` value ``ext``."""
+    def reopen(self, link: LinkHandle, ext: dict[str, Any], groups: list[str]) -> None:
+        """OPEN the scope again on ``link`` with the ``pagi.resume`` value ``ext``
+        and the channel ``groups`` the old scope was in."""
 
     def disconnect(self, code: int, reason: str, *, defer: bool = True) -> None:
         """Tell the worker the connection is over (WS_DISCONNECT), if it is live there."""
@@ -75,13 +76,14 @@ class Movable(Protocol):
 class WSMove:
     """The move state of one movable WebSocket (see the module doc)."""
 
-    __slots__ = ("_stream", "_timer", "attempt", "phase", "state")
+    __slots__ = ("_stream", "_timer", "attempt", "groups", "phase", "state")
 
     def __init__(self, stream: Movable) -> None:
         self._stream = stream
         self.state: bytes | None = None  # the app's latest state token
         self.attempt = 0
         self.phase = IDLE
+        self.groups: list[str] = []  # channel groups taken along by the move under way
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -113,6 +115,9 @@ class WSMove:
             return
         flow.hold()
         self.phase = HANDING
+        # The groups as they stand when the app is told to hand over (it leaves
+        # them as its scope ends, before the END that starts the re-open).
+        self.groups = carried_groups(stream.conn, (link, stream.sid))
         link.ws_move(stream.sid)
 
     def handed_over(self) -> bool:
@@ -170,7 +175,7 @@ class WSMove:
         stream = self._stream
         self.attempt += 1
         previous = stream.worker
-        stream.reopen(link, self.extension("drain"))
+        stream.reopen(link, self.extension("drain"), self.groups)
         timeout = stream.conn.ctx.config.ws_handshake_timeout
         self._timer = stream.conn.loop.call_later(timeout, self._expired)
         logger.info(

@@ -52,7 +52,7 @@ from ..websocket.keepalive import PingPolicy
 from . import ws_ending
 from .access_record import log_ws
 from .opening import RETRY_AFTER, open_scope
-from .resume import with_extension
+from .resume import with_extension, with_groups
 from .ws_channel import WSChannel
 from .ws_denial import WSDenial
 from .ws_ending import DENIED
@@ -167,14 +167,14 @@ class WSStream:
         self.phase = HANDSHAKE
         self.input.start(link.request_window, config.ws_max_queue)
         self._timer = conn.loop.call_later(config.ws_handshake_timeout, self._handshake_expired)
-        self._open_on(link, {"attempt": 0, "state": None})
+        self._open_on(link, {"attempt": 0, "state": None}, [])
 
-    def reopen(self, link: LinkHandle, ext: dict[str, Any]) -> None:
+    def reopen(self, link: LinkHandle, ext: dict[str, Any], groups: list[str]) -> None:
         """OPEN the scope again on ``link`` for the connection under way (:class:`WSMove`)."""
         self.ungranted = 0  # owed to the old scope
-        self._open_on(link, ext)
+        self._open_on(link, ext, groups)
 
-    def _open_on(self, link: LinkHandle, ext: dict[str, Any]) -> None:
+    def _open_on(self, link: LinkHandle, ext: dict[str, Any], groups: list[str]) -> None:
         assert self._pending is not None  # kept after the first OPEN: a move re-opens with it
         raw_path, query, headers = self._pending
         self.link = link
@@ -196,7 +196,10 @@ class WSStream:
                 headers,
                 client,
                 server,
-                {"subprotocols": self.subprotocols, **with_extension(conn.scope_extras, ext)},
+                {
+                    "subprotocols": self.subprotocols,
+                    **with_groups(with_extension(conn.scope_extras, ext), groups),
+                },
                 BodyMode.NONE,
             ),
         )
