@@ -11,6 +11,8 @@
   (answers ``{"stats": {"groups", "dropped"}}``). A closed channel sends
   ``{"closed": reason}`` and closes the WebSocket with 1013.
 * SSE ``/feed/<group>``: join, then one event per channel message (its JSON).
+  A resumed stream (``pagi.resume`` attempt > 0) does not join again: its
+  first event says which groups the front brought along.
 * HTTP ``POST /publish/<group>``: the JSON body is group_sent; 204.
   ``GET /pid``: the worker's pid. ``GET /offered``: whether the scope has
   ``pagi.channels`` (key and extension), as JSON. ``GET /receive``: an http scope has no
@@ -120,9 +122,14 @@ async def _ws(scope: dict[str, Any], receive: Any, send: Any, group: str) -> Non
 
 async def _feed(scope: dict[str, Any], receive: Any, send: Any, group: str) -> None:
     channels = scope["pagi.channels"]
-    await channels.group_add(group)
+    resumed = scope["extensions"].get("pagi.resume", {}).get("attempt", 0)
     await send({"type": "sse.start"})
-    await send({"type": "sse.send", "data": json.dumps({"ready": os.getpid()})})
+    if resumed:  # re-opened on another worker: the front brought the groups along
+        ready = {"resumed": os.getpid(), "groups": channels.groups}
+    else:
+        await channels.group_add(group)
+        ready = {"ready": os.getpid()}
+    await send({"type": "sse.send", "data": json.dumps(ready)})
 
     async def disconnected() -> None:
         while (await receive())["type"] != "sse.disconnect":

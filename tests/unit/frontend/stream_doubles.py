@@ -67,6 +67,7 @@ class FakePool:
         self.link = link
         self.later = later
         self.waiting = 0  # requests waiting (admission's --queue-size check)
+        self.channels = None  # --channels off: no groups to carry on a move
 
     def __len__(self) -> int:
         return 0 if self.link is None else 1
