@@ -1,6 +1,8 @@
 """A PAGI app for the channel tests (tests/integration/test_channels*.py).
 
-* WebSocket ``/ws/<group>?overflow=drop_oldest|close``: accept, join
+* WebSocket ``/ws/<group>?overflow=drop_oldest|close[&movable=1]``: accept
+  (``movable``: with ``"pagi.resume": True``; a moved scope joins nothing and
+  sends ``{"moved": pid, "groups": [...]}``), join
   ``<group>``, send ``{"ready": <channel name>, "pid": <worker pid>}``, then
   forward every channel message as ``{"got": message}``.
   The client's text messages are JSON commands: ``{"op": "group_send",
@@ -76,9 +78,14 @@ async def _ws(scope: dict[str, Any], receive: Any, send: Any, group: str) -> Non
     channels = scope["pagi.channels"]
     query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
     assert (await receive())["type"] == "websocket.connect"
-    await send({"type": "websocket.accept"})
-    await channels.group_add(group, overflow=query.get("overflow", "drop_oldest"))
-    ready = {"ready": channels.name, "pid": os.getpid(), "ext": scope["extensions"]}
+    # ?movable=1: moved to a fresh worker on a rolling reload (pagi.resume)
+    await send({"type": "websocket.accept", "pagi.resume": query.get("movable") == "1"})
+    if scope["extensions"].get("pagi.resume", {}).get("attempt", 0):
+        # moved: no group_add here, the front brought the groups along
+        ready = {"moved": os.getpid(), "groups": channels.groups}
+    else:
+        await channels.group_add(group, overflow=query.get("overflow", "drop_oldest"))
+        ready = {"ready": channels.name, "pid": os.getpid(), "ext": scope["extensions"]}
     await send({"type": "websocket.send", "text": json.dumps(ready)})
     paused = asyncio.Event()
     paused.set()

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
+from channel_clients import Member
 from harness import Processes
 from test_resume import reload
 
@@ -37,3 +38,18 @@ def test_a_resumed_event_stream_keeps_its_groups_through_a_reload(procs: Process
         r = client.post("/publish/news", json={"type": "news", "text": "after"})
         assert r.status_code == 204
         assert next(events) == {"type": "news", "text": "after"}
+
+
+def test_a_moved_websocket_keeps_its_groups_through_a_reload(procs: Processes) -> None:
+    front = procs.front(app=APP, workers=2)
+    member = Member(front.port, "room", "movable=1")
+    try:
+        reload(procs.socket_dir)
+        moved = member.recv(timeout=20)
+        # The new scope did not join anything itself: the front brought "room" along.
+        assert moved["groups"] == ["room"] and moved["moved"] != member.pid, moved
+        r = httpx.post(f"{front.url}/publish/room", json={"type": "chat", "n": 1}, timeout=10)
+        assert r.status_code == 204
+        assert member.got(1) == [{"type": "chat", "n": 1}]
+    finally:
+        member.close()
