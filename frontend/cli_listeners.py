@@ -4,7 +4,7 @@ Listeners (``--bind``, ``--host``/``--port``, ``--uds``, ``--fd``), their
 connection limits, HTTP/2, TLS (``--ssl-*``) and what a proxy in front may
 tell (``--proxy-headers``, ``--forwarded-allow-ips``, ``--proxy-protocol``).
 Each name is the ``Annotated`` type of one parameter of
-:func:`~pagi.frontend.cli.serve`; the reference is ``docs/cli.md``.
+:func:`~pagi.frontend.cli_command.serve`; the reference is ``docs/cli.md``.
 """
 
 from typing import Annotated

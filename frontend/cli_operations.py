@@ -2,7 +2,7 @@
 
 Shutdown, the control socket, metrics, hand-over, the pid file, logging and
 the access log, ``--env-file`` and ``--version``. Each name is the
-``Annotated`` type of one parameter of :func:`~pagi.frontend.cli.serve`; the
+``Annotated`` type of one parameter of :func:`~pagi.frontend.cli_command.serve`; the
 reference is ``docs/cli.md``.
 """
 

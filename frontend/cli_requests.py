@@ -2,7 +2,7 @@
 
 The HTTP/1.1 parser and its limits, keep-alive and header timeouts, and the
 WebSocket limits and timers. Each name is the ``Annotated`` type of one
-parameter of :func:`~pagi.frontend.cli.serve`; the reference is
+parameter of :func:`~pagi.frontend.cli_command.serve`; the reference is
 ``docs/cli.md``.
 """
 

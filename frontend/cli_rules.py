@@ -22,21 +22,10 @@ from __future__ import annotations
 
 import typer
 
+from .cli_fast import EMBEDDED_ONLY, host_port_address
 from .config import FrontConfig
 from .listeners import parse_bind
 from .socket_activation import ActivationError, listen_fds
-
-EMBEDDED_ONLY = (
-    "workers",
-    "app_dir",
-    "factory",
-    "lifespan",
-    "sse_scope",
-    "interface",
-    "root_path",
-    "limit_concurrency",
-    "reload",
-)
 
 # Sources compared by name: typer ships its own copy of click, so the enum
 # class is not importable from one stable place.
@@ -101,10 +90,7 @@ def host_port_bind(
             f"{spelled} and {_label(ctx, 'bind')} both give the address: use one "
             "(--host H --port P is --bind H:P)"
         )
-    host = host or "127.0.0.1"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return [f"{host}:{8000 if port is None else port}"]
+    return [host_port_address(host, port)]
 
 
 def check_tls(ctx: typer.Context, config: FrontConfig) -> None:

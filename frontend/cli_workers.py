@@ -3,7 +3,7 @@
 The app (embedded mode), how workers run it, the worker socket, the
 flow-control windows of the link, waiting for a worker, the workers' health
 and lifetime, and ``--reload``. Each name is the ``Annotated`` type of one
-parameter of :func:`~pagi.frontend.cli.serve`; the reference is
+parameter of :func:`~pagi.frontend.cli_command.serve`; the reference is
 ``docs/cli.md``.
 """
 

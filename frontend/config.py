@@ -1,7 +1,8 @@
 """Every setting of pagi-front, in one place.
 
-The CLI (``cli.py``) fills a :class:`FrontConfig`; nothing else reads options
-or environment variables. Defaults here are the documented defaults
+The CLI (``cli_command.py``; ``cli_fast.py`` for the usual command lines)
+fills a :class:`FrontConfig`; nothing else reads options or environment
+variables. Defaults here are the documented defaults
 (``docs/cli.md``).
 """
 

@@ -282,7 +282,7 @@ def test_wheel_builds_and_imports(tmp_path) -> None:  # type: ignore[no-untyped-
         [
             PYTHON,
             "-c",
-            "import pagi.protocol, pagi.frontend.cli, pagi.worker.cli, "
+            "import pagi.protocol, pagi.frontend.cli, pagi.frontend.cli_command, pagi.worker.cli, "
             "pagi.frontend.server, pagi.frontend.http1.connection, "
             "pagi.frontend.websocket.connection; "
             "print(pagi.protocol.__file__)",

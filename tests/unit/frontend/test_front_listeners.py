@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from pagi.frontend.cli import parse_size
+from pagi.frontend.cli_values import parse_size
 from pagi.frontend.listeners import (
     AddressInUse,
     BindAddress,

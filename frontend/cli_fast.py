@@ -1,0 +1,182 @@
+"""The usual ``pagi-front`` command lines, read without typer.
+
+Importing typer and building its command costs more than the rest of the
+front's start-up (typer builds a pydantic adapter per option: about 150 ms
+and 20 MiB on the reference machine), and it sits on every cold start. Most
+command lines are short — an app, ``--workers``, ``--bind`` or
+``--host/--port``, a log level — so :func:`parse_common` reads exactly that
+closed set of options into a :class:`~pagi.frontend.config.FrontConfig`.
+
+Invariant: it returns a config only when the typer command line
+(``cli_command.py``) would have produced the very same one and would have
+printed nothing. Anything else — another option, ``--help``, ``--opt=value``,
+a repeated single-valued option, a value typer would refuse or convert
+differently, a value that starts with ``-``, any ``PAGI_*`` variable (typer
+reads them), sockets passed by systemd (``LISTEN_FDS``) — gives ``None``,
+and the caller runs the full typer command line, which also prints its
+errors. ``tests/unit/frontend/test_cli_fast.py`` compares the two for every
+option read here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+from pagi.protocol.log_colors import colors_wanted
+
+from .config import FrontConfig
+from .listeners import parse_bind
+
+_LIFESPAN = ("auto", "on", "off")
+_INTERFACES = ("auto", "pagi", "asgi")
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# The options that need an app (``cli_rules.check_embedded_options``).
+EMBEDDED_ONLY = (
+    "workers",
+    "app_dir",
+    "factory",
+    "lifespan",
+    "sse_scope",
+    "interface",
+    "root_path",
+    "limit_concurrency",
+    "reload",
+)
+
+
+def host_port_address(host: str | None, port: int | None) -> str:
+    """``--host H --port P`` as the one ``--bind`` it spells (127.0.0.1 and 8000 by default)."""
+    host = host or "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{8000 if port is None else port}"
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], object]:
+    def parse(text: str) -> str | None:
+        return text if text in allowed else None  # typer's choices are case-sensitive
+
+    return parse
+
+
+def _number(low: int, high: int) -> Callable[[str], object]:
+    def parse(text: str) -> int | None:
+        if not (text.isascii() and text.isdigit()):
+            return None  # "+1", " 1", "1_0": typer's job
+        value = int(text)
+        return value if low <= value <= high else None
+
+    return parse
+
+
+def _app(text: str) -> str | None:
+    module, sep, attr = text.partition(":")
+    return text if sep and module and attr else None
+
+
+def _bind(text: str) -> str | None:
+    try:
+        address = parse_bind(text)
+    except ValueError:
+        return None
+    return None if address.tls else text  # TLS needs the certificate checks
+
+
+def _text(text: str) -> str:
+    return text
+
+
+# option -> (FrontConfig field or a local name, parser)
+_VALUED: dict[str, tuple[str, Callable[[str], object]]] = {
+    "--app": ("app_option", _app),
+    "--workers": ("workers", _number(1, 2**31)),
+    "--app-dir": ("app_dir", _text),
+    "--lifespan": ("lifespan", _choice(_LIFESPAN)),
+    "--sse-scope": ("sse_scope", _choice(_LIFESPAN)),
+    "--interface": ("interface", _choice(_INTERFACES)),
+    "--root-path": ("root_path", _text),
+    "--socket-dir": ("socket_dir", _text),
+    "--host": ("host", _text),
+    "--port": ("port", _number(0, 65535)),
+    "--log-level": ("log_level", _choice(_LOG_LEVELS)),
+}
+_REPEATED: dict[str, tuple[str, Callable[[str], object]]] = {
+    "--bind": ("binds", _bind),
+    "-b": ("binds", _bind),
+    "--uds": ("uds", _text),
+}
+_FLAGS: dict[str, tuple[str, bool]] = {
+    "--factory": ("factory", True),
+    "--no-factory": ("factory", False),
+    "--access-log": ("access_log", True),
+    "--no-access-log": ("access_log", False),
+    "--use-colors": ("use_colors", True),
+    "--no-use-colors": ("use_colors", False),
+}
+
+
+def _read(argv: Sequence[str]) -> dict[str, object] | None:
+    """Option values by name (lists for repeatable ones), or None if not the usual shape."""
+    values: dict[str, object] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            if "app" in values or _app(arg) is None:
+                return None
+            values["app"] = arg
+            i += 1
+            continue
+        if arg in _FLAGS:
+            name, flag = _FLAGS[arg]
+            if name in values:
+                return None
+            values[name] = flag
+            i += 1
+            continue
+        spec = _VALUED.get(arg) or _REPEATED.get(arg)
+        if spec is None or i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+            return None
+        name, parse = spec
+        value = parse(argv[i + 1])
+        if value is None:
+            return None
+        if arg in _REPEATED:
+            items = values.setdefault(name, [])
+            assert isinstance(items, list)
+            items.append(value)
+        elif name in values:
+            return None
+        else:
+            values[name] = value
+        i += 2
+    return values
+
+
+def parse_common(argv: Sequence[str], environ: Mapping[str, str]) -> FrontConfig | None:
+    """``argv`` (without the program) as the typer command line reads it, or None."""
+    if "LISTEN_FDS" in environ or any(name.startswith("PAGI_") for name in environ):
+        return None
+    values = _read(argv)
+    if values is None:
+        return None
+    app = values.pop("app", None)
+    option = values.pop("app_option", None)
+    if app is not None and option is not None and app != option:
+        return None
+    app = app if app is not None else option
+    if app is None and any(name in values for name in EMBEDDED_ONLY):
+        return None  # typer refuses them without an app
+    host, port = values.pop("host", None), values.pop("port", None)
+    if host is not None or port is not None:
+        if "binds" in values:
+            return None  # typer refuses the mix
+        values["binds"] = [host_port_address(host, port)]  # type: ignore[arg-type]
+    use_colors = values.pop("use_colors", None)
+    config = FrontConfig(app=app, **values)  # type: ignore[arg-type]
+    config.private_socket_dir = app is not None and "socket_dir" not in values
+    colors = use_colors if isinstance(use_colors, bool) else None
+    config.use_colors = colors_wanted(colors, sys.stderr)
+    config.binds = config.listen_addresses()
+    return config
