@@ -50,9 +50,7 @@ from .channels import ChannelsError, make_broker, start_relay
 from .client_sockets import ClientSockets
 from .config import FrontConfig
 from .connections import FrontContext
-from .control_plane import ControlPlane
 from .control_socket import CONTROL_SOCKET_NAME
-from .dev_reload import FileWatcher, watch_app_files
 from .handover import (
     Handover,
     HandoverError,
@@ -61,14 +59,12 @@ from .handover import (
     own,
     take_sockets,
 )
-from .handover_source import HandoverSource
 from .link.pool import WorkerPool
 from .listeners import (
     ListenError,
 )
 from .logs import setup_logging
 from .pid_file import PidFile, PidFileError
-from .rolling import Operations
 from .sd_notify import Notifier
 from .service_notify import ServiceNotifier
 from .supervisor import Supervisor
@@ -78,6 +74,9 @@ from .worker_socket import WorkerSocket
 
 if TYPE_CHECKING:
     from .channels.redis_relay import RedisRelay
+    from .control_plane import ControlPlane
+    from .dev_reload import FileWatcher
+    from .rolling import Operations
 
 logger = logging.getLogger("pagi.front")
 
@@ -173,6 +172,11 @@ class FrontServer:
             self._supervisor.start()
             await asyncio.sleep(0)  # let the spawn tasks fork now
 
+        # Imported once the workers are starting: not on the cold start's path.
+        from .control_plane import ControlPlane
+        from .handover_source import HandoverSource
+        from .rolling import Operations
+
         try:
             self._relay = start_relay(config, self.pool.channels)
         except ChannelsError as exc:
@@ -222,6 +226,8 @@ class FrontServer:
         loop.add_signal_handler(signal.SIGTTOU, self._ops.scale_by, -1)
         if self._supervisor is not None:
             if config.reload:
+                from .dev_reload import watch_app_files
+
                 self._watcher = watch_app_files(config, self._ops)
         else:
             logger.info("waiting for pagi-worker processes (--socket-dir %s)", config.socket_dir)
