@@ -51,7 +51,6 @@ class ControlPlane:
         self._metrics_listener: Listener | None = None
         self._metrics_server: asyncio.AbstractServer | None = None
         self._exporter: Exporter | None = None
-        self._exporter_error: str | None = None
         self.handover: HandoverSource | None = None  # set once the sockets are open
 
     # --- lifetime ---------------------------------------------------------------------
@@ -63,13 +62,12 @@ class ControlPlane:
     async def open(self, adopted: Listener | None = None) -> None:
         """Open the control socket (or use one handed over) and the metrics
         listener (ListenError on failure)."""
-        source = MetricsSource(self._ctx.metrics, self._ctx.pool, lambda: self._ctx.connections)
-        try:
-            self._exporter = load_exporter(source)
-        except MetricsUnavailable as exc:
-            if self._config.metrics_bind is not None:
+        if self._config.metrics_bind is not None:
+            # Needed now: a --metrics-bind without prometheus_client is refused at start.
+            try:
+                self._load_exporter()
+            except MetricsUnavailable as exc:
                 raise ListenError(f"--metrics-bind: {exc}") from None
-            self._exporter_error = str(exc)
         if self._config.control_socket:
             self._socket = ControlSocket(
                 self._config.socket_dir, self._config.control_socket_mode, make_handler(self)
@@ -158,10 +156,20 @@ class ControlPlane:
         }
         return snapshot
 
-    def metrics_exposition(self) -> tuple[bytes, str]:
+    def _load_exporter(self) -> Exporter:
+        """The exporter, built on first use: prometheus_client (about 5 MiB and tens of
+        ms) is imported only once metrics are asked for, or at start for --metrics-bind."""
         if self._exporter is None:
-            raise OperationError(501, self._exporter_error or "metrics are not available")
-        return self._exporter.render()
+            source = MetricsSource(self._ctx.metrics, self._ctx.pool, lambda: self._ctx.connections)
+            self._exporter = load_exporter(source)
+        return self._exporter
+
+    def metrics_exposition(self) -> tuple[bytes, str]:
+        try:
+            exporter = self._load_exporter()
+        except MetricsUnavailable as exc:
+            raise OperationError(501, str(exc)) from None
+        return exporter.render()
 
     async def reload(self, wait: bool) -> dict[str, object]:
         return await self._ops.reload(wait)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import pytest
@@ -134,3 +136,23 @@ def test_a_variable_typer_would_read_is_left_to_typer(env: str) -> None:
     args = ["a:b", "--workers", "2"]
     assert parse_common(args, {}) is not None
     assert parse_common(args, {env: "1"}) is None
+
+
+def test_the_start_up_path_imports_no_cli_library() -> None:
+    """What the usual command line imports before serving: no typer, click,
+    pydantic, and no prometheus_client (the exporter is built when metrics are first
+    asked for, or at start with --metrics-bind)."""
+    code = (
+        "import sys\n"
+        "from pagi.frontend.cli_fast import parse_common\n"
+        "import pagi.frontend.server, pagi.frontend.control_plane\n"
+        "assert parse_common(['a:b', '--bind', '127.0.0.1:0'], {}) is not None\n"
+        "heavy = ('typer', 'click', 'pydantic', 'prometheus_client')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGI_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
