@@ -139,6 +139,14 @@ def test_metrics_on_the_bind_and_the_control_socket(procs: Processes) -> None:
     assert httpx.get(f"http://127.0.0.1:{port}/status").status_code == 404  # no operations on TCP
 
 
+def test_metrics_on_the_control_socket_alone(procs: Processes) -> None:
+    """Without --metrics-bind the exporter is built on the first request for it."""
+    procs.front(app="ops_app:app", workers=1)
+    text = ctl(procs.socket_dir, "metrics").stdout
+    assert "# TYPE pagi_requests_total counter" in text
+    assert 'pagi_workers{state="ready"} 1.0' in text
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 def test_control_socket_refuses_other_users(procs: Processes) -> None:
     # A socket dir the other user can reach (pytest's own tmp dirs are 0700).
