@@ -22,9 +22,11 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-import h11
+if TYPE_CHECKING:
+    import h11
 
 logger = logging.getLogger("pagi.front")
 
@@ -82,6 +84,8 @@ async def serve_connection(
     peer_cred: tuple[int, int, int] | None = None,
 ) -> None:
     """Serve requests on one connection until it closes or misbehaves."""
+    import h11  # on first use: operators' requests are rare, the front's start is not
+
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=16 * 1024)
     closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     try:
@@ -120,6 +124,8 @@ class _BadRequest(Exception):
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
+    import h11
+
     while True:
         try:
             event = conn.next_event()
@@ -134,6 +140,8 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> obj
 async def _read_request(
     conn: h11.Connection, reader: asyncio.StreamReader
 ) -> ControlRequest | None:
+    import h11
+
     event = await _next_event(conn, reader)
     if isinstance(event, h11.ConnectionClosed):
         return None
@@ -162,6 +170,8 @@ async def _read_request(
 async def _write_response(
     conn: h11.Connection, writer: asyncio.StreamWriter, response: ControlResponse
 ) -> None:
+    import h11
+
     headers = [
         ("content-type", response.content_type),
         ("content-length", str(len(response.body))),

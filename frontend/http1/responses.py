@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from email.utils import formatdate
 from http import HTTPStatus
 
 #: Framing of a response body (what :func:`build_head` decided).
@@ -70,6 +69,25 @@ def status_line(status: int) -> bytes:
     return line
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imf_fixdate(seconds: int) -> bytes:
+    """RFC 9110 §5.6.7's preferred date format, e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``
+    (formatted here: ``email.utils`` costs the front about 1 MiB and its import)."""
+    t = time.gmtime(seconds)
+    return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        _DAYS[t.tm_wday].encode(),
+        t.tm_mday,
+        _MONTHS[t.tm_mon - 1].encode(),
+        t.tm_year,
+        t.tm_hour,
+        t.tm_min,
+        t.tm_sec,
+    )
+
+
 class DateHeader:
     """The ``date: <IMF-fixdate>\\r\\n`` line, re-formatted when the second changes.
 
@@ -88,7 +106,7 @@ class DateHeader:
         now = int(self._clock())
         if now != self._second:
             self._second = now
-            self._line = b"date: " + formatdate(now, usegmt=True).encode("ascii") + CRLF
+            self._line = b"date: " + imf_fixdate(now) + CRLF
         return self._line
 
 

@@ -85,6 +85,22 @@ def test_date_header_is_imf_fixdate_and_cached_per_second() -> None:
     assert date.line() == b"date: Tue, 14 Nov 2023 22:13:21 GMT\r\n"
 
 
+@pytest.mark.parametrize(
+    "seconds", [0, 784_111_777, 951_782_400, 1_700_000_000, 4_102_444_799, 253_402_300_799]
+)
+def test_imf_fixdate_matches_the_standard_library(seconds: int) -> None:
+    from email.utils import formatdate
+
+    assert r.imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
+
+
+def test_imf_fixdate_every_day_and_month() -> None:
+    from email.utils import formatdate
+
+    for seconds in range(0, 400 * 86_400, 86_400 + 3_601):
+        assert r.imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
+
+
 def test_module_date_cache_follows_the_clock() -> None:
     line = r.date_header.line()
     assert re.fullmatch(rb"date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n", line)
