@@ -141,8 +141,8 @@ def test_a_variable_typer_would_read_is_left_to_typer(env: str) -> None:
 def test_the_start_up_path_imports_no_cli_library() -> None:
     """What the usual command line imports before serving: no typer, click,
     pydantic, h11 (the control socket's parser, on first use), email (the date
-    header is formatted locally), and no prometheus_client (the exporter is built when metrics are first
-    asked for, or at start with --metrics-bind)."""
+    header is formatted locally), and no prometheus_client (the exporter is built
+    when metrics are first asked for, or at start with --metrics-bind)."""
     code = (
         "import sys\n"
         "from pagi.frontend.cli_fast import parse_common\n"
