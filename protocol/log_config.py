@@ -16,10 +16,12 @@ everything it names.
 
 from __future__ import annotations
 
-import configparser
-import json
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import configparser
 
 
 class LogConfigError(ValueError):
@@ -50,14 +52,20 @@ def _parse_yaml(text: str) -> object:
 
 
 def read_log_config(path: str) -> LogConfig:
-    """Read and check ``path``; :class:`LogConfigError` says what is wrong with it."""
+    """Read and check ``path``; :class:`LogConfigError` says what is wrong with it.
+
+    The parsers are imported here: only a front or worker given ``--log-config``
+    pays for them at start-up."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except OSError as exc:
         raise LogConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    suffix = Path(path).suffix.lower()
+    suffix = os.path.splitext(path)[1].lower()
     if suffix in (".json", ".yaml", ".yml"):
         if suffix == ".json":
+            import json
+
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
@@ -70,6 +78,8 @@ def read_log_config(path: str) -> LogConfig:
         if not isinstance(data, dict) or data.get("version") != 1:
             raise LogConfigError(f"{path}: expected a logging dictConfig mapping with 'version: 1'")
         return LogConfig(path, dict_config=data)
+    import configparser
+
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text, source=path)
