@@ -8,7 +8,7 @@ variables. Defaults here are the documented defaults
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass, field
 
 from pagi.protocol.log_config import LogConfig
@@ -69,7 +69,8 @@ class FrontConfig:
     channel_backlog: int = 8 * MiB
     # This front's name in channel names; random per process (several fronts
     # share one Redis).
-    channels_node: str = field(default_factory=lambda: secrets.token_hex(4))
+    # (os.urandom as secrets.token_hex does, without importing hashlib and hmac)
+    channels_node: str = field(default_factory=lambda: os.urandom(4).hex())
 
     # --- WebSocket (docs/websocket.md) -------------------------------------------
     ws_max_size: int = 16 * MiB  # largest client message (after inflation): 1009 above

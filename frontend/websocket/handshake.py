@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +63,8 @@ _ACCEPT_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 def accept_token(key: bytes) -> bytes:
     """``Sec-WebSocket-Accept`` for the client's ``Sec-WebSocket-Key`` (RFC 6455 4.2.2)."""
+    import hashlib  # on the first WebSocket: keeps OpenSSL's hashes off the front's start
+
     return base64.b64encode(hashlib.sha1(key + _ACCEPT_GUID).digest())
 
 

@@ -139,16 +139,17 @@ def test_a_variable_typer_would_read_is_left_to_typer(env: str) -> None:
 
 
 def test_the_start_up_path_imports_no_cli_library() -> None:
-    """What the usual command line imports before serving: no typer, click,
-    pydantic, h11 (the control socket's parser, on first use), email (the date
-    header is formatted locally), and no prometheus_client (the exporter is built
-    when metrics are first asked for, or at start with --metrics-bind)."""
+    """What the usual command line imports before serving: no typer, click or
+    pydantic; no h11 (the control socket's parser, on first use), email (the
+    date header is formatted locally), hashlib (on the first WebSocket) or
+    prometheus_client (built when metrics are first asked for, or at start
+    with --metrics-bind)."""
     code = (
         "import sys\n"
         "from pagi.frontend.cli_fast import parse_common\n"
-        "import pagi.frontend.server, pagi.frontend.control_plane\n"
+        "import pagi.frontend.server, pagi.frontend.control_plane, pagi.frontend.selector\n"
         "assert parse_common(['a:b', '--bind', '127.0.0.1:0'], {}) is not None\n"
-        "heavy = ('typer', 'click', 'pydantic', 'prometheus_client', 'h11', 'email')\n"
+        "heavy = ('typer', 'click', 'pydantic', 'prometheus_client', 'h11', 'email', 'hashlib')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGI_")}
