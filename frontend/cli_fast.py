@@ -21,8 +21,9 @@ option read here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
+from pagi.protocol.closed_argv import Parse, read_options, text
 from pagi.protocol.log_colors import colors_wanted
 
 from .config import FrontConfig
@@ -53,58 +54,54 @@ def host_port_address(host: str | None, port: int | None) -> str:
     return f"{host}:{8000 if port is None else port}"
 
 
-def _choice(allowed: tuple[str, ...]) -> Callable[[str], object]:
-    def parse(text: str) -> str | None:
-        return text if text in allowed else None  # typer's choices are case-sensitive
+def _choice(allowed: tuple[str, ...]) -> Parse:
+    def parse(value: str) -> str | None:
+        return value if value in allowed else None  # typer's choices are case-sensitive
 
     return parse
 
 
-def _number(low: int, high: int) -> Callable[[str], object]:
-    def parse(text: str) -> int | None:
-        if not (text.isascii() and text.isdigit()):
+def _number(low: int, high: int) -> Parse:
+    def parse(digits: str) -> int | None:
+        if not (digits.isascii() and digits.isdigit()):
             return None  # "+1", " 1", "1_0": typer's job
-        value = int(text)
+        value = int(digits)
         return value if low <= value <= high else None
 
     return parse
 
 
-def _app(text: str) -> str | None:
-    module, sep, attr = text.partition(":")
-    return text if sep and module and attr else None
+def _app(value: str) -> str | None:
+    module, sep, attr = value.partition(":")
+    return value if sep and module and attr else None
 
 
-def _bind(text: str) -> str | None:
+def _bind(value: str) -> str | None:
     try:
-        address = parse_bind(text)
+        address = parse_bind(value)
     except ValueError:
         return None
-    return None if address.tls else text  # TLS needs the certificate checks
-
-
-def _text(text: str) -> str:
-    return text
+    return None if address.tls else value  # TLS needs the certificate checks
 
 
 # option -> (FrontConfig field or a local name, parser)
-_VALUED: dict[str, tuple[str, Callable[[str], object]]] = {
+_VALUED: dict[str, tuple[str, Parse]] = {
     "--app": ("app_option", _app),
     "--workers": ("workers", _number(1, 2**31)),
-    "--app-dir": ("app_dir", _text),
+    "--app-dir": ("app_dir", text),
     "--lifespan": ("lifespan", _choice(_LIFESPAN)),
     "--sse-scope": ("sse_scope", _choice(_LIFESPAN)),
     "--interface": ("interface", _choice(_INTERFACES)),
-    "--root-path": ("root_path", _text),
-    "--socket-dir": ("socket_dir", _text),
-    "--host": ("host", _text),
+    "--root-path": ("root_path", text),
+    "--socket-dir": ("socket_dir", text),
+    "--host": ("host", text),
     "--port": ("port", _number(0, 65535)),
     "--log-level": ("log_level", _choice(_LOG_LEVELS)),
 }
-_REPEATED: dict[str, tuple[str, Callable[[str], object]]] = {
+_REPEATED: dict[str, tuple[str, Parse]] = {
     "--bind": ("binds", _bind),
     "-b": ("binds", _bind),
-    "--uds": ("uds", _text),
+    "--uds": ("uds", text),
 }
 _FLAGS: dict[str, tuple[str, bool]] = {
     "--factory": ("factory", True),
@@ -116,49 +113,11 @@ _FLAGS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _read(argv: Sequence[str]) -> dict[str, object] | None:
-    """Option values by name (lists for repeatable ones), or None if not the usual shape."""
-    values: dict[str, object] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if not arg.startswith("-"):
-            if "app" in values or _app(arg) is None:
-                return None
-            values["app"] = arg
-            i += 1
-            continue
-        if arg in _FLAGS:
-            name, flag = _FLAGS[arg]
-            if name in values:
-                return None
-            values[name] = flag
-            i += 1
-            continue
-        spec = _VALUED.get(arg) or _REPEATED.get(arg)
-        if spec is None or i + 1 >= len(argv) or argv[i + 1].startswith("-"):
-            return None
-        name, parse = spec
-        value = parse(argv[i + 1])
-        if value is None:
-            return None
-        if arg in _REPEATED:
-            items = values.setdefault(name, [])
-            assert isinstance(items, list)
-            items.append(value)
-        elif name in values:
-            return None
-        else:
-            values[name] = value
-        i += 2
-    return values
-
-
 def parse_common(argv: Sequence[str], environ: Mapping[str, str]) -> FrontConfig | None:
     """``argv`` (without the program) as the typer command line reads it, or None."""
     if "LISTEN_FDS" in environ or any(name.startswith("PAGI_") for name in environ):
         return None
-    values = _read(argv)
+    values = read_options(argv, _FLAGS, _VALUED, _REPEATED, ("app", _app))
     if values is None:
         return None
     app = values.pop("app", None)

@@ -3,7 +3,7 @@
 Nothing here does I/O or imports asyncio: both processes wrap these pieces in a
 thin shell of their own. Beside the link, the package holds the few start-up
 helpers both command lines share (``version``, ``env_file``, ``log_config``, ``cli_shared``,
-``log_colors``); they read files but never touch the link.
+``log_colors``, ``closed_argv``); they read files but never touch the link.
 """
 
 from .codec import DEFAULT_MAX_FRAME_SIZE, LinkDecoder, encode, encode_many
