@@ -213,6 +213,8 @@ def payload_key(event: Mapping[str, Any], etype: str = BODY) -> str:
     """Which payload an ``http.response.body`` carries: ``"body"`` (also when
     none is given: an empty body), ``"file"`` or ``"fh"``; more than one
     raises :class:`InvalidEvent`."""
+    if event.get("file") is None and event.get("fh") is None:
+        return "body"  # the common case, without building the list below
     found = [key for key in PAYLOAD_KEYS if event.get(key) is not None]
     if len(found) > 1:
         raise InvalidEvent(
