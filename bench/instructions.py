@@ -107,8 +107,12 @@ def _totals(path: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-def measure(server: Server, conns: int, warmup: int, requests: int) -> dict[str, float]:
-    """One run: instructions per request of ``front`` and ``worker1``..."""
+def measure(
+    server: Server, conns: int, warmup: int, requests: int, keep: Path | None = None
+) -> dict[str, float]:
+    """One run: instructions per request of ``front`` and ``worker1``...;
+    ``keep``: copy callgrind's files there (``<server>.<role>.callgrind``)
+    for ``callgrind_annotate``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         running = Running(under_callgrind(server, out), "bench.apps.hello:app", out / "log")
@@ -127,6 +131,9 @@ def measure(server: Server, conns: int, warmup: int, requests: int) -> dict[str,
         for i, pid in enumerate(pids):
             name = "front" if i == 0 else f"worker{i}"
             result[name] = _totals(out / f"cg.{pid}") / requests
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(out / f"cg.{pid}", keep / f"{server.name}.{name}.callgrind")
         result["tree"] = sum(result.values())
         return result
 
@@ -138,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--reps", type=int, default=1)
+    p.add_argument("--keep", type=Path, help="keep callgrind's files in this directory")
     args = p.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("bench: valgrind is not installed (apt-get install -y valgrind)")
@@ -148,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
     for rep in range(args.reps):
         for server in servers:
-            fig = measure(server, args.conns, args.warmup, args.requests)
+            fig = measure(server, args.conns, args.warmup, args.requests, args.keep)
             runs[server.name].append(fig)
             print(f"rep {rep + 1} · {server.name}: {_line(fig)}", flush=True)
     print(f"\nmedians of {args.reps}; instructions per request (thousands)")
