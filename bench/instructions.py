@@ -13,7 +13,8 @@ request in flight on each, like wrk) against the hello app; after
 the tree (``callgrind_control -i on``), ``--requests`` requests are made, and
 it is switched off again. The totals callgrind writes at exit then hold
 exactly that window; divided by the request count they give instructions
-per request for the front and for each worker.
+per request for the front and for each worker (for a server of one process,
+such as ``uvicorn-httptools``, the ``server``).
 
 Under valgrind both processes run tens of times slower than the client, so
 the server is always saturated and batches as it would under full load;
@@ -37,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.run import prepare
 from bench.servers import SERVERS, Running, Server, TLSPair, at_revision
 
 _REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -129,7 +131,7 @@ def measure(
         time.sleep(0.5)
         result: dict[str, float] = {}
         for i, pid in enumerate(pids):
-            name = "front" if i == 0 else f"worker{i}"
+            name = ("front" if server.is_pagi else "server") if i == 0 else f"worker{i}"
             result[name] = _totals(out / f"cg.{pid}") / requests
             if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
@@ -151,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("bench: valgrind is not installed (apt-get install -y valgrind)")
     names = args.servers.split(",")
     servers = [SERVERS[n] if n in SERVERS else at_revision(n) for n in names]
-    if any(not s.is_pagi for s in servers):
-        raise SystemExit("bench: instructions counts pagi servers only")
+    prepare(servers, [], need_pyspy=False)
     runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
     for rep in range(args.reps):
         for server in servers:
