@@ -204,9 +204,11 @@ class LinkDecoder:
                     pos = self._complete_buffered(view, out)
                     if pos < 0:
                         return out
+                limit = self.max_frame_size
                 while end - pos >= LENGTH_PREFIX_SIZE:
                     (size,) = _LENGTH.unpack_from(view, pos)
-                    self._check_size(size)
+                    if size > limit or size == 0:
+                        self._check_size(size)  # raises
                     start = pos + LENGTH_PREFIX_SIZE
                     if end - start < size:
                         break
