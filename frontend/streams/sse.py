@@ -96,6 +96,17 @@ class SSEKeepalive:
             self._handle.cancel()
             self._handle = None
 
+    def _write_comment(self) -> bool:
+        """Add the comment to the streaming body unless the client is backed
+        up. False: the body has no room for bytes the app did not send."""
+        stream = self.stream
+        writer = stream.writer
+        if stream.head_out and not writer.blocked():
+            if not writer.open_ended():
+                return False
+            stream.write_body(self._payload)
+        return True
+
     def _fire(self) -> None:
         self._handle = None
         stream = self.stream
@@ -108,7 +119,7 @@ class SSEKeepalive:
         if now < due - _SLACK:  # something was written meanwhile
             self._handle = loop.call_at(due, self._fire)
             return
-        if not stream.write_comment(self._payload):
+        if not self._write_comment():
             return  # no body on the wire (HEAD, 204, a length): nothing to keep alive
         self.last_write = now
         self._handle = loop.call_at(now + interval, self._fire)
