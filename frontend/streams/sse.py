@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .http_stream import HTTPStream
@@ -49,7 +49,7 @@ UNSENT_LIMIT = 16 * 1024
 _NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)
 
 
-def limit_unsent(transport: Any) -> None:
+def limit_unsent(transport: asyncio.WriteTransport) -> None:
     """Keep the connection's unsent backlog small (see the module doc)."""
     transport.set_write_buffer_limits(high=UNSENT_LIMIT)
     if _NOTSENT_LOWAT is None:
