@@ -133,7 +133,7 @@ class WSStream:
             return
         target = (raw_path, query, self.http_version)
         self.request = WSRequest(self.conn.ctx.config, target, headers, subprotocols, offers)
-        self.update_reading()
+        self.input.update_reading()
         open_scope(self)
 
     def waiting(self) -> bool:
@@ -391,16 +391,3 @@ class WSStream:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    def update_reading(self) -> None:
-        """Pause the client's input exactly when the phase calls for it."""
-        channel = self.channel
-        if channel is not None:
-            pause = channel.wants_pause()
-        else:
-            pause = self.phase <= HANDSHAKE and self.input.early_overflow()
-        if pause != self.writer.input_paused:
-            if pause:
-                self.writer.pause_input()
-            else:
-                self.writer.resume_input()
