@@ -42,7 +42,6 @@ from .access_record import log_ws
 from .opening import RETRY_AFTER, open_scope
 from .ws_channel import WSChannel
 from .ws_denial import WSDenial
-from .ws_ending import DENIED
 from .ws_input import WSInput
 from .ws_move import WSMove
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
@@ -204,7 +203,7 @@ class WSStream:
         if channel is not None and channel.send_message(data, more):
             self.body_bytes += n
         if n:
-            self._written(n)
+            self.written(n)
 
     def on_ws_close(self, code: int, reason: str) -> None:
         if self.phase == HANDSHAKE:
@@ -248,18 +247,12 @@ class WSStream:
         self.denial = WSDenial(self, status, headers)
 
     def on_response_body(self, body: bytes, more: bool) -> None:
-        denial = self.denial
-        if self.phase != DENYING or denial is None:
-            return
-        if not denial.head_out(None if more else len(body), not more):
-            return
-        self.body_bytes += self.writer.data(body, not more)
-        if not more:
-            log_ws(self, denial.status, None)
-            self.disconnect(1006, DENIED)
-            self._end_http()
-        elif body:
-            self._written(len(body))
+        if self.phase == DENYING and self.denial is not None:
+            self.denial.body(body, more)
+
+    def write_body(self, data: bytes, last: bool) -> None:
+        """A piece of an HTTP answer's body (the app's denial)."""
+        self.body_bytes += self.writer.data(data, last)
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         link, self.link = self.link, None
@@ -278,7 +271,7 @@ class WSStream:
             if link is not None:
                 link.grant(self.sid, ungranted)
 
-    def _written(self, n: int) -> None:
+    def written(self, n: int) -> None:
         """``n`` units of the worker's output were written: credit them (later if paused)."""
         link = self.link
         if link is not None:
@@ -340,7 +333,7 @@ class WSStream:
         """Answer the handshake with a response of the front's own, then close."""
         self.body_bytes = self.writer.reply(status, message, extra)
         log_ws(self, status, None)
-        self._end_http()
+        self.end_http()
 
     def _handshake_expired(self) -> None:
         self._timer = None
@@ -370,7 +363,7 @@ class WSStream:
         self._enter_done()
         self.writer.abort()
 
-    def _end_http(self) -> None:
+    def end_http(self) -> None:
         """After an HTTP answer: the writer drains the input and closes (bounded)."""
         self._enter_done()
         self.writer.end()
