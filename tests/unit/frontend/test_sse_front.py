@@ -113,6 +113,6 @@ def test_framing_and_the_end_of_the_response() -> None:
         assert comments(head_writer) == []
         plain, _plain_writer = start_stream(sse=False)
         plain.on_sse_keepalive(0.05, "x")  # an http scope ignores SSE_KEEPALIVE
-        assert plain.keepalive is None
+        assert plain.sse is None  # no EventStream, so no keepalive timer
 
     run(main())
