@@ -131,11 +131,6 @@ class HTTPStream:
         """The response head went out and the app has not finished the body."""
         return self.phase == SENDING
 
-    @property
-    def head_out(self) -> bool:
-        """The response head went to the writer."""
-        return self.phase >= SENDING
-
     def __repr__(self) -> str:
         return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
 
