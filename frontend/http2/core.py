@@ -32,6 +32,7 @@ from h2.errors import ErrorCodes
 from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
+from .hpack_encoder import StaticEncoder
 from .limits import H2Limits, WindowCounter
 
 Event = h2.events.Event
@@ -109,12 +110,14 @@ class H2Core:
         config = h2.config.H2Configuration(
             client_side=False,
             header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=True,
+            # checked once, in our own code (request.read_request, fields.check_trailers)
+            validate_inbound_headers=False,
+            normalize_inbound_headers=False,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
         )
         conn = _ServerConnection(config)
+        conn.encoder = StaticEncoder()  # type: ignore[assignment]
         codes = h2.settings.SettingCodes
         conn.local_settings = h2.settings.Settings(
             client=False,
