@@ -32,6 +32,7 @@ from h2.errors import ErrorCodes
 from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
+from .hpack_decoder import IndexedFastDecoder
 from .hpack_encoder import StaticEncoder
 from .limits import H2Limits, WindowCounter
 
@@ -118,6 +119,7 @@ class H2Core:
         )
         conn = _ServerConnection(config)
         conn.encoder = StaticEncoder()  # type: ignore[assignment]
+        conn.decoder = IndexedFastDecoder()
         codes = h2.settings.SettingCodes
         conn.local_settings = h2.settings.Settings(
             client=False,
