@@ -21,6 +21,8 @@ from .fields import MalformedRequest, check_field, check_value
 Headers = list[tuple[bytes, bytes]]
 
 #: RFC 9110 token characters (method names).
+#: ``accept`` values already read (clients repeat theirs on every request).
+_ACCEPT_CACHE: dict[bytes, bool] = {}
 #: The pseudo-header fields of a request.
 _PSEUDO = frozenset({b":method", b":path", b":authority", b":scheme", b":protocol"})
 _TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -39,6 +41,16 @@ class RequestFacts:
     content_length: int | None
     wants_event_stream: bool
     expect_continue: bool  # ``expect: 100-continue``
+
+
+def _wants_event_stream(accept: bytes) -> bool:
+    """:func:`accepts_event_stream`, remembered per ``accept`` value (bounded)."""
+    wants = _ACCEPT_CACHE.get(accept)
+    if wants is None:
+        if len(_ACCEPT_CACHE) >= 256:
+            _ACCEPT_CACHE.clear()
+        wants = _ACCEPT_CACHE[accept] = accepts_event_stream(accept.decode("latin-1"))
+    return wants
 
 
 def read_request(block: Headers) -> RequestFacts:
@@ -102,7 +114,7 @@ def read_request(block: Headers) -> RequestFacts:
     elif host != authority:
         raise MalformedRequest(":authority and host differ")
     raw_path, query = split_target(path)
-    wants_event_stream = bool(accept) and accepts_event_stream(b", ".join(accept).decode("latin-1"))
+    wants_event_stream = bool(accept) and _wants_event_stream(b", ".join(accept))
     return RequestFacts(
         method=method.decode("ascii"),
         target=path,
