@@ -48,15 +48,28 @@ class _ServerConnection(h2.connection.H2Connection):
     instead of h2's connection error; the header block is still decoded, so
     the HPACK state stays in step."""
 
+    @property
+    def open_inbound_streams(self) -> int:
+        """The open client streams, or a bound from above below the limit.
+
+        h2 asks for the count on every new stream, to compare it with
+        SETTINGS_MAX_CONCURRENT_STREAMS, and counts by walking every stream it
+        holds (dropping the closed ones). While it holds fewer streams than
+        the limit, that number already decides the comparison, so the walk
+        (and the pruning, which keeps at most the limit of closed streams
+        held) waits until it holds that many.
+        """
+        held = len(self.streams)
+        if held < self.local_settings.max_concurrent_streams:
+            return held
+        return self._open_streams(int(not self.config.client_side))
+
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[Event]]:
         sid = frame.stream_id
         if (
             sid not in self.streams
             and sid > self.highest_inbound_stream_id
             and sid % 2 == 1
-            # len(streams) bounds the open count from above and costs nothing;
-            # the count itself walks every stream
-            and len(self.streams) >= self.local_settings.max_concurrent_streams
             and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
         ):
             h2.connection._decode_headers(self.decoder, frame.data)
