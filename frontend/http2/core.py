@@ -48,6 +48,9 @@ class _ServerConnection(h2.connection.H2Connection):
     instead of h2's connection error; the header block is still decoded, so
     the HPACK state stays in step."""
 
+    #: Our SETTINGS_MAX_CONCURRENT_STREAMS (h2's settings mapping is slow to read).
+    stream_limit = 100
+
     @property
     def open_inbound_streams(self) -> int:
         """The open client streams, or a bound from above below the limit.
@@ -60,7 +63,7 @@ class _ServerConnection(h2.connection.H2Connection):
         held) waits until it holds that many.
         """
         held = len(self.streams)
-        if held < self.local_settings.max_concurrent_streams:
+        if held < self.stream_limit:
             return held
         return self._open_streams(int(not self.config.client_side))
 
@@ -70,7 +73,7 @@ class _ServerConnection(h2.connection.H2Connection):
             sid not in self.streams
             and sid > self.highest_inbound_stream_id
             and sid % 2 == 1
-            and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
+            and self.open_inbound_streams >= self.stream_limit
         ):
             h2.connection._decode_headers(self.decoder, frame.data)
             self.highest_inbound_stream_id = sid
@@ -134,6 +137,7 @@ class H2Core:
         conn.encoder = StaticEncoder()  # type: ignore[assignment]
         conn.decoder = IndexedFastDecoder()
         codes = h2.settings.SettingCodes
+        conn.stream_limit = limits.max_concurrent_streams
         conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
