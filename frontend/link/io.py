@@ -330,6 +330,13 @@ class LinkIO:
 
     # --- ending -------------------------------------------------------------------
 
+    def _finish(self, level: int, message: str) -> None:
+        """End the link from our side: flush what is queued (best effort), then
+        :meth:`_teardown`; nothing if it is closed already."""
+        if not self.closed:
+            self._flush(final=True)
+            self._teardown(level, message)
+
     def _drop(self, reason: str) -> None:
         self._teardown(logging.WARNING, f"dropping worker {self.name}: {reason}")
 

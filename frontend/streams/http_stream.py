@@ -131,11 +131,6 @@ class HTTPStream:
         """The response head went out and the app has not finished the body."""
         return self.phase == SENDING
 
-    @property
-    def head_out(self) -> bool:
-        """The response head went to the writer."""
-        return self.phase >= SENDING
-
     def __repr__(self) -> str:
         return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
 
@@ -185,10 +180,6 @@ class HTTPStream:
         if body:
             self.window -= len(body)
             link.send_request_body(self.sid, body, False)
-
-    def end_moved(self, why: str) -> None:
-        """A resumption failed: cut the stream as a worker's death does."""
-        http_ending.cut(self, why)
 
     def _open_on(
         self,
@@ -361,20 +352,14 @@ class HTTPStream:
         self.link = None
         http_ending.app_aborted(self, detail)
 
-    def client_gone(self) -> None:
-        http_ending.client_gone(self)
-
-    def abort(self, reason: str) -> bool:
-        return http_ending.abort(self, reason)
-
-    def fail_request(self, status: int, message: str) -> bool:
-        return http_ending.fail_request(self, status, message)
-
-    def shutdown(self) -> None:
-        http_ending.shutdown(self)
-
-    def file_failed(self, message: str) -> None:
-        http_ending.file_failed(self, message)
+    # The other ends are http_ending's functions, bound here as methods (each
+    # acts on the stream only through the methods of this class):
+    client_gone = http_ending.client_gone  # the client connection ended
+    abort = http_ending.abort  # the connection closes at once; True: answered 503
+    fail_request = http_ending.fail_request  # a malformed or too large request body
+    shutdown = http_ending.shutdown  # the front shuts down
+    file_failed = http_ending.file_failed  # the response file cannot be sized or read
+    end_moved = http_ending.cut  # a resumption failed: cut as a worker's death does
 
     def reply(self, status: int, message: str, extra: ExtraHeaders, own: bool = False) -> None:
         """Answer with a response of the front's own (nothing written yet) and

@@ -38,6 +38,8 @@ import asyncio
 import socket
 from typing import TYPE_CHECKING
 
+from .http_phase import SENDING
+
 if TYPE_CHECKING:
     from .http_stream import HTTPStream
 
@@ -101,7 +103,7 @@ class SSEKeepalive:
         up. False: the body has no room for bytes the app did not send."""
         stream = self.stream
         writer = stream.writer
-        if stream.head_out and not writer.blocked():
+        if stream.phase >= SENDING and not writer.blocked():  # the head is out
             if not writer.open_ended():
                 return False
             stream.write_body(self._payload)
