@@ -42,7 +42,6 @@ from bench.run import prepare
 from bench.servers import SERVERS, Running, Server, TLSPair, at_revision
 
 _REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-_BODY = b"Hello, world!"
 
 
 def under_callgrind(server: Server, out_dir: Path) -> Server:
@@ -63,14 +62,16 @@ def under_callgrind(server: Server, out_dir: Path) -> Server:
 
 
 def drive(port: int, conns: int, requests: int) -> None:
-    """Make ``requests`` keep-alive ``GET /`` over ``conns`` connections (hello app)."""
+    """Make ``requests`` keep-alive ``GET /`` over ``conns`` connections, one
+    in flight on each; a response ends after its ``content-length`` body (the
+    apps used here all declare one)."""
     sel = selectors.DefaultSelector()
     socks = []
     for _ in range(conns):
         sock = socket.create_connection(("127.0.0.1", port))
         sock.setblocking(False)
         socks.append(sock)
-        sel.register(sock, selectors.EVENT_READ, [b""])
+        sel.register(sock, selectors.EVENT_READ, _Reader())
     sent = 0
     for sock in socks[:requests]:
         sock.send(_REQUEST)
@@ -80,20 +81,48 @@ def drive(port: int, conns: int, requests: int) -> None:
         for key, _ in sel.select(60):
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
-            chunk = sock.recv(65536)
+            chunk = sock.recv(262144)
             if not chunk:
                 raise RuntimeError("server closed a connection")
-            buf = key.data[0] + chunk
-            while (end := buf.find(_BODY)) >= 0:
-                buf = buf[end + len(_BODY) :]
+            for _ in range(key.data.feed(chunk)):
                 done += 1
                 if sent < requests:
                     sock.send(_REQUEST)
                     sent += 1
-            key.data[0] = buf
     for sock in socks:
         sel.unregister(sock)
         sock.close()
+
+
+class _Reader:
+    """Counts complete responses on one connection (head, then content-length bytes)."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.need = -1  # body bytes still to come; -1: reading a head
+
+    def feed(self, data: bytes) -> int:
+        complete = 0
+        while data:
+            if self.need < 0:
+                buf = self.head + data
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    self.head = buf
+                    return complete
+                found = re.search(rb"(?im)^content-length:\s*(\d+)", buf[:end])
+                if found is None:
+                    raise RuntimeError("bench.instructions needs responses with a content-length")
+                self.head = b""
+                self.need = int(found.group(1))
+                data = buf[end + 4 :]
+            take = min(self.need, len(data))
+            self.need -= take
+            data = data[take:]
+            if self.need == 0:
+                self.need = -1
+                complete += 1
+        return complete
 
 
 def _control(pids: list[int], *args: str) -> None:
@@ -110,14 +139,19 @@ def _totals(path: Path) -> int:
 
 
 def measure(
-    server: Server, conns: int, warmup: int, requests: int, keep: Path | None = None
+    server: Server,
+    conns: int,
+    warmup: int,
+    requests: int,
+    keep: Path | None = None,
+    app: str = "bench.apps.hello:app",
 ) -> dict[str, float]:
     """One run: instructions per request of ``front`` and ``worker1``...;
     ``keep``: copy callgrind's files there (``<server>.<role>.callgrind``)
     for ``callgrind_annotate``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        running = Running(under_callgrind(server, out), "bench.apps.hello:app", out / "log")
+        running = Running(under_callgrind(server, out), app, out / "log")
         try:
             running.wait_ready(timeout=300)
             drive(running.port, conns, warmup)
@@ -148,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--keep", type=Path, help="keep callgrind's files in this directory")
+    p.add_argument(
+        "--app",
+        default="bench.apps.hello:app",
+        help="the app (its responses must carry a content-length), e.g. bench.apps.stream:app",
+    )
     args = p.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("bench: valgrind is not installed (apt-get install -y valgrind)")
@@ -157,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
     for rep in range(args.reps):
         for server in servers:
-            fig = measure(server, args.conns, args.warmup, args.requests, args.keep)
+            fig = measure(server, args.conns, args.warmup, args.requests, args.keep, args.app)
             runs[server.name].append(fig)
             print(f"rep {rep + 1} · {server.name}: {_line(fig)}", flush=True)
     print(f"\nmedians of {args.reps}; instructions per request (thousands)")
