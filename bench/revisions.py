@@ -64,13 +64,13 @@ def compiled_root(repo: Path) -> Path:
     tree built with mypyc (``PAGI_COMPILE=1``, see ``setup.py``).
 
     The build is cached under ``bench/.revs/mypyc-<digest>`` by the content of
-    every source file, ``setup.py`` and ``pyproject.toml``; the tree holds a copy
+    every source file and ``pyproject.toml`` (its module list); the tree holds a copy
     of the sources with the compiled modules next to them. SystemExit if the
     build compiled nothing (setup.py fell back to pure Python).
     """
     files = sorted(p for package in PACKAGES for p in (repo / package).rglob("*.py") if p.is_file())
     digest = hashlib.sha256()
-    for path in [*files, repo / "setup.py", repo / "pyproject.toml"]:
+    for path in [*files, repo / "pyproject.toml"]:
         digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
     base = REVS_DIR / f"mypyc-{digest.hexdigest()[:16]}"
     tree = base / "tree"
