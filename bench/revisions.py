@@ -17,7 +17,6 @@ mypyc the same way, through :func:`compiled_root`.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -61,16 +60,16 @@ def import_root(repo: Path, rev: str) -> Path:
 
 def compiled_root(repo: Path) -> Path:
     """A directory that, first on ``PYTHONPATH``, makes ``pagi.*`` the working
-    tree built with mypyc (``PAGI_COMPILE=1``, see ``setup.py``).
+    tree built with mypyc (``bench/mypyc_build.py``).
 
     The build is cached under ``bench/.revs/mypyc-<digest>`` by the content of
-    every source file and ``pyproject.toml`` (its module list); the tree holds a copy
+    every source file and of the build script; the tree holds a copy
     of the sources with the compiled modules next to them. SystemExit if the
     build compiled nothing (setup.py fell back to pure Python).
     """
     files = sorted(p for package in PACKAGES for p in (repo / package).rglob("*.py") if p.is_file())
     digest = hashlib.sha256()
-    for path in [*files, repo / "pyproject.toml"]:
+    for path in [*files, repo / "bench" / "mypyc_build.py"]:
         digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
     base = REVS_DIR / f"mypyc-{digest.hexdigest()[:16]}"
     tree = base / "tree"
@@ -84,11 +83,9 @@ def compiled_root(repo: Path) -> Path:
             ignore=shutil.ignore_patterns("__pycache__", "*.so"),
         )
     print(f"bench: compiling the working tree with mypyc into {base}", flush=True)
-    build = [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(tree)]
-    build += ["--build-temp", str(base / "tmp")]
-    env = {**os.environ, "PAGI_COMPILE": "1"}
-    subprocess.run(build, cwd=repo, env=env, check=True)
+    build = [sys.executable, "-m", "bench.mypyc_build", str(tree), str(base / "tmp")]
+    subprocess.run(build, cwd=repo, check=True)
     if not any((tree / "pagi").rglob("*.so")):
         shutil.rmtree(base)
-        raise SystemExit("bench: the mypyc build compiled nothing (see its log line above)")
+        raise SystemExit("bench: the mypyc build compiled nothing")
     return tree
