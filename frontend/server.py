@@ -22,26 +22,25 @@ running front instead (handover.py).
 
 Shutdown order (first signal): stop accepting; ``conn.shutdown()`` on every
 client connection; wait up to ``--graceful-timeout`` for them to finish;
-``conn.abort("server_shutdown")`` on the rest; stop embedded workers (SIGTERM,
-up to ``--graceful-timeout`` + 1 s, then SIGKILL); close the worker links and
-remove ``workers.sock``. A second signal skips the waiting.
+``conn.abort("server_shutdown")`` on the rest (:mod:`.connection_drain`);
+stop embedded workers (SIGTERM, up to ``--graceful-timeout`` + 1 s, then
+SIGKILL); close the worker links and remove ``workers.sock``. A second
+signal skips the waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import uvloop
-from pagi.protocol import reasons
 from pagi.protocol.log_config import LogConfigError
 
 from .access_format import compile_format
@@ -49,6 +48,7 @@ from .access_log import set_access_format, start_access_writer, stop_access_writ
 from .channels import ChannelsError, make_broker, start_relay
 from .client_sockets import ClientSockets
 from .config import FrontConfig
+from .connection_drain import drain_connections
 from .connections import FrontContext
 from .control_plane import ControlPlane
 from .control_socket import CONTROL_SOCKET_NAME
@@ -327,32 +327,8 @@ class FrontServer:
         ctx = self.ctx
         ctx.shutting_down = True
         self.clients.stop_accepting()
-        # A connection the loop accepted just before the close gets its
-        # connection_made() on a later iteration: let those run, so that no
-        # accepted connection misses the shutdown below (its client would
-        # see the socket close under its first request).
-        for _ in range(2):
-            await asyncio.sleep(0)
-
         timeout = self.config.graceful_timeout
-        for conn in list(ctx.connections):
-            try:
-                conn.shutdown()
-            except Exception:
-                logger.exception("error in connection.shutdown()")
-        if ctx.connections and not self._force.is_set():
-            logger.info("waiting for %d open connection(s)", len(ctx.connections))
-            await self._wait_for(lambda: not ctx.connections, timeout)
-        if ctx.connections:
-            logger.warning(
-                "closing %d connection(s) still open after the graceful timeout",
-                len(ctx.connections),
-            )
-            for conn in list(ctx.connections):
-                try:
-                    conn.abort(reasons.SERVER_SHUTDOWN)
-                except Exception:
-                    logger.exception("error in connection.abort()")
+        await drain_connections(ctx.connections, timeout, self._force)
 
         if self._supervisor is not None:
             if self._force.is_set():
@@ -368,14 +344,6 @@ class FrontServer:
                     await stopping
         if self._relay is not None:
             await self._relay.close()
-
-    async def _wait_for(self, condition: Callable[[], bool], timeout: float) -> None:
-        """Poll ``condition()`` every 50 ms until true, ``timeout`` s, or a second signal."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition() and not self._force.is_set() and loop.time() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._force.wait(), 0.05)
 
     def _cleanup(self) -> None:
         self.clients.stop_accepting()

@@ -21,7 +21,7 @@ from typing import Any
 import msgpack
 
 from .errors import LinkError
-from .kinds import LENGTH_PREFIX_SIZE, Event, Kind
+from .kinds import LENGTH_PREFIX_SIZE
 from .messages import (
     EVENTS_FROM_FRONT,
     EVENTS_FROM_WORKER,
@@ -150,6 +150,14 @@ def encode_many(msgs: Iterable[Message]) -> bytes:
     return b"".join(encode(m) for m in msgs)
 
 
+# The validator's sets as plain ints (an int looked up among IntEnum members
+# takes the slower comparison path of the enum type).
+_INT_FROM_WORKER = frozenset(map(int, FROM_WORKER))
+_INT_EVENTS_FROM_WORKER = frozenset(map(int, EVENTS_FROM_WORKER))
+_INT_FROM_FRONT = frozenset(map(int, FROM_FRONT))
+_INT_EVENTS_FROM_FRONT = frozenset(map(int, EVENTS_FROM_FRONT))
+
+
 class LinkDecoder:
     """Turns a byte stream from one peer into validated messages.
 
@@ -161,11 +169,11 @@ class LinkDecoder:
 
     def __init__(self, side: str, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
         if side == "front":
-            self._kinds: frozenset[Kind] = FROM_WORKER
-            self._events: frozenset[Event] = EVENTS_FROM_WORKER
+            self._kinds: frozenset[int] = _INT_FROM_WORKER
+            self._events: frozenset[int] = _INT_EVENTS_FROM_WORKER
         elif side == "worker":
-            self._kinds = FROM_FRONT
-            self._events = EVENTS_FROM_FRONT
+            self._kinds = _INT_FROM_FRONT
+            self._events = _INT_EVENTS_FROM_FRONT
         else:
             raise ValueError(f"side must be 'front' or 'worker', not {side!r}")
         self.max_frame_size = max_frame_size
@@ -196,9 +204,11 @@ class LinkDecoder:
                     pos = self._complete_buffered(view, out)
                     if pos < 0:
                         return out
+                limit = self.max_frame_size
                 while end - pos >= LENGTH_PREFIX_SIZE:
                     (size,) = _LENGTH.unpack_from(view, pos)
-                    self._check_size(size)
+                    if size > limit or size == 0:
+                        self._check_size(size)  # raises
                     start = pos + LENGTH_PREFIX_SIZE
                     if end - start < size:
                         break

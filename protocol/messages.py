@@ -236,21 +236,25 @@ def _fast_credit(msg: list[Any]) -> bool:
     return len(msg) == 3 and type(msg[2]) is int and msg[2] > 0
 
 
+# Keyed by plain ints: in Python 3.11 reading an IntEnum member (``Kind.OPEN``)
+# costs several times a global lookup, and this runs for every message.
 _FAST_KIND: dict[int, Callable[[list[Any]], bool]] = {
-    Kind.OPEN: _fast_open,
-    Kind.END: _fast_end,
-    Kind.CREDIT: _fast_credit,
+    int(Kind.OPEN): _fast_open,
+    int(Kind.END): _fast_end,
+    int(Kind.CREDIT): _fast_credit,
 }
 _FAST_EVENT: dict[int, Callable[[list[Any]], bool]] = {
-    Event.HTTP_REQUEST: _fast_body,
-    Event.HTTP_RESPONSE_BODY: _fast_body,
-    Event.HTTP_RESPONSE_START: _fast_start,
-    Event.WS_SEND: _fast_ws_data,
-    Event.WS_RECEIVE: _fast_ws_data,
+    int(Event.HTTP_REQUEST): _fast_body,
+    int(Event.HTTP_RESPONSE_BODY): _fast_body,
+    int(Event.HTTP_RESPONSE_START): _fast_start,
+    int(Event.WS_SEND): _fast_ws_data,
+    int(Event.WS_RECEIVE): _fast_ws_data,
 }
+_EVENT_KIND = int(Kind.EVENT)
+_LINK_KIND_INTS = frozenset(int(k) for k in _LINK_KINDS)
 
 
-def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> Message:
+def validate(msg: object, kinds: frozenset[int], events: frozenset[int]) -> Message:
     """Return ``msg`` if it is a well-formed message allowed in this direction.
 
     ``kinds`` and ``events`` are the kinds and event codes the decoding side
@@ -265,12 +269,12 @@ def validate(msg: object, kinds: frozenset[Kind], events: frozenset[Event]) -> M
         raise LinkError(f"unknown or unexpected message kind {kind!r:.40}")
     if type(scope_id) is not int:
         raise LinkError(f"{Kind(kind).name}: scope_id must be an integer")
-    if kind in _LINK_KINDS:
+    if kind in _LINK_KIND_INTS:
         if scope_id != 0:
             raise LinkError(f"{Kind(kind).name}: scope_id must be 0 for a link message")
     elif scope_id <= 0:
         raise LinkError(f"{Kind(kind).name}: scope_id must be positive")
-    if kind == Kind.EVENT:
+    if kind == _EVENT_KIND:
         code = msg[2] if len(msg) > 2 else None
         if type(code) is not int or code not in events:
             raise LinkError(f"EVENT: unknown or unexpected event code {msg[2:3]!r:.40}")

@@ -33,3 +33,13 @@ STANDARD_REASONS: Final = frozenset(
         APP_ABORT,
     }
 )
+
+#: How the front fails a WebSocket for the client's protocol violation: per
+#: close code, the reason it sends in WS_DISCONNECT (the front's codec) and
+#: the disconnect reason the app hears for it (the worker's websocket scope).
+WS_FAILURES: Final = {
+    1002: ("protocol_error", PROTOCOL_ERROR),
+    1007: ("invalid_utf8", PROTOCOL_ERROR),
+    1008: ("queue_overflow", QUEUE_OVERFLOW),
+    1009: ("message_too_big", PROTOCOL_ERROR),
+}

@@ -159,9 +159,10 @@ class ConnectionState:
             raise TypeError(f"abort(): 'detail' must be a str or None, got {type(detail).__name__}")
         if self._ended or not self._connected:
             return
+        on_abort = self._on_abort
         self._set_disconnected(reasons.APP_ABORT, detail)
-        if self._on_abort is not None:
-            self._on_abort(detail)
+        if on_abort is not None:
+            on_abort(detail)
 
     # --- the server's side (called by the scope) -------------------------------
 
@@ -180,6 +181,7 @@ class ConnectionState:
         if self._ended:
             return
         self._ended = True
+        self._on_abort = None  # see _set_disconnected
         callbacks, self._on_complete, self._on_disconnect = self._on_complete, None, None
         if callbacks:
             self._get_loop().call_soon(self._run_complete, callbacks)
@@ -205,6 +207,10 @@ class ConnectionState:
                     future.set_result(reason)
         if not self._ended:
             self._ended = True
+            # abort() does nothing from now on: let go of the scope's callback,
+            # which refers back to the scope (scope -> state -> scope would be
+            # a reference cycle per request, left to the garbage collector)
+            self._on_abort = None
             callbacks, self._on_disconnect, self._on_complete = self._on_disconnect, None, None
             if callbacks:
                 self._get_loop().call_soon(self._run_disconnect, callbacks, reason, detail)

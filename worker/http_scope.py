@@ -257,9 +257,11 @@ class HTTPScope(ScopeBase):
                     f"{etype}: trailers=True cannot go with a content-length header on "
                     f"HTTP/{self._open[3]}: trailers need chunked framing"
                 )
+            session = self.session
             frame = encode([_EVENT, self.sid, _START, status, headers, trailers])
-            self._check_frame_size(etype, frame)
-            self.session.link.send_frame(frame)
+            if len(frame) - 4 > session.max_frame_size:
+                self._check_frame_size(etype, frame)  # raises
+            session.link.send_frame(frame)
             self._start_frame = frame
             self._trailers = trailers
             self._state = BODY

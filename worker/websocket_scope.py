@@ -25,23 +25,18 @@ the close frame). After close every ``send`` is validated and then ignored; once
 the client side is gone too, except that ASGI apps get
 :class:`~.events.ClientDisconnected` (an ``OSError``, ASGI 2.4).
 
-What differs between PAGI and ASGI apps (the worker's ``Interface``): a PAGI
-app refuses the handshake with ``http.response.start`` (status >= 300) /
-``http.response.body``, and its ``websocket.close`` before accept fails the
-send; an ASGI app refuses with ``websocket.http.response.*`` (the
-extension), and its ``websocket.close`` before accept is a 403. A PAGI app
-that returns with the connection still open gets it closed with 1011 by the
-worker (its ``pagi.connection`` ends with ``server_error``); an ASGI app's
-is closed with 1000 by the front, as ASGI servers do.
+What differs between PAGI and ASGI apps (the worker's ``Interface``; the
+event tables in docs/worker.md): how a handshake is refused
+(``http.response.*`` / ``websocket.http.response.*``), whether a close before
+accept denies it (ASGI: 403) or fails the send (PAGI), and who closes a
+connection the app leaves open (PAGI: the worker, 1011; ASGI: the front,
+1000).
 
-``pagi.connection`` (PAGI 0.6 gives every websocket scope one): the response
-*starts* with accept or a refusal start; the scope ends *cleanly* when a
-refusal completes (or an ASGI close-before-accept denies) or when the closing
-handshake completes (WS_DISCONNECT with the peer's code); *abnormally* on a
-drop (1006, with the front's reason), a connection the front failed for a
-protocol violation (1002/1007/1009: ``protocol_error``; 1008:
-``queue_overflow``), CLOSE, a lost link, the app's own ``abort()``, or an app
-that ended with the connection open or undecided (``server_error``).
+``pagi.connection`` *starts* with accept or a refusal start and ends
+*cleanly* when a refusal or the closing handshake completes, *abnormally*
+otherwise: a drop (1006, the front's reason), a connection the front failed
+(``reasons.WS_FAILURES``), CLOSE, a lost link, ``abort()``, or an app that
+ended with the connection open or undecided (docs/worker.md).
 """
 
 from __future__ import annotations
@@ -82,15 +77,6 @@ if TYPE_CHECKING:
     from .session import Session
 
 logger = logging.getLogger("pagi.worker")
-
-#: WS_DISCONNECT (code, reason) pairs that mean the front failed the connection
-#: for a protocol violation, and the PAGI disconnect reason for each.
-_FRONT_FAILURES: dict[tuple[int, str], str] = {
-    (1002, "protocol_error"): reasons.PROTOCOL_ERROR,
-    (1007, "invalid_utf8"): reasons.PROTOCOL_ERROR,
-    (1009, "message_too_big"): reasons.PROTOCOL_ERROR,
-    (1008, "queue_overflow"): reasons.QUEUE_OVERFLOW,
-}
 
 #: Disconnect code and reason the app sees after it denied the handshake.
 DENIED_CODE = 1006
@@ -209,11 +195,11 @@ class WebSocketScope(ScopeBase):
         completed is a clean end, a drop or a failed connection is not."""
         if self.gone:
             return
-        failure = _FRONT_FAILURES.get((code, reason))
+        failure = reasons.WS_FAILURES.get(code)
         if code == 1006:
             self.connection._set_disconnected(reason or reasons.CLIENT_CLOSED)
-        elif failure is not None:
-            self.connection._set_disconnected(failure, reason)
+        elif failure is not None and failure[0] == reason:
+            self.connection._set_disconnected(failure[1], reason)
         else:
             self.connection._set_complete()
             self.connection._set_closed()
@@ -292,9 +278,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             await self._outbox.send(_WS_SEND, data, False)
         elif etype == wse.ACCEPT:
             subprotocol, headers = wse.check_accept(event)
@@ -302,9 +286,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             frame = encode([_EVENT, self.sid, _WS_ACCEPT, subprotocol, headers])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -320,9 +302,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state == DENYING:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             denial = self._state == CONNECTING
             if denial and not self.session.interface.close_before_accept_denies:
                 raise UnexpectedEvent(
@@ -342,9 +322,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != OPEN:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             self.session.link.send([_EVENT, self.sid, _WS_KEEPALIVE, interval, timeout])
         elif etype == self._refuse_start:
             low = 300 if etype == wse.PAGI_REFUSE_START else 200
@@ -352,9 +330,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != CONNECTING:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             frame = encode([_EVENT, self.sid, _HTTP_START, status, headers, False])
             self._check_frame_size(etype, frame)
             self.session.link.send_frame(frame)
@@ -366,9 +342,7 @@ class WebSocketScope(ScopeBase):
             if self.gone or self._state == CLOSED:
                 return self._ignored(etype)
             if self._state != DENYING:
-                raise websocket_order_error(
-                    etype, self._state, self._refuse_start, self._refuse_body
-                )
+                raise self._order_error(etype)
             if not more:
                 self._state = CLOSED  # claim the end now: later sends are no-ops
             elif not body:

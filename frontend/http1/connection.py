@@ -67,7 +67,6 @@ class HTTP11Connection(asyncio.Protocol):
         "_parser",
         "_processing",
         "_proxied",
-        "_queue",
         "_read_paused",
         "_started",
         "_take_overs",
@@ -81,6 +80,7 @@ class HTTP11Connection(asyncio.Protocol):
         "opened_at",
         "partial_head",
         "peer",
+        "queue",
         "scheme",
         "scope_extras",
         "server",
@@ -116,7 +116,7 @@ class HTTP11Connection(asyncio.Protocol):
             ParserLimits(config.max_request_line, config.max_header_size, config.max_headers),
             take_overs.claims,
         )
-        self._queue = RequestQueue(config.max_body_size)
+        self.queue = RequestQueue(config.max_body_size)
         self._cur: HTTPStream | None = None  # the request being served
         self._started = 0  # requests started; the current one's seq
         self._processing = False
@@ -151,15 +151,9 @@ class HTTP11Connection(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """No more keep-alive: the current response is the last (an event
-        stream, which would never finish, is ended at once).
-
-        An idle connection is *not* closed now: it closes when its keep-alive
-        time runs out, exactly when it would have without the shutdown, and a
-        request arriving before that is answered with ``connection: close``.
-        So a client whose pool forgets idle connections before the server's
-        keep-alive timeout (the usual set-up) never sends a request into a
-        closing socket: a restart resets no request.
-        """
+        stream, which would never finish, is ended at once). An idle
+        connection closes when its keep-alive time runs out, not now, so a
+        restart resets no request (docs/http1.md, "Shutdown")."""
         self.shutting_down = True
         cur = self._cur
         if not self.closing and cur is not None:
@@ -202,35 +196,31 @@ class HTTP11Connection(asyncio.Protocol):
         try:
             events = self._parser.feed(data)
         except ParseError as exc:
-            self._request_error(exc)
+            connection_end.request_error(self, exc)
             return
         if self._parser.upgraded and not self.broken:
             # A request another protocol takes over was parsed: feed nothing
             # more (the parser keeps what followed it) and stop reading.
-            self.broken = True
-            self.update_reading()
+            self.stop_input()
         if events:
-            queue = self._queue
+            queue = self.queue
             seq = queue.parse_seq
             error = queue.accept(events)
             if queue.parse_seq != seq:  # a head completed
                 self.partial_head = False
                 self.timers.head_done()
             if error is not None:
-                self._request_error(error)
+                connection_end.request_error(self, error)
             else:
                 self.process()
-        elif not self._queue.in_message and not self.partial_head and data.strip():
+        elif not self.queue.in_message and not self.partial_head and data.strip():
             self.partial_head = True
             if self._cur is None:
                 self.timers.head_started()
 
     def eof_received(self) -> bool:
-        # EOF while a response is pending means the client is gone (as uvicorn
-        # and nginx read it): HTTP/1.1 clients do not half-close to end a
-        # request, and waiting would leave an app that waits for
-        # http.disconnect hanging. Returning False closes the transport, which
-        # then calls connection_lost.
+        # EOF during a request: the client is gone (docs/http1.md). Returning
+        # False closes the transport, which then calls connection_lost.
         if not self.closing:
             cur = self._cur
             if cur is not None:
@@ -248,7 +238,7 @@ class HTTP11Connection(asyncio.Protocol):
         self._cur = None
         if cur is not None:
             cur.client_gone()
-        self._queue.clear()
+        self.queue.clear()
 
     # --- what the writer and the timers use -------------------------------------------
 
@@ -267,7 +257,7 @@ class HTTP11Connection(asyncio.Protocol):
 
     def idle(self) -> bool:
         """Nothing in progress and nothing queued (for the keep-alive timer)."""
-        return self._cur is None and not self._queue and not self.partial_head
+        return self._cur is None and not self.queue and not self.partial_head
 
     def close_if_idle(self) -> bool:
         """Close the connection if it is idle between requests (descriptor
@@ -279,11 +269,11 @@ class HTTP11Connection(asyncio.Protocol):
 
     def request_parsed(self) -> bool:
         """The whole of the current request has been read from the socket."""
-        return not self._queue.parsing(self._started)
+        return not self.queue.parsing(self._started)
 
     def awaiting_body(self) -> bool:
         """The current request's head is parsed and not one byte of its body has arrived."""
-        queue = self._queue
+        queue = self.queue
         return queue.parsing(self._started) and queue.parse_body == 0
 
     def response_done(self) -> None:
@@ -294,21 +284,26 @@ class HTTP11Connection(asyncio.Protocol):
         parsed = self.request_parsed()
         if not (self.writer.keep_alive and parsed and not self.shutting_down):
             # _cur stays set: connection_lost CLOSEs a scope still reading its body.
-            self.close(linger=not parsed or bool(self._queue) or self.partial_head or self.broken)
+            self.close(linger=not parsed or bool(self.queue) or self.partial_head or self.broken)
             return
         if not cur.request_done:
-            cur.skip_body(self._queue.discard_body())  # received but never read
+            cur.skip_body(self.queue.discard_body())  # received but never read
         self._cur = None
-        if self._queue:
+        if self.queue:
             self.process()
         else:
             self.update_reading()
             self.timers.go_idle()
 
+    def stop_input(self) -> None:
+        """Feed the parser nothing more and stop reading (a parse error, a take-over)."""
+        self.broken = True
+        self.update_reading()
+
     def update_reading(self) -> None:
         if self.closing:
             return
-        pause = self.broken or self._queue.over_limit
+        pause = self.broken or self.queue.over_limit
         if pause != self._read_paused:
             self._read_paused = pause
             if pause:
@@ -357,7 +352,7 @@ class HTTP11Connection(asyncio.Protocol):
         self.update_reading()
 
     def _step(self) -> None:
-        queue = self._queue
+        queue = self.queue
         while not self.closing:
             cur = self._cur
             if cur is None:
@@ -406,27 +401,9 @@ class HTTP11Connection(asyncio.Protocol):
         """
         self.closing = True
         self.timers.cancel()
-        self._queue.clear()
+        self.queue.clear()
         self.ctx.connections.discard(self)
         self._take_overs.take_over(self, head, self._parser.take_rest(), self._read_paused)
 
     def transport(self) -> asyncio.Transport:
         return self._transport
-
-    # --- errors in the request stream ---------------------------------------------
-
-    def _request_error(self, exc: ParseError) -> None:
-        """The parser failed or a limit was hit: take no more input; answer in turn."""
-        self.broken = True
-        self.update_reading()
-        self.timers.head_done()
-        queue = self._queue
-        cur = self._cur
-        if cur is not None and queue.parsing(self._started):
-            # The error is inside the body of the request being served.
-            queue.clear()
-            connection_end.body_error(self, cur, exc)
-            return
-        queue.drop_partial()
-        queue.push_error(exc)
-        self.process()

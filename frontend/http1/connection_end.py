@@ -2,10 +2,13 @@
 
 The cold paths of :class:`~.connection.HTTP11Connection`, acting on it only
 through its methods (``close``, ``abort_transport``, ``write``,
-``end_keep_alive``, ``current_stream``) and on the transport it hands out:
+``end_keep_alive``, ``current_stream``, ``stop_input``), on its request
+queue and on the transport it hands out:
 
-* :func:`body_error` — the parser failed inside the body of the request being
-  served: the stream answers (or cuts) it, the connection does not stay open.
+* :func:`request_error` — the parser failed or a limit was hit: no more
+  input is taken; the error is answered in its turn (:func:`reject`), or by
+  :func:`body_error` when it is inside the body of the request being served:
+  the stream answers (or cuts) it, the connection does not stay open.
 * :func:`reject` — a malformed request the app never sees: a status of the
   front's own, then a lingering close.
 * :func:`abort` — close at once, giving a request that had no response yet a
@@ -34,6 +37,22 @@ if TYPE_CHECKING:
     from .timers import ConnectionTimers
 
 logger = logging.getLogger("pagi.front")
+
+
+def request_error(conn: HTTP11Connection, exc: ParseError) -> None:
+    """The parser failed or a limit was hit: take no more input; answer in turn."""
+    conn.stop_input()
+    conn.timers.head_done()
+    queue = conn.queue
+    cur = conn.current_stream()
+    if cur is not None and not conn.request_parsed():
+        # The error is inside the body of the request being served.
+        queue.clear()
+        body_error(conn, cur, exc)
+        return
+    queue.drop_partial()
+    queue.push_error(exc)
+    conn.process()
 
 
 def body_error(conn: HTTP11Connection, cur: HTTPStream, exc: ParseError) -> None:

@@ -77,6 +77,11 @@ class EndOfMessage:
     pass
 
 
+#: The one EndOfMessage a parser needs (it has no fields; building one per
+#: request is a Python-level ``__init__`` call).
+END_OF_MESSAGE = EndOfMessage()
+
+
 ParserEvent = RequestHead | Body | EndOfMessage
 
 

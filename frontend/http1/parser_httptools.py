@@ -47,8 +47,8 @@ from httptools import (
 
 from .llhttp_rules import LENIENCIES, llhttp_error, message_start
 from .parser import (
+    END_OF_MESSAGE,
     Body,
-    EndOfMessage,
     ParseError,
     ParserEvent,
     ParserLimits,
@@ -377,7 +377,7 @@ class HttptoolsParser:
             return
         if self._parts:
             self._flush_body()
-        self._events.append(EndOfMessage())
+        self._events.append(END_OF_MESSAGE)
         self._in_message = False
         head = self._head
         if head is not None and not head.keep_alive:

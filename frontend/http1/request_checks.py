@@ -55,6 +55,14 @@ _HOST_VALUE: Final = re.compile(_URI_HOST + rb"(?::[0-9]*)?")
 # CONNECT's authority-form: uri-host ":" port, no userinfo (RFC 9112 3.2.3).
 _AUTHORITY_FORM: Final = re.compile(_URI_HOST + rb":[0-9]+")
 _CHUNKED_ONLY: Final = [b"chunked"]
+# "#" as a byte value: ``int in bytes`` is a plain scan, where ``bytes in
+# bytes`` first tries to read its operand as an int in Python 3.11, raising and
+# clearing a TypeError each time (about 0.4 µs a test).
+_HASH: Final = ord("#")
+# Host values already seen to be valid (bounded: cleared when full): a client
+# sends the same one on every request, and the regex costs ~1 µs a match.
+_good_hosts: set[bytes] = set()
+_GOOD_HOSTS_MAX: Final = 1024
 # Stands for "more than one Host field" in place of a value.
 _MANY_HOSTS: Final = b"\x00"
 
@@ -113,9 +121,13 @@ def build_head(
             raise ParseError(400, "missing Host header")
     elif host is _MANY_HOSTS:
         raise ParseError(400, "more than one Host header")
-    elif _HOST_VALUE.fullmatch(host) is None:
-        raise ParseError(400, "invalid Host header")
-    if b"#" in target:
+    elif host not in _good_hosts:
+        if _HOST_VALUE.fullmatch(host) is None:
+            raise ParseError(400, "invalid Host header")
+        if len(_good_hosts) >= _GOOD_HOSTS_MAX:
+            _good_hosts.clear()
+        _good_hosts.add(host)
+    if _HASH in target:
         raise ParseError(400, "fragment in request target")
     if method == "CONNECT":
         if _AUTHORITY_FORM.fullmatch(target) is None:

@@ -147,6 +147,9 @@ class RequestQueue:
         split to fit; consecutive chunks are joined.
         """
         items = self.items
+        if items and type(items[0]) is EndOfMessage:  # the common case: no body
+            items.popleft()
+            return b"", False
         parts: list[bytes] = []
         total = 0
         more = True

@@ -39,8 +39,9 @@ from pagi.protocol import reasons
 from ..connections import FrontContext, ProxiedAddresses, addresses
 from ..tls.scope_info import NO_EXTRAS, scope_extras
 from .core import H2Core
+from .fields import MalformedRequest, check_trailers
 from .limits import H2Limits
-from .opening import open_stream
+from .opening import open_stream, refuse
 from .writer import H2Writer
 
 logger = logging.getLogger("pagi.front")
@@ -226,8 +227,25 @@ class HTTP2Connection(asyncio.Protocol):
             self._retry.update(w for w in self.writers.values() if w.out.pending)
         elif isinstance(event, h2.events.ConnectionTerminated):
             self._on_goaway(event)
-        # Request trailers are dropped (the link carries none); PING, SETTINGS ACK,
+        elif isinstance(event, h2.events.TrailersReceived):
+            self._on_trailers(event)
+        # PING, SETTINGS ACK,
         # PRIORITY and unknown frames need nothing from us.
+
+    def _on_trailers(self, event: h2.events.TrailersReceived) -> None:
+        """Request trailers are checked, then dropped (the link carries none)."""
+        try:
+            check_trailers(list(event.headers or ()))  # type: ignore[arg-type]
+        except MalformedRequest as exc:
+            sid = event.stream_id
+            logger.info("%s HTTP/2 malformed trailers on stream %d: %s", self.peer, sid, exc)
+            writer = self.writers.pop(sid, None)
+            if writer is None:
+                refuse(self.core.conn, sid, ErrorCodes.PROTOCOL_ERROR)
+                return
+            writer.reset(ErrorCodes.PROTOCOL_ERROR)
+            if writer.stream is not None:
+                writer.stream.client_gone()
 
     def _input_end(self, writer: H2Writer) -> None:
         ws = writer.ws

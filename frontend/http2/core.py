@@ -32,6 +32,8 @@ from h2.errors import ErrorCodes
 from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
+from .hpack_decoder import IndexedFastDecoder
+from .hpack_encoder import StaticEncoder
 from .limits import H2Limits, WindowCounter
 
 Event = h2.events.Event
@@ -46,16 +48,32 @@ class _ServerConnection(h2.connection.H2Connection):
     instead of h2's connection error; the header block is still decoded, so
     the HPACK state stays in step."""
 
+    #: Our SETTINGS_MAX_CONCURRENT_STREAMS (h2's settings mapping is slow to read).
+    stream_limit = 100
+
+    @property
+    def open_inbound_streams(self) -> int:
+        """The open client streams, or a bound from above below the limit.
+
+        h2 asks for the count on every new stream, to compare it with
+        SETTINGS_MAX_CONCURRENT_STREAMS, and counts by walking every stream it
+        holds (dropping the closed ones). While it holds fewer streams than
+        the limit, that number already decides the comparison, so the walk
+        (and the pruning, which keeps at most the limit of closed streams
+        held) waits until it holds that many.
+        """
+        held = len(self.streams)
+        if held < self.stream_limit:
+            return held
+        return self._open_streams(int(not self.config.client_side))
+
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[Event]]:
         sid = frame.stream_id
         if (
             sid not in self.streams
             and sid > self.highest_inbound_stream_id
             and sid % 2 == 1
-            # len(streams) bounds the open count from above and costs nothing;
-            # the count itself walks every stream
-            and len(self.streams) >= self.local_settings.max_concurrent_streams
-            and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
+            and self.open_inbound_streams >= self.stream_limit
         ):
             h2.connection._decode_headers(self.decoder, frame.data)
             self.highest_inbound_stream_id = sid
@@ -109,13 +127,17 @@ class H2Core:
         config = h2.config.H2Configuration(
             client_side=False,
             header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=True,
+            # checked once, in our own code (request.read_request, fields.check_trailers)
+            validate_inbound_headers=False,
+            normalize_inbound_headers=False,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
         )
         conn = _ServerConnection(config)
+        conn.encoder = StaticEncoder()  # type: ignore[assignment]
+        conn.decoder = IndexedFastDecoder()
         codes = h2.settings.SettingCodes
+        conn.stream_limit = limits.max_concurrent_streams
         conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={

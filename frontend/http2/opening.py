@@ -7,7 +7,7 @@ CONNECT with ``:protocol websocket`` (RFC 8441). Requests it refuses:
 
 * after our GOAWAY (a stream id above the last one announced):
   ``RST_STREAM REFUSED_STREAM``, safe to retry elsewhere;
-* malformed (:class:`~.request.MalformedRequest`): ``RST_STREAM PROTOCOL_ERROR``;
+* malformed (:class:`~.fields.MalformedRequest`): ``RST_STREAM PROTOCOL_ERROR``;
 * a plain CONNECT: ``501`` (pagi is not a proxy); ``content-length`` above
   ``--max-body-size``: ``413``; a bad WebSocket handshake: ``400``/``426``/``501``.
 """
@@ -26,7 +26,8 @@ from pagi.protocol import BodyMode
 from ..streams.http_stream import HTTPStream
 from ..streams.ws_stream import WSStream
 from ..websocket.handshake import HandshakeError
-from .request import MalformedRequest, read_request
+from .fields import MalformedRequest
+from .request import read_request
 from .websocket import check_extended_connect
 from .writer import H2Writer
 

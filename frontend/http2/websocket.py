@@ -1,12 +1,13 @@
 """The WebSocket handshake over HTTP/2: an extended CONNECT (RFC 8441 section 4-5).
 
 :func:`check_extended_connect` validates a request that carries ``:protocol``
-(h2 has already required ``:method CONNECT`` with it, and ``:scheme``,
-``:path`` and ``:authority``) and returns what the ``websocket`` scope and the
-``:status 200`` answer need. There is no ``Sec-WebSocket-Key`` /
-``-Accept`` in HTTP/2; the version, subprotocols and extensions are as over
-HTTP/1.1 (RFC 8441 section 5), so a client speaking another version learns
-``sec-websocket-version: 13`` from a 426 as it would over HTTP/1.1.
+(:func:`~.request.read_request` has already required ``:method CONNECT``
+with it, ``:scheme``, ``:path``, and ``:authority`` or ``host``) and returns
+what the ``websocket`` scope and the ``:status 200`` answer need. There is
+no ``Sec-WebSocket-Key`` / ``-Accept`` in HTTP/2; the version, subprotocols
+and extensions are as over HTTP/1.1 (RFC 8441 section 5), so a client
+speaking another version learns ``sec-websocket-version: 13`` from a 426 as
+it would over HTTP/1.1.
 """
 
 from __future__ import annotations

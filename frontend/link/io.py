@@ -217,9 +217,15 @@ class LinkIO:
         if self.closed:
             return
         frame = encode(msg)
-        self._frames.append(frame)
+        frames = self._frames
+        frames.append(frame)
         self._frames_size += len(frame)
-        self._queued()
+        # _queued(), inline: this runs for every message the front sends
+        if len(frames) >= BATCH_MESSAGES or self._frames_size >= BATCH_BYTES:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_soon)
 
     def send_frame_bounded(self, frame: bytes, limit: int) -> bool:
         """Queue an encoded ``frame`` unless more than ``limit`` bytes already
@@ -323,6 +329,13 @@ class LinkIO:
         )
 
     # --- ending -------------------------------------------------------------------
+
+    def _finish(self, level: int, message: str) -> None:
+        """End the link from our side: flush what is queued (best effort), then
+        :meth:`_teardown`; nothing if it is closed already."""
+        if not self.closed:
+            self._flush(final=True)
+            self._teardown(level, message)
 
     def _drop(self, reason: str) -> None:
         self._teardown(logging.WARNING, f"dropping worker {self.name}: {reason}")

@@ -91,7 +91,12 @@ class LinkScope:
                 if len(msg) == 8:  # START carrying the first body piece
                     body = msg[START_BODY]
                     more = msg[START_MORE]
-                    self._take_body(sid, body, more)
+                    # _take_body(), inline: every short response comes this way
+                    window = self.window = self.window - len(body)
+                    if window < 0:
+                        self._take_body(sid, b"", more)  # raises
+                    if not more:
+                        self.state = _AWAIT_TRAILERS if trailers else _COMPLETE
                     if handler is not None:
                         handler.on_response(
                             msg[START_STATUS], msg[START_HEADERS], trailers, body, more

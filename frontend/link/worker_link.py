@@ -1,7 +1,7 @@
 """The front's end of one worker link: a connected, greeted ``pagi-worker``.
 
 A :class:`WorkerLink` owns one accepted UNIX stream socket (the socket I/O is
-its base, :class:`~.link_io.LinkIO`) and the scopes opened on it. It decodes
+its base, :class:`~.io.LinkIO`) and the scopes opened on it. It decodes
 the worker's messages, checks each scope's response events
 (:class:`~.scope.LinkScope`, :class:`~.ws_scope.WSLinkScope`) and calls the
 handler of each scope (:mod:`.handlers`); it implements
@@ -12,7 +12,7 @@ Invariants:
 
 * The first message must be HELLO, within ``config.handshake_timeout``; the
   link joins the pool only after WELCOME has been queued
-  (:mod:`.link_handshake` judges the HELLO).
+  (:mod:`.handshake` judges the HELLO).
 * Scope ids are assigned here, increasing from 1, never reused. A message for
   an id never assigned is a violation; one for an id already forgotten is
   ignored (it crossed a CLOSE on the wire).
@@ -236,10 +236,7 @@ class WorkerLink(LinkIO):
 
     def close(self, reason: str = "front shutting down") -> None:
         """Close the link from our side (best-effort flush of queued messages first)."""
-        if self.closed:
-            return
-        self._flush(final=True)
-        self._teardown(logging.INFO, f"closing link to worker {self.name}: {reason}")
+        self._finish(logging.INFO, f"closing link to worker {self.name}: {reason}")
 
     def ping(self) -> None:
         """Send a heartbeat; the worker's loop answers PONG (``last_pong``)."""
@@ -269,10 +266,7 @@ class WorkerLink(LinkIO):
     def _close_drained(self) -> None:
         """Every scope routed here has ended and none will be routed again: close
         the link. Closing is the front's move, so no OPEN can cross it."""
-        if self.closed:
-            return
-        self._flush(final=True)
-        self._teardown(logging.INFO, f"worker {self.name} drained")
+        self._finish(logging.INFO, f"worker {self.name} drained")
 
     # --- dispatch (called by LinkIO for each decoded message) -------------------
 
@@ -352,10 +346,8 @@ class WorkerLink(LinkIO):
         if hello.problem is not None:
             self._reject(hello.problem)
             return
-        self.app = hello.app
-        self.interface = hello.interface
+        self.app, self.interface, self.capacity = hello.app, hello.interface, hello.capacity
         self.request_window = hello.window
-        self.capacity = hello.capacity
         self.welcomed = True
         self.joined_at = self.last_pong = self._loop.time()
         if self._handshake_timer is not None:
@@ -367,8 +359,7 @@ class WorkerLink(LinkIO):
 
     def _reject(self, reason: str) -> None:
         self._send(m.reject(reason))
-        self._flush(final=True)
-        self._teardown(logging.WARNING, f"rejected worker {self.name} (pid {self.pid}): {reason}")
+        self._finish(logging.WARNING, f"rejected worker {self.name} (pid {self.pid}): {reason}")
 
     def _handshake_expired(self) -> None:
         self._handshake_timer = None

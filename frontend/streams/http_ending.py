@@ -6,8 +6,8 @@ connection's abort, a malformed request body, shutdown, and the 500/502
 answers for a head, trailers or file the writer cannot send. Each function
 decides what the client gets and what the operator reads; it acts on the
 stream only through the stream's own methods (``reply``, ``release``,
-``abandon``, ``abort_response``, ``close_file``), which keep the stream's
-state. The hot path (request body, response events, credit) never comes here.
+``abandon``, ``close_file``), which keep the stream's state. The hot path
+(request body, response events, credit) never comes here.
 
 Invariants:
 
@@ -83,7 +83,7 @@ def cut(stream: HTTPStream, why: str) -> None:
     """The scope ended mid-response: log it and reset (not for a DONE stream)."""
     if stream.phase != DONE:
         log_cut(stream.label(), stream.conn.peer, why, stream.worker)
-        stream.abort_response()
+        abort_response(stream)
 
 
 def app_aborted(stream: HTTPStream, detail: str) -> None:
@@ -97,7 +97,7 @@ def app_aborted(stream: HTTPStream, detail: str) -> None:
         f" ({detail})" if detail else "",
         stream.worker,
     )
-    stream.abort_response()
+    abort_response(stream)
 
 
 def head_refused(stream: HTTPStream, refused: Refusal) -> None:
@@ -113,7 +113,7 @@ def trailers_refused(stream: HTTPStream, refused: Refusal | None) -> bool:
     if refused is None:
         return False
     logger.error("aborting %s: %s (worker %s)", stream.label(), refused.why, stream.worker)
-    stream.abort_response()
+    abort_response(stream)
     return True
 
 
@@ -164,9 +164,9 @@ def fail_request(stream: HTTPStream, status: int, message: str) -> bool:
     if phase == DONE:
         return False
     if phase >= SENDING:
-        stream.abort_response()
+        abort_response(stream)
     else:
-        stream.reply_own(status, message)
+        stream.reply(status, message, (), own=True)
     return True
 
 
@@ -181,3 +181,10 @@ def shutdown(stream: HTTPStream) -> None:
         stream.release(reasons.SERVER_SHUTDOWN)  # also stops the keepalive
         stream.abandon()
         stream.writer.cut()
+
+
+def abort_response(stream: HTTPStream) -> None:
+    """The response cannot be completed: its access line, CLOSE, and a reset."""
+    stream.abandon()
+    stream.release(reasons.SERVER_ERROR)
+    stream.writer.abort()

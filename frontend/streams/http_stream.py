@@ -4,14 +4,16 @@ An :class:`HTTPStream` is created by the protocol connection for each request
 and is the link's handler for its scope (:class:`~..link.handlers.HTTPScopeHandler`).
 It owns the scope's whole life against the worker link: opening (through
 :func:`~.opening.open_scope`), the request body within the request window,
-the response events, response credit, file bodies, trailers, SSE keepalive,
-END, the loss of the worker or of the client, shutdown, and the access-log
-line. It does not know the HTTP version: bytes go out through its
+the response events, response credit, file bodies, trailers, END, the loss
+of the worker or of the client, shutdown, and the access-log line. It does
+not know the HTTP version: bytes go out through its
 :class:`~.interfaces.HTTPWriter`. This class holds the hot path (request
 body, response events, credit) and the state; the abnormal ends are decided
 in :mod:`.http_ending`, the access line is built by
-:func:`~.access_record.log_http`, and an SSE resumption is run by
-:class:`~.resume.SSEResume` — all through the methods here.
+:func:`~.access_record.log_http`, a file body is pumped by
+:class:`~.file_response.FileResponse`, and an ``sse`` scope's keepalive and
+resumption live in its :class:`~.event_stream.EventStream` — all through the
+methods here.
 
 State (each written only here):
 
@@ -22,9 +24,11 @@ State (each written only here):
 * ``request_done`` — the request body was read to its end (or discarded).
 * ``window`` — request body bytes the worker will still take; debited by
   :meth:`send_body`, credited by :meth:`on_request_credit`.
-* ``resume`` — an ``sse`` stream's :class:`~.resume.SSEResume` (``--sse-resume``):
-  it may re-open the scope on another worker when this one drains or dies
+* ``sse`` — an ``sse`` scope's :class:`~.event_stream.EventStream` (None for
+  ``http``); its resumption may re-open the scope on another worker
   (:meth:`reopen`); the response goes on unchanged (docs/resume.md).
+* ``waiter`` — the task waiting for a worker for this stream (:meth:`wait`);
+  ending the stream cancels it.
 """
 
 from __future__ import annotations
@@ -37,19 +41,18 @@ from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
 
 from ..access_log import short_target
-from ..forwarded import scope_addresses
 from . import http_ending
 from .access_record import log_http
+from .event_stream import EventStream
 from .file_response import FileResponse
 from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
-from .opening import open_scope
-from .resume import SSEResume, with_extension, with_groups
-from .sse import SSEKeepalive
+from .opening import open_fields, open_scope
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
     from ..link.handle import LinkHandle
     from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
+    from .resume import OpenArgs
 
 _NO_HEADERS: Headers = []
 
@@ -65,12 +68,10 @@ class HTTPStream:
         "file",
         "headers",
         "http_version",
-        "keepalive",
         "link",
         "method",
         "phase",
         "request_done",
-        "resume",
         "sid",
         "sse",
         "started_at",
@@ -99,7 +100,8 @@ class HTTPStream:
         self.method = method
         self.target = target
         self.http_version = http_version
-        self.sse = sse  # the request asked for text/event-stream: an "sse" scope
+        # the request asked for text/event-stream: an "sse" scope
+        self.sse: EventStream | None = EventStream(self) if sse else None
         self.started_at = now
         self.phase = WAITING
         self.worker = "-"  # name for the access log
@@ -118,8 +120,6 @@ class HTTPStream:
         self.body_bytes = 0
         self.ungranted = 0  # response bytes written while paused, not yet credited
         self.file: FileResponse | None = None
-        self.keepalive: SSEKeepalive | None = None
-        self.resume: SSEResume | None = None
 
     @property
     def done(self) -> bool:
@@ -131,16 +131,6 @@ class HTTPStream:
         """The response head went out and the app has not finished the body."""
         return self.phase == SENDING
 
-    def write_comment(self, payload: bytes) -> bool:
-        """Add bytes the app did not send (an SSE comment) to a streaming body,
-        unless the client is backed up. False: the body has no room for them."""
-        writer = self.writer
-        if self.phase >= SENDING and not writer.blocked():
-            if not writer.open_ended():
-                return False
-            self.body_bytes += writer.data(payload, False)
-        return True
-
     def __repr__(self) -> str:
         return f"<HTTPStream sid={self.sid} {self.method} phase={self.phase} status={self.status}>"
 
@@ -149,9 +139,13 @@ class HTTPStream:
     def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
         """Open the scope now, or once a worker is ready."""
         self._pending = (raw_path, query, headers, mode)
-        if self.sse and self.conn.ctx.config.sse_resume:
-            self.resume = SSEResume(self, raw_path, query, headers, mode)
+        if self.sse is not None:
+            self.sse.start(raw_path, query, headers, mode)
         open_scope(self)
+
+    def wait(self, task: asyncio.Task[None] | None) -> None:
+        """``task`` waits for a worker for this stream (None: the wait is over)."""
+        self.waiter = task
 
     def waiting(self) -> bool:
         return self.phase == WAITING
@@ -166,33 +160,26 @@ class HTTPStream:
         raw_path, query, headers, mode = pending
         self.phase = OPENED
         extras = self.conn.scope_extras
-        if self.resume is not None:
-            extras = with_extension(extras, self.resume.extension(None))
+        if self.sse is not None:
+            extras = self.sse.first_extras(extras)
         self._open_on(link, raw_path, query, headers, extras, mode)
 
-    def reopen(
-        self,
-        link: LinkHandle,
-        target: tuple[bytes, bytes],
-        headers: RequestHeaders,
-        ext: dict[str, Any],
-        body: bytes,
-        groups: list[str],
-    ) -> None:
-        """OPEN the scope again on ``link`` for the response under way
-        (:class:`~.resume.SSEResume`; the old scope is closed already)."""
+    def reopen(self, link: LinkHandle, open_args: OpenArgs, body: bytes) -> None:
+        """Move the response under way to a new scope on ``link``
+        (:class:`~.resume.SSEResume`): CLOSE the old scope if it is still live,
+        then OPEN with ``open_args`` (raw path, query, headers, extras) and
+        replay the request ``body``."""
+        old = self.link
+        if old is not None:
+            self.link = None
+            old.close_scope(self.sid, reasons.SERVER_SHUTDOWN)
         self.ungranted = 0  # owed to the old scope
+        raw_path, query, headers, extras = open_args
         mode = BodyMode.STREAM if body else BodyMode.NONE
-        raw_path, query = target
-        extras = with_groups(with_extension(self.conn.scope_extras, ext), groups)
         self._open_on(link, raw_path, query, headers, extras, mode)
         if body:
             self.window -= len(body)
             link.send_request_body(self.sid, body, False)
-
-    def end_moved(self, why: str) -> None:
-        """A resumption failed: cut the stream as a worker's death does."""
-        http_ending.cut(self, why)
 
     def _open_on(
         self,
@@ -208,27 +195,23 @@ class HTTPStream:
         self.body_mode = mode
         self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
         conn = self.conn
-        client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
-            conn.ctx.trusted_proxies, conn.client, conn.scheme, conn.server, headers, False
-        )
         self.sid = link.open_http(
             self,
-            (
-                "sse" if self.sse else "http",
+            open_fields(
+                conn,
+                "http" if self.sse is None else "sse",
                 self.http_version,
                 self.method,
-                scheme,
+                conn.scheme,
                 raw_path,
                 query,
                 headers,
-                client,
-                server,
                 extras,
                 mode,
             ),
         )
-        if self.resume is not None:
-            self.resume.origin = (link, self.sid)
+        if self.sse is not None:
+            self.sse.opened(link, self.sid)
 
     def opened_late(self) -> None:
         self.writer.resume_input()
@@ -245,8 +228,8 @@ class HTTPStream:
             if not body and self.body_mode == BODY_NONE:
                 return
         self.window -= len(body)
-        if self.resume is not None:
-            self.resume.record_body(body)
+        if self.sse is not None:
+            self.sse.request_body(body)
         link = self.link
         if link is not None:
             link.send_request_body(self.sid, body, more)
@@ -272,7 +255,7 @@ class HTTPStream:
     def on_response_start(self, status: int, headers: Headers, trailers: bool) -> None:
         if self.phase == DONE:
             return
-        if self.resume is not None and self.resume.swallow_start(status, headers):
+        if self.sse is not None and self.sse.swallow_start(status, headers):
             return
         self.status, self.headers, self.trailers = status, headers, trailers
         self.phase = STARTED
@@ -286,7 +269,7 @@ class HTTPStream:
     ) -> None:
         if self.phase == DONE:
             return
-        if self.resume is None or not self.resume.swallow_start(status, headers):
+        if self.sse is None or not self.sse.swallow_start(status, headers):
             self.status, self.headers, self.trailers = status, headers, trailers
             self.phase = STARTED
         self.on_response_body(body, more)
@@ -300,10 +283,8 @@ class HTTPStream:
         writer = self.writer
         if more:
             self.body_bytes += writer.data(body, False)
-            if self.keepalive is not None:
-                self.keepalive.touch()
-            if self.resume is not None:
-                self.resume.feed(body)
+            if self.sse is not None:
+                self.sse.body_written(body)
             link = self.link
             if body and link is not None:
                 if writer.paused:
@@ -320,16 +301,7 @@ class HTTPStream:
             os.close(fd)
             return
         file = self.file = FileResponse(self, fd, offset)
-        known = file.body.length_of(length)
-        if isinstance(known, str):
-            self.file_failed(known)
-            return
-        if self.phase == STARTED and not self._respond(known, True):
-            return
-        if not self.trailers:
-            self.phase = APP_DONE
-        file.body.remaining = self.writer.room(known)
-        file.pump()
+        file.start(length)
 
     def on_response_trailers(self, headers: Headers) -> None:
         if self.phase == DONE:
@@ -341,20 +313,17 @@ class HTTPStream:
             self._complete()
 
     def on_sse_keepalive(self, interval: float, comment: str) -> None:
-        if self.phase != DONE and self.sse and (self.keepalive is not None or interval > 0):
-            if self.keepalive is None:
-                self.keepalive = SSEKeepalive(self)
-            self.keepalive.configure(interval, comment)
+        if self.phase != DONE and self.sse is not None:
+            self.sse.configure_keepalive(interval, comment)
 
     def on_sse_no_resume(self) -> None:
-        """The app's ``sse.start`` refused resumption."""
-        if self.resume is not None:
-            self.resume.refuse()
+        if self.sse is not None:
+            self.sse.refuse_resume()
 
     def on_worker_draining(self) -> None:
         """This scope's worker drains: an event stream moves to another one."""
-        if self.resume is not None and self.phase != DONE:
-            self.resume.worker_draining()
+        if self.sse is not None and self.phase != DONE:
+            self.sse.worker_draining()
 
     def on_writable(self) -> None:
         """The writer is no longer paused: credit what was held back, pump the file."""
@@ -375,7 +344,7 @@ class HTTPStream:
 
     def on_worker_lost(self) -> None:
         self.link = None
-        if self.resume is None or not self.resume.worker_lost():
+        if self.sse is None or not self.sse.worker_lost():
             http_ending.worker_lost(self)
 
     def on_abort(self, detail: str) -> None:
@@ -383,39 +352,25 @@ class HTTPStream:
         self.link = None
         http_ending.app_aborted(self, detail)
 
-    def client_gone(self) -> None:
-        http_ending.client_gone(self)
+    # The other ends are http_ending's functions, bound here as methods (each
+    # acts on the stream only through the methods of this class):
+    client_gone = http_ending.client_gone  # the client connection ended
+    abort = http_ending.abort  # the connection closes at once; True: answered 503
+    fail_request = http_ending.fail_request  # a malformed or too large request body
+    shutdown = http_ending.shutdown  # the front shuts down
+    file_failed = http_ending.file_failed  # the response file cannot be sized or read
+    end_moved = http_ending.cut  # a resumption failed: cut as a worker's death does
 
-    def abort(self, reason: str) -> bool:
-        return http_ending.abort(self, reason)
-
-    def fail_request(self, status: int, message: str) -> bool:
-        return http_ending.fail_request(self, status, message)
-
-    def shutdown(self) -> None:
-        http_ending.shutdown(self)
-
-    def file_failed(self, message: str) -> None:
-        http_ending.file_failed(self, message)
-
-    def reply(self, status: int, message: str, extra: ExtraHeaders) -> None:
-        """Answer with a response of the front's own (nothing written yet) and end."""
+    def reply(self, status: int, message: str, extra: ExtraHeaders, own: bool = False) -> None:
+        """Answer with a response of the front's own (nothing written yet) and
+        end; ``own``: a request the front refuses itself (no worker's answer)."""
+        if own:
+            self.worker = "-"
         self.status = status
         self.body_bytes = self.writer.reply(status, message, extra)
         self.phase = DONE
         log_http(self, status)
         self.writer.end()
-
-    def reply_own(self, status: int, message: str) -> None:
-        """:meth:`reply` for a request the front refuses itself (no worker's)."""
-        self.worker = "-"
-        self.reply(status, message, ())
-
-    def abort_response(self) -> None:
-        """The response cannot be completed: log it and reset."""
-        self.abandon()
-        self.release(reasons.SERVER_ERROR)
-        self.writer.abort()
 
     def abandon(self) -> None:
         """No byte more goes out: the access line for the response as it stands."""
@@ -429,8 +384,8 @@ class HTTPStream:
             self.waiter.cancel()
             self.waiter = None
         self.close_file()
-        if self.keepalive is not None:
-            self.keepalive.stop()
+        if self.sse is not None:
+            self.sse.stop()
         link = self.link
         if reason is not None and link is not None:
             self.link = None
@@ -459,28 +414,21 @@ class HTTPStream:
 
     def _complete(self) -> None:
         """The whole response is handed to the writer."""
-        if self.keepalive is not None:
-            self.keepalive.stop()
+        if self.sse is not None:
+            self.sse.stop()
         self.phase = DONE
         log_http(self, self.status)
         self.writer.end()
 
-    # --- the file body (driven by self.file) -------------------------------------------
+    # --- the file body (see FileSink) ---------------------------------------------
 
-    def file_chunk(self, data: bytes) -> None:
-        self.body_bytes += self.writer.data(data, False)
-
-    def file_sent(self, trailers: Headers | None) -> None:
-        """The whole file is out (one that shrank since fstat is caught by the
-        writer's end); ``trailers``: the app's, if they came meanwhile."""
-        self.close_file()
-        writer = self.writer
+    def file_head(self, known_length: int | None) -> bool:
+        if self.phase == STARTED and not self._respond(known_length, True):
+            return False
         if not self.trailers:
-            self.body_bytes += writer.data(b"", True)
-            self._complete()
-            return
-        writer.flush()
-        if trailers is None:
-            return
-        if not http_ending.trailers_refused(self, writer.trailers(trailers)):
-            self._complete()
+            self.phase = APP_DONE
+        return True
+
+    def write_body(self, data: bytes) -> None:
+        """Body bytes the worker did not send as such (a file's piece, an SSE comment)."""
+        self.body_bytes += self.writer.data(data, False)

@@ -6,10 +6,11 @@ stream waits (one task, the only one a request ever gets) through the front's
 admission (:mod:`..admission`: ``--queue-size`` waiting at most, each up to
 ``--worker-wait-timeout``), and is answered ``503`` with ``retry-after`` if it
 is shed (admission logs and counts that). The stream then OPENs its scope on
-that link.
+that link, with the fields :func:`open_fields` puts together.
 
-Invariants: a stream is opened at most once; the wait task is
-``stream.waiter`` while it runs (the stream cancels it when it ends early);
+Invariants: a stream is opened at most once; the wait task is handed to
+the stream (``stream.wait``) while it runs (the stream cancels it when it
+ends early; it writes the field itself);
 after the wait, a stream that is no longer waiting (the client went away, the
 connection was aborted) is left alone.
 """
@@ -18,10 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..forwarded import scope_addresses
 
 if TYPE_CHECKING:
-    from ..link.handle import LinkHandle
+    from pagi.protocol import BodyMode
+
+    from ..link.handle import Headers, LinkHandle, OpenFields
     from .interfaces import StreamHost
 
 logger = logging.getLogger("pagi.front")
@@ -33,8 +38,11 @@ RETRY_AFTER = ((b"retry-after", b"1"),)
 class Openable(Protocol):
     """A stream as the opening routine sees it."""
 
-    conn: StreamHost
-    waiter: asyncio.Task[None] | None
+    @property
+    def conn(self) -> StreamHost: ...
+
+    def wait(self, task: asyncio.Task[None] | None) -> None:
+        """``task`` waits for a worker for the stream (None: the wait is over)."""
 
     def waiting(self) -> bool:
         """Still waiting for a worker (not ended meanwhile)."""
@@ -59,7 +67,7 @@ def open_scope(stream: Openable) -> None:
     """Open ``stream``'s scope on a worker now, or start waiting for one."""
     link = stream.conn.ctx.pool.pick()
     if link is None:
-        stream.waiter = stream.conn.loop.create_task(_wait_for_worker(stream))
+        stream.wait(stream.conn.loop.create_task(_wait_for_worker(stream)))
     else:
         stream.open(link)
 
@@ -69,7 +77,7 @@ async def _wait_for_worker(stream: Openable) -> None:
     conn = stream.conn
     try:
         link = await conn.ctx.admission.wait(f"{stream.label()} from {conn.peer}")
-        stream.waiter = None
+        stream.wait(None)
         if not stream.waiting():
             return
         if link is None:  # shed (admission.py logged and counted it)
@@ -82,3 +90,26 @@ async def _wait_for_worker(stream: Openable) -> None:
     except Exception:
         logger.exception("error while waiting for a worker for %s", conn.peer)
         stream.abort_wait()
+
+
+def open_fields(
+    conn: StreamHost,
+    kind: str,
+    version: str,
+    method: str,
+    scheme: str,
+    raw_path: bytes,
+    query: bytes,
+    headers: Headers,
+    extras: dict[str, Any],
+    mode: BodyMode,
+) -> OpenFields:
+    """OPEN's fields for a ``kind`` scope of ``conn``. Client, server and
+    ``scheme`` are the connection's, or what a trusted proxy said of them
+    (``--proxy-headers``, :mod:`..forwarded`)."""
+    trusted = conn.ctx.trusted_proxies
+    client, server = conn.client, conn.server
+    if trusted is not None:
+        ws = kind == "websocket"
+        client, scheme, server = scope_addresses(trusted, client, scheme, server, headers, ws)
+    return (kind, version, method, scheme, raw_path, query, headers, client, server, extras, mode)

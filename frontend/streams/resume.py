@@ -12,7 +12,8 @@ the same response: the client sees no reconnect.
 
 :class:`SSEResume` belongs to one :class:`~.http_stream.HTTPStream` (created
 for an ``sse`` request when ``--sse-resume`` is on) and decides; the stream
-carries out the re-OPEN (:meth:`Resumable.reopen`) and the cut.
+carries out the re-OPEN (:meth:`Resumable.reopen`) and the cut: it writes no
+field of the stream.
 
 Invariants:
 
@@ -30,7 +31,8 @@ Invariants:
 * On a worker's death at a boundary the stream waits for a worker through the
   front's admission (``--worker-wait-timeout``) and is cut if none comes; a
   death mid-event cuts it (the half event cannot be completed).
-* The wait task, if any, is the stream's ``waiter``: ending the stream cancels it.
+* The wait task, if any, is the stream's waiter (:meth:`Resumable.wait`):
+  ending the stream cancels it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from pagi.protocol import BodyMode, reasons
+from pagi.protocol import BodyMode
 
 from .sse import is_event_stream
 from .sse_ids import SSEIdTracker
@@ -64,18 +66,27 @@ WORKER_LOST = "worker_lost"
 
 _LAST_EVENT_ID = b"last-event-id"
 
+#: What a re-OPEN needs besides the link: raw path, query, headers, OPEN's extras.
+OpenArgs = tuple[bytes, bytes, "RequestHeaders", dict[str, Any]]
+
 
 class Resumable(Protocol):
     """The stream as :class:`SSEResume` sees it."""
 
-    conn: StreamHost
-    link: LinkHandle | None
-    sid: int
-    waiter: asyncio.Task[None] | None
-    request_done: bool
-    status: int
-    headers: Headers
-    worker: str
+    @property
+    def conn(self) -> StreamHost: ...
+    @property
+    def link(self) -> LinkHandle | None: ...
+    @property
+    def waiter(self) -> asyncio.Task[None] | None: ...
+    @property
+    def request_done(self) -> bool: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def worker(self) -> str: ...
 
     @property
     def streaming(self) -> bool:
@@ -83,17 +94,12 @@ class Resumable(Protocol):
 
     def label(self) -> str: ...
 
-    def reopen(
-        self,
-        link: LinkHandle,
-        target: tuple[bytes, bytes],
-        headers: RequestHeaders,
-        ext: dict[str, Any],
-        body: bytes,
-        groups: list[str],
-    ) -> None:
-        """OPEN the scope again on ``link`` (``target``: raw path and query;
-        the old scope is already closed; ``groups``: its channel groups)."""
+    def wait(self, task: asyncio.Task[None] | None) -> None:
+        """``task`` waits for a worker for the stream (None: the wait is over)."""
+
+    def reopen(self, link: LinkHandle, open_args: OpenArgs, body: bytes) -> None:
+        """CLOSE the old scope if still live; OPEN again on ``link`` with
+        ``open_args`` (raw path, query, headers, extras); replay ``body``."""
 
     def end_moved(self, why: str) -> None:
         """The stream cannot go on: cut it as a worker's death does."""
@@ -293,14 +299,14 @@ class SSEResume:
             return  # already waiting for a worker
         link = stream.conn.ctx.pool.pick()
         if link is None:
-            stream.waiter = stream.conn.loop.create_task(self._wait(reason))
+            stream.wait(stream.conn.loop.create_task(self._wait(reason)))
         else:
             self._reopen(link, reason)
 
     async def _wait(self, reason: str) -> None:
         stream = self._stream
         link = await worker_for(stream.conn, f"resuming {stream.label()}")
-        stream.waiter = None
+        stream.wait(None)
         if not self.moving or not stream.streaming:
             return  # the stream ended meanwhile
         if link is None:
@@ -323,10 +329,6 @@ class SSEResume:
                 stream.end_moved("its request body does not fit the new worker's window")
             return
         groups = carried_groups(stream.conn, self.origin)  # before the old scope leaves them
-        old = stream.link
-        if old is not None:
-            stream.link = None
-            old.close_scope(stream.sid, reasons.SERVER_SHUTDOWN)
         self.moving = False
         self.awaiting_start = True
         self.attempt += 1
@@ -335,7 +337,10 @@ class SSEResume:
         if last:
             headers.append([_LAST_EVENT_ID, last])
         previous = stream.worker
-        stream.reopen(link, self._target, headers, self.extension(reason), body, groups)
+        raw_path, query = self._target
+        extras = with_extension(stream.conn.scope_extras, self.extension(reason))
+        extras = with_groups(extras, groups)
+        stream.reopen(link, (raw_path, query, headers, extras), body)
         logger.info(
             "resuming %s from %s on worker %s (was %s, %s; attempt %d, last event id %s)",
             stream.label(),

@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .http_phase import SENDING
 
 if TYPE_CHECKING:
     from .http_stream import HTTPStream
@@ -49,7 +51,7 @@ UNSENT_LIMIT = 16 * 1024
 _NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)
 
 
-def limit_unsent(transport: Any) -> None:
+def limit_unsent(transport: asyncio.WriteTransport) -> None:
     """Keep the connection's unsent backlog small (see the module doc)."""
     transport.set_write_buffer_limits(high=UNSENT_LIMIT)
     if _NOTSENT_LOWAT is None:
@@ -96,6 +98,17 @@ class SSEKeepalive:
             self._handle.cancel()
             self._handle = None
 
+    def _write_comment(self) -> bool:
+        """Add the comment to the streaming body unless the client is backed
+        up. False: the body has no room for bytes the app did not send."""
+        stream = self.stream
+        writer = stream.writer
+        if stream.phase >= SENDING and not writer.blocked():  # the head is out
+            if not writer.open_ended():
+                return False
+            stream.write_body(self._payload)
+        return True
+
     def _fire(self) -> None:
         self._handle = None
         stream = self.stream
@@ -108,7 +121,7 @@ class SSEKeepalive:
         if now < due - _SLACK:  # something was written meanwhile
             self._handle = loop.call_at(due, self._fire)
             return
-        if not stream.write_comment(self._payload):
+        if not self._write_comment():
             return  # no body on the wire (HEAD, 204, a length): nothing to keep alive
         self.last_write = now
         self._handle = loop.call_at(now + interval, self._fire)

@@ -124,7 +124,7 @@ class WSChannel:
         self._timer = stream.conn.loop.call_later(config.ws_close_timeout, self._close_expired)
         if self._fail is None:
             stream.input.await_close_reply()  # bytes left undecoded while the window was full
-        stream.update_reading()
+        stream.input.update_reading()
 
     def client_closed(self, code: int, reason: str) -> None:
         """The client started the closing handshake: answer it and close."""
@@ -189,7 +189,7 @@ class WSChannel:
         flow = stream.input.flow
         assert flow is not None
         flow.drop_partial()
-        stream.update_reading()
+        stream.input.update_reading()
         link = stream.link
         if code == 1008 or link is None:
             self.fail_now()

@@ -2,8 +2,9 @@
 
 A :class:`WSDenial` exists from the response's start on, one per
 :class:`~.ws_stream.WSStream` that the app denies (the stream is then
-``DENYING``; the stream keeps the body bytes, the credit and the end). It
-holds the head until the first body piece, so that a head and a body from the
+``DENYING``) and writes it through the stream's methods: the head, the body
+(``write_body``, credited back as it is written), the access line and the
+end. It holds the head until the first body piece, so that a head and a body from the
 same batch of the link leave in one write; a head with no body in its batch
 goes out alone at the end of that loop iteration, so a streaming client sees
 it promptly. The head goes to the writer exactly once (or never, when the
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .ws_ending import head_refused
+from .access_record import log_ws
+from .ws_ending import DENIED, head_refused
 from .ws_phase import DENYING
 
 if TYPE_CHECKING:
@@ -47,6 +49,19 @@ class WSDenial:
             return True
         head_refused(stream, refused)
         return False
+
+    def body(self, body: bytes, more: bool) -> None:
+        """A piece of the denial's body (``more``: not the last)."""
+        stream = self.stream
+        if not self.head_out(None if more else len(body), not more):
+            return
+        stream.write_body(body, not more)
+        if not more:
+            log_ws(stream, self.status, None)
+            stream.disconnect(1006, DENIED)
+            stream.end_http()
+        elif body:
+            stream.written(len(body))
 
     def _flush_head(self) -> None:
         stream = self.stream

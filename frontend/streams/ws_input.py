@@ -65,8 +65,22 @@ class WSInput:
         flow = self.flow
         return bool(self.buf) or (flow is not None and flow.blocked)
 
-    def early_overflow(self) -> bool:
-        return len(self.buf) > PRE_ACCEPT_LIMIT
+    def update_reading(self) -> None:
+        """Pause the client's input exactly when the stream's phase calls for it:
+        before the accept above :data:`PRE_ACCEPT_LIMIT`, after it as the
+        channel wants (window used up, closing)."""
+        channel = self.channel
+        stream = self.stream
+        if channel is not None:
+            pause = channel.wants_pause()
+        else:
+            pause = stream.phase <= HANDSHAKE and len(self.buf) > PRE_ACCEPT_LIMIT
+        writer = stream.writer
+        if pause != writer.input_paused:
+            if pause:
+                writer.pause_input()
+            else:
+                writer.resume_input()
 
     def _forward(self, data: str | bytes, more: bool) -> None:
         self.partial_forwarded = more
@@ -82,7 +96,7 @@ class WSInput:
             if self.stream.phase <= HANDSHAKE:  # early: kept for after the accept
                 self.buf += data
                 if len(self.buf) > PRE_ACCEPT_LIMIT:
-                    self.stream.update_reading()
+                    self.update_reading()
         elif channel.state == OPEN:
             self.receive(data)
         elif channel.state == CLOSING:
@@ -102,14 +116,14 @@ class WSInput:
         assert flow is not None
         if self.buf or flow.blocked:
             self.buf += data
-            self.stream.update_reading()
+            self.update_reading()
             return
         if len(data) <= flow.window:
             if self._decode(data):
                 self._after_decode_data()
                 stream = self.stream
                 if self._open() and flow.blocked and not stream.writer.input_paused:
-                    stream.update_reading()
+                    self.update_reading()
             return
         self.buf += data
         self.drain()
@@ -119,14 +133,13 @@ class WSInput:
         if self.buf:
             self.drain()
         elif self.stream.writer.input_paused:
-            self.stream.update_reading()
+            self.update_reading()
 
     def drain(self) -> None:
         """Decode what waits in ``buf`` while the window allows."""
         flow = self.flow
         assert flow is not None
         buf = self.buf
-        stream = self.stream
         while buf and not flow.blocked and self._open():
             take = flow.window + DECODE_SLACK
             piece = bytes(buf[:take])
@@ -136,7 +149,7 @@ class WSInput:
             self._after_decode_data()
             if not self._open():
                 return
-        stream.update_reading()
+        self.update_reading()
 
     def await_close_reply(self) -> None:
         """While closing: look for the client's close frame in what it sent

@@ -55,13 +55,21 @@ IDLE, HANDING, OPENING = range(3)
 class Movable(Protocol):
     """The stream as :class:`WSMove` sees it."""
 
-    conn: StreamHost
-    link: LinkHandle | None
-    sid: int
-    worker: str
-    waiter: asyncio.Task[None] | None
-    channel: WSChannel | None
-    input: WSInput
+    @property
+    def conn(self) -> StreamHost: ...
+    @property
+    def link(self) -> LinkHandle | None: ...
+    @property
+    def sid(self) -> int: ...
+    @property
+    def worker(self) -> str: ...
+    @property
+    def channel(self) -> WSChannel | None: ...
+    @property
+    def input(self) -> WSInput: ...
+
+    def wait(self, task: asyncio.Task[None] | None) -> None:
+        """``task`` waits for a worker for the stream (None: the wait is over)."""
 
     def label(self) -> str: ...
 
@@ -85,6 +93,10 @@ class WSMove:
         self.phase = IDLE
         self.groups: list[str] = []  # channel groups taken along by the move under way
         self._timer: asyncio.TimerHandle | None = None
+
+    def keep_state(self, state: bytes) -> None:
+        """``WS_RESUME_STATE``: the app's latest state token, for the next scope."""
+        self.state = state
 
     @property
     def holding(self) -> bool:
@@ -130,7 +142,7 @@ class WSMove:
         self.phase = OPENING
         link = stream.conn.ctx.pool.pick()
         if link is None:
-            stream.waiter = stream.conn.loop.create_task(self._wait())
+            stream.wait(stream.conn.loop.create_task(self._wait()))
         else:
             self._open(link)
         return True
@@ -163,7 +175,7 @@ class WSMove:
     async def _wait(self) -> None:
         stream = self._stream
         link = await worker_for(stream.conn, f"moving {stream.label()}")
-        stream.waiter = None
+        stream.wait(None)
         if self.phase != OPENING:
             return
         if link is None:

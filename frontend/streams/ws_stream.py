@@ -2,26 +2,18 @@
 
 A :class:`WSStream` is the link's handler of its scope
 (:class:`~..link.handlers.WSScopeHandler`) and owns what does not depend on
-the HTTP version: opening (:func:`~.opening.open_scope`), the app's accept or
-denial, the worker's credit, END and loss, shutdown and the access log. After
-the accept its :class:`~.ws_channel.WSChannel` speaks RFC 6455 with the client
-(closing handshake, failure, pings) and :class:`~.ws_input.WSInput` decodes
-the client's frames within the window. Bytes go through the
-:class:`~.interfaces.WSWriter` (HTTP/1.1: the socket after ``101``; HTTP/2:
-an extended-CONNECT stream, RFC 8441). The abnormal ends (front answers
-before the accept, 1011/1012 after it, abort, client gone) are decided in
-:mod:`.ws_ending`, the access line is built by :func:`~.access_record.log_ws`
-and a move to another worker is run by :class:`~.ws_move.WSMove`, all through
-the methods here; this class keeps the per-event path and the state.
-
-The phase (``phase``, written only here, only moves forward)::
-
-    WAITING    validated; waiting for a worker
-    HANDSHAKE  scope OPENed; the app decides (--ws-handshake-timeout)
-    DENYING    the app answers with an HTTP response (websocket.http.response)
-    OPEN       accepted: the stream's :class:`~.ws_channel.WSChannel` speaks
-               RFC 6455 with the client (closing handshake, failure, pings)
-    DONE       answered or ended before the accept
+the HTTP version: opening (:func:`~.opening.open_scope`, every OPEN built by
+its :class:`~.ws_request.WSRequest`), the app's accept or denial, the
+worker's credit, END and loss, shutdown and the access log. After the accept
+its :class:`~.ws_channel.WSChannel` speaks RFC 6455 with the client and
+:class:`~.ws_input.WSInput` decodes the client's frames within the window.
+Bytes go through the :class:`~.interfaces.WSWriter` (HTTP/1.1: the socket
+after ``101``; HTTP/2: an extended-CONNECT stream, RFC 8441). The abnormal
+ends are decided in :mod:`.ws_ending`, the access line is built by
+:func:`~.access_record.log_ws` and a move to another worker is run by
+:class:`~.ws_move.WSMove`, all through the methods here; this class keeps the
+per-event path and the state. ``phase`` (:mod:`.ws_phase`) is written only
+here and only moves forward.
 
 Invariants:
 
@@ -42,23 +34,18 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from pagi.protocol import BodyMode
-
 from ..access_log import short_target as _short
-from ..forwarded import scope_addresses
 from ..websocket.codec import WSCodec
-from ..websocket.deflate import BoundedDeflate, negotiate
 from ..websocket.keepalive import PingPolicy
 from . import ws_ending
 from .access_record import log_ws
 from .opening import RETRY_AFTER, open_scope
-from .resume import with_extension, with_groups
 from .ws_channel import WSChannel
 from .ws_denial import WSDenial
-from .ws_ending import DENIED
 from .ws_input import WSInput
 from .ws_move import WSMove
 from .ws_phase import CLOSING, DENYING, DONE, HANDSHAKE, OPEN, WAITING
+from .ws_request import WSRequest
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
@@ -71,13 +58,11 @@ class WSStream:
 
     __slots__ = (
         "_disconnect_pending",
-        "_pending",
         "_timer",
         "accepted_at",
         "body_bytes",
         "channel",
         "conn",
-        "deflate",
         "denial",
         "http_version",
         "input",
@@ -85,10 +70,10 @@ class WSStream:
         "move",
         "phase",
         "pings",
+        "request",
         "shutting_down",
         "sid",
         "started_at",
-        "subprotocols",
         "target",
         "ungranted",
         "waiter",
@@ -110,15 +95,13 @@ class WSStream:
         self.link: LinkHandle | None = None
         self.sid = 0
         self.waiter: asyncio.Task[None] | None = None
-        self.subprotocols: list[str] = []
-        self.deflate: tuple[bytes, BoundedDeflate] | None = None
+        self.request: WSRequest | None = None  # the handshake, from start() on
         self.input = WSInput(self)
         self.shutting_down = False
         self.ungranted = 0
         self.channel: WSChannel | None = None  # from the accept on
         self.move: WSMove | None = None  # the app let the connection move (WS_RESUMABLE)
         self.body_bytes = 0  # denial body / message bytes written (access log)
-        self._pending: tuple[bytes, bytes, RequestHeaders] | None = None
         self.denial: WSDenial | None = None  # the app's HTTP response refusing the handshake
         self._disconnect_pending: tuple[int, str] | None = None
         config = conn.ctx.config
@@ -147,12 +130,9 @@ class WSStream:
         if self.conn.ctx.shutting_down:
             self.reply(503, "the server is shutting down", RETRY_AFTER)
             return
-        config = self.conn.ctx.config
-        if config.ws_per_message_deflate and offers:
-            self.deflate = negotiate(offers, config.ws_max_size)
-        self.subprotocols = subprotocols
-        self._pending = (raw_path, query, headers)
-        self.update_reading()
+        target = (raw_path, query, self.http_version)
+        self.request = WSRequest(self.conn.ctx.config, target, headers, subprotocols, offers)
+        self.input.update_reading()
         open_scope(self)
 
     def waiting(self) -> bool:
@@ -175,34 +155,15 @@ class WSStream:
         self._open_on(link, ext, groups)
 
     def _open_on(self, link: LinkHandle, ext: dict[str, Any], groups: list[str]) -> None:
-        assert self._pending is not None  # kept after the first OPEN: a move re-opens with it
-        raw_path, query, headers = self._pending
+        request = self.request
+        assert request is not None  # from start() on
         self.link = link
         self.worker = link.name
-        conn = self.conn
-        scheme = "wss" if conn.scheme == "https" else "ws"
-        client, scheme, server = scope_addresses(  # --proxy-headers (forwarded.py)
-            conn.ctx.trusted_proxies, conn.client, scheme, conn.server, headers, True
-        )
-        self.sid = link.open_websocket(
-            self,
-            (
-                "websocket",
-                self.http_version,
-                "GET",
-                scheme,
-                raw_path,
-                query,
-                headers,
-                client,
-                server,
-                {
-                    "subprotocols": self.subprotocols,
-                    **with_groups(with_extension(conn.scope_extras, ext), groups),
-                },
-                BodyMode.NONE,
-            ),
-        )
+        self.sid = link.open_websocket(self, request.open_fields(self.conn, ext, groups))
+
+    def wait(self, task: asyncio.Task[None] | None) -> None:
+        """``task`` waits for a worker for this stream (None: the wait is over)."""
+        self.waiter = task
 
     def opened_late(self) -> None:
         pass
@@ -218,7 +179,8 @@ class WSStream:
                 self.move.accepted()  # a moved scope's accept: swallowed
             return
         self.cancel_timer()
-        deflate = self.deflate
+        assert self.request is not None  # OPENed
+        deflate = self.request.deflate
         refused = self.writer.accept(subprotocol, deflate[0] if deflate else None, headers)
         if refused is not None:
             ws_ending.head_refused(self, refused)
@@ -241,7 +203,7 @@ class WSStream:
         if channel is not None and channel.send_message(data, more):
             self.body_bytes += n
         if n:
-            self._written(n)
+            self.written(n)
 
     def on_ws_close(self, code: int, reason: str) -> None:
         if self.phase == HANDSHAKE:
@@ -258,7 +220,7 @@ class WSStream:
 
     def on_ws_resume_state(self, state: bytes) -> None:
         if self.move is not None:
-            self.move.state = state
+            self.move.keep_state(state)
 
     def on_worker_draining(self) -> None:
         if self.move is not None:
@@ -285,18 +247,12 @@ class WSStream:
         self.denial = WSDenial(self, status, headers)
 
     def on_response_body(self, body: bytes, more: bool) -> None:
-        denial = self.denial
-        if self.phase != DENYING or denial is None:
-            return
-        if not denial.head_out(None if more else len(body), not more):
-            return
-        self.body_bytes += self.writer.data(body, not more)
-        if not more:
-            log_ws(self, denial.status, None)
-            self.disconnect(1006, DENIED)
-            self._end_http()
-        elif body:
-            self._written(len(body))
+        if self.phase == DENYING and self.denial is not None:
+            self.denial.body(body, more)
+
+    def write_body(self, data: bytes, last: bool) -> None:
+        """A piece of an HTTP answer's body (the app's denial)."""
+        self.body_bytes += self.writer.data(data, last)
 
     def on_end(self, outcome: int, response_started: bool, detail: str) -> None:
         link, self.link = self.link, None
@@ -315,7 +271,7 @@ class WSStream:
             if link is not None:
                 link.grant(self.sid, ungranted)
 
-    def _written(self, n: int) -> None:
+    def written(self, n: int) -> None:
         """``n`` units of the worker's output were written: credit them (later if paused)."""
         link = self.link
         if link is not None:
@@ -377,7 +333,7 @@ class WSStream:
         """Answer the handshake with a response of the front's own, then close."""
         self.body_bytes = self.writer.reply(status, message, extra)
         log_ws(self, status, None)
-        self._end_http()
+        self.end_http()
 
     def _handshake_expired(self) -> None:
         self._timer = None
@@ -407,7 +363,7 @@ class WSStream:
         self._enter_done()
         self.writer.abort()
 
-    def _end_http(self) -> None:
+    def end_http(self) -> None:
         """After an HTTP answer: the writer drains the input and closes (bounded)."""
         self._enter_done()
         self.writer.end()
@@ -428,16 +384,3 @@ class WSStream:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    def update_reading(self) -> None:
-        """Pause the client's input exactly when the phase calls for it."""
-        channel = self.channel
-        if channel is not None:
-            pause = channel.wants_pause()
-        else:
-            pause = self.phase <= HANDSHAKE and self.input.early_overflow()
-        if pause != self.writer.input_paused:
-            if pause:
-                self.writer.pause_input()
-            else:
-                self.writer.resume_input()

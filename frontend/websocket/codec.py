@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from pagi.protocol.reasons import WS_FAILURES
 from wsproto.extensions import Extension
 from wsproto.frame_protocol import (
     CloseReason,
@@ -62,12 +63,7 @@ CLOSE: Final = 3
 FAIL: Final = 4
 
 #: Disconnect reasons for the close codes the front fails a connection with.
-FAIL_REASONS: Final = {
-    1002: "protocol_error",
-    1007: "invalid_utf8",
-    1008: "queue_overflow",
-    1009: "message_too_big",
-}
+FAIL_REASONS: Final = {code: sent for code, (sent, _heard) in WS_FAILURES.items()}
 
 _TEXT = Opcode.TEXT
 _BINARY = Opcode.BINARY

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
@@ -254,3 +255,14 @@ def test_expect_100_continue(procs: Processes, tls_files: TlsFiles) -> None:
         assert headers[b":status"] == b"200" and body == b"the body"
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("table", ["4096", "0"])
+def test_nghttp2_reads_our_header_blocks(procs: Processes, tls_files: TlsFiles, table: str) -> None:
+    """nghttp2 (h2load) as the client, its decoder table as given: with 0 it expects a
+    dynamic table size update first (RFC 7541 section 4.2), which the encoder sends."""
+    front = start(procs, tls_files)
+    argv = ["h2load", "-n", "60", "-c", "2", "-m", "4", "--header-table-size", table]
+    done = subprocess.run([*argv, f"{front.url}/hello"], capture_output=True, text=True, timeout=30)
+    assert "60 succeeded, 0 failed, 0 errored" in done.stdout, done.stdout + done.stderr
+    assert "status codes: 60 2xx" in done.stdout

@@ -178,6 +178,32 @@ MALFORMED = {
     "response pseudo-header": with_field(":status", "200"),
     ":protocol without CONNECT": with_field(":protocol", "websocket"),
     "path not starting with /": [REQUEST[0], REQUEST[1], (":path", "hello"), REQUEST[3]],
+    # section 8.2.1 field validity (checked by pagi, not h2: see fields.py)
+    "empty field name": with_field("", "1"),
+    "space in a field name": with_field("x a", "1"),
+    "colon in a field name": with_field("x:a", "1"),
+    "non-ASCII field name": [*REQUEST, ("x-\xe9", "1")],
+    "NUL in a field value": with_field("x-a", "a\x00b"),
+    "LF in a field value": with_field("x-a", "a\nb"),
+    "CR in a field value": with_field("x-a", "a\rb"),
+    "field value starting with a space": with_field("x-a", " a"),
+    "field value ending with a tab": with_field("x-a", "a\t"),
+    "CR in a pseudo-header value": [REQUEST[0], REQUEST[1], (":path", "/a\rb"), REQUEST[3]],
+    "keep-alive": with_field("keep-alive", "5"),
+    "upgrade": with_field("upgrade", "h2c"),
+    "missing :scheme": [REQUEST[0], REQUEST[2], REQUEST[3]],
+    "plain CONNECT with :path": [(":method", "CONNECT"), (":path", "/"), (":authority", "x:1")],
+    "neither :authority nor host": REQUEST[:3],
+    ":authority and host differ": with_field("host", "y"),
+    "two host fields": [*REQUEST[:3], ("host", "x"), ("host", "x")],
+}
+
+# Malformed trailers (section 8.1): a pseudo-header field or an invalid field.
+BAD_TRAILERS = {
+    "pseudo-header field in trailers": [(":path", "/")],
+    "upper-case name in trailers": [("X-T", "1")],
+    "connection-specific field in trailers": [("connection", "close")],
+    "LF in a trailer value": [("x-t", "a\nb")],
 }
 
 
@@ -232,6 +258,42 @@ def test_malformed_request(connect: object, case: str) -> None:
     sock.sendall(headers(1, MALFORMED[case]))
     kind, code, _ = first_error(sock)
     assert kind in ("RST_STREAM", "GOAWAY") and code == E.PROTOCOL_ERROR
+
+
+def test_malformed_request_is_a_stream_error(connect: object) -> None:
+    """A malformed request resets its stream only: the next one on the connection is served."""
+    sock = connect()  # type: ignore[operator]
+    sock.sendall(headers(1, with_field("x-a", " padded")) + headers(3))
+    frames = read_frames(sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags)
+    resets = [f for f in frames if type(f).__name__ == "RstStreamFrame"]
+    assert [(f.stream_id, f.error_code) for f in resets] == [(1, E.PROTOCOL_ERROR)]
+    body = b"".join(f.data for f in frames if isinstance(f, DataFrame) and f.stream_id == 3)
+    assert body == b"hello"
+
+
+@pytest.mark.parametrize("case", list(BAD_TRAILERS))
+def test_malformed_trailers(connect: object, case: str) -> None:
+    sock = connect()  # type: ignore[operator]
+    post = [(":method", "POST"), *REQUEST[1:]]
+    sock.sendall(
+        headers(1, post, END_HEADERS)  # type: ignore[arg-type]
+        + raw_frame(DATA, 0, 1, b"abc")
+        + raw_frame(HEADERS, END_STREAM | END_HEADERS, 1, header_block(BAD_TRAILERS[case]))  # type: ignore[arg-type]
+    )
+    kind, code, _ = first_error(sock)
+    assert kind in ("RST_STREAM", "GOAWAY") and code == E.PROTOCOL_ERROR
+
+
+def test_valid_trailers_are_accepted(connect: object) -> None:
+    sock = connect()  # type: ignore[operator]
+    post = [(":method", "POST"), *REQUEST[1:]]
+    sock.sendall(
+        headers(1, post, END_HEADERS)  # type: ignore[arg-type]
+        + raw_frame(DATA, 0, 1, b"abc")
+        + raw_frame(HEADERS, END_STREAM | END_HEADERS, 1, header_block([("x-t", "1")]))  # type: ignore[list-item]
+    )
+    frames = read_frames(sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags)
+    assert not [f for f in frames if type(f).__name__ in ("RstStreamFrame", "GoAwayFrame")]
 
 
 def test_content_length_mismatch(connect: object) -> None:

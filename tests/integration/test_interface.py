@@ -15,8 +15,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import h2.events
 import httpx
 import pytest
+from h2.errors import ErrorCodes
+from h2_client import H2Client
 from harness import Front, Processes, recv_until_close
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -223,6 +226,33 @@ def test_abort_resets_the_connection(servers: Servers) -> None:
         data = recv_until_close(sock)
     assert not data.endswith(b"0\r\n\r\n") and b"ignored" not in data
     assert seen(front)["abort"] == [False, "app_abort", "enough"]
+    front.wait_for_log(r"aborting GET /abort from .*: the app aborted it \(enough\)")
+
+
+def test_abort_over_http2_resets_only_its_stream(servers: Servers) -> None:
+    """Over HTTP/2, pagi.connection.abort(detail) resets the one stream
+    (RST_STREAM INTERNAL_ERROR, never END_STREAM); the connection and its other
+    streams carry on."""
+    front = servers["pagi"]
+    conn = H2Client(front.port, None)
+    try:
+        aborted = conn.request("/abort")
+        seen_events = conn.events(
+            lambda e: isinstance(e, h2.events.StreamReset) and e.stream_id == aborted
+        )
+        resets = [e for e in seen_events if isinstance(e, h2.events.StreamReset)]
+        assert [(e.stream_id, e.error_code) for e in resets] == [
+            (aborted, ErrorCodes.INTERNAL_ERROR)
+        ]
+        assert not any(
+            isinstance(e, h2.events.StreamEnded) and e.stream_id == aborted for e in seen_events
+        )
+        assert b"ignored" not in conn.records[aborted].body
+        headers, body, _ = conn.response(conn.request("/seen"))
+        assert headers[b":status"] == b"200"
+        assert json.loads(body)["abort"] == [False, "app_abort", "enough"]
+    finally:
+        conn.close()
     front.wait_for_log(r"aborting GET /abort from .*: the app aborted it \(enough\)")
 
 

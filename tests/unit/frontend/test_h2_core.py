@@ -183,3 +183,27 @@ def test_reset_by_server_frames() -> None:
     core.conn.reset_stream(1, ErrorCodes.CANCEL)
     frames = parse_frames(core.outbound())
     assert any(isinstance(f, RstStreamFrame) and f.error_code == ErrorCodes.CANCEL for f in frames)
+
+
+def test_closed_streams_are_not_held_past_the_stream_limit() -> None:
+    """h2's stream count is skipped below the limit; closed streams are still dropped."""
+    core = H2Core(H2Limits(max_concurrent_streams=5), Clock())
+    core.outbound()
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()  # never told the server's limit (reads nothing)
+    for n in range(40):
+        sid = 2 * n + 1
+        client.send_headers(sid, REQUEST, end_stream=True)
+        events = core.receive(client.data_to_send())
+        assert any(isinstance(e, h2.events.RequestReceived) for e in events)
+        core.conn.send_headers(sid, [(":status", "204")], end_stream=True)
+        core.outbound()
+        assert len(core.conn.streams) <= 5
+    assert core.error is None
+    for sid in range(81, 93, 2):  # six new streams, none closed: the sixth is refused
+        client.send_headers(sid, REQUEST, end_stream=True)
+    events = core.receive(client.data_to_send())
+    opened = [e.stream_id for e in events if isinstance(e, h2.events.RequestReceived)]
+    assert opened == [81, 83, 85, 87, 89] and core.error is None
+    frames = parse_frames(core.outbound())
+    assert [f.stream_id for f in frames if isinstance(f, RstStreamFrame)] == [91]

@@ -45,9 +45,11 @@ def test_keepalive_is_passed_on_only_while_streaming() -> None:
     assert handler.calls == [("start", 200), ("keepalive", 1.5, "x"), ("body", b"", False)]
 
 
-def start_stream(sse: bool = True, head: bool = False) -> tuple[HTTPStream, FakeHTTPWriter]:
+def start_stream(
+    sse: bool = True, head: bool = False, writer: FakeHTTPWriter | None = None
+) -> tuple[HTTPStream, FakeHTTPWriter]:
     host = FakeHost(FakePool(FakeLink()))
-    writer = FakeHTTPWriter()
+    writer = writer or FakeHTTPWriter()
     stream = HTTPStream(host, writer, "GET", b"/events", "1.1", sse, host.loop.time())
     stream.start(b"/events", b"", [], BodyMode.NONE)
     stream.on_response(200, [[b"content-type", b"text/event-stream"]], False, b"", True)
@@ -63,35 +65,58 @@ def run(coro: Any) -> None:
     asyncio.run(asyncio.wait_for(coro, 5))
 
 
+class TimedWriter(FakeHTTPWriter):
+    """Records when each comment was written and whether the client was backed up
+    then, so the timer's rules can be checked without exact sleeps (a loaded
+    machine only ever makes the loop late, never early)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[tuple[float, bool]] = []
+
+    def data(self, body: bytes, final: bool) -> int:
+        if body.startswith(b":"):
+            self.written.append((asyncio.get_running_loop().time(), self.paused))
+        return super().data(body, final)
+
+
+async def wait_for_comments(writer: TimedWriter, count: int) -> None:
+    while len(writer.written) < count:
+        await asyncio.sleep(0.01)
+
+
 def test_comments_only_when_idle() -> None:
+    interval = 0.1
+
     async def main() -> None:
-        stream, writer = start_stream()
-        stream.on_sse_keepalive(0.1, "ka")
-        await asyncio.sleep(0.09)
-        assert comments(writer) == []  # not before a whole interval
-        await asyncio.sleep(0.16)
+        loop = asyncio.get_running_loop()
+        writer = TimedWriter()
+        stream, _ = start_stream(writer=writer)
+        begun = loop.time()
+        stream.on_sse_keepalive(interval, "ka")
+        await wait_for_comments(writer, 2)
+        # never before a whole idle interval, and a whole interval between two
+        assert writer.written[0][0] - begun >= interval * 0.99
+        assert writer.written[1][0] - writer.written[0][0] >= interval * 0.99
         assert comments(writer) == [b":ka\n\n"] * 2
         # activity postpones the next comment by a whole interval
         stream.on_response_body(b"data: x\n\n", True)
-        writer.calls.clear()
-        await asyncio.sleep(0.08)
-        assert comments(writer) == []
-        await asyncio.sleep(0.05)
-        assert comments(writer) == [b":ka\n\n"]
-        # a backed-up client gets no comments
+        active = loop.time()
+        await wait_for_comments(writer, 3)
+        assert writer.written[2][0] - active >= interval * 0.99
+        # a backed-up client gets no comments; they resume once it drains
         writer.paused = True
-        await asyncio.sleep(0.25)
-        assert len(comments(writer)) == 1
+        await asyncio.sleep(interval * 3)
         writer.paused = False
-        await asyncio.sleep(0.15)
-        written = len(comments(writer))
-        assert written >= 2
-        # the two comments before the data piece count too
-        assert stream.body_bytes == len(b"data: x\n\n") + (2 + written) * len(b":ka\n\n")
+        await wait_for_comments(writer, len(writer.written) + 2)
+        assert not any(paused for _, paused in writer.written)
+        written = len(writer.written)
+        # every comment counts in the body's length, as does the data piece
+        assert stream.body_bytes == len(b"data: x\n\n") + written * len(b":ka\n\n")
         # interval 0 stops it
         stream.on_sse_keepalive(0, "")
-        await asyncio.sleep(0.25)
-        assert len(comments(writer)) == written
+        await asyncio.sleep(interval * 2.5)
+        assert len(writer.written) == written
 
     run(main())
 
@@ -113,6 +138,6 @@ def test_framing_and_the_end_of_the_response() -> None:
         assert comments(head_writer) == []
         plain, _plain_writer = start_stream(sse=False)
         plain.on_sse_keepalive(0.05, "x")  # an http scope ignores SSE_KEEPALIVE
-        assert plain.keepalive is None
+        assert plain.sse is None  # no EventStream, so no keepalive timer
 
     run(main())

@@ -8,6 +8,7 @@ test_worker_link.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -476,5 +477,35 @@ def test_receive_does_not_report_completion_while_the_final_body_waits() -> None
         await sender
         assert scope.connection.response_complete()
         assert await receiver == {"type": "http.disconnect"}
+
+    run(main)
+
+
+def test_a_finished_scope_leaves_no_reference_cycle() -> None:
+    """Everything a request built is freed by reference counting as soon as
+    its scope is over: a cycle per request (the scope's abort callback in its
+    own ``pagi.connection``) left the worker's garbage collector running
+    every few hundred requests (docs/performance.md, issue 16's CPU round)."""
+
+    async def answers(scope: Any, receive: Any, send: Any) -> None:
+        await send(START)
+        await send(body(b"hello"))
+
+    async def forgets(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    async def main() -> None:
+        gc.collect()
+        gc.disable()
+        try:
+            for app in (answers, forgets):
+                scope, session = make_scope()
+                session.app = app
+                await scope.run()
+                assert session.ended == [3]
+                del scope, session
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
 
     run(main)
