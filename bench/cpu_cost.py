@@ -32,7 +32,7 @@ from typing import IO
 import psutil
 
 from bench.run import prepare
-from bench.servers import REPO, SERVERS, Running, Server, at_revision, schedstat_ns
+from bench.servers import REPO, Running, Server, is_known, resolve, schedstat_ns
 from bench.workloads import WORKLOADS, client_cmd, wrk_argv, wrk_report
 
 #: The workloads this mode can drive (their app is the suite's).
@@ -113,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--measure", type=float, default=3.0)
     args = p.parse_args(argv)
     names = args.servers.split(",")
-    unknown = [n for n in names if n not in SERVERS and "@" not in n]
+    unknown = [n for n in names if not is_known(n)]
     if unknown:
         raise SystemExit(f"bench: unknown servers: {', '.join(unknown)}")
-    servers = [SERVERS[n] if n in SERVERS else at_revision(n) for n in names]
+    servers = [resolve(n) for n in names]
     prepare(servers, [WORKLOADS[args.workload]], need_pyspy=False)
     runs: dict[str, list[dict[str, dict[str, float]]]] = {s.name: [] for s in servers}
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,11 +9,17 @@ as ``pagi.*`` through a tree of symlinks that goes first on ``PYTHONPATH``
 (the project venv's editable install of the working tree comes after it, so
 its console scripts and dependencies are reused; the worker processes inherit
 the environment). Apps still come from the working tree's ``bench/apps``.
+
+``pagi-1w-mypyc`` (or ``pagi-2w-mypyc``) is the working tree compiled with
+mypyc the same way, through :func:`compiled_root`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 REVS_DIR = Path(__file__).resolve().parent / ".revs"
@@ -49,4 +55,37 @@ def import_root(repo: Path, rev: str) -> Path:
     (tree / "pagi").mkdir(parents=True, exist_ok=True)
     for package in PACKAGES:
         (tree / "pagi" / package).symlink_to(src / package)
+    return tree
+
+
+def compiled_root(repo: Path) -> Path:
+    """A directory that, first on ``PYTHONPATH``, makes ``pagi.*`` the working
+    tree built with mypyc (``bench/mypyc_build.py``).
+
+    The build is cached under ``bench/.revs/mypyc-<digest>`` by the content of
+    every source file and of the build script; the tree holds a copy
+    of the sources with the compiled modules next to them. SystemExit if the
+    build compiled nothing (setup.py fell back to pure Python).
+    """
+    files = sorted(p for package in PACKAGES for p in (repo / package).rglob("*.py") if p.is_file())
+    digest = hashlib.sha256()
+    for path in [*files, repo / "bench" / "mypyc_build.py"]:
+        digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
+    base = REVS_DIR / f"mypyc-{digest.hexdigest()[:16]}"
+    tree = base / "tree"
+    if (tree / "pagi" / "worker").exists():
+        return tree
+    shutil.rmtree(base, ignore_errors=True)
+    for package in PACKAGES:
+        shutil.copytree(
+            repo / package,
+            tree / "pagi" / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.so"),
+        )
+    print(f"bench: compiling the working tree with mypyc into {base}", flush=True)
+    build = [sys.executable, "-m", "bench.mypyc_build", str(tree), str(base / "tmp")]
+    subprocess.run(build, cwd=repo, check=True)
+    if not any((tree / "pagi").rglob("*.so")):
+        shutil.rmtree(base)
+        raise SystemExit("bench: the mypyc build compiled nothing")
     return tree

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import charts, environment, report
-from bench.servers import REPO, SERVERS, Running, Server, at_revision
+from bench.servers import REPO, SERVERS, Running, Server, is_known, resolve
 from bench.tls import TLSPair, throwaway_pair
 from bench.workloads import WORKLOADS, WRK_FLAGS, Config, Unsupported, Workload, select
 
@@ -109,10 +109,10 @@ def select_servers(spec: str) -> list[Server]:
     if spec == "all":
         return list(SERVERS.values())
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in SERVERS and "@" not in n]
+    unknown = [n for n in names if not is_known(n)]
     if unknown:
         raise SystemExit(f"unknown server(s) {unknown}; known: {', '.join(SERVERS)}")
-    return [at_revision(n) if "@" in n else SERVERS[n] for n in names]
+    return [resolve(n) for n in names]
 
 
 def prepare(servers: list[Server], workloads: list[Workload], need_pyspy: bool) -> bool:

@@ -432,3 +432,22 @@ def schedstat_ns(pid: int) -> tuple[int, int] | None:
         run += int(fields[0])
         wait += int(fields[1])
     return run, wait
+
+
+#: The working tree compiled with mypyc (``bench/revisions.py``, built on first use).
+COMPILED = ("pagi-1w-mypyc", "pagi-2w-mypyc")
+
+
+def is_known(name: str) -> bool:
+    return name in SERVERS or name in COMPILED or "@" in name
+
+
+def resolve(name: str) -> Server:
+    """A server by name: one of ``SERVERS``, ``pagi-1w@REV``... or ``pagi-1w-mypyc``."""
+    if name in COMPILED:
+        server = SERVERS[name.removesuffix("-mypyc")]
+        root = revisions.compiled_root(REPO)
+        return dataclasses.replace(
+            server, name=name, description=f"{server.description}, mypyc build", import_root=root
+        )
+    return at_revision(name) if "@" in name else SERVERS[name]

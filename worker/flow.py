@@ -48,14 +48,20 @@ class SendWindow:
         while self.available < need and not self.closed:
             loop = self._loop or asyncio.get_running_loop()
             future: asyncio.Future[None] = loop.create_future()
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(future)
+            self._add_waiter(future)
             try:
                 await future
             finally:
                 if self._waiters is not None and future in self._waiters:
                     self._waiters.remove(future)
+
+    def _add_waiter(self, future: asyncio.Future[None]) -> None:
+        # Not inlined into wait(): narrowing ``self._waiters`` to a list there
+        # would outlive the ``await`` (which _wake() ends by setting it to
+        # None), and mypyc turns that narrowing into a runtime type check.
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(future)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, None

@@ -23,6 +23,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from .event_errors import ClientDisconnected as ClientDisconnected
+from .event_errors import InvalidEvent as InvalidEvent
+from .event_errors import UnexpectedEvent as UnexpectedEvent
+from .event_errors import client_disconnected as client_disconnected
+
 START = "http.response.start"
 BODY = "http.response.body"
 TRAILERS = "http.response.trailers"
@@ -37,24 +42,6 @@ _CR, _LF, _NUL = 13, 10, 0
 #: Header names known to be valid tokens, mapped to their lower-case form.
 _VALID_NAMES: dict[bytes, bytes] = {}
 _MAX_REMEMBERED_NAMES = 1024
-
-
-class InvalidEvent(ValueError):
-    """The application sent a malformed event."""
-
-
-class UnexpectedEvent(RuntimeError):
-    """The application sent a well-formed event at the wrong time."""
-
-
-class ClientDisconnected(OSError):
-    """``send()`` on a scope whose client side is gone, for ASGI apps: ASGI 2.4
-    servers raise an ``OSError`` subclass there (PAGI apps get a no-op)."""
-
-
-def client_disconnected(etype: str, reason: str | None) -> ClientDisconnected:
-    why = f"({reason})" if reason else "(the connection is closed)"
-    return ClientDisconnected(f"{etype}: the client has disconnected {why}")
 
 
 def type_name(value: object) -> str:

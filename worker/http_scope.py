@@ -84,9 +84,9 @@ class HTTPScope(ScopeBase):
     __slots__ = (
         "_asked",
         "_delivered_final",
-        "_inline",
         "_more",
         "_recv_chunks",
+        "_sent_inline",
         "_start_frame",
         "_state",
         "_trailers",
@@ -111,7 +111,7 @@ class HTTPScope(ScopeBase):
         self._state = INIT
         self._start_frame: bytes | None = None  # queued START, until a body follows
         self._trailers = False
-        self._inline = False  # inline body bytes went out (no file body may follow)
+        self._sent_inline = False  # inline body bytes went out (no file body may follow)
         self.gone = False  # the client side is gone: sends are no-ops (or raise)
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
@@ -307,12 +307,12 @@ class HTTPScope(ScopeBase):
             else:
                 link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], body, more))
             if n:
-                self._inline = True
+                self._sent_inline = True
                 self.transport._sent(n)
         elif not await self._send_pieces(body, more):
             return
         else:
-            self._inline = True
+            self._sent_inline = True
         if not more:
             if self._trailers:
                 self._state = TRAILERS
@@ -358,7 +358,7 @@ class HTTPScope(ScopeBase):
             return self._gone_send(etype)
         if self._state != BODY:
             raise http_order_error(etype, self._state, self._trailers)
-        if self._inline:
+        if self._sent_inline:
             raise UnexpectedEvent(
                 f"{etype}: a file body cannot follow inline body bytes (send the whole body "
                 "inline, or all of it from the file)"

@@ -353,10 +353,10 @@ def run(config: WorkerConfig) -> int:
     add_app_dir(config.app_dir)
     try:
         app = load_app(config.app, factory=config.factory)
-    except AppLoadError as exc:
-        if exc.cause is not None:
-            traceback.print_exception(exc.cause, file=sys.stderr)
-        print(f"pagi-worker: {exc.message}", file=sys.stderr, flush=True)
+    except AppLoadError as failed:  # not ``exc``: mypyc types a name by its first binding
+        if failed.cause is not None:
+            traceback.print_exception(failed.cause, file=sys.stderr)
+        print(f"pagi-worker: {failed.message}", file=sys.stderr, flush=True)
         return 2
     if len(os.fsencode(config.socket_path)) > MAX_UNIX_PATH:
         print(

@@ -56,7 +56,12 @@ class ChunkedFraming:
 
     __slots__ = ("_left", "_max_line", "_state", "_trailer_size")
 
-    _SIZE, _DATA, _DATA_END, _TRAILER, _END = range(5)
+    # The states (constants, one per line: mypyc compiles no tuple assignment here).
+    _SIZE: Final = 0
+    _DATA: Final = 1
+    _DATA_END: Final = 2
+    _TRAILER: Final = 3
+    _END: Final = 4
 
     def __init__(self, max_line: int) -> None:
         self._state = self._SIZE

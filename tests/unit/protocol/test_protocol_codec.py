@@ -230,10 +230,12 @@ def test_malformed_messages_raise_link_error(raw: bytes, match: str) -> None:
 def test_worker_side_rejects_front_only_kinds_from_a_worker_and_vice_versa() -> None:
     with pytest.raises(LinkError):
         LinkDecoder("worker").feed(encode(m.hello(1, {})))
+    opening = m.open_scope(
+        1, "http", "1.1", "GET", "http", b"/", b"", [], None, None, {}, BodyMode.NONE
+    )
+    opening[-1] = 7  # no body mode (set here: the compiled open_scope() takes BodyMode only)
     with pytest.raises(LinkError):
-        LinkDecoder("worker").feed(
-            encode(m.open_scope(1, "http", "1.1", "GET", "http", b"/", b"", [], None, None, {}, 7))
-        )  # type: ignore[arg-type]
+        LinkDecoder("worker").feed(encode(opening))
 
 
 def test_carries_fd_only_for_file_events() -> None:
