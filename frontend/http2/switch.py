@@ -133,7 +133,11 @@ class ProtocolSwitch(asyncio.Protocol):
         return ""
 
     def shutdown(self) -> None:
-        self.abort(reasons.SERVER_SHUTDOWN)
+        """Nothing to do yet: a client that has not spoken may be sending its first
+        request right now. Whatever it speaks is chosen as usual, and that
+        connection, seeing the front stop, serves the one request and closes
+        (HTTP/1.1 ``connection: close``, HTTP/2 GOAWAY); a client that stays
+        silent is closed by the idle timer, like an idle keep-alive connection."""
 
     def close_if_idle(self) -> bool:
         """Close a connection that has sent nothing yet (descriptor pressure,

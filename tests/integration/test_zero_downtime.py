@@ -9,9 +9,13 @@ import socket
 from pathlib import Path
 
 import httpx
-from harness import PYTHON, Front, Processes
+from h2_client import read_frames
+from harness import PYTHON, Front, Processes, recv_until_close
+from hyperframe.frame import GoAwayFrame, SettingsFrame
 from load import LoadGenerator
 from tls_certs import TlsFiles, tls_front
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 def test_split_layout_workers_drained_under_load_fail_nothing(procs: Processes) -> None:
@@ -168,3 +172,26 @@ def test_handover_keeps_a_tls_listener_tls(procs: Processes, tls_files: TlsFiles
     with httpx.Client(verify=tls_files.client_context()) as client:
         reply = client.get(f"https://localhost:{port}/pid")
     assert reply.status_code == 200 and reply.text.strip().isdigit()
+
+
+def test_a_connection_that_has_not_spoken_yet_gets_its_request_served_at_shutdown(
+    procs: Processes,
+) -> None:
+    """A client connected but silent when the front begins to stop (its request
+    may be on the wire) is not closed under it: its request is answered, with
+    ``connection: close``, over HTTP/1.1 and over h2c prior knowledge."""
+    front = procs.front(app="ops_app:app", workers=1)
+    plain = socket.create_connection(("127.0.0.1", front.port), timeout=10)
+    h2 = socket.create_connection(("127.0.0.1", front.port), timeout=10)
+    front.wait_for_log(r"worker .* joined")
+    front.signal(signal.SIGTERM)
+    front.wait_for_log("SIGTERM received")
+    plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = recv_until_close(plain)
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close\r\n" in answer.lower()
+    h2.sendall(H2_PREFACE + SettingsFrame(0).serialize())
+    frames = read_frames(h2, lambda frame: isinstance(frame, GoAwayFrame))
+    assert any(isinstance(frame, GoAwayFrame) for frame in frames)
+    plain.close()
+    h2.close()
+    assert front.wait(15) == 0
