@@ -202,12 +202,23 @@ def read_frames(sock: socket.socket, until: Any, timeout: float = 5.0) -> list[F
 
 
 def first_error(sock: socket.socket, timeout: float = 5.0) -> tuple[str, int, int]:
-    """``("GOAWAY"|"RST_STREAM", error code, stream id)`` of the server's first error frame."""
-    frames = read_frames(sock, lambda f: isinstance(f, (GoAwayFrame, RstStreamFrame)), timeout)
+    """``("GOAWAY"|"RST_STREAM", error code, stream id)`` of the server's first error frame.
+
+    ``RST_STREAM NO_ERROR`` is no error: a server that has answered a request
+    sends it to stop the rest of the request body (RFC 9113 section 8.1), and
+    may do so before it reads a bad frame that follows the request's HEADERS.
+    """
+
+    def is_error(frame: Frame) -> bool:
+        return isinstance(frame, GoAwayFrame) or (
+            isinstance(frame, RstStreamFrame) and frame.error_code != 0
+        )
+
+    frames = read_frames(sock, is_error, timeout)
     for frame in frames:
         if isinstance(frame, GoAwayFrame):
             return "GOAWAY", frame.error_code, frame.last_stream_id
-        if isinstance(frame, RstStreamFrame):
+        if isinstance(frame, RstStreamFrame) and frame.error_code != 0:
             return "RST_STREAM", frame.error_code, frame.stream_id
     return "CLOSED", -1, 0
 
