@@ -180,8 +180,8 @@ class _Shell:
         for sid, output in list(self.outputs.items()):
             try:
                 output.flush(core.conn, core.send_window(sid), LIMITS.max_frame_size)
-            except h2.exceptions.StreamClosedError:
-                output.close()  # the client reset it meanwhile (writer.push does the same)
+            except h2.exceptions.ProtocolError:
+                output.close()  # reset or GOAWAY from the client (as writer.push does)
             if output.complete:
                 del self.outputs[sid]
         self.out += core.outbound()

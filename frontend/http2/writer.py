@@ -279,8 +279,10 @@ class H2Writer:
             window = core.send_window(self.sid) if self.out.pending else 0
             try:
                 self.out.flush(core.conn, window, core.conn.max_outbound_frame_size)
-            except h2.exceptions.StreamClosedError:
-                self.out.close()  # the client reset it meanwhile
+            except h2.exceptions.ProtocolError:
+                # the client reset the stream meanwhile, or sent GOAWAY: h2 sends
+                # nothing more on a connection the peer closed
+                self.out.close()
         self.paused = host.write_paused or self.out.pending > 0
         host.flushed(self)
 
