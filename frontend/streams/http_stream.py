@@ -2,9 +2,9 @@
 
 An :class:`HTTPStream` is created by the protocol connection for each request
 and is the link's handler for its scope (:class:`~..link.handlers.HTTPScopeHandler`).
-It owns the scope's whole life against the worker link: opening (its
-:class:`~.http_opening.HTTPOpening` through :func:`~.opening.open_scope`;
-the stream takes the link in :meth:`attach`), the request body within the request window,
+It owns the scope's whole life against the worker link: opening
+(:mod:`.http_opening`; the stream takes the link in :meth:`attach`), the
+request body within the request window,
 the response events, response credit, file bodies, trailers, END, the loss
 of the worker or of the client, shutdown, and the access-log line. It does
 not know the HTTP version: bytes go out through its
@@ -46,9 +46,8 @@ from . import http_ending
 from .access_record import log_http
 from .event_stream import EventStream
 from .file_response import FileResponse
-from .http_opening import HTTPOpening
+from .http_opening import open_http, open_on
 from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
-from .opening import open_scope
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
@@ -137,10 +136,10 @@ class HTTPStream:
     # --- opening ---------------------------------------------------------------
 
     def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
-        """Open the scope now, or once a worker is ready (:class:`~.http_opening.HTTPOpening`)."""
+        """Open the scope now, or once a worker is ready (:mod:`.http_opening`)."""
         if self.sse is not None:
             self.sse.start(raw_path, query, headers, mode)
-        open_scope(HTTPOpening(self, raw_path, query, headers, mode))
+        open_http(self, raw_path, query, headers, mode)
 
     def wait(self, task: asyncio.Task[None] | None) -> None:
         """``task`` waits for a worker for this stream (None: the wait is over)."""
@@ -177,7 +176,7 @@ class HTTPStream:
         self.ungranted = 0  # owed to the old scope
         raw_path, query, headers, extras = open_args
         mode = BodyMode.STREAM if body else BodyMode.NONE
-        self.attach(link, HTTPOpening(self, raw_path, query, headers, mode).fields(extras), mode)
+        open_on(self, link, raw_path, query, headers, mode, extras)
         if body:
             self.window -= len(body)
             link.send_request_body(self.sid, body, False)
