@@ -15,10 +15,11 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from harness import Processes
-from test_control_plane import ctl_json, wait_until
+from test_control_plane import wait_until
 
 
 class Reply:
@@ -36,13 +37,19 @@ class Reply:
         return self.ended - self.started
 
 
-def _requests(socket_dir: Path) -> tuple[int, int]:
-    """``(waiting, running)``: the requests the front holds now, waiting for a
-    worker (worker ``-``) and running on one (asked on the control socket
-    itself: a pagi-ctl process per look is too slow on a loaded machine)."""
+def _control(socket_dir: Path, path: str) -> Any:
+    """GET ``path`` of the front's control API, on its socket (a pagi-ctl
+    process per look is too slow on a loaded machine; pagi-ctl itself is
+    tested in test_control_plane.py)."""
     transport = httpx.HTTPTransport(uds=str(socket_dir / "control.sock"))
     with httpx.Client(transport=transport, timeout=20) as control:
-        entries = control.get("http://pagi/connections").json()["connections"]
+        return control.get("http://pagi" + path).json()
+
+
+def _requests(socket_dir: Path) -> tuple[int, int]:
+    """``(waiting, running)``: the requests the front holds now, waiting for a
+    worker (worker ``-``) and running on one."""
+    entries = _control(socket_dir, "/connections")["connections"]
     current = [c["request"] for c in entries if c["request"]]
     waiting = sum(1 for r in current if r["worker"] == "-")
     return waiting, len(current) - waiting
@@ -57,7 +64,7 @@ def test_limit_concurrency_and_queue_bound(procs: Processes) -> None:
     front = procs.front(
         "--limit-concurrency", "1", "--queue-size", "1", app="ops_app:app", workers=1
     )
-    assert ctl_json(procs.socket_dir, "status")["workers"][0]["capacity"] == 1
+    assert _control(procs.socket_dir, "/status")["workers"][0]["capacity"] == 1
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         first = pool.submit(Reply, front.url + "/sleep?seconds=3")
         _wait_for(procs.socket_dir, 0, 1)
@@ -70,9 +77,9 @@ def test_limit_concurrency_and_queue_bound(procs: Processes) -> None:
         assert second.result().status == 200
         # it waited for the first one: the worker was not free before its 3 s were over
         assert second.result().ended > first.result().started + 3.0
-    stats = ctl_json(procs.socket_dir, "stats")
+    stats = _control(procs.socket_dir, "/stats")
     assert stats["shed"]["queue_full"] == 1
-    assert ctl_json(procs.socket_dir, "status")["workers"][0]["served"] == 2
+    assert _control(procs.socket_dir, "/status")["workers"][0]["served"] == 2
     assert "(--queue-size)" in front.logs()
 
 
@@ -88,9 +95,9 @@ def test_queue_deadline_sheds_before_a_worker_spends_time(procs: Processes) -> N
         assert shed.took > 0.4  # it waited its --queue-timeout
         assert not busy.done(), "shed at its deadline, not when the worker was free again"
         assert busy.result().status == 200
-    served = ctl_json(procs.socket_dir, "status")["workers"][0]["served"]
+    served = _control(procs.socket_dir, "/status")["workers"][0]["served"]
     assert served == 1  # the shed request never reached the worker
-    assert ctl_json(procs.socket_dir, "stats")["shed"]["queue_timeout"] == 1
+    assert _control(procs.socket_dir, "/stats")["shed"]["queue_timeout"] == 1
     assert "(--queue-timeout)" in front.logs()
 
 
@@ -105,7 +112,7 @@ def test_shedding_log_is_rate_limited(procs: Processes) -> None:
         assert not busy.done(), "all 20 came while the worker was busy"
         assert busy.result().status == 200
     assert [r.status for r in shed] == [503] * 20
-    assert ctl_json(procs.socket_dir, "stats")["shed"]["queue_full"] == 20
+    assert _control(procs.socket_dir, "/stats")["shed"]["queue_full"] == 20
     lines = [line for line in front.logs().splitlines() if "503:" in line]
     # at most one a second (LOG_INTERVAL), not one per request
     seconds = shed[-1].ended - shed[0].started
