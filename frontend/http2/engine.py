@@ -140,10 +140,6 @@ class H2Engine:
             # unknown frame types are ignored (section 5.5)
         return pos
 
-    def _check_new_id(self, sid: int) -> None:
-        if sid == 0 or not sid & 1:
-            raise ConnectionViolation(F.PROTOCOL_ERROR, f"a stream frame on stream {sid}")
-
     def _closed_frame(self, sid: int, what: str) -> bool:
         """A frame (not PRIORITY) on a stream not in the table: True to ignore it."""
         if sid > self.highest_inbound_stream_id or not sid & 1:
@@ -159,22 +155,19 @@ class H2Engine:
     # --- header blocks --------------------------------------------------------------------
 
     def _headers(self, flags: int, sid: int, payload: bytes) -> None:
-        self._check_new_id(sid)
-        start = 0
+        if sid == 0 or not sid & 1:
+            raise ConnectionViolation(F.PROTOCOL_ERROR, f"HEADERS on stream {sid}")
+        start = (1 if flags & F.PADDED else 0) + (5 if flags & F.PRIORITY_FLAG else 0)
         end = len(payload)
+        if end < start:
+            raise ConnectionViolation(F.FRAME_SIZE_ERROR, "HEADERS too short for its fields")
         if flags & F.PADDED:
-            if not end:
-                raise ConnectionViolation(F.FRAME_SIZE_ERROR, "HEADERS too short for its padding")
-            start = 1
             end -= payload[0]
+            if end < start:
+                raise ConnectionViolation(F.PROTOCOL_ERROR, "HEADERS padding over the frame")
         self_dependent = False
         if flags & F.PRIORITY_FLAG:
-            if end - start < 5:
-                raise ConnectionViolation(F.FRAME_SIZE_ERROR, "HEADERS too short for its priority")
-            self_dependent = (_unpack_u32(payload, start)[0] & 0x7FFFFFFF) == sid
-            start += 5
-        if end < start:
-            raise ConnectionViolation(F.PROTOCOL_ERROR, "HEADERS padding longer than the frame")
+            self_dependent = (_unpack_u32(payload, start - 5)[0] & 0x7FFFFFFF) == sid
         block = payload[start:end]
         ended = bool(flags & F.END_STREAM)
         if flags & F.END_HEADERS:

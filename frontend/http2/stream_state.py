@@ -74,7 +74,10 @@ class ClosedStreams:
     def add(self, sid: int, reason: int) -> None:
         reasons = self._reasons
         if len(reasons) >= self._limit:
-            del reasons[next(iter(reasons))]
+            # keep the newer half (deleting the oldest one at a time would make
+            # finding the oldest walk the dict's deleted slots)
+            keep = list(reasons.items())[self._limit // 2 :]
+            reasons = self._reasons = dict(keep)
         reasons[sid] = reason
 
     def reason(self, sid: int) -> int:
