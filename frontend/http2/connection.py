@@ -1,15 +1,17 @@
 """One HTTP/2 client connection of the front (an :class:`asyncio.Protocol`).
 
 The I/O shell around :class:`~.core.H2Core`: bytes from the socket go to the
-core, its events to the streams (one :class:`~..streams.http_stream.HTTPStream`
-or :class:`~..streams.ws_stream.WSStream` per request, each over its
+core, which calls this connection (its :class:`~.listener.H2Listener`) for
+each request, DATA frame and reset; those go to the streams (one
+:class:`~..streams.http_stream.HTTPStream` or
+:class:`~..streams.ws_stream.WSStream` per request, each over its
 :class:`~.writer.H2Writer`, made by :mod:`.opening`), and the core's outbound
 bytes to the socket, once per loop iteration. It is the streams'
 :class:`~..streams.interfaces.StreamHost` and a
 :class:`~..connections.ClientConnection`. Invariants:
 
-* Writers hand h2 response data only while the transport is not paused for
-  writing, so it waits in the streams (where the worker's credit is withheld)
+* Writers hand the engine response data only while the transport is not
+  paused for writing, so it waits in the streams (where the worker's credit is withheld)
   rather than in the transport when the client reads slowly; a paused
   transport also pauses reading, so a client that floods control frames it
   never reads the answers to stalls itself.
@@ -264,7 +266,7 @@ class HTTP2Connection(asyncio.Protocol):
     # --- output -------------------------------------------------------------------------
 
     def flushed(self, writer: H2Writer) -> None:
-        """A writer handed h2 something (or finished): write soon, retry what waits."""
+        """A writer handed the engine something (or finished): write soon, retry what waits."""
         if writer.out.pending:
             self._retry.add(writer)
         self._schedule()
