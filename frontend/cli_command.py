@@ -11,9 +11,10 @@ The options are defined by concern in ``cli_listeners.py`` (listeners, TLS,
 HTTP/2, proxies), ``cli_requests.py`` (HTTP and WebSocket limits),
 ``cli_workers.py`` (the app, its workers and their pool) and
 ``cli_operations.py`` (shutdown, control, logging); this signature only puts
-them in ``--help`` order. Per-option checks and the shapes the options share
-are in ``cli_values.py``, checks across options in ``cli_rules.py``. The
-reference is ``docs/cli.md``.
+them in ``--help`` order. Per-option checks and the front's own option
+shapes are in ``cli_values.py`` (the shapes ``pagi-worker`` uses too in
+``pagi.protocol.cli_shared``), checks across options in ``cli_rules.py``.
+The reference is ``docs/cli.md``.
 """
 
 import sys

@@ -10,15 +10,14 @@ Each name is the ``Annotated`` type of one parameter of
 from typing import Annotated
 
 import typer
+from pagi.protocol.cli_shared import flag, value
 
 from .cli_values import (
     binds_callback,
     count,
     fds_callback,
-    flag,
     forwarded_ips_callback,
     seconds,
-    value,
 )
 from .tls.contexts import CertReqs
 

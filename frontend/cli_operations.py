@@ -9,9 +9,17 @@ reference is ``docs/cli.md``.
 from typing import Annotated
 
 import typer
-from pagi.protocol.cli_shared import LogLevel, env_file_callback, version_callback
+from pagi.protocol.cli_shared import (
+    LogLevel,
+    choice,
+    env_file_option,
+    flag,
+    use_colors_option,
+    value,
+    version_option,
+)
 
-from .cli_values import access_format_callback, bind_callback, flag, mode_callback, seconds, value
+from .cli_values import access_format_callback, bind_callback, mode_callback, seconds
 
 GracefulTimeout = Annotated[
     float,
@@ -73,10 +81,7 @@ AccessLog = Annotated[
 
 LogLevelChoice = Annotated[
     LogLevel,
-    typer.Option(
-        envvar="PAGI_LOG_LEVEL",
-        help="Level of the front's own log (and of spawned workers).",
-    ),
+    choice("PAGI_LOG_LEVEL", "Level of the front's own log (and of spawned workers)."),
 ]
 
 AccessLogFormat = Annotated[
@@ -92,12 +97,9 @@ AccessLogFormat = Annotated[
 
 UseColors = Annotated[
     bool | None,
-    typer.Option(
-        "--use-colors/--no-use-colors",
-        envvar="PAGI_USE_COLORS",
-        show_default=False,
-        help="Colour the level names of log lines (default: when stderr is a terminal "
-        "and NO_COLOR is unset). Forwarded to embedded workers.",
+    use_colors_option(
+        "Colour the level names of log lines (default: when stderr is a terminal "
+        "and NO_COLOR is unset). Forwarded to embedded workers."
     ),
 ]
 
@@ -114,14 +116,10 @@ LogConfig = Annotated[
 
 EnvFile = Annotated[
     str | None,
-    typer.Option(
-        envvar="PAGI_ENV_FILE",
-        metavar="FILE",
-        is_eager=True,
-        callback=env_file_callback,
-        help="KEY=VALUE lines added to the environment (not overriding it) before "
+    env_file_option(
+        "KEY=VALUE lines added to the environment (not overriding it) before "
         "the options are read: PAGI_* variables in it configure the front, the "
-        "rest reach the app's workers.",
+        "rest reach the app's workers."
     ),
 ]
 
@@ -130,12 +128,4 @@ PidFile = Annotated[
     value("PAGI_PID_FILE", "PATH", "Write the front's pid here once it serves; removed at exit."),
 ]
 
-Version = Annotated[
-    bool,
-    typer.Option(
-        "--version",
-        callback=version_callback("pagi-front"),
-        is_eager=True,
-        help="Print the version and exit.",
-    ),
-]
+Version = Annotated[bool, version_option("pagi-front")]

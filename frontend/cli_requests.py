@@ -9,8 +9,9 @@ parameter of :func:`~pagi.frontend.cli_command.serve`; the reference is
 from typing import Annotated
 
 import typer
+from pagi.protocol.cli_shared import flag
 
-from .cli_values import HttpParser, count, flag, http_callback, positive_int, seconds, size
+from .cli_values import HttpParser, count, http_callback, positive_int, seconds, size
 
 Http = Annotated[
     HttpParser,

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import typer
+from pagi.protocol.cli_shared import count as shared_count
 
 from .access_format import compile_format
 from .listeners import parse_bind
@@ -162,17 +163,8 @@ def size(envvar: str, text: str) -> Any:
 
 
 def count(envvar: str, text: str, *, positive: bool = False) -> Any:
-    """A count option ``N``: at least 0, or (``positive``) at least 1."""
+    """A count option ``N``: at least 0 (:func:`~pagi.protocol.cli_shared.count`),
+    or (``positive``) at least 1."""
     if positive:
         return typer.Option(envvar=envvar, metavar="N", callback=positive_int, help=text)
-    return typer.Option(envvar=envvar, metavar="N", min=0, help=text)
-
-
-def flag(decls: str, envvar: str, text: str) -> Any:
-    """An on/off option spelled ``--name/--no-name``."""
-    return typer.Option(decls, envvar=envvar, help=text)
-
-
-def value(envvar: str, metavar: str, text: str) -> Any:
-    """An option taking one value, shown as ``metavar``, checked by its type only."""
-    return typer.Option(envvar=envvar, metavar=metavar, help=text)
+    return shared_count(envvar, text)

@@ -10,18 +10,16 @@ parameter of :func:`~pagi.frontend.cli_command.serve`; the reference is
 from typing import Annotated
 
 import typer
-from pagi.protocol.cli_shared import Interface, Lifespan, SseScope
+from pagi.protocol.cli_shared import Interface, Lifespan, SseScope, choice, flag, value
 
 from .cli_values import (
     app_callback,
     channels_callback,
     count,
-    flag,
     positive_float,
     reload_callback,
     seconds,
     size,
-    value,
 )
 
 AppArg = Annotated[
@@ -76,26 +74,26 @@ Factory = Annotated[
 
 LifespanChoice = Annotated[
     Lifespan,
-    typer.Option(
-        envvar="PAGI_LIFESPAN",
-        help="Run the app's lifespan protocol: auto (if the app supports it), on, off.",
+    choice(
+        "PAGI_LIFESPAN",
+        "Run the app's lifespan protocol: auto (if the app supports it), on, off.",
     ),
 ]
 
 SseScopeChoice = Annotated[
     SseScope,
-    typer.Option(
-        envvar="PAGI_SSE_SCOPE",
-        help="Give event-stream requests the 'sse' scope: auto (replay as http for apps"
+    choice(
+        "PAGI_SSE_SCOPE",
+        "Give event-stream requests the 'sse' scope: auto (replay as http for apps"
         " that reject it), on, off (always http). Forwarded to embedded workers.",
     ),
 ]
 
 InterfaceChoice = Annotated[
     Interface,
-    typer.Option(
-        envvar="PAGI_INTERFACE",
-        help="The contract the app was written for: pagi (PAGI Www 0.6), asgi (ASGI 3,"
+    choice(
+        "PAGI_INTERFACE",
+        "The contract the app was written for: pagi (PAGI Www 0.6), asgi (ASGI 3,"
         " spec 2.4), or auto (asgi for apps of known ASGI frameworks, else pagi)."
         " Forwarded to embedded workers.",
     ),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import sys
 import termios
 import time
@@ -43,8 +44,8 @@ from rich.text import Text
 
 from .ctl import CONNECTION_COLUMNS, connection_row, format_age, format_size
 
-#: The keys that quit (Ctrl-C quits too, through SIGINT).
-QUIT_KEYS = frozenset("qQ")
+#: The keys that quit (Ctrl-C too: see :func:`_keys`).
+QUIT_KEYS = frozenset("qQ\x03")
 
 
 @dataclass(frozen=True)
@@ -226,29 +227,50 @@ def render(model: TopModel, interval: float, height: int = 40) -> RenderableType
     return Group(header, _workers_table(workers), conns)
 
 
+#: What the key wait returns once Ctrl-C was pressed.
+INTERRUPT = "\x03"
+
+
 @contextlib.contextmanager
 def _keys(stream: Any) -> Iterator[Callable[[float], str | None]]:
-    """Yield ``wait(timeout) -> key or None``; the terminal is in cbreak mode meanwhile
-    (keys arrive unbuffered, unechoed; Ctrl-C still raises KeyboardInterrupt)."""
+    """Yield ``wait(timeout) -> key or None``; the terminal is in cbreak mode
+    meanwhile (keys arrive unbuffered, unechoed).
+
+    Ctrl-C is a key too: its SIGINT only wakes the wait (through a wake-up
+    pipe), which then returns :data:`INTERRUPT`. So it quits at the loop's
+    next turn and never lands as ``KeyboardInterrupt`` in the middle of a
+    redraw or a request, whatever moment it is pressed at; the previous
+    handler comes back on exit."""
     try:
         fd = stream.fileno()
         saved = termios.tcgetattr(fd) if os.isatty(fd) else None
     except (AttributeError, OSError, ValueError):
         fd, saved = -1, None
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    interrupted = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
 
     def wait(timeout: float) -> str | None:
-        if fd < 0:
-            time.sleep(timeout)
-            return None
-        ready, _, _ = select.select([fd], [], [], timeout)
-        if not ready:
+        if interrupted:
+            return INTERRUPT
+        fds = [wake_r] if fd < 0 else [fd, wake_r]
+        ready, _, _ = select.select(fds, [], [], timeout)
+        if interrupted:
+            return INTERRUPT
+        if fd not in ready:
             return None
         data = os.read(fd, 32)
-        if not data:  # stdin closed: nothing will ever quit us but a signal
-            time.sleep(timeout)
-            return None
+        if not data:  # stdin closed: only a signal or the timeout ends the wait now
+            select.select([wake_r], [], [], timeout)
+            return INTERRUPT if interrupted else None
         return data.decode(errors="replace")
 
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_wake = signal.set_wakeup_fd(wake_w)
     if saved is not None:
         tty.setcbreak(fd)
     try:
@@ -256,6 +278,10 @@ def _keys(stream: Any) -> Iterator[Callable[[float], str | None]]:
     finally:
         if saved is not None:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        signal.set_wakeup_fd(previous_wake)
+        signal.signal(signal.SIGINT, previous)
+        os.close(wake_r)
+        os.close(wake_w)
 
 
 Fetch = Callable[[], Sample]
@@ -269,7 +295,6 @@ def run(fetch: Fetch, interval: float, console: Console | None = None) -> None:
     model.update(fetch())
     with (
         _keys(sys.stdin) as wait,
-        contextlib.suppress(KeyboardInterrupt),
         Live(
             render(model, interval, console.height),
             console=console,

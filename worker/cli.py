@@ -16,9 +16,14 @@ from pagi.protocol.cli_shared import (
     Lifespan,
     LogLevel,
     SseScope,
-    env_file_callback,
+    choice,
+    count,
+    env_file_option,
+    flag,
     log_config_option,
-    version_callback,
+    use_colors_option,
+    value,
+    version_option,
 )
 from pagi.protocol.log_colors import colors_wanted
 
@@ -67,21 +72,18 @@ def serve(
     ] = ".",
     factory: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--factory/--no-factory",
-            envvar="PAGI_FACTORY",
-            help="APP is a zero-argument callable that returns the application.",
+            "PAGI_FACTORY",
+            "APP is a zero-argument callable that returns the application.",
         ),
     ] = False,
     lifespan: Annotated[
         Lifespan,
-        typer.Option(
-            "--lifespan",
-            envvar="PAGI_LIFESPAN",
-            help=(
-                "auto: use lifespan if the app supports it; on: require it; off: never "
-                "send lifespan events."
-            ),
+        choice(
+            "PAGI_LIFESPAN",
+            "auto: use lifespan if the app supports it; on: require it; off: never "
+            "send lifespan events.",
         ),
     ] = Lifespan.auto,
     graceful_timeout: Annotated[
@@ -107,12 +109,9 @@ def serve(
     ] = "",
     worker_num: Annotated[
         int,
-        typer.Option(
-            "--worker-num",
-            envvar="PAGI_WORKER_NUM",
-            min=0,
-            metavar="N",
-            help="This worker's number: lifespan scope pagi.worker_num, logs and name.",
+        count(
+            "PAGI_WORKER_NUM",
+            "This worker's number: lifespan scope pagi.worker_num, logs and name.",
         ),
     ] = 0,
     name: Annotated[
@@ -126,12 +125,9 @@ def serve(
     ] = None,
     capacity: Annotated[
         int,
-        typer.Option(
-            "--capacity",
-            envvar="PAGI_WORKER_CAPACITY",
-            min=0,
-            metavar="N",
-            help="Most requests this worker takes at once (told to the front); 0 = no limit.",
+        count(
+            "PAGI_WORKER_CAPACITY",
+            "Most requests this worker takes at once (told to the front); 0 = no limit.",
         ),
     ] = 0,
     window: Annotated[
@@ -146,78 +142,48 @@ def serve(
     ] = 256 * 1024,
     sse_scope: Annotated[
         SseScope,
-        typer.Option(
-            "--sse-scope",
-            envvar="PAGI_SSE_SCOPE",
-            help=(
-                "Requests that accept text/event-stream: on: give the app 'sse' scopes; "
-                "off: give it plain 'http' scopes; auto: 'sse', but an app that declines its "
-                "first one (raises or returns before responding) gets it replayed as 'http', "
-                "and so do all later ones."
-            ),
+        choice(
+            "PAGI_SSE_SCOPE",
+            "Requests that accept text/event-stream: on: give the app 'sse' scopes; "
+            "off: give it plain 'http' scopes; auto: 'sse', but an app that declines its "
+            "first one (raises or returns before responding) gets it replayed as 'http', "
+            "and so do all later ones.",
         ),
     ] = SseScope.auto,
     interface: Annotated[
         Interface,
-        typer.Option(
-            "--interface",
-            envvar="PAGI_INTERFACE",
-            help=(
-                "The contract the app was written for: pagi (PAGI Www 0.6) or asgi (ASGI 3, "
-                "spec 2.4); auto: asgi when the app is built on a known ASGI framework "
-                "(Starlette, FastAPI, Django, Quart, Litestar, ...), else pagi."
-            ),
+        choice(
+            "PAGI_INTERFACE",
+            "The contract the app was written for: pagi (PAGI Www 0.6) or asgi (ASGI 3, "
+            "spec 2.4); auto: asgi when the app is built on a known ASGI framework "
+            "(Starlette, FastAPI, Django, Quart, Litestar, ...), else pagi.",
         ),
     ] = Interface.auto,
-    log_level: Annotated[
-        LogLevel,
-        typer.Option(
-            "--log-level",
-            envvar="PAGI_LOG_LEVEL",
-            help="Logging threshold.",
-        ),
-    ] = LogLevel.info,
+    log_level: Annotated[LogLevel, choice("PAGI_LOG_LEVEL", "Logging threshold.")] = LogLevel.info,
     use_colors: Annotated[
         bool | None,
-        typer.Option(
-            "--use-colors/--no-use-colors",
-            envvar="PAGI_USE_COLORS",
-            show_default=False,
-            help="Colour the level names of log lines (default: when stderr is a terminal "
-            "and NO_COLOR is unset).",
+        use_colors_option(
+            "Colour the level names of log lines (default: when stderr is a terminal "
+            "and NO_COLOR is unset)."
         ),
     ] = None,
     log_config: Annotated[
         str | None,
-        typer.Option(
-            "--log-config",
-            envvar="PAGI_LOG_CONFIG",
-            metavar="FILE",
-            help="logging configuration applied over the defaults: .json or .yaml "
+        value(
+            "PAGI_LOG_CONFIG",
+            "FILE",
+            "logging configuration applied over the defaults: .json or .yaml "
             "(dictConfig; YAML needs PyYAML), else INI (fileConfig).",
         ),
     ] = None,
     env_file: Annotated[
         str | None,
-        typer.Option(
-            "--env-file",
-            envvar="PAGI_ENV_FILE",
-            metavar="FILE",
-            is_eager=True,
-            callback=env_file_callback,
-            help="KEY=VALUE lines added to the environment (not overriding it) before "
-            "the options are read, so the app sees them too.",
+        env_file_option(
+            "KEY=VALUE lines added to the environment (not overriding it) before "
+            "the options are read, so the app sees them too."
         ),
     ] = None,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=version_callback("pagi-worker"),
-            is_eager=True,
-            help="Print the version and exit.",
-        ),
-    ] = False,
+    version: Annotated[bool, version_option("pagi-worker")] = False,
 ) -> None:
     from .runner import run  # keeps --help fast: no uvloop/app imports
 

@@ -78,6 +78,8 @@ def test_top_shows_workers_and_live_counts_and_quits_on_q(procs: Processes) -> N
 
 
 def test_top_quits_cleanly_on_ctrl_c(procs: Processes) -> None:
+    # Ctrl-C at whatever moment of the loop it falls on (a redraw, a request
+    # to the front, the wait): exit status 0, no traceback, the screen given back.
     procs.front(app="ops_app:app", workers=1)
     child = spawn_top(procs.socket_dir)
     try:
@@ -86,10 +88,12 @@ def test_top_quits_cleanly_on_ctrl_c(procs: Processes) -> None:
         stop.start()
         child.expect(pexpect.EOF)
         stop.join()
+        child.wait()  # its own exit status (close() would hang up on a slow exit)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0, child.before
     assert b"Traceback" not in (child.before or b"")
+    assert b"\x1b[?1049l" in (child.before or b""), "the alternate screen is left"
 
 
 def test_top_without_a_front_exits_3_with_a_clear_line(tmp_path: Path) -> None:

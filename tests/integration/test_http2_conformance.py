@@ -294,6 +294,9 @@ def test_valid_trailers_are_accepted(connect: object) -> None:
     )
     frames = read_frames(sock, lambda f: isinstance(f, DataFrame) and "END_STREAM" in f.flags)
     assert not [f for f in frames if type(f).__name__ in ("RstStreamFrame", "GoAwayFrame")]
+    # answered to the end (read_frames also returns on a timeout or a close)
+    last = frames[-1] if frames else None
+    assert isinstance(last, DataFrame) and last.stream_id == 1 and "END_STREAM" in last.flags
 
 
 def test_content_length_mismatch(connect: object) -> None:

@@ -9,9 +9,10 @@ import socket
 from pathlib import Path
 
 import httpx
-from h2_client import read_frames
+from h2.errors import ErrorCodes
+from h2_client import header_block, read_frames
 from harness import PYTHON, Front, Processes, recv_until_close
-from hyperframe.frame import GoAwayFrame, SettingsFrame
+from hyperframe.frame import GoAwayFrame, HeadersFrame, RstStreamFrame, SettingsFrame
 from load import LoadGenerator
 from tls_certs import TlsFiles, tls_front
 
@@ -174,12 +175,16 @@ def test_handover_keeps_a_tls_listener_tls(procs: Processes, tls_files: TlsFiles
     assert reply.status_code == 200 and reply.text.strip().isdigit()
 
 
-def test_a_connection_that_has_not_spoken_yet_gets_its_request_served_at_shutdown(
+def test_a_connection_that_has_not_spoken_yet_gets_its_request_answered_at_shutdown(
     procs: Processes,
 ) -> None:
     """A client connected but silent when the front begins to stop (its request
-    may be on the wire) is not closed under it: its request is answered, with
-    ``connection: close``, over HTTP/1.1 and over h2c prior knowledge."""
+    may be on the wire) is not closed under it: over HTTP/1.1 its request is
+    served, with ``connection: close``; over h2c prior knowledge it is told at
+    once (GOAWAY ``NO_ERROR``, last stream 0) and its request is refused with
+    ``REFUSED_STREAM``, which a client may retry elsewhere (docs/http2.md,
+    graceful shutdown; RFC 9113 section 8.7). Either way, an answer, never a
+    drop."""
     front = procs.front(app="ops_app:app", workers=1)
     plain = socket.create_connection(("127.0.0.1", front.port), timeout=10)
     h2 = socket.create_connection(("127.0.0.1", front.port), timeout=10)
@@ -189,9 +194,14 @@ def test_a_connection_that_has_not_spoken_yet_gets_its_request_served_at_shutdow
     plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     answer = recv_until_close(plain)
     assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close\r\n" in answer.lower()
-    h2.sendall(H2_PREFACE + SettingsFrame(0).serialize())
-    frames = read_frames(h2, lambda frame: isinstance(frame, GoAwayFrame))
-    assert any(isinstance(frame, GoAwayFrame) for frame in frames)
+    request = header_block([(":method", "GET"), (":scheme", "http"), (":path", "/"), ("host", "x")])
+    get = HeadersFrame(1, request, flags=["END_HEADERS", "END_STREAM"])
+    h2.sendall(H2_PREFACE + SettingsFrame(0).serialize() + get.serialize())
+    frames = read_frames(h2, lambda f: isinstance(f, RstStreamFrame) and f.stream_id == 1)
+    goaway = [f for f in frames if isinstance(f, GoAwayFrame)]
+    assert [(f.error_code, f.last_stream_id) for f in goaway] == [(0, 0)], frames
+    resets = [f for f in frames if isinstance(f, RstStreamFrame)]
+    assert [(f.stream_id, f.error_code) for f in resets] == [(1, ErrorCodes.REFUSED_STREAM)]
     plain.close()
     h2.close()
     assert front.wait(15) == 0
