@@ -8,6 +8,7 @@ scope queues, as the front would, so tests assert on the messages themselves.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pagi.protocol import LinkDecoder, encode
@@ -92,3 +93,8 @@ class StubSession:
 
     def ends(self) -> list[list[Any]]:
         return [msg for msg in self.link.sent if msg[0] == END]
+
+
+def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
+    """Run one test's coroutine on a fresh loop; a hang fails it after 5 s."""
+    asyncio.run(asyncio.wait_for(coro_fn(), 5))

@@ -1,19 +1,18 @@
-"""The sse scope state machine, its whole-event writes and the ASGI replay, in-process.
+"""The sse scope's dict, receive, send and the app's end, in-process.
 
 The scope writes through its session's link; here the link is a recorder that
 decodes what would have gone on the wire (real processes: integration/test_sse.py).
+Backpressure: test_sse_scope_backpressure.py; the ASGI replay: test_sse_scope_replay.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from pagi.protocol import BodyMode
-from pagi.protocol import messages as m
 from pagi.protocol.kinds import (
     CREDIT,
     END,
@@ -21,55 +20,10 @@ from pagi.protocol.kinds import (
 )
 from pagi.protocol.kinds import HTTP_RESPONSE_START as START
 from pagi.protocol.kinds import SSE_KEEPALIVE as KEEPALIVE
-from pagi.worker import sse_verdict
 from pagi.worker.http_events import InvalidEvent, UnexpectedEvent
-from pagi.worker.http_scope import HTTPScope
-from pagi.worker.sse_scope import SSEScope, open_sse_scope
-from worker_doubles import RecordingLink, StubSession
-
-SSE_HEADERS = [[b"content-type", b"text/event-stream"], [b"cache-control", b"no-cache"]]
-
-
-class NoFilesLink(RecordingLink):
-    def send_with_fd(self, msg: list[Any], fd: int) -> None:
-        raise AssertionError("no files on sse scopes")
-
-
-def open_msg(
-    body_mode: BodyMode = BodyMode.NONE, method: str = "GET", extras: dict[str, Any] | None = None
-) -> list[Any]:
-    headers = [[b"accept", b"text/event-stream"], [b"last-event-id", b"41"]]
-    return m.open_scope(
-        3,
-        "sse",
-        "1.1",
-        method,
-        "http",
-        b"/events",
-        b"a=1",
-        headers,
-        None,
-        None,
-        extras or {},
-        body_mode,
-    )
-
-
-def make(
-    app: Any = None, body_mode: BodyMode = BodyMode.NONE, replay: bool = False, **kw: Any
-) -> tuple[SSEScope, StubSession]:
-    session = StubSession(app, link=NoFilesLink(), **kw)
-    method = "GET" if body_mode == BodyMode.NONE else "POST"
-    return SSEScope(session, open_msg(body_mode, method), replay=replay), session  # type: ignore[arg-type]
-
-
-def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(coro_fn(), 5))
-
-
-def sse_send(data: str = "x", **kw: Any) -> dict[str, Any]:
-    return {"type": "sse.send", "data": data, **kw}
-
+from pagi.worker.sse_scope import SSEScope
+from sse_scope_doubles import SSE_HEADERS, NoFilesLink, make, open_msg, sse_send
+from worker_doubles import StubSession, run
 
 # --- the scope dict and receive ----------------------------------------------------------
 
@@ -332,257 +286,5 @@ def test_raise_after_start_is_an_error_end() -> None:
         assert session.bodies() == []
         assert session.ends() == [[END, 3, 1, True, "RuntimeError: boom"]]
         assert scope.connection.disconnect_reason() == "server_error"
-
-    run(main)
-
-
-# --- whole events, in order, under backpressure ----------------------------------------------
-
-
-def test_an_event_waits_until_it_fits_whole() -> None:
-    async def main() -> None:
-        scope, session = make(response_window=20)
-        await scope.send({"type": "sse.start"})
-        await scope.send(sse_send("0123456789"))  # 18 bytes
-        blocked = asyncio.ensure_future(scope.send(sse_send("abcdefghij")))
-        queued = asyncio.ensure_future(scope.send(sse_send("z")))  # fits, but must not overtake
-        await asyncio.sleep(0.01)
-        assert not blocked.done() and not queued.done()
-        assert session.bodies() == [(b"data: 0123456789\n\n", True)]
-        scope.on_credit(10)  # 12 available: still not enough for 18
-        await asyncio.sleep(0.01)
-        assert len(session.bodies()) == 1
-        scope.on_credit(15)  # 27: room for both
-        await asyncio.gather(blocked, queued)
-        assert session.bodies()[1:] == [(b"data: abcdefghij\n\n", True), (b"data: z\n\n", True)]
-        close = asyncio.ensure_future(scope.send({"type": "sse.close"}))
-        await close
-        assert session.bodies()[-1] == (b"", False)
-
-    run(main)
-
-
-def test_an_event_larger_than_the_window_goes_in_pieces() -> None:
-    async def main() -> None:
-        scope, session = make(response_window=8)
-        await scope.send({"type": "sse.start"})
-        task = asyncio.ensure_future(scope.send(sse_send("0123456789")))  # 18 bytes
-        await asyncio.sleep(0.01)
-        assert session.bodies() == [(b"data: 01", True)]
-        scope.on_credit(8)
-        await asyncio.sleep(0.01)
-        scope.on_credit(8)
-        await task
-        assert b"".join(b for b, _ in session.bodies()) == b"data: 0123456789\n\n"
-
-    run(main)
-
-
-def test_cancelled_before_the_first_byte_leaves_no_trace() -> None:
-    async def main() -> None:
-        scope, session = make(response_window=10)
-        await scope.send({"type": "sse.start"})
-        await scope.send(sse_send("12"))  # 10 bytes: window used up
-        task = asyncio.ensure_future(scope.send(sse_send("34")))
-        await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        scope.on_credit(10)
-        await scope.send(sse_send("56"))
-        assert [b for b, _ in session.bodies()] == [b"data: 12\n\n", b"data: 56\n\n"]
-
-    run(main)
-
-
-def test_cancelled_half_way_breaks_the_stream() -> None:
-    async def main() -> None:
-        scope, _session = make(response_window=8)
-        await scope.send({"type": "sse.start"})
-        task = asyncio.ensure_future(scope.send(sse_send("0123456789")))
-        await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        with pytest.raises(UnexpectedEvent, match="cancelled half-way"):
-            await scope.send(sse_send("next"))
-
-    run(main)
-
-
-def test_client_gone_releases_a_waiting_writer() -> None:
-    async def main() -> None:
-        scope, session = make(response_window=20)
-        await scope.send({"type": "sse.start"})
-        await scope.send(sse_send("0123456789"))  # 18 of 20
-        task = asyncio.ensure_future(scope.send(sse_send("too long")))
-        await asyncio.sleep(0.01)
-        scope.on_close("client_closed")
-        await asyncio.wait_for(task, 1)
-        assert session.bodies() == [(b"data: 0123456789\n\n", True)]
-
-    run(main)
-
-
-def test_transport_water_marks_on_an_sse_scope() -> None:
-    async def main() -> None:
-        scope, _session = make(response_window=1000)
-        calls: list[str] = []
-        transport = scope.scope["pagi.transport"]
-        transport.set_water_marks(high=30, low=10)
-        transport.on_high_water(lambda: calls.append("high"))
-        transport.on_drain(lambda: calls.append("drain"))
-        await scope.send({"type": "sse.start"})
-        await scope.send(sse_send("0123456789"))  # 18 buffered
-        assert calls == []
-        await scope.send(sse_send("0123456789"))  # 36 > 30
-        assert calls == ["high"] and transport.buffered_amount() == 36
-        scope.on_credit(20)  # 16: not yet at or below 10
-        assert calls == ["high"]
-        scope.on_credit(6)
-        assert calls == ["high", "drain"]
-
-    run(main)
-
-
-# --- apps that do not speak the sse scope ---------------------------------------------------
-
-
-def starlette_like() -> Callable[..., Awaitable[None]]:
-    seen: list[str] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        seen.append(scope["type"])
-        assert scope["type"] in ("http", "websocket", "lifespan")
-        message = await receive()
-        assert message["type"] == "http.request"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"data: plain\n\n"})
-
-    app.seen = seen  # type: ignore[attr-defined]
-    return app
-
-
-def test_an_app_that_raises_on_sse_is_replayed_as_http(caplog: pytest.LogCaptureFixture) -> None:
-    app = starlette_like()
-
-    async def main() -> None:
-        scope, session = make(app, replay=True)
-        with caplog.at_level(logging.INFO, "pagi.worker"):
-            await scope.run()
-        assert app.seen == ["sse", "http"]  # type: ignore[attr-defined]
-        assert scope.scope["type"] == "http"
-        assert scope.scope["extensions"] == {}  # a PAGI worker: trailers etc. are native
-        assert session.starts()[0][3] == 200
-        assert session.bodies() == [(b"data: plain\n\n", False)]
-        assert session.ends() == [[END, 3, 0, True, ""]]
-        assert sse_verdict.app_verdict(app) == sse_verdict.HTTP_ONLY
-        lines = [
-            r.getMessage() for r in caplog.records if "does not handle 'sse'" in r.getMessage()
-        ]
-        assert len(lines) == 1 and "AssertionError" in lines[0]
-        # from now on the worker opens plain http scopes for this app
-        session2 = StubSession(app, link=NoFilesLink())
-        later = open_sse_scope(session2, open_msg(), "auto")  # type: ignore[arg-type]
-        assert type(later) is HTTPScope and later.scope["type"] == "http"
-
-    run(main)
-
-
-def test_replay_delivers_the_request_body_again() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            raise ValueError(f"cannot handle {scope['type']}")
-        message = await receive()
-        await send({"type": "http.response.start", "status": 200})
-        await send({"type": "http.response.body", "body": message["body"]})
-
-    async def main() -> None:
-        scope, session = make(app, body_mode=BodyMode.STREAM, replay=True)
-        scope.on_request_body(b"payload", False)
-        await scope.run()
-        assert session.bodies() == [(b"payload", False)]
-
-    run(main)
-
-
-def test_an_app_that_returns_without_responding_is_replayed() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":  # a framework that ignores unknown scope types
-            await send({"type": "http.response.start", "status": 200})
-            await send({"type": "http.response.body", "body": b"ok"})
-
-    async def main() -> None:
-        scope, session = make(app, replay=True)
-        await scope.run()
-        assert session.bodies() == [(b"ok", False)]
-
-    run(main)
-
-
-def test_an_app_that_sends_http_events_on_sse_is_replayed() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:  # never looks at the type
-        await send({"type": "http.response.start", "status": 200})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    async def main() -> None:
-        scope, session = make(app, replay=True)
-        await scope.run()
-        assert session.bodies() == [(b"ok", False)]
-        assert session.ends() == [[END, 3, 0, True, ""]]
-
-    run(main)
-
-
-def test_no_replay_once_the_app_spoke_sse() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "sse.send", "data": "x"})  # before sse.start: raises
-
-    async def main() -> None:
-        scope, session = make(app, replay=True)
-        await scope.run()
-        assert session.ends() == [
-            [END, 3, 1, False, "UnexpectedEvent: sse.send: sse.start has not been sent"]
-        ]
-        assert sse_verdict.app_verdict(app) == sse_verdict.SPEAKS_SSE
-        later = open_sse_scope(StubSession(app), open_msg(), "auto")  # type: ignore[arg-type]
-        assert isinstance(later, SSEScope) and not later._replay
-
-    run(main)
-
-
-def test_no_replay_after_body_was_consumed() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await receive()
-        raise RuntimeError("after reading")
-
-    async def main() -> None:
-        scope, session = make(app, body_mode=BodyMode.STREAM, replay=True)
-        scope.on_request_body(b"x", False)
-        await scope.run()
-        assert session.ends() == [[END, 3, 1, False, "RuntimeError: after reading"]]
-        assert sse_verdict.app_verdict(app) == sse_verdict.UNKNOWN
-
-    run(main)
-
-
-def test_modes_on_and_off() -> None:
-    app = starlette_like()
-
-    async def main() -> None:
-        off = open_sse_scope(StubSession(app), open_msg(), "off")  # type: ignore[arg-type]
-        assert type(off) is HTTPScope and off.scope["type"] == "http"
-        on = open_sse_scope(StubSession(app), open_msg(), "on")  # type: ignore[arg-type]
-        assert isinstance(on, SSEScope) and not on._replay
-        session = on.session
-        await on.run()  # "on" never replays: the AssertionError is the app's error
-        assert session.ends()[0][2:4] == [1, False]  # type: ignore[attr-defined]
-        assert app.seen == ["sse"]  # type: ignore[attr-defined]
 
     run(main)
