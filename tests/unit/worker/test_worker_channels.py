@@ -14,7 +14,7 @@ from front_doubles import FakeFront, FrontConn, Message
 from pagi.protocol import PROTOCOL_VERSION, Event, Kind
 from pagi.protocol import channel_messages as cm
 from pagi.protocol import messages as m
-from test_worker_websocket import open_msg
+from ws_front import open_msg
 
 
 class ChannelsFront(FakeFront):
