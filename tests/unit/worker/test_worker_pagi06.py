@@ -1,58 +1,27 @@
-"""The worker's duties under PAGI Www 0.6, and where ASGI 2.4 differs, in-process.
+"""The worker's duties under PAGI Www 0.6, and where ASGI 2.4 differs, in-process:
+pagi.connection, sends after a disconnect, body events, sse and --interface auto.
 
 Each test names the rule it checks (docs/spec.md). The scopes write through a
 recording link (tests/worker_doubles.py); the real processes are covered by
-tests/integration/test_interface.py.
+tests/integration/test_interface.py. Websocket duties: test_worker_pagi06_websocket.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pagi.protocol import BodyMode, Event, Kind
-from pagi.protocol import messages as m
+from pagi.protocol import Event, Kind
 from pagi.worker.connection_state import ConnectionState
 from pagi.worker.http_events import ClientDisconnected, InvalidEvent, UnexpectedEvent
 from pagi.worker.http_scope import HTTPScope
-from pagi.worker.interface import ASGI_INTERFACE, PAGI_INTERFACE, Interface, resolve
+from pagi.worker.interface import ASGI_INTERFACE, PAGI_INTERFACE, resolve
 from pagi.worker.sse_scope import SSEScope
-from pagi.worker.websocket_scope import WebSocketScope
-from worker_doubles import StubSession
-
-START = {"type": "http.response.start", "status": 200, "headers": []}
-
-
-def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(coro_fn(), 5))
-
-
-def open_msg(kind: str, http_version: str = "1.1") -> list[Any]:
-    return m.open_scope(
-        3, kind, http_version, "GET", "http", b"/p", b"", [], None, None, {}, BodyMode.NONE
-    )
-
-
-def http(
-    interface: Interface = PAGI_INTERFACE, http_version: str = "1.1"
-) -> tuple[HTTPScope, StubSession]:
-    session = StubSession(interface=interface)
-    return HTTPScope(session, open_msg("http", http_version)), session  # type: ignore[arg-type]
-
-
-def ws(interface: Interface = PAGI_INTERFACE) -> tuple[WebSocketScope, StubSession]:
-    session = StubSession(interface=interface)
-    return WebSocketScope(session, open_msg("websocket")), session  # type: ignore[arg-type]
-
-
-def kinds(session: StubSession) -> list[tuple[int, ...]]:
-    """What went to the front: (kind,) or (EVENT, code), in order."""
-    return [(msg[0], msg[2]) if msg[0] == Kind.EVENT else (msg[0],) for msg in session.link.sent]
-
+from pagi06_scopes import START, http, open_msg, ws
+from worker_doubles import StubSession, run
 
 # --- pagi.connection ------------------------------------------------------------------
 
@@ -251,153 +220,6 @@ def test_trailers_with_content_length_fail_on_http11_only() -> None:
         await scope.send(start)
         scope, _ = http(ASGI_INTERFACE)  # ASGI says nothing: the front drops the length
         await scope.send(start)
-
-    run(main)
-
-
-# --- websocket ---------------------------------------------------------------------------
-
-
-def test_pagi_refuses_with_an_ordinary_http_response() -> None:
-    async def main() -> None:
-        scope, session = ws()
-        assert await scope.receive() == {"type": "websocket.connect"}
-        with pytest.raises(InvalidEvent, match="from 300 to 999, got 200"):
-            await scope.send({"type": "http.response.start", "status": 200})
-        with pytest.raises(InvalidEvent, match=r"PAGI refuses a handshake with http\.response"):
-            await scope.send({"type": "websocket.http.response.start", "status": 403})
-        with pytest.raises(UnexpectedEvent, match="a PAGI app refuses a handshake"):
-            await scope.send({"type": "websocket.close"})
-        assert session.link.sent == []
-        await scope.send({"type": "http.response.start", "status": 403, "headers": []})
-        await scope.send({"type": "http.response.body", "body": b"no"})
-        assert kinds(session) == [
-            (Kind.EVENT, Event.HTTP_RESPONSE_START),
-            (Kind.EVENT, Event.HTTP_RESPONSE_BODY),
-        ]
-        conn = scope.connection
-        assert conn.response_started() and conn.response_complete()
-        assert not conn.is_connected() and conn.disconnect_reason() is None  # a clean end
-        assert (await scope.receive())["code"] == 1006
-
-    run(main)
-
-
-def test_asgi_refuses_with_the_extension_or_a_close() -> None:
-    async def main() -> None:
-        scope, session = ws(ASGI_INTERFACE)
-        assert "websocket.http.response" in scope.scope["extensions"]
-        await scope.receive()
-        with pytest.raises(InvalidEvent, match="an ASGI app refuses a handshake"):
-            await scope.send({"type": "http.response.start", "status": 403})
-        await scope.send({"type": "websocket.close"})
-        assert kinds(session) == [(Kind.EVENT, Event.WS_CLOSE)]
-        assert scope.connection.response_complete()
-
-    run(main)
-
-
-def test_websocket_disconnect_before_accept() -> None:
-    async def main() -> None:
-        scope, _ = ws()
-        assert await scope.receive() == {"type": "websocket.connect"}
-        waiter = asyncio.ensure_future(scope.receive())
-        await asyncio.sleep(0)
-        scope.on_close("client_closed")
-        assert await waiter == {
-            "type": "websocket.disconnect",
-            "code": 1006,
-            "reason": "client_closed",
-        }
-        assert scope.connection.disconnect_reason() == "client_closed"
-
-    run(main)
-
-
-@pytest.mark.parametrize(
-    ("code", "reason", "clean", "pagi_reason"),
-    [
-        (1000, "bye", True, None),
-        (1005, "", True, None),
-        (1006, "client_closed", False, "client_closed"),
-        (1006, "keepalive_timeout", False, "keepalive_timeout"),
-        (1002, "protocol_error", False, "protocol_error"),
-        (1009, "message_too_big", False, "protocol_error"),
-        (1008, "queue_overflow", False, "queue_overflow"),
-    ],
-)
-def test_websocket_end_is_clean_or_abnormal(
-    code: int, reason: str, clean: bool, pagi_reason: str | None
-) -> None:
-    async def main() -> None:
-        scope, _ = ws()
-        await scope.receive()
-        await scope.send({"type": "websocket.accept"})
-        seen: list[Any] = []
-        scope.connection.on_complete(lambda: seen.append("complete"))
-        scope.connection.on_disconnect(lambda r, d: seen.append((r, d)))
-        scope.on_ws_event(m.event(3, Event.WS_DISCONNECT, code, reason))
-        await asyncio.sleep(0)
-        assert not scope.connection.is_connected()
-        assert scope.connection.disconnect_reason() == pagi_reason
-        if clean:
-            assert seen == ["complete"]
-        else:
-            detail = reason if code in (1002, 1009, 1008) else None
-            assert seen == [(pagi_reason, detail)]
-        assert await scope.receive() == {
-            "type": "websocket.disconnect",
-            "code": code,
-            "reason": reason,
-        }
-
-    run(main)
-
-
-def test_pagi_app_returning_with_the_socket_open_is_closed_1011() -> None:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-
-    async def main() -> None:
-        for iface, expected in (
-            (
-                PAGI_INTERFACE,
-                [(Kind.EVENT, Event.WS_ACCEPT), (Kind.EVENT, Event.WS_CLOSE), (Kind.END,)],
-            ),
-            (ASGI_INTERFACE, [(Kind.EVENT, Event.WS_ACCEPT), (Kind.END,)]),
-        ):
-            scope, session = ws(iface)
-            session.app = app
-            await scope.run()
-            assert kinds(session) == expected, iface.name
-            if iface is PAGI_INTERFACE:
-                assert session.link.sent[1][3:] == [1011, ""]
-                assert scope.connection.disconnect_reason() == "server_error"
-
-    run(main)
-
-
-def test_websocket_abort_and_asgi_send_after_disconnect() -> None:
-    async def main() -> None:
-        scope, session = ws()
-        await scope.receive()
-        await scope.send({"type": "websocket.accept"})
-        scope.connection.abort("spam")
-        assert session.link.sent[-1] == [Kind.ABORT, 3, "spam"]
-        assert await scope.receive() == {
-            "type": "websocket.disconnect",
-            "code": 1006,
-            "reason": "app_abort",
-        }
-        await scope.send({"type": "websocket.send", "text": "x"})  # PAGI: a no-op
-
-        scope, session = ws(ASGI_INTERFACE)
-        await scope.receive()
-        await scope.send({"type": "websocket.accept"})
-        scope.on_close("client_closed")
-        with pytest.raises(ClientDisconnected):
-            await scope.send({"type": "websocket.send", "text": "x"})
 
     run(main)
 
