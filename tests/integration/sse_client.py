@@ -1,9 +1,24 @@
-"""A raw-socket SSE client for the integration tests: exact bytes, chunk by chunk, timed."""
+"""A raw-socket SSE client for the integration tests: exact bytes, chunk by chunk, timed.
+
+Also the events tests/apps/sse_app.py sends on /wire (``WIRE_EVENTS``).
+"""
 
 from __future__ import annotations
 
 import socket
 import time
+
+#: The events of /wire, each one body message, hence one chunk on the wire.
+WIRE_EVENTS = [
+    b"data: hello\n\n",
+    b"event: multi\nid: 7\nretry: 1500\ndata: line1\ndata: line2\ndata: line3\ndata: line4\n\n",
+    b"data:\n\n",
+    b"id:\ndata: x\n\n",
+    b"retry: 0\n\n",
+    b": note\n\n",
+    b": a\n: b\n\n",
+    "data: ünïcödé ☃\n\n".encode(),
+]
 
 
 class ChunkedStream:
