@@ -3,8 +3,6 @@ events, and WS_MOVE, in-process with a recording link."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,13 +15,9 @@ from pagi.worker.http_events import InvalidEvent, UnexpectedEvent
 from pagi.worker.interface import PAGI_INTERFACE
 from pagi.worker.sse_scope import SSEScope
 from pagi.worker.websocket_scope import WebSocketScope
-from worker_doubles import StubSession
+from worker_doubles import StubSession, run
 
 OFFER = {"extensions": {"pagi.resume": {"attempt": 0, "state": None}}}
-
-
-def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(coro_fn(), 5))
 
 
 def ws_scope(extras: dict[str, Any]) -> tuple[WebSocketScope, StubSession]:
