@@ -36,7 +36,7 @@ itself (``FIN``, no RSV bits, text or binary, masked, a payload below 64 KiB
 in its shortest length encoding, valid UTF-8 for text) and hands wsproto only
 what follows the first frame it does not take. Anything unusual -- including
 every violation -- therefore goes through wsproto, and both paths give the
-same events for the same bytes (tests/unit/frontend/test_front_ws.py checks it).
+same events for the same bytes (tests/unit/frontend/test_front_ws_codec.py checks it).
 """
 
 from __future__ import annotations

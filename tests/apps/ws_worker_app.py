@@ -1,4 +1,4 @@
-"""The app behind tests/unit/worker/test_worker_websocket.py (a fake front drives the worker).
+"""The app behind tests/unit/worker/test_worker_websocket*.py (a fake front drives the worker).
 
 Routes by path; ``/echo`` is scripted by the client: a text message starting
 with ``!`` is a command, anything else is echoed back with its type.
