@@ -94,6 +94,8 @@ SESSIONS: dict[str, bytes] = {
 #: More h2spec-style violations (beyond the integration suite's).
 VIOLATIONS: dict[str, bytes] = {
     "PUSH_PROMISE from a client": raw_frame(0x5, 0x4, 1, b"\x00\x00\x00\x02"),
+    "PUSH_PROMISE without END_HEADERS from a client": raw_frame(0x5, 0, 1, b"\x00\x00\x00\x02"),
+    "CONTINUATION on an earlier stream": headers(3, GET) + raw_frame(CONT, 0x4, 1, b""),
     "HEADERS padding longer than the frame": raw_frame(HEADERS, 0xD, 1, b"\x10" + b"\x82"),
     "DATA padding longer than the frame": headers(1, POST, 0x4)
     + raw_frame(DATA, 0x8, 1, b"\x05abc"),
@@ -145,6 +147,14 @@ DIFFERENCES: dict[str, tuple[dict[int, int], str]] = {
     "stream: WINDOW_UPDATE of 0 on a stream": (
         {1: E.PROTOCOL_ERROR},
         f"section 6.9: {_STREAM_ERROR}",
+    ),
+    "violation: PUSH_PROMISE without END_HEADERS from a client": (
+        {},
+        "section 8.4: a PUSH_PROMISE from a client is PROTOCOL_ERROR; h2 lets this one by",
+    ),
+    "violation: CONTINUATION on an earlier stream": (
+        {},
+        "section 6.10: CONTINUATION outside a header block is PROTOCOL_ERROR; h2: STREAM_CLOSED",
     ),
     "violation: no SETTINGS after the preface": (
         {},
