@@ -18,7 +18,7 @@ import h2.connection
 import h2.events
 import hpack
 from h2_frames import PREFACE, raw_frame, split_frames
-from hyperframe.frame import Frame, GoAwayFrame, RstStreamFrame, SettingsFrame
+from hyperframe.frame import Frame, GoAwayFrame, PingFrame, RstStreamFrame, SettingsFrame
 
 REQUEST_HEADERS = [(":method", "GET"), (":scheme", "http"), (":path", "/hello")]
 
@@ -179,7 +179,8 @@ def raw_connection(port: int, tls: ssl.SSLContext | None) -> socket.socket:
 
 
 def read_frames(sock: socket.socket, until: Any, timeout: float = 5.0) -> list[Frame]:
-    """Frames from the server until ``until(frame)`` or the connection closes."""
+    """Frames from the server until ``until(frame)`` or the connection closes
+    (answering its SETTINGS and PINGs as a client does)."""
     buffered = b""
     frames: list[Frame] = []
     deadline = time.monotonic() + timeout
@@ -196,6 +197,8 @@ def read_frames(sock: socket.socket, until: Any, timeout: float = 5.0) -> list[F
             frames.append(frame)
             if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
                 sock.sendall(raw_frame(0x4, 0x1, 0))
+            elif isinstance(frame, PingFrame) and "ACK" not in frame.flags:
+                sock.sendall(raw_frame(0x6, 0x1, 0, frame.opaque_data))
             if until(frame):
                 return frames
     return frames

@@ -17,15 +17,16 @@ bytes to the socket, once per loop iteration. It is the streams'
   never reads the answers to stalls itself.
 * A stream whose response waits on a zero flow-control window for
   :attr:`~.limits.H2Limits.stall_timeout` is reset (``CANCEL``), its scope told
-  ``write_timeout``.
+  ``write_timeout`` (:class:`~.stall_watch.StallWatch`).
 * A protocol error or a crossed flood cap sends GOAWAY (from the core), ends
   every scope with ``protocol_error`` and closes the connection once the
   client has closed or :data:`LINGER_TIMEOUT` has passed (input is dropped
   meanwhile).
-* Graceful shutdown (:meth:`shutdown`) sends GOAWAY NO_ERROR with the last
-  stream id, refuses later streams (``REFUSED_STREAM``), finishes the others,
-  then closes. A connection without streams for ``--keepalive-timeout`` does
-  the same.
+* Graceful shutdown (:meth:`shutdown`) sends GOAWAY NO_ERROR naming the
+  largest stream id and a PING; at the PING's answer (or after
+  :data:`DRAIN_GRACE`) a second GOAWAY names the last stream id, later streams
+  are refused (``REFUSED_STREAM``), the others finish, then it closes. A
+  connection without streams for ``--keepalive-timeout`` does the same.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-
-from pagi.protocol import reasons
 
 from ..connections import FrontContext, ProxiedAddresses, addresses
 from ..tls.scope_info import NO_EXTRAS, scope_extras
@@ -44,12 +43,15 @@ from .fields import MalformedRequest, check_trailers
 from .limits import H2Limits
 from .listener import Fields
 from .opening import open_stream, refuse
+from .stall_watch import StallWatch
 from .writer import H2Writer
 
 logger = logging.getLogger("pagi.front")
 
 #: How long a connection that failed is drained before it closes.
 LINGER_TIMEOUT = 2.0
+#: How long a graceful shutdown's first GOAWAY waits for the client's PING answer.
+DRAIN_GRACE = 1.0
 
 
 class HTTP2Connection(asyncio.Protocol):
@@ -88,8 +90,9 @@ class HTTP2Connection(asyncio.Protocol):
         self._retry: set[H2Writer] = set()  # writers with output waiting for window
         self.write_paused = False
         self._closing = False
-        self._stalled: dict[int, float] = {}
-        self._stall_timer: asyncio.TimerHandle | None = None
+        self._stalls = StallWatch(
+            self.loop, self.limits.stall_timeout, self.writers, self._schedule
+        )
         self._idle_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -114,8 +117,8 @@ class HTTP2Connection(asyncio.Protocol):
         return f"{len(labels)} stream{plural}: {', '.join(labels[:3])}{more}"
 
     def shutdown(self) -> None:
-        """Graceful: GOAWAY NO_ERROR, end event streams, finish the others, then close."""
-        self.core.goaway()
+        """Graceful: GOAWAYs NO_ERROR, end event streams, finish the others, then close."""
+        self._drain()
         for writer in list(self.writers.values()):
             stream = writer.stream
             if stream is not None:
@@ -138,10 +141,11 @@ class HTTP2Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
         self.client, self.server, self.peer = addresses(transport, self._proxied)
+        self._stalls.peer = self.peer
         self.scope_extras = scope_extras(transport)
         self.ctx.connections.add(self)
         if self.ctx.shutting_down:  # accepted as the front began to stop
-            self.core.goaway()
+            self._drain()
         self._write()
         self._arm_idle()
 
@@ -182,9 +186,8 @@ class HTTP2Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._end_streams()
-        for timer in (self._stall_timer, self._idle_timer):
-            if timer is not None:
-                timer.cancel()
+        self._stalls.stop()
+        self._cancel_idle()
         self.ctx.connections.discard(self)
 
     # --- H2Listener: the engine's calls ---------------------------------------------------
@@ -289,16 +292,9 @@ class HTTP2Connection(asyncio.Protocol):
                     continue
                 was_paused = writer.paused
                 writer.push()
-                if writer.out.pending:
-                    self._stalled.setdefault(writer.sid, now)
-                else:
-                    self._stalled.pop(writer.sid, None)
+                self._stalls.pushed(writer, now)
                 if was_paused and not writer.paused and writer.stream is not None:
                     writer.stream.on_writable()
-            if self._stalled and self._stall_timer is None:
-                self._stall_timer = self.loop.call_later(
-                    self.limits.stall_timeout / 2, self._check_stalls
-                )
         for sid in [sid for sid, w in self.writers.items() if w.finished]:
             self._forget(self.writers.pop(sid))
         self._write()
@@ -310,13 +306,24 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _forget(self, writer: H2Writer) -> None:
         """A stream whose last frame went out: end the request side too."""
-        self._stalled.pop(writer.sid, None)
+        self._stalls.forget(writer.sid)
         if not writer.input_ended and not writer.reset_sent:
             # RFC 9113 section 8.1: a complete response ends the request too.
             writer.reset(F.NO_ERROR)
             stream = writer.stream
             if stream is not None:
                 stream.client_gone()
+
+    def _drain(self) -> None:
+        """The two GOAWAYs of a graceful end (:meth:`.H2Core.goaway`); the second
+        at the PING's answer, or after :data:`DRAIN_GRACE` without one."""
+        if not self.core.draining:
+            self.core.goaway()
+            self.loop.call_later(DRAIN_GRACE, self._end_drain)
+
+    def _end_drain(self) -> None:
+        self.core.final_goaway()
+        self._schedule()
 
     def _write(self) -> None:
         data = self.core.outbound()
@@ -325,32 +332,6 @@ class HTTP2Connection(asyncio.Protocol):
             self._transport.write(data)
 
     # --- stalls, idleness, closing -------------------------------------------------------
-
-    def _check_stalls(self) -> None:
-        self._stall_timer = None
-        deadline = self.loop.time() - self.limits.stall_timeout
-        for sid, since in list(self._stalled.items()):
-            writer = self.writers.get(sid)
-            if writer is None or writer.finished or not writer.out.pending:
-                self._stalled.pop(sid, None)
-            elif since <= deadline:
-                logger.info(
-                    "%s HTTP/2 stream %d: flow-control window closed for %g s, resetting",
-                    self.peer,
-                    sid,
-                    self.limits.stall_timeout,
-                )
-                self._stalled.pop(sid, None)
-                writer.reset(F.CANCEL)
-                if writer.http is not None:
-                    writer.http.abort(reasons.WRITE_TIMEOUT)
-                elif writer.ws is not None:
-                    writer.ws.abort(reasons.WRITE_TIMEOUT)
-        if self._stalled:
-            self._stall_timer = self.loop.call_later(
-                self.limits.stall_timeout / 2, self._check_stalls
-            )
-        self._schedule()
 
     def _arm_idle(self) -> None:
         if self._idle_timer is None and not self._closing:

@@ -38,11 +38,16 @@ _CAP_REASONS = {
     CAP_EMPTY_DATA: "empty DATA frame flood",
 }
 
+#: The largest stream id (2^31 - 1): a first GOAWAY naming it refuses nothing yet.
+MAX_STREAM_ID = 0x7FFFFFFF
+#: The payload of a graceful shutdown's PING (8 bytes).
+DRAIN_PING = b"pagi-bye"
+
 
 class H2Core:
     """The HTTP/2 state of one client connection."""
 
-    __slots__ = ("_caps", "_clock", "engine", "last_stream", "limits", "out")
+    __slots__ = ("_caps", "_clock", "draining", "engine", "last_stream", "limits", "out")
 
     def __init__(self, limits: H2Limits, clock: Callable[[], float], listener: H2Listener) -> None:
         self.limits = limits
@@ -51,6 +56,8 @@ class H2Core:
         self.out: Sender = self.engine.out
         #: Set by :meth:`goaway` (or the client's GOAWAY): the last stream id served.
         self.last_stream: int | None = None
+        #: Between a graceful shutdown's two GOAWAYs (:meth:`goaway`, :meth:`final_goaway`).
+        self.draining = False
         window = limits.flood_window
         self._caps = {
             CAP_RESET: WindowCounter(limits.max_resets, window),
@@ -104,8 +111,20 @@ class H2Core:
         """Everything queued for the client since the last call."""
         return self.out.data_to_send()
 
-    def goaway(self) -> int:
-        """Graceful shutdown: GOAWAY NO_ERROR naming the last stream we will finish.
+    def goaway(self) -> None:
+        """Graceful shutdown, step one (RFC 9113 section 6.8): GOAWAY NO_ERROR naming
+        the highest stream id there can be, and a PING.
+
+        Streams the client opens before it has read them are still served; the
+        PING's answer (or :meth:`final_goaway` on the caller's timer) ends that
+        grace, so a request already on the wire is answered, never refused.
+        """
+        if self.engine.error is None and self.last_stream is None and not self.draining:
+            self.draining = True
+            self.out.write(F.goaway(MAX_STREAM_ID, F.NO_ERROR) + F.ping(DRAIN_PING))
+
+    def final_goaway(self) -> int:
+        """Step two: GOAWAY NO_ERROR naming the last stream we will finish.
 
         The streams up to that id go on normally; the caller refuses streams
         opened after it. Returns that id.
@@ -115,3 +134,8 @@ class H2Core:
             self.last_stream = last
             self.out.write(F.goaway(last, F.NO_ERROR))
         return last
+
+    def ping_acked(self, payload: bytes) -> None:
+        """:class:`~.listener.H2Guard`: the answer to step one's PING ends the grace."""
+        if self.draining and payload == DRAIN_PING:
+            self.final_goaway()

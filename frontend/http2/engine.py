@@ -369,6 +369,8 @@ class H2Engine:
         if not flags & F.ACK:
             self._cap(CAP_PING)
             self.out.write(F.ping_ack(payload))
+        else:
+            self.guard.ping_acked(payload)
 
     def _priority(self, sid: int, payload: bytes) -> None:
         if sid == 0:

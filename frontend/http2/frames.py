@@ -129,3 +129,7 @@ def goaway(last_stream: int, code: int) -> bytes:
 
 def ping_ack(payload: bytes) -> bytes:
     return frame_head(PING, ACK, 0, 8) + payload
+
+
+def ping(payload: bytes) -> bytes:
+    return frame_head(PING, 0, 0, 8) + payload

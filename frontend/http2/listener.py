@@ -50,3 +50,6 @@ class H2Guard(Protocol):
 
     def over_cap(self, kind: int) -> str | None:
         """Count one frame of ``kind``; the reason if that crosses its cap."""
+
+    def ping_acked(self, payload: bytes) -> None:
+        """The client answered a PING of ours (``payload`` is what we sent)."""

@@ -8,7 +8,13 @@ from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 from h2_frames import PREFACE, goaway_of, parse_frames, raw_frame
 from h2_recorder import Recorder
-from hyperframe.frame import RstStreamFrame, SettingsFrame, WindowUpdateFrame
+from hyperframe.frame import (
+    GoAwayFrame,
+    PingFrame,
+    RstStreamFrame,
+    SettingsFrame,
+    WindowUpdateFrame,
+)
 from pagi.frontend.http2.core import H2Core
 from pagi.frontend.http2.limits import H2Limits
 
@@ -172,7 +178,7 @@ def test_graceful_goaway_lets_open_streams_finish() -> None:
     core, client, _ = pair()
     client.send_headers(1, [(":method", "POST"), *REQUEST[1:]])
     core.receive(client.data_to_send())
-    assert core.goaway() == 1
+    assert core.final_goaway() == 1
     goaway = goaway_of(core.outbound())
     assert goaway is not None and goaway.error_code == ErrorCodes.NO_ERROR
     assert goaway.last_stream_id == 1
@@ -182,6 +188,31 @@ def test_graceful_goaway_lets_open_streams_finish() -> None:
     core.out.send_headers(1, [(b":status", b"200")], end_stream=True)
     assert parse_frames(core.outbound())
     assert core.error is None
+
+
+def test_graceful_shutdown_goes_in_two_steps() -> None:
+    """RFC 9113 section 6.8: a first GOAWAY naming 2^31-1 and a PING; a stream the
+    client opened before it read them is still served; the PING's answer brings
+    the GOAWAY naming the last stream, after which ``last_stream`` refuses more."""
+    core, client, _ = pair()
+    core.goaway()
+    frames = parse_frames(core.outbound())
+    goaways = [f for f in frames if isinstance(f, GoAwayFrame)]
+    pings = [f for f in frames if isinstance(f, PingFrame)]
+    assert [(f.error_code, f.last_stream_id) for f in goaways] == [(0, 2**31 - 1)]
+    assert len(pings) == 1 and "ACK" not in pings[0].flags
+    assert core.draining and core.last_stream is None
+    client.send_headers(1, REQUEST, end_stream=True)  # on the wire before the GOAWAY came
+    core.receive(client.data_to_send())
+    assert recorder(core).requests[1].ended
+    core.receive(raw_frame(0x6, 0x1, 0, b"12345678"))  # a PING answer not ours: no step
+    assert core.last_stream is None and goaway_of(core.outbound()) is None
+    core.receive(raw_frame(0x6, 0x1, 0, pings[0].opaque_data))
+    final = goaway_of(core.outbound())
+    assert final is not None and (final.error_code, final.last_stream_id) == (0, 1)
+    assert core.last_stream == 1
+    core.goaway()  # once over, a second shutdown adds nothing
+    assert core.outbound() == b""
 
 
 def test_reset_by_server_frames() -> None:
