@@ -56,11 +56,13 @@ from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
+from pagi.protocol.kinds import HTTP_RESPONSE_RING as _RING
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 
 from . import http_events as events
 from .backlog import TransportState
+from .body_ring import RING_MIN
 from .connection_state import ConnectionState
 from .event_order import BODY, DONE, FINAL, INIT, TRAILERS, http_order_error
 from .file_open import open_file
@@ -294,7 +296,9 @@ class HTTPScope(ScopeBase):
         start, self._start_frame = self._start_frame, None
         if n <= window.available and n <= self.session.max_body_piece:
             window.available -= n
-            if (
+            if n >= RING_MIN and self._send_ring(body, more):
+                pass
+            elif (
                 start is not None
                 and len(start) + n <= self.session.max_body_piece
                 and link.unqueue_last(start)
@@ -339,9 +343,22 @@ class HTTPScope(ScopeBase):
             take = window.take(min(n - pos, limit))
             end = pos + take
             piece = view[pos:end]
-            link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], piece, more or end < n))
+            if take < RING_MIN or not self._send_ring(piece, more or end < n):
+                link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], piece, more or end < n))
             self.transport._sent(take)
             pos = end
+        return True
+
+    def _send_ring(self, data: bytes | memoryview, more: bool) -> bool:
+        """Send a body piece through the link's body ring (docs/worker-protocol.md);
+        False: no ring or no room in it now (send it inline)."""
+        ring = self.session.ring
+        if ring is None:
+            return False
+        offset = ring.place(data)
+        if offset < 0:
+            return False
+        self.session.link.send([_EVENT, self.sid, _RING, offset, len(data), more])
         return True
 
     def _send_file(

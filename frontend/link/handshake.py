@@ -79,6 +79,7 @@ def welcome(config: FrontConfig, worker_id: int) -> list[Any]:
             "max_frame_size": config.max_frame_size,
             "ws_max_size": config.ws_max_size,
             "ws_max_queue": config.ws_max_queue,
+            "body_ring": config.body_ring,
             **channels_offer(config),
         },
     )

@@ -36,6 +36,7 @@ def test_hello_gets_welcome_and_joins_the_pool(caplog: pytest.LogCaptureFixture)
                 "max_frame_size": 123456,
                 "ws_max_size": 16 * 1024 * 1024,
                 "ws_max_queue": 16 * 1024 * 1024,
+                "body_ring": 2 * 1024 * 1024,
                 "channels": {"node": s.config.channels_node, "capacity": 100, "backend": "front"},
             },
         ]
