@@ -39,31 +39,29 @@ RING_MIN = 32 * 1024
 class BodyRing:
     """A fixed-size ring buffer in a memfd, written here and read by the front."""
 
-    __slots__ = ("_ends", "_fd", "_head", "_map", "_used", "size")
+    __slots__ = ("_ends", "_front_fd", "_head", "_map", "_used", "size")
 
     def __init__(self, size: int) -> None:
         """Raises :class:`OSError` if the memfd cannot be made or mapped."""
         self.size = size
-        fd = self._fd = os.memfd_create("pagi-body-ring", os.MFD_CLOEXEC)
+        fd = os.memfd_create("pagi-body-ring", os.MFD_CLOEXEC)
         try:
             os.ftruncate(fd, size)
-            self._map = mmap.mmap(fd, size)
-        except OSError:
+            self._map = mmap.mmap(fd, size)  # holds its own descriptor of the file
+            self._front_fd = _read_only(fd)
+        finally:
             os.close(fd)
-            raise
         self._head = 0  # where the next piece may start
         self._used = 0  # bytes held by unreleased pieces (and skipped tails)
         # per unreleased piece: the bytes it holds (its length, plus a skipped tail)
         self._ends: collections.deque[int] = collections.deque()
 
-    def descriptor(self) -> int:
-        """A new read-only descriptor of the ring's file, for the front (the
-        caller owns it). Read-only, so the front cannot write the worker's
-        pages nor resize the file."""
-        try:
-            return os.open(f"/proc/self/fd/{self._fd}", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:  # no /proc: the same file, writable
-            return os.dup(self._fd)
+    def take_descriptor(self) -> int:
+        """The read-only descriptor of the ring's file for the front; the
+        caller owns it (-1 once taken). Read-only, so the front can neither
+        write the worker's pages nor resize the file."""
+        fd, self._front_fd = self._front_fd, -1
+        return fd
 
     def place(self, data: bytes | memoryview) -> int:
         """Copy ``data`` into the ring; its offset, or -1 if there is no room now."""
@@ -98,8 +96,17 @@ class BodyRing:
         return len(self._ends)
 
     def close(self) -> None:
-        """Unmap and close (idempotent); the front's descriptor stays valid."""
-        if self._fd >= 0:
-            self._map.close()
-            os.close(self._fd)
-            self._fd = -1
+        """Unmap (idempotent); a descriptor the front holds stays valid."""
+        self._map.close()
+        fd, self._front_fd = self._front_fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+def _read_only(fd: int) -> int:
+    """A new read-only descriptor of the memfd ``fd`` (through ``/proc``; without
+    it, a duplicate of ``fd``, which is writable)."""
+    try:
+        return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return os.dup(fd)

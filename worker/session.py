@@ -247,17 +247,13 @@ class Session:
         (docs/worker-protocol.md); without it every body travels inline."""
         if type(size) is not int or size <= 0:
             return
-        ring: BodyRing | None = None
         try:
             ring = BodyRing(size)
-            fd = ring.descriptor()
         except OSError as exc:
-            if ring is not None:
-                ring.close()
             logger.warning("no body ring (large bodies go inline): %s", exc.strerror or exc)
             return
         self.ring = ring
-        self.link.send_with_fd(m.ring(size), fd)
+        self.link.send_with_fd(m.ring(size), ring.take_descriptor())
 
     def _open(self, msg: list[Any]) -> None:
         sid: int = msg[1]
