@@ -21,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from typing import Any
@@ -81,10 +82,7 @@ class RingReader:
         return data
 
     def close(self) -> None:
-        fd = self.fd
+        fd, self.fd = self.fd, -1
         if fd >= 0:
-            self.fd = -1
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
