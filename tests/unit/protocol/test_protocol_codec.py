@@ -131,14 +131,21 @@ def test_every_split_point_gives_the_same_messages() -> None:
     sid=st.integers(min_value=1, max_value=2**62),
     headers=st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=200)), max_size=20),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+    ring=st.tuples(st.integers(0, 2**40), st.integers(1, 2**40)),
 )
 def test_property_round_trip_any_split(
-    body: bytes, more: bool, sid: int, headers: list[tuple[bytes, bytes]], cuts: list[int]
+    body: bytes,
+    more: bool,
+    sid: int,
+    headers: list[tuple[bytes, bytes]],
+    cuts: list[int],
+    ring: tuple[int, int],
 ) -> None:
     hdrs = [list(h) for h in headers]
     msgs = [
         m.event(sid, Event.HTTP_RESPONSE_START, 200, hdrs, more),
         m.event(sid, Event.HTTP_RESPONSE_BODY, body, more),
+        m.event(sid, Event.HTTP_RESPONSE_RING, *ring, more),
         m.end(sid, 0, True, ""),
     ]
     data = encode_many(msgs)
