@@ -135,3 +135,15 @@ def test_oversize_frame_drops_the_link(caplog: pytest.LogCaptureFixture) -> None
 
     run(main)
     assert "exceeds the maximum of 1000" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("configured", "offered"), [(0, 0), (1 << 20, 1 << 20), (1 << 30, 256 * 1024 * 1024)]
+)
+def test_welcome_offers_the_body_ring_up_to_its_limit(configured: int, offered: int) -> None:
+    async def main() -> None:
+        s = Setup(body_ring=configured)
+        welcome = await s.worker.handshake()
+        assert welcome[3]["body_ring"] == offered
+
+    run(main)
