@@ -80,6 +80,21 @@ class BodyRing:
         self._head = head + n
         return head
 
+    def append(self, data: bytes | memoryview, end: int) -> bool:
+        """Copy ``data`` right behind the newest piece, which must end at
+        ``end``, and make the two one piece; False (nothing copied) if that
+        piece ends elsewhere or there is no room behind it."""
+        n = len(data)
+        if not self._ends or self._head != end or end + n > self.size:
+            return False
+        if self._used + n > self.size:
+            return False
+        self._map[end : end + n] = data
+        self._ends[-1] += n
+        self._used += n
+        self._head = end + n
+        return True
+
     def release(self, pieces: int) -> None:
         """The front has copied out the ``pieces`` oldest pieces."""
         ends = self._ends

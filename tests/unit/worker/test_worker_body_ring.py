@@ -105,3 +105,23 @@ def test_close_is_idempotent_and_the_front_descriptor_outlives_it() -> None:
         assert os.pread(fd, 4, 0) == b"kept"
     finally:
         os.close(fd)
+
+
+def test_append_joins_the_newest_piece_only_where_it_ends_and_only_with_room(
+    ring: BodyRing,
+) -> None:
+    assert ring.append(b"x", 0) is False  # no piece yet
+    ring.place(b"a" * 30)
+    assert ring.append(b"b" * 20, 29) is False  # not where the newest piece ends
+    assert ring.append(b"b" * 20, 30) is True
+    assert ring.outstanding == 1  # one piece of 50 bytes
+    assert ring.append(b"c" * 51, 50) is False  # past the end: no wrap for a join
+    assert read(ring, 0, 50) == b"a" * 30 + b"b" * 20
+    ring.release(1)
+    assert ring.place(b"d" * 60) == 0
+    ring.place(b"e" * 30)
+    ring.release(1)  # d gone: [0, 60) free, e at 60..90
+    assert ring.place(b"f" * 20) == 0  # wraps (10 left at the end)
+    assert ring.append(b"g" * 41, 20) is False  # would run into e
+    assert ring.append(b"g" * 40, 20) is True
+    assert read(ring, 0, 90) == b"f" * 20 + b"g" * 40 + b"e" * 30

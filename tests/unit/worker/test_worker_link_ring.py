@@ -63,3 +63,27 @@ def test_ring_done_without_a_ring_drops_the_link(front: FakeFront) -> None:
     conn.send(m.ring_done(1))
     conn.expect_eof()
     assert "RING_DONE without a ring" in front.log()
+
+
+def test_pieces_sent_in_one_loop_turn_leave_as_one_ring_piece(front: FakeFront) -> None:
+    conn, _ = front.connect(window=1 << 20, body_ring=256 * KiB)
+    assert conn.recv()[0] == Kind.RING
+    ring = conn.fds.popleft()
+    try:
+        conn.open(1, path=b"/chunks", query=b"n=4&size=40000")
+        assert conn.recv()[2] == Event.HTTP_RESPONSE_START
+        assert conn.recv() == [Kind.EVENT, 1, Event.HTTP_RESPONSE_RING, 0, 160000, False]
+        assert (
+            os.pread(ring, 160000, 0) == b"A" * 40000 + b"B" * 40000 + b"C" * 40000 + b"D" * 40000
+        )
+        assert conn.recv()[0] == Kind.END
+        # one piece to release: RING_DONE 1 empties the ring, the next starts at 0
+        conn.send(m.ring_done(1))
+        # six pieces, the ring holds five: five joined, the sixth inline
+        conn.open(2, path=b"/chunks", query=b"n=6&size=50000")
+        assert conn.recv()[2] == Event.HTTP_RESPONSE_START
+        assert conn.recv() == [Kind.EVENT, 2, Event.HTTP_RESPONSE_RING, 0, 250000, True]
+        assert conn.recv() == [Kind.EVENT, 2, Event.HTTP_RESPONSE_BODY, b"F" * 50000, False]
+        assert os.pread(ring, 50000, 200000) == b"E" * 50000
+    finally:
+        os.close(ring)
