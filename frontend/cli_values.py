@@ -83,14 +83,22 @@ def reload_callback(value: bool) -> bool:
 
 
 def size_callback(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            size = parse_size(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        if size <= 0:
-            raise typer.BadParameter("must be greater than 0")
+    if value is not None and _checked_size(value) <= 0:
+        raise typer.BadParameter("must be greater than 0")
     return value
+
+
+def size_or_zero_callback(value: str | None) -> str | None:
+    if value is not None:
+        _checked_size(value)
+    return value
+
+
+def _checked_size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def positive_int(value: int | None) -> int | None:
@@ -157,9 +165,11 @@ def seconds(envvar: str, text: str) -> Any:
     return typer.Option(envvar=envvar, metavar="SECONDS", callback=positive_float, help=text)
 
 
-def size(envvar: str, text: str) -> Any:
-    """A byte-size option: ``SIZE`` with optional K/M/G units, greater than 0."""
-    return typer.Option(envvar=envvar, metavar="SIZE", callback=size_callback, help=text)
+def size(envvar: str, text: str, *, zero: bool = False) -> Any:
+    """A byte-size option: ``SIZE`` with optional K/M/G units, greater than 0
+    (``zero``: or 0)."""
+    check = size_or_zero_callback if zero else size_callback
+    return typer.Option(envvar=envvar, metavar="SIZE", callback=check, help=text)
 
 
 def count(envvar: str, text: str, *, positive: bool = False) -> Any:

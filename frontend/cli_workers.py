@@ -125,6 +125,16 @@ ResponseWindow = Annotated[
     ),
 ]
 
+BodyRing = Annotated[
+    str,
+    size(
+        "PAGI_BODY_RING",
+        "Shared memory per worker for large response bodies (a body piece of "
+        "32 KiB or more is read from it instead of the link socket); 0: off.",
+        zero=True,
+    ),
+]
+
 MaxLinkBuffer = Annotated[
     str,
     size(

@@ -57,6 +57,7 @@ class FrontConfig:
     worker_wait_timeout: float = 10.0  # 503 + retry-after if no worker by then
     graceful_timeout: float = 30.0  # bound on draining at shutdown
     response_window: int = 256 * KiB  # per-scope response credit granted to workers
+    body_ring: int = 2 * MiB  # shared memory per worker for large bodies (0: off)
     max_frame_size: int = 16 * MiB  # largest link frame accepted from a worker
     handshake_timeout: float = 10.0  # a new link must say HELLO within this
     max_link_buffer: int = 64 * MiB  # a worker whose unsent data exceeds this is stuck

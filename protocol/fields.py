@@ -20,9 +20,12 @@ STATS_INFO: Final = 2
 REASON: Final = 2
 
 # PING / PONG: token. CREDIT: bytes granted. CREDITS: [scope_id, nbytes, ...].
+# RING: the ring's size in bytes. RING_DONE: pieces copied out of the ring.
 TOKEN: Final = 2
 CREDIT_BYTES: Final = 2
 CREDIT_PAIRS: Final = 2
+RING_SIZE: Final = 2
+RING_PIECES: Final = 2
 
 # END: outcome, response_started, detail.
 END_OUTCOME: Final = 2
@@ -56,6 +59,10 @@ START_MORE: Final = 7
 # HTTP_RESPONSE_FILE: offset, length (None: to the end of the file).
 FILE_OFFSET: Final = 3
 FILE_LENGTH: Final = 4
+# HTTP_RESPONSE_RING: offset, length, more (the bytes lie in the link's body ring).
+RING_OFFSET: Final = 3
+RING_LENGTH: Final = 4
+RING_MORE: Final = 5
 # HTTP_RESPONSE_TRAILERS: headers.
 TRAILERS_HEADERS: Final = 3
 # WS_SEND / WS_RECEIVE: data, more (``MORE``).

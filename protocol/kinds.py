@@ -2,7 +2,7 @@
 
 Every message is a msgpack array ``[kind, scope_id, *fields]``. ``scope_id`` is
 0 for link-level messages (HELLO, WELCOME, REJECT, DRAIN, PING, PONG, STATS,
-CREDITS)
+CREDITS, RING, RING_DONE)
 and a positive integer, chosen by the front and never reused on one link, for
 scope messages. The field lists are specified in ``docs/worker-protocol.md``
 and enforced by :mod:`pagi.protocol.messages`.
@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 #: Bumped on any incompatible change to framing, kinds or field lists.
-PROTOCOL_VERSION = 5
+PROTOCOL_VERSION = 6
 
 #: Size of the big-endian unsigned length prefix before each msgpack payload.
 LENGTH_PREFIX_SIZE = 4
@@ -35,6 +35,9 @@ class Kind(IntEnum):
     STATS = 12  # worker -> front
     CREDITS = 13  # front -> worker: several CREDITs in one message
     ABORT = 14  # worker -> front: the app aborted a scope (pagi.connection.abort)
+    # Body ring (version 6, docs/worker-protocol.md "Large bodies through the ring").
+    RING = 15  # worker -> front: size; one fd attached (the link's body ring, a memfd)
+    RING_DONE = 16  # front -> worker: count of HTTP_RESPONSE_RING pieces copied out
     # Channels (fan-out; fields in pagi.protocol.channel_messages). 20-29.
     JOIN = 20  # worker -> front: a channel of scope_id (0: none) joined a group
     LEAVE = 21  # worker -> front: ... left a group
@@ -55,6 +58,7 @@ class Event(IntEnum):
     HTTP_RESPONSE_BODY = 3  # worker -> front: body, more
     HTTP_RESPONSE_FILE = 4  # worker -> front: offset, length; one fd attached
     HTTP_RESPONSE_TRAILERS = 5  # worker -> front: headers
+    HTTP_RESPONSE_RING = 6  # worker -> front: offset, length, more (body bytes in the ring)
 
     # WebSocket. A denial response before accept reuses HTTP_RESPONSE_START/BODY.
     WS_SEND = 20  # worker -> front: data (str = text, bytes = binary), more
@@ -110,6 +114,8 @@ PONG: Final = int(Kind.PONG)
 STATS: Final = int(Kind.STATS)
 CREDITS: Final = int(Kind.CREDITS)
 ABORT: Final = int(Kind.ABORT)
+RING: Final = int(Kind.RING)
+RING_DONE: Final = int(Kind.RING_DONE)
 JOIN: Final = int(Kind.JOIN)
 LEAVE: Final = int(Kind.LEAVE)
 GROUP_SEND: Final = int(Kind.GROUP_SEND)
@@ -122,6 +128,7 @@ HTTP_RESPONSE_START: Final = int(Event.HTTP_RESPONSE_START)
 HTTP_RESPONSE_BODY: Final = int(Event.HTTP_RESPONSE_BODY)
 HTTP_RESPONSE_FILE: Final = int(Event.HTTP_RESPONSE_FILE)
 HTTP_RESPONSE_TRAILERS: Final = int(Event.HTTP_RESPONSE_TRAILERS)
+HTTP_RESPONSE_RING: Final = int(Event.HTTP_RESPONSE_RING)
 WS_SEND: Final = int(Event.WS_SEND)
 WS_ACCEPT: Final = int(Event.WS_ACCEPT)
 WS_CLOSE: Final = int(Event.WS_CLOSE)

@@ -63,6 +63,8 @@ _LINK_KINDS = frozenset(
         Kind.PONG,
         Kind.STATS,
         Kind.CREDITS,
+        Kind.RING,
+        Kind.RING_DONE,
     }
     | CHANNEL_LINK_KINDS
 )
@@ -94,6 +96,8 @@ _FIELDS: dict[int, tuple[FieldCheck, ...]] = {
     Kind.PONG: (is_int,),  # token
     Kind.STATS: (is_map,),
     Kind.CREDITS: (is_credit_pairs,),  # [scope_id, nbytes, ...]
+    Kind.RING: (is_positive_int,),  # size (bytes); the ring's fd attached
+    Kind.RING_DONE: (is_positive_int,),  # HTTP_RESPONSE_RING pieces copied out
     **CHANNEL_FIELDS,  # kinds 20-29: pagi.protocol.channel_messages
 }
 
@@ -107,6 +111,8 @@ _EVENT_FIELDS: dict[int, tuple[FieldCheck, ...]] = {
         is_optional_non_negative_int,
     ),
     Event.HTTP_RESPONSE_TRAILERS: (is_headers,),  # headers
+    # offset, length, more
+    Event.HTTP_RESPONSE_RING: (is_non_negative_int, is_positive_int, is_bool),
     Event.WS_SEND: (is_text_or_bytes, is_bool),  # data, more
     Event.WS_ACCEPT: (is_optional_str, is_headers),  # subprotocol, headers
     Event.WS_CLOSE: (is_close_code, is_str),  # code, reason
@@ -137,6 +143,7 @@ FROM_WORKER = frozenset(
         Kind.PING,
         Kind.PONG,
         Kind.STATS,
+        Kind.RING,
     }
     | CHANNELS_FROM_WORKER
 )
@@ -152,6 +159,7 @@ FROM_FRONT = frozenset(
         Kind.PING,
         Kind.PONG,
         Kind.CREDITS,
+        Kind.RING_DONE,
     }
     | CHANNELS_FROM_FRONT
 )
@@ -162,6 +170,7 @@ EVENTS_FROM_WORKER = frozenset(
         Event.HTTP_RESPONSE_BODY,
         Event.HTTP_RESPONSE_FILE,
         Event.HTTP_RESPONSE_TRAILERS,
+        Event.HTTP_RESPONSE_RING,
         Event.WS_SEND,
         Event.WS_ACCEPT,
         Event.WS_CLOSE,
@@ -232,8 +241,19 @@ def _fast_end(msg: list[Any]) -> bool:
     return len(msg) == 5 and type(msg[2]) is int and type(msg[3]) is bool and type(msg[4]) is str
 
 
-def _fast_credit(msg: list[Any]) -> bool:
+def _fast_credit(msg: list[Any]) -> bool:  # CREDIT and RING_DONE
     return len(msg) == 3 and type(msg[2]) is int and msg[2] > 0
+
+
+def _fast_ring(msg: list[Any]) -> bool:  # HTTP_RESPONSE_RING
+    return (
+        len(msg) == 6
+        and type(msg[3]) is int
+        and msg[3] >= 0
+        and type(msg[4]) is int
+        and msg[4] > 0
+        and type(msg[5]) is bool
+    )
 
 
 # Keyed by plain ints: in Python 3.11 reading an IntEnum member (``Kind.OPEN``)
@@ -242,11 +262,13 @@ _FAST_KIND: dict[int, Callable[[list[Any]], bool]] = {
     int(Kind.OPEN): _fast_open,
     int(Kind.END): _fast_end,
     int(Kind.CREDIT): _fast_credit,
+    int(Kind.RING_DONE): _fast_credit,
 }
 _FAST_EVENT: dict[int, Callable[[list[Any]], bool]] = {
     int(Event.HTTP_REQUEST): _fast_body,
     int(Event.HTTP_RESPONSE_BODY): _fast_body,
     int(Event.HTTP_RESPONSE_START): _fast_start,
+    int(Event.HTTP_RESPONSE_RING): _fast_ring,
     int(Event.WS_SEND): _fast_ws_data,
     int(Event.WS_RECEIVE): _fast_ws_data,
 }
@@ -293,8 +315,10 @@ def validate(msg: object, kinds: frozenset[int], events: frozenset[int]) -> Mess
 
 
 def carries_fd(msg: Message) -> bool:
-    """True for the one message that travels with a file descriptor."""
-    return bool(msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_FILE)
+    """True for the messages that travel with a file descriptor (HTTP_RESPONSE_FILE, RING)."""
+    return bool(
+        (msg[0] == Kind.EVENT and msg[2] == Event.HTTP_RESPONSE_FILE) or msg[0] == Kind.RING
+    )
 
 
 # --- constructors -------------------------------------------------------------
@@ -374,6 +398,14 @@ def end(scope_id: int, outcome: int, response_started: bool, detail: str) -> Mes
 
 def abort(scope_id: int, detail: str) -> Message:
     return [Kind.ABORT, scope_id, detail]
+
+
+def ring(size: int) -> Message:
+    return [Kind.RING, 0, size]
+
+
+def ring_done(pieces: int) -> Message:
+    return [Kind.RING_DONE, 0, pieces]
 
 
 def drain() -> Message:

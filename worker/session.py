@@ -43,8 +43,10 @@ from pagi.protocol.kinds import OPEN as _OPEN
 from pagi.protocol.kinds import PING as _PING
 from pagi.protocol.kinds import PONG as _PONG
 from pagi.protocol.kinds import REJECT as _REJECT
+from pagi.protocol.kinds import RING_DONE as _RING_DONE
 from pagi.protocol.kinds import WELCOME as _WELCOME
 
+from .body_ring import BodyRing
 from .channels import ScopeChannels, Sender
 from .channels.welcome import read_channels_welcome
 from .http_scope import HTTPScope
@@ -82,6 +84,7 @@ class Session:
         "reject_reason",
         "request_window",
         "response_window",
+        "ring",
         "root_path",
         "scopes",
         "state",
@@ -108,6 +111,8 @@ class Session:
         self.max_frame_size = DEFAULT_MAX_FRAME_SIZE  # the front's limit, from WELCOME
         self.max_body_piece = DEFAULT_MAX_FRAME_SIZE - _BODY_FRAME_OVERHEAD
         self.worker_id: int | None = None
+        #: The link's body ring, when the front offered one (WELCOME ``body_ring``).
+        self.ring: BodyRing | None = None
         self.scopes: dict[int, ScopeBase] = {}
         #: The shared send-only channel API of http scopes (None: the front
         #: offers no channels); websocket/sse scopes get their own.
@@ -166,6 +171,10 @@ class Session:
                     scope.on_credit(pairs[i + 1])
         elif kind == _OPEN:
             self._open(msg)
+        elif kind == _RING_DONE:
+            if self.ring is None:
+                raise LinkError("RING_DONE without a ring")
+            self.ring.release(msg[2])
         elif kind == _CLOSE:
             scope = self.scopes.get(msg[1])
             if scope is not None:
@@ -186,6 +195,9 @@ class Session:
             self._worker.channels.on_message(msg)
 
     def link_lost(self, exc: BaseException | None) -> None:
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
         if self.channel_sender is not None:
             self._worker.channels.detach()
         scopes, self.scopes = self.scopes, {}
@@ -221,6 +233,7 @@ class Session:
         self.max_frame_size = max_frame
         self.max_body_piece = max_frame - _BODY_FRAME_OVERHEAD
         self._ready = True
+        self._open_ring(info.get("body_ring"))
         hub = self._worker.channels
         prefix = read_channels_welcome(info, self.worker_id, hub)
         if prefix is not None:
@@ -228,6 +241,19 @@ class Session:
             self.channel_sender = Sender(hub)
         if not self.welcomed.done():
             self.welcomed.set_result(True)
+
+    def _open_ring(self, size: object) -> None:
+        """Share a body ring of ``size`` bytes with the front, if it offers one
+        (docs/worker-protocol.md); without it every body travels inline."""
+        if type(size) is not int or size <= 0:
+            return
+        try:
+            ring = BodyRing(size)
+        except OSError as exc:
+            logger.warning("no body ring (large bodies go inline): %s", exc.strerror or exc)
+            return
+        self.ring = ring
+        self.link.send_with_fd(m.ring(size), ring.take_descriptor())
 
     def _open(self, msg: list[Any]) -> None:
         sid: int = msg[1]

@@ -21,6 +21,7 @@ from pagi.protocol import PROTOCOL_VERSION
 from pagi.protocol import messages as m
 
 from ..config import FrontConfig
+from .body_ring import MAX_RING_SIZE
 
 
 class Hello:
@@ -79,6 +80,7 @@ def welcome(config: FrontConfig, worker_id: int) -> list[Any]:
             "max_frame_size": config.max_frame_size,
             "ws_max_size": config.ws_max_size,
             "ws_max_queue": config.ws_max_queue,
+            "body_ring": min(config.body_ring, MAX_RING_SIZE),
             **channels_offer(config),
         },
     )

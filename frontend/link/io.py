@@ -22,7 +22,8 @@ Invariants:
   as one CREDITS message (one CREDIT if there is only one) at the place of the
   first of them. A grant may thus overtake other frames of its batch, but
   never the OPEN of its own scope: that has left before any response arrived
-  to grant for.
+  to grant for. Body-ring pieces copied out (:meth:`LinkIO._ring_piece_done`)
+  leave the same way, as one RING_DONE per batch.
 * A send never tears the link down from inside :meth:`LinkIO._send`: a failed
   or stuck write is acted on in a later callback, so a caller that is in the
   middle of opening a scope is not re-entered by ``on_worker_lost``.
@@ -95,6 +96,8 @@ class LinkIO:
         "_out",
         "_recv_buffer",
         "_recv_view",
+        "_ring_done",
+        "_ring_slot",
         "_sock",
         "closed",
         "name",
@@ -110,6 +113,8 @@ class LinkIO:
         self._frames_size = 0
         self._credits: dict[int, int] = {}  # grants of this batch, by scope id
         self._credit_slot = 0  # their place in _frames (while _credits is not empty)
+        self._ring_done = 0  # body-ring pieces copied out in this batch
+        self._ring_slot = 0  # the place of their RING_DONE in _frames
         self._flush_scheduled = False
         self._out = bytearray()  # written partially; the writer callback is armed
         # One receive buffer for the link's life: a fresh 256 KiB bytes object
@@ -251,6 +256,18 @@ class LinkIO:
         self._frames.append(b"")  # filled in by _flush
         self._queued()
 
+    def _ring_piece_done(self) -> None:
+        """Count one body-ring piece copied out, for this batch's RING_DONE."""
+        if self.closed:
+            return
+        if self._ring_done:
+            self._ring_done += 1
+            return
+        self._ring_done = 1
+        self._ring_slot = len(self._frames)
+        self._frames.append(b"")  # filled in by _flush
+        self._queued()
+
     def _queued(self) -> None:
         """A frame joined the batch: write it now if full, else by the end of
         this loop iteration."""
@@ -276,6 +293,9 @@ class LinkIO:
         if self._credits:
             frames[self._credit_slot] = encode(m.credits(self._credits))
             self._credits.clear()
+        if self._ring_done:
+            frames[self._ring_slot] = encode(m.ring_done(self._ring_done))
+            self._ring_done = 0
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         frames.clear()
         self._frames_size = 0
@@ -355,6 +375,7 @@ class LinkIO:
         self._out.clear()
         self._frames.clear()
         self._credits.clear()
+        self._ring_done = 0
         while self._fds:
             with contextlib.suppress(OSError):
                 os.close(self._fds.popleft())

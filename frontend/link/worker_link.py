@@ -20,8 +20,9 @@ Invariants:
   (BODY more=False | FILE) [TRAILERS if announced]``, and the response body
   bytes never exceed the window (WELCOME ``window`` plus every :meth:`grant`).
   Anything else drops the whole worker.
-* Received descriptors wait in a FIFO; each decoded HTTP_RESPONSE_FILE takes
-  the oldest. A descriptor nobody takes over is closed, so none leaks.
+* Received descriptors wait in a FIFO; each decoded HTTP_RESPONSE_FILE (and
+  the one RING) takes the oldest. A descriptor nobody takes over is closed,
+  so none leaks; the ring's is closed with the link.
 * After :meth:`close_scope` no handler method is called for that scope; the id
   is kept (and counted in ``open_scopes``) until the worker's END.
 * When the link dies, every scope still attached gets ``on_worker_lost`` once,
@@ -48,6 +49,7 @@ from pagi.protocol.fields import (
     HELLO_INFO,
     HELLO_VERSION,
     KIND,
+    RING_SIZE,
     SCOPE_ID,
     STATS_INFO,
     TOKEN,
@@ -60,10 +62,13 @@ from pagi.protocol.kinds import END as _END
 from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HELLO as _HELLO
 from pagi.protocol.kinds import HTTP_REQUEST as _REQUEST
+from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
+from pagi.protocol.kinds import HTTP_RESPONSE_RING as _RING_BODY
 from pagi.protocol.kinds import OPEN as _OPEN
 from pagi.protocol.kinds import PING as _PING
 from pagi.protocol.kinds import PONG as _PONG
+from pagi.protocol.kinds import RING as _RING
 from pagi.protocol.kinds import STATS as _STATS
 from pagi.protocol.kinds import WS_DISCONNECT as _WS_DISCONNECT
 from pagi.protocol.kinds import WS_MOVE as _WS_MOVE
@@ -71,6 +76,7 @@ from pagi.protocol.kinds import WS_RECEIVE as _WS_RECEIVE
 from pagi.protocol.kinds import WS_RETURN_CREDIT as _WS_RETURN_CREDIT
 
 from ..config import FrontConfig
+from .body_ring import RingReader
 from .handle import OpenFields
 from .handshake import read_hello, welcome
 from .io import LinkIO, LinkViolation
@@ -108,6 +114,7 @@ class WorkerLink(LinkIO):
         "pid",
         "recycle_after",
         "request_window",
+        "ring",
         "stats",
         "welcomed",
         "worker_id",
@@ -139,6 +146,7 @@ class WorkerLink(LinkIO):
         self.last_pong = 0.0  # loop time of the last PONG (WELCOME until the first)
         self.recycle_after = 0  # scopes after which to recycle (0: never; WorkerHealth sets it)
         self.stats: dict[Any, Any] = {}
+        self.ring: RingReader | None = None  # the worker's body ring, once announced
         super().__init__(sock, config, f"#{worker_id}")  # the name until HELLO names it
         self._handshake_timer = self._loop.call_later(
             config.handshake_timeout, self._handshake_expired
@@ -284,6 +292,11 @@ class WorkerLink(LinkIO):
                         f"scope {sid}: HTTP_RESPONSE_FILE without a file descriptor"
                     )
                 fd = self._fds.popleft()
+            elif code == _RING_BODY:  # read now (the worker reuses the space), then a BODY
+                if self.ring is None:
+                    raise LinkViolation(f"scope {sid}: HTTP_RESPONSE_RING without a RING")
+                msg, code = self.ring.as_body(msg), _BODY
+                self._ring_piece_done()
             scope = self._scopes.get(sid)
             if scope is None:
                 if fd >= 0:
@@ -327,6 +340,10 @@ class WorkerLink(LinkIO):
             self.stats = msg[STATS_INFO]
         elif kind == _PONG:
             self.last_pong = self._loop.time()
+        elif kind == _RING:
+            if self.ring is not None or not self._fds:
+                raise LinkViolation("RING twice, or without a file descriptor")
+            self.ring = RingReader(self._fds.popleft(), msg[RING_SIZE])
         else:  # JOIN, LEAVE, GROUP_SEND, CHANNEL_SEND (pagi.protocol.channel_messages)
             channels = self._pool.channels
             if channels is None:
@@ -375,6 +392,8 @@ class WorkerLink(LinkIO):
             self._teardown(logging.INFO, f"link {self.name} closed before HELLO")
 
     def _released(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None

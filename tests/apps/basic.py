@@ -141,7 +141,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 "headers": [(b"trailer", b"x-checksum")],
             }
         )
-        await send({"type": "http.response.body", "body": b"data", "more": True})
+        body = b"d" * int(q["size"]) if "size" in q else b"data"
+        await send({"type": "http.response.body", "body": body, "more": True})
         await send({"type": "http.response.body", "body": b"", "more": False})
         await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")]})
     elif path == "/raise":

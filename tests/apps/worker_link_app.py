@@ -90,6 +90,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         n = int(q["n"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"x" * n})
+    elif path == "/chunks":  # n pieces of size bytes, sent back to back
+        n, size = int(q["n"]), int(q["size"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i in range(n):
+            body = bytes([65 + i]) * size
+            await send({"type": "http.response.body", "body": body, "more": i < n - 1})
     elif path == "/file":
         kwargs: dict[str, Any] = {"file": q["path"]}
         if "offset" in q:

@@ -36,6 +36,7 @@ def test_hello_gets_welcome_and_joins_the_pool(caplog: pytest.LogCaptureFixture)
                 "max_frame_size": 123456,
                 "ws_max_size": 16 * 1024 * 1024,
                 "ws_max_queue": 16 * 1024 * 1024,
+                "body_ring": 2 * 1024 * 1024,
                 "channels": {"node": s.config.channels_node, "capacity": 100, "backend": "front"},
             },
         ]
@@ -134,3 +135,15 @@ def test_oversize_frame_drops_the_link(caplog: pytest.LogCaptureFixture) -> None
 
     run(main)
     assert "exceeds the maximum of 1000" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("configured", "offered"), [(0, 0), (1 << 20, 1 << 20), (1 << 30, 256 * 1024 * 1024)]
+)
+def test_welcome_offers_the_body_ring_up_to_its_limit(configured: int, offered: int) -> None:
+    async def main() -> None:
+        s = Setup(body_ring=configured)
+        welcome = await s.worker.handshake()
+        assert welcome[3]["body_ring"] == offered
+
+    run(main)

@@ -49,6 +49,7 @@ def test_worker_socket_modes_and_handshake(procs: Processes) -> None:
             "max_frame_size": 16 << 20,
             "ws_max_size": 16 << 20,
             "ws_max_queue": 16 << 20,
+            "body_ring": 2 << 20,
         },
     ]
     assert w2.hello()[3]["worker_id"] == 2

@@ -34,6 +34,9 @@ def sample_from_worker() -> list[m.Message]:
         m.event(6, Event.HTTP_RESPONSE_START, 200, HEADERS, True, b"first piece", True),
         m.event(7, Event.HTTP_RESPONSE_BODY, b"\x00\xffbody", True),
         m.event(7, Event.HTTP_RESPONSE_FILE, 0, None),
+        m.ring(2 * 1024 * 1024),
+        m.event(7, Event.HTTP_RESPONSE_RING, 0, 65536, True),
+        m.event(7, Event.HTTP_RESPONSE_RING, 65536, 1, False),
         m.event(7, Event.HTTP_RESPONSE_TRAILERS, [[b"x-checksum", b"abc"]]),
         m.credit(7, 1024),
         m.end(7, 1, False, "ValueError: boom"),
@@ -92,6 +95,7 @@ def sample_from_front() -> list[m.Message]:
         m.event(3, Event.WS_DISCONNECT, 1006, "client_closed"),
         m.credit(1, 10),
         m.credits({1: 10, 3: 2}),
+        m.ring_done(3),
         m.close(1, "client_closed"),
         m.ping(1),
         m.pong(1),
@@ -127,14 +131,21 @@ def test_every_split_point_gives_the_same_messages() -> None:
     sid=st.integers(min_value=1, max_value=2**62),
     headers=st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=200)), max_size=20),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+    ring=st.tuples(st.integers(0, 2**40), st.integers(1, 2**40)),
 )
 def test_property_round_trip_any_split(
-    body: bytes, more: bool, sid: int, headers: list[tuple[bytes, bytes]], cuts: list[int]
+    body: bytes,
+    more: bool,
+    sid: int,
+    headers: list[tuple[bytes, bytes]],
+    cuts: list[int],
+    ring: tuple[int, int],
 ) -> None:
     hdrs = [list(h) for h in headers]
     msgs = [
         m.event(sid, Event.HTTP_RESPONSE_START, 200, hdrs, more),
         m.event(sid, Event.HTTP_RESPONSE_BODY, body, more),
+        m.event(sid, Event.HTTP_RESPONSE_RING, *ring, more),
         m.end(sid, 0, True, ""),
     ]
     data = encode_many(msgs)
@@ -220,6 +231,13 @@ def test_short_frame_at_eof() -> None:
         (packed([Kind.EVENT, 1, Event.WS_RECEIVE, "x", False]), "event code"),  # wrong way
         (packed([Kind.EVENT, 1, Event.WS_RETURN_CREDIT]), "event code"),  # wrong way
         (packed([Kind.CREDITS, 0, [1, 10]]), "unexpected message kind"),  # wrong way
+        (packed([Kind.RING, 0, 0]), "field 0"),
+        (packed([Kind.RING, 1, 4096]), "scope_id must be 0"),
+        (packed([Kind.RING_DONE, 0, 1]), "unexpected message kind"),  # wrong way
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_RING, -1, 5, True]), "field 0"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_RING, 0, 0, True]), "field 1"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_RING, 0, 5, 1]), "field 2"),
+        (packed([Kind.EVENT, 1, Event.HTTP_RESPONSE_RING, 0, 5]), "expected 3 fields"),
     ],
 )
 def test_malformed_messages_raise_link_error(raw: bytes, match: str) -> None:
@@ -240,8 +258,24 @@ def test_worker_side_rejects_front_only_kinds_from_a_worker_and_vice_versa() -> 
 
 def test_carries_fd_only_for_file_events() -> None:
     assert m.carries_fd(m.event(1, Event.HTTP_RESPONSE_FILE, 0, None))
+    assert m.carries_fd(m.ring(4096))
+    assert not m.carries_fd(m.event(1, Event.HTTP_RESPONSE_RING, 0, 5, True))
     assert not m.carries_fd(m.event(1, Event.HTTP_RESPONSE_BODY, b"", False))
     assert not m.carries_fd(m.drain())
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (packed([Kind.RING_DONE, 0, 0]), "field 0"),
+        (packed([Kind.RING_DONE, 0, "1"]), "field 0"),
+        (packed([Kind.RING_DONE, 2, 1]), "scope_id must be 0"),
+        (packed([Kind.RING, 0, 4096]), "unexpected message kind"),  # wrong way
+    ],
+)
+def test_malformed_ring_messages_are_refused_by_the_worker_side(raw: bytes, match: str) -> None:
+    with pytest.raises(LinkError, match=match):
+        LinkDecoder("worker").feed(raw)
 
 
 def test_decoder_side_must_be_named() -> None:

@@ -95,21 +95,22 @@ class FrontConn:
     def send(self, *msgs: Message) -> None:
         self.sock.sendall(encode_many(msgs))
 
-    def handshake(self, window: int = 65536, max_frame_size: int = 1 << 24) -> Message:
+    def handshake(
+        self, window: int = 65536, max_frame_size: int = 1 << 24, body_ring: int = 0
+    ) -> Message:
+        """HELLO in, WELCOME out (offering a body ring of ``body_ring`` bytes if > 0)."""
         hello = self.recv()
         assert hello[0] == Kind.HELLO
-        self.send(
-            m.welcome(
-                PROTOCOL_VERSION,
-                {
-                    "window": window,
-                    "worker_id": 7,
-                    "max_frame_size": max_frame_size,
-                    "ws_max_size": 1 << 24,
-                    "ws_max_queue": 1 << 24,
-                },
-            )
-        )
+        info: dict[str, Any] = {
+            "window": window,
+            "worker_id": 7,
+            "max_frame_size": max_frame_size,
+            "ws_max_size": 1 << 24,
+            "ws_max_queue": 1 << 24,
+        }
+        if body_ring:
+            info["body_ring"] = body_ring
+        self.send(m.welcome(PROTOCOL_VERSION, info))
         return hello
 
     def open(
@@ -233,12 +234,13 @@ class FakeFront:
         window: int = 65536,
         env: dict[str, str] | None = None,
         max_frame_size: int = 1 << 24,
+        body_ring: int = 0,
     ) -> tuple[FrontConn, Message]:
         """Listen, start a worker, accept it and complete the handshake."""
         self.listen()
         self.start_worker(*args, env=env)
         conn = self.accept()
-        return conn, conn.handshake(window, max_frame_size)
+        return conn, conn.handshake(window, max_frame_size, body_ring)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
