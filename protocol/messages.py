@@ -20,8 +20,8 @@ from .channel_messages import FROM_FRONT as CHANNELS_FROM_FRONT
 from .channel_messages import FROM_WORKER as CHANNELS_FROM_WORKER
 from .channel_messages import LINK_KINDS as CHANNEL_LINK_KINDS
 from .errors import LinkError
+from .fast_checks import FAST_EVENT, FAST_KIND
 from .field_checks import (
-    BODY_MODES,
     is_address,
     is_body_mode,
     is_bool,
@@ -193,85 +193,6 @@ def _check_fields(what: str, fields: Sequence[object], checks: tuple[FieldCheck,
             raise LinkError(f"{what}: field {index} has invalid value {value!r:.80}")
 
 
-# Fast paths for the per-request messages. Each returns True when the message is
-# well-formed; on False the generic table check runs to name the bad field. They
-# must accept exactly what the table accepts (tests/unit/protocol/test_protocol_codec.py
-# runs both on the same inputs).
-
-
-def _fast_open(msg: list[Any]) -> bool:
-    if len(msg) != 13:
-        return False
-    _k, _s, st, hv, method, scheme, raw_path, qs, headers, client, server, extras, bm = msg
-    return (
-        type(st) is str
-        and type(hv) is str
-        and type(method) is str
-        and type(scheme) is str
-        and type(raw_path) is bytes
-        and type(qs) is bytes
-        and type(extras) is dict
-        and type(bm) is int
-        and bm in BODY_MODES
-        and is_headers(headers)
-        and is_address(client)
-        and is_address(server)
-    )
-
-
-def _fast_body(msg: list[Any]) -> bool:  # HTTP_REQUEST and HTTP_RESPONSE_BODY
-    return len(msg) == 5 and type(msg[3]) is bytes and type(msg[4]) is bool
-
-
-def _fast_ws_data(msg: list[Any]) -> bool:  # WS_SEND and WS_RECEIVE
-    return len(msg) == 5 and (type(msg[3]) is str or type(msg[3]) is bytes) and type(msg[4]) is bool
-
-
-def _fast_start(msg: list[Any]) -> bool:
-    size = len(msg)
-    if size != 6 and (size != 8 or type(msg[6]) is not bytes or type(msg[7]) is not bool):
-        return False
-    status = msg[3]
-    return (
-        type(status) is int and 100 <= status <= 999 and type(msg[5]) is bool and is_headers(msg[4])
-    )
-
-
-def _fast_end(msg: list[Any]) -> bool:
-    return len(msg) == 5 and type(msg[2]) is int and type(msg[3]) is bool and type(msg[4]) is str
-
-
-def _fast_credit(msg: list[Any]) -> bool:  # CREDIT and RING_DONE
-    return len(msg) == 3 and type(msg[2]) is int and msg[2] > 0
-
-
-def _fast_ring(msg: list[Any]) -> bool:  # HTTP_RESPONSE_RING
-    return (
-        len(msg) == 6
-        and type(msg[3]) is int
-        and msg[3] >= 0
-        and type(msg[4]) is int
-        and msg[4] > 0
-        and type(msg[5]) is bool
-    )
-
-
-# Keyed by plain ints: in Python 3.11 reading an IntEnum member (``Kind.OPEN``)
-# costs several times a global lookup, and this runs for every message.
-_FAST_KIND: dict[int, Callable[[list[Any]], bool]] = {
-    int(Kind.OPEN): _fast_open,
-    int(Kind.END): _fast_end,
-    int(Kind.CREDIT): _fast_credit,
-    int(Kind.RING_DONE): _fast_credit,
-}
-_FAST_EVENT: dict[int, Callable[[list[Any]], bool]] = {
-    int(Event.HTTP_REQUEST): _fast_body,
-    int(Event.HTTP_RESPONSE_BODY): _fast_body,
-    int(Event.HTTP_RESPONSE_START): _fast_start,
-    int(Event.HTTP_RESPONSE_RING): _fast_ring,
-    int(Event.WS_SEND): _fast_ws_data,
-    int(Event.WS_RECEIVE): _fast_ws_data,
-}
 _EVENT_KIND = int(Kind.EVENT)
 _LINK_KIND_INTS = frozenset(int(k) for k in _LINK_KINDS)
 
@@ -300,7 +221,7 @@ def validate(msg: object, kinds: frozenset[int], events: frozenset[int]) -> Mess
         code = msg[2] if len(msg) > 2 else None
         if type(code) is not int or code not in events:
             raise LinkError(f"EVENT: unknown or unexpected event code {msg[2:3]!r:.40}")
-        fast = _FAST_EVENT.get(code)
+        fast = FAST_EVENT.get(code)
         if fast is None or not fast(msg):
             checks = _EVENT_FIELDS[code]
             tail = _EVENT_OPTIONAL_TAIL.get(code)
@@ -308,7 +229,7 @@ def validate(msg: object, kinds: frozenset[int], events: frozenset[int]) -> Mess
                 checks = checks + tail
             _check_fields(Event(code).name, msg[3:], checks)
     else:
-        fast = _FAST_KIND.get(kind)
+        fast = FAST_KIND.get(kind)
         if fast is None or not fast(msg):
             _check_fields(Kind(kind).name, msg[2:], _FIELDS[kind])
     return msg
