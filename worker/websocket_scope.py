@@ -243,9 +243,10 @@ class WebSocketScope(ScopeBase):
             self._connect_delivered = True
             return {"type": "websocket.connect"}
         inbox = self._inbox
+        messages = inbox.messages
         while True:
-            if inbox:
-                data, uncredited = inbox.popleft()
+            if messages:
+                data, uncredited = messages.popleft()
                 owed = inbox.owed + uncredited
                 if owed >= inbox.batch:
                     inbox.owed = 0
