@@ -199,7 +199,10 @@ class ScopeBase:
         try:
             await future
         finally:
-            waiters = self._recv_waiters
+            # Declared, not inferred: mypy keeps the narrowing to a list from
+            # above across the await, where _wake_receivers() sets None, and
+            # the compiled build checks the inferred type at run time.
+            waiters: list[asyncio.Future[None]] | None = self._recv_waiters
             if waiters is not None and future in waiters:
                 waiters.remove(future)
 
