@@ -31,9 +31,12 @@ from typing import IO
 
 import psutil
 
+from bench.process_meters import schedstat_ns
+from bench.python_clients import client_cmd
 from bench.run import prepare
-from bench.servers import REPO, Running, Server, is_known, resolve, schedstat_ns
-from bench.workloads import WORKLOADS, client_cmd, wrk_argv, wrk_report
+from bench.servers import REPO, Running, Server, is_known, resolve
+from bench.workloads import WORKLOADS
+from bench.wrk_client import wrk_argv, wrk_report
 
 #: The workloads this mode can drive (their app is the suite's).
 _WORKLOADS = ("1", "6")

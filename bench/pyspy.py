@@ -26,7 +26,8 @@ import psutil
 
 from bench import flame, report
 from bench.servers import PEERS_VENV, REPO, SERVERS, Running
-from bench.workloads import Config, select
+from bench.workload import Config
+from bench.workloads import select
 
 _ATTACH_TIMEOUT = 15.0
 

@@ -14,7 +14,8 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-from bench.workloads import WORKLOADS, Column, Workload
+from bench.workload import Column, Workload
+from bench.workloads import WORKLOADS
 
 PAGI_SERVERS = ("pagi-1w", "pagi-2w")
 DASH = "\u2013"  # en dash between min and max

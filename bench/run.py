@@ -28,7 +28,8 @@ from typing import Any
 from bench import charts, environment, report
 from bench.servers import REPO, SERVERS, Running, Server, is_known, resolve
 from bench.tls import TLSPair, throwaway_pair
-from bench.workloads import WORKLOADS, WRK_FLAGS, Config, Unsupported, Workload, select
+from bench.workload import Config, Unsupported, Workload
+from bench.workloads import WORKLOADS, WRK_FLAGS, select
 
 DEFAULT_RESULTS = REPO / "bench" / "results"
 

@@ -17,7 +17,7 @@ process).
 ``bench/clients.py hold --kind ws``; prints the RSS growth per connection of
 the front, of the worker, and of both (uvicorn for comparison).
 
-Uses the suite's machinery (``bench/servers.py``, ``bench/workloads.py``,
+Uses the suite's machinery (``bench/servers.py``, ``bench/python_clients.py``,
 ``bench/environment.py``: the pinned peers in ``bench/.venv-peers`` are
 installed on first use, the open-files limit is raised). Prints JSON lines
 and a summary; writes nothing else.
@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.environment import ensure_peers, raise_fd_limit
-from bench.servers import PEERS_VENV, SERVERS, Running, Server, tree_memory
-from bench.workloads import Config, HeldConnections, _ws_echo
+from bench.process_meters import tree_memory
+from bench.python_clients import HeldConnections, ws_echo
+from bench.servers import PEERS_VENV, SERVERS, Running, Server
+from bench.workload import Config
 
 APP = "bench.apps.websocket:app"
 KiB = 1024
@@ -85,7 +87,7 @@ def echo(args: argparse.Namespace, logs: Path) -> dict[str, float]:
         for server in servers():
             running = _start(server, logs)
             try:
-                result = _ws_echo(running, config)
+                result = ws_echo(running, config)
             finally:
                 running.stop()
             rates[server.name].append(result["messages_per_s"])

@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.append(str(REPO))  # for `bench`; appended so nothing else is shadowed
 
 from bench import flame, report  # noqa: E402
-from bench.workloads import WORKLOADS, parse_h2load  # noqa: E402
+from bench.h2load_client import parse_h2load  # noqa: E402
+from bench.workloads import WORKLOADS  # noqa: E402
 
 # Every client kind once: wrk (plain and Lua POST), the WebSocket echo client,
 # the held SSE / keep-alive / WebSocket connections, none (cold start), h2load.
