@@ -192,17 +192,18 @@ class ScopeBase:
     async def _wait_receive(self) -> None:
         """Wait until :meth:`_wake_receivers` runs (the caller re-checks its state)."""
         future: asyncio.Future[None] = self.session.loop.create_future()
-        if self._recv_waiters is None:
+        # The attribute is read into locals, never narrowed itself: mypy
+        # would carry a narrowing to a list across the await (where
+        # _wake_receivers() sets None), and the compiled build checks it.
+        queued = self._recv_waiters
+        if queued is None:
             self._recv_waiters = [future]
         else:
-            self._recv_waiters.append(future)
+            queued.append(future)
         try:
             await future
         finally:
-            # Declared, not inferred: mypy keeps the narrowing to a list from
-            # above across the await, where _wake_receivers() sets None, and
-            # the compiled build checks the inferred type at run time.
-            waiters: list[asyncio.Future[None]] | None = self._recv_waiters
+            waiters = self._recv_waiters
             if waiters is not None and future in waiters:
                 waiters.remove(future)
 
