@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from .backlog import TransportState
     from .connection_state import ConnectionState
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
@@ -79,7 +79,7 @@ class ScopeBase:
         "transport",
     )
 
-    session: Session
+    session: ScopeSession
     sid: int
     _open: list[Any]  # the OPEN message, as received
     scope: dict[str, Any]  # what the app gets

@@ -74,7 +74,7 @@ from .websocket_inbox import Inbox
 from .websocket_outbox import Outbox
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
@@ -99,7 +99,7 @@ class WebSocketScope(ScopeBase):
         "_state",
     )
 
-    def __init__(self, session: Session, msg: list[Any]) -> None:
+    def __init__(self, session: ScopeSession, msg: list[Any]) -> None:
         self.session = session
         self.sid = msg[1]
         self._open = msg
