@@ -78,7 +78,6 @@ def serve(
         typer.Option(
             "--lifespan",
             envvar="PAGI_LIFESPAN",
-            case_sensitive=False,
             help=(
                 "auto: use lifespan if the app supports it; on: require it; off: never "
                 "send lifespan events."
@@ -150,7 +149,6 @@ def serve(
         typer.Option(
             "--sse-scope",
             envvar="PAGI_SSE_SCOPE",
-            case_sensitive=False,
             help=(
                 "Requests that accept text/event-stream: on: give the app 'sse' scopes; "
                 "off: give it plain 'http' scopes; auto: 'sse', but an app that declines its "
@@ -164,7 +162,6 @@ def serve(
         typer.Option(
             "--interface",
             envvar="PAGI_INTERFACE",
-            case_sensitive=False,
             help=(
                 "The contract the app was written for: pagi (PAGI Www 0.6) or asgi (ASGI 3, "
                 "spec 2.4); auto: asgi when the app is built on a known ASGI framework "
@@ -177,7 +174,6 @@ def serve(
         typer.Option(
             "--log-level",
             envvar="PAGI_LOG_LEVEL",
-            case_sensitive=False,
             help="Logging threshold.",
         ),
     ] = LogLevel.info,

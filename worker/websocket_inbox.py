@@ -1,6 +1,9 @@
 """What the front sent a websocket scope that the app has not taken yet, and the credit it owes.
 
-An :class:`Inbox` belongs to one :class:`~.websocket_scope.WebSocketScope`.
+An :class:`Inbox` belongs to one :class:`~.websocket_scope.WebSocketScope`,
+which passes itself to the calls that act on it (the inbox holds no reference
+back: the scope would otherwise be a reference cycle per connection, left to
+the garbage collector).
 It is the queue of complete messages (each with the window it has not
 credited back yet), the message being assembled from WS_RECEIVE pieces and
 the credit owed to the front. The scope's ``receive()`` pops it; its
@@ -58,19 +61,17 @@ class Inbox:
     (docs/performance.md, "The compiled build").
     """
 
-    __slots__ = ("batch", "messages", "owed", "partial", "partial_uncredited", "scope")
+    __slots__ = ("batch", "messages", "owed", "partial", "partial_uncredited")
 
-    def __init__(self, scope: WebSocketScope, window: int) -> None:
+    def __init__(self, window: int) -> None:
         self.messages: collections.deque[tuple[Data, int]] = collections.deque()
-        self.scope = scope
         self.batch = max(1, window // 4)  # owed credit that goes back in one CREDIT
         self.owed = 0  # taken by the app, not yet credited back
         self.partial: list[Data] | None = None  # pieces of the message being assembled
         self.partial_uncredited = 0
 
-    def take(self, data: Data, more: bool) -> None:
-        """One WS_RECEIVE piece (``more``: the message goes on)."""
-        scope = self.scope
+    def take(self, scope: WebSocketScope, data: Data, more: bool) -> None:
+        """One WS_RECEIVE piece of ``scope``'s (``more``: the message goes on)."""
         if scope.gone:
             return
         if not scope._accepted:
@@ -111,12 +112,12 @@ class Inbox:
         else:
             self.partial_uncredited += n
 
-    def return_all(self) -> None:
-        """WS_RETURN_CREDIT: credit what is owed now, and every message as it is taken."""
+    def return_all(self, scope: WebSocketScope) -> None:
+        """WS_RETURN_CREDIT: credit what ``scope`` owes now, and every message as it is taken."""
         self.batch = 1
         owed = self.owed
         self.owed = 0
-        self.scope._grant(owed)
+        scope._grant(owed)
 
     def drop_partial(self) -> None:
         """The client side is gone: the message being assembled never completes."""

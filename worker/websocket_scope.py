@@ -116,7 +116,7 @@ class WebSocketScope(ScopeBase):
         # inbound
         self._recv_allowed = session.request_window
         self._recv_waiters = None
-        self._inbox = Inbox(self, session.request_window)
+        self._inbox = Inbox(session.request_window)
         # outbound
         self._outbox = Outbox(session, self.sid, self.transport)
         # the end
@@ -171,14 +171,14 @@ class WebSocketScope(ScopeBase):
         a violation)."""
         code = msg[2]
         if code == _WS_RECEIVE:
-            self._inbox.take(msg[3], msg[4])
+            self._inbox.take(self, msg[3], msg[4])
         elif code == _WS_DISCONNECT:
             self._disconnected(msg[3], msg[4])
         elif code == _WS_MOVE:
             self._move_asked = True
             self._wake_receivers()
         elif code == _WS_RETURN_CREDIT:
-            self._inbox.return_all()
+            self._inbox.return_all(self)
         else:
             raise LinkError(f"scope {self.sid}: {Event(code).name} on a websocket scope")
 

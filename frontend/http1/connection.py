@@ -2,7 +2,8 @@
 
 Bytes from the client go through the parser (:mod:`.parser`) into a
 :class:`~.request_queue.RequestQueue`; each request becomes an
-:class:`~..streams.http_stream.HTTPStream` whose response this connection
+:class:`~..streams.http_stream.HTTPStream`
+(:func:`~.request_start.start_request`) whose response this connection
 frames through its :class:`~.writer.HTTP11Writer`. Everything is a loop
 callback: no task per connection or per request (one exists only while a
 request waits for a worker). Timers live in :class:`~.timers.ConnectionTimers`.
@@ -39,19 +40,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..connections import FrontContext, ProxiedAddresses, addresses
-from ..streams.http_stream import HTTPStream
-from ..streams.sse import limit_unsent
-from ..streams.sse_detect import is_sse_request
 from ..tls.scope_info import NO_EXTRAS, scope_extras
 from . import connection_end
 from .parser import ParseError, ParserLimits, RequestHead, make_parser
-from .request_head import body_mode, scope_headers, split_target
 from .request_queue import RequestQueue
+from .request_start import start_request
 from .timers import ConnectionTimers
 from .writer import HTTP11Writer
 
 if TYPE_CHECKING:
     from ..selector import TakeOvers
+    from ..streams.http_stream import HTTPStream
 
 logger = logging.getLogger("pagi.front")
 
@@ -383,15 +382,7 @@ class HTTP11Connection(asyncio.Protocol):
             self._hand_over(head)
             return
         self._started += 1
-        self.writer.begin(head)
-        sse = is_sse_request(head)
-        cur = self._cur = HTTPStream(
-            self, self.writer, head.method, head.target, head.http_version, sse, self.loop.time()
-        )
-        if sse:
-            limit_unsent(self._transport)
-        raw_path, query = split_target(head.target)
-        cur.start(raw_path, query, scope_headers(head.headers), body_mode(head))
+        self._cur = start_request(self, self.writer, self._transport, head)
 
     def _hand_over(self, head: RequestHead) -> None:
         """Give the socket to the protocol that claims ``head`` and retire.

@@ -5,8 +5,6 @@ Everything here is pure (no I/O) so the framing rules can be tested alone:
 * :func:`status_line` — ``HTTP/1.1 <code> <reason>\\r\\n``, cached per status.
   The front always answers with ``HTTP/1.1`` (also to HTTP/1.0 clients, as
   RFC 9110 section 6.2 recommends); what changes per version is the framing.
-* :class:`DateHeader` — the ``date`` header line, formatted at most once per
-  wall-clock second.
 * :func:`build_head` — the whole head of an application response, with the
   framing decided (:data:`NO_BODY`, :data:`LENGTH`, :data:`CHUNKED`,
   :data:`UNTIL_CLOSE`) and the ``connection`` header the server manages.
@@ -15,21 +13,21 @@ Everything here is pure (no I/O) so the framing rules can be tested alone:
 * :func:`chunk` / :data:`LAST_CHUNK` / :func:`last_chunk_with_trailers` —
   chunked transfer-coding.
 
-The worker validates every header the app sends, but the front does not
-rely on it: a head or trailer section with CR, LF or NUL in an app's header,
-or a header name that is not a token, raises :class:`UnsafeResponse` (the
-client gets 502, the operator a log line naming the header) instead of
-reaching the wire, where it could split the response. The check costs one
-pass over the finished head (:func:`checked_join`) plus a set lookup per
-header name (names seen before are remembered), not a scan per header.
+Every head carries the ``date`` line of :mod:`.date_header`; a header from
+the worker that could split a head is refused as :mod:`.response_checks`
+says (:class:`~.response_checks.UnsafeResponse`, the client gets 502), a
+head that cannot be sent at all raises
+:class:`~.response_checks.InvalidResponse` (500).
 """
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
+
+# (date_header is named here too for the HTTP/2 heads, which import it with reason_phrase)
+from .date_header import date_header as date_header
+from .response_checks import InvalidResponse, check_name, checked_join, good_names
 
 #: Framing of a response body (what :func:`build_head` decided).
 NO_BODY = 0  # HEAD, 1xx, 204, 304: no body bytes follow the head
@@ -67,112 +65,6 @@ def status_line(status: int) -> bytes:
         if 100 <= status <= 999:  # the worker admits nothing else; keep the cache bounded
             _STATUS_LINES[status] = line
     return line
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def imf_fixdate(seconds: int) -> bytes:
-    """RFC 9110 §5.6.7's preferred date format, e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``
-    (formatted here: ``email.utils`` costs the front about 1 MiB and its import)."""
-    t = time.gmtime(seconds)
-    return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-        _DAYS[t.tm_wday].encode(),
-        t.tm_mday,
-        _MONTHS[t.tm_mon - 1].encode(),
-        t.tm_year,
-        t.tm_hour,
-        t.tm_min,
-        t.tm_sec,
-    )
-
-
-class DateHeader:
-    """The ``date: <IMF-fixdate>\\r\\n`` line, re-formatted when the second changes.
-
-    ``clock`` is injectable for tests; it returns POSIX seconds like
-    :func:`time.time`.
-    """
-
-    __slots__ = ("_clock", "_line", "_second")
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._second = -1
-        self._line = b""
-
-    def line(self) -> bytes:
-        now = int(self._clock())
-        if now != self._second:
-            self._second = now
-            self._line = b"date: " + imf_fixdate(now) + CRLF
-        return self._line
-
-
-#: The process-wide cache every connection uses.
-date_header = DateHeader()
-
-
-class InvalidResponse(ValueError):
-    """The application's response head cannot be sent (e.g. a bad content-length).
-
-    ``status`` is what the client gets instead.
-    """
-
-    status = 500
-
-
-class UnsafeResponse(InvalidResponse):
-    """A header from the worker that could split the response (CR, LF or NUL
-    in it, or a name that is not a token): a broken or compromised worker."""
-
-    status = 502
-
-
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
-# Header names already seen to be tokens (bounded: cleared when full).
-_good_names: set[bytes] = set()
-_GOOD_NAMES_MAX = 4096
-
-
-def check_name(name: bytes) -> None:
-    """Raise :class:`UnsafeResponse` unless ``name`` is a token."""
-    if name in _good_names:
-        return
-    if _TOKEN.fullmatch(name) is None:
-        raise UnsafeResponse(f"invalid header name {name[:60]!r} from the worker")
-    if len(_good_names) >= _GOOD_NAMES_MAX:
-        _good_names.clear()
-    _good_names.add(name)
-
-
-def check_field(name: bytes, value: bytes) -> None:
-    """Raise :class:`UnsafeResponse` for a field that could split a head
-    (a per-field check, for heads off the hot path)."""
-    check_name(name)
-    if _UNSAFE_VALUE.search(value) is not None:
-        shown = f"{name[:60]!r}: {value[:120]!r}"
-        raise UnsafeResponse(f"CR, LF or NUL in header {shown} from the worker")
-
-
-def checked_join(parts: list[bytes], app_fields: int, headers: Iterable[Sequence[bytes]]) -> bytes:
-    """``b"".join(parts)``, refusing CR, LF or NUL inside a header.
-
-    ``parts`` is a head or trailer section whose every element is a whole
-    line (ending in CRLF) of the server's own, except ``app_fields`` groups of
-    four (name, ``": "``, value, CRLF) holding the app's ``headers``. Then the
-    finished bytes must hold exactly one CR and one LF per line and no NUL;
-    anything else raises :class:`UnsafeResponse` naming the header.
-    """
-    block = b"".join(parts)
-    lines = len(parts) - 3 * app_fields
-    if block.count(b"\n") != lines or block.count(b"\r") != lines or 0 in block:
-        for name, value in headers:
-            check_field(name, value)
-        raise UnsafeResponse("CR, LF or NUL in the response head from the worker")
-    return block
 
 
 # Header names the server looks at (and for some, replaces) in the app's head.
@@ -252,11 +144,11 @@ def build_head(
     has_server = False
     has_upgrade = False
     special = _SPECIAL
-    good_names = _good_names
+    known = good_names
     for name, value in headers:
         kind = special.get(name)
         if kind is None:
-            if name not in good_names:
+            if name not in known:
                 check_name(name)
             append(name)
             append(b": ")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..streams.interfaces import Refusal
 from .parser import RequestHead
+from .response_checks import InvalidResponse
 from .responses import (
     CHUNKED,
     CONTINUE,
@@ -33,7 +34,6 @@ from .responses import (
     LENGTH,
     NO_BODY,
     UNTIL_CLOSE,
-    InvalidResponse,
     build_head,
     chunk,
     last_chunk_with_trailers,

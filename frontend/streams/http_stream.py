@@ -2,8 +2,9 @@
 
 An :class:`HTTPStream` is created by the protocol connection for each request
 and is the link's handler for its scope (:class:`~..link.handlers.HTTPScopeHandler`).
-It owns the scope's whole life against the worker link: opening (through
-:func:`~.opening.open_scope`), the request body within the request window,
+It owns the scope's whole life against the worker link: opening
+(:mod:`.http_opening`; the stream takes the link in :meth:`attach`), the
+request body within the request window,
 the response events, response credit, file bodies, trailers, END, the loss
 of the worker or of the client, shutdown, and the access-log line. It does
 not know the HTTP version: bytes go out through its
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pagi.protocol import BodyMode, reasons
 from pagi.protocol.kinds import BODY_EXPECT_CONTINUE, BODY_NONE
@@ -45,12 +46,12 @@ from . import http_ending
 from .access_record import log_http
 from .event_stream import EventStream
 from .file_response import FileResponse
+from .http_opening import open_http, open_on
 from .http_phase import APP_DONE, DONE, OPENED, SENDING, STARTED, WAITING
-from .opening import open_fields, open_scope
 
 if TYPE_CHECKING:
     from ..link.handle import Headers as RequestHeaders
-    from ..link.handle import LinkHandle
+    from ..link.handle import LinkHandle, OpenFields
     from .interfaces import ExtraHeaders, Headers, HTTPWriter, StreamHost
     from .resume import OpenArgs
 
@@ -61,7 +62,6 @@ class HTTPStream:
     """One request/response; the scope handler of its ``http``/``sse`` scope."""
 
     __slots__ = (
-        "_pending",
         "body_bytes",
         "body_mode",
         "conn",
@@ -112,7 +112,6 @@ class HTTPStream:
         self.window = 0
         self.request_done = False
         self.waiter: asyncio.Task[None] | None = None
-        self._pending: tuple[bytes, bytes, RequestHeaders, BodyMode] | None = None
         # response side
         self.status = 0
         self.headers = _NO_HEADERS
@@ -137,11 +136,10 @@ class HTTPStream:
     # --- opening ---------------------------------------------------------------
 
     def start(self, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode) -> None:
-        """Open the scope now, or once a worker is ready."""
-        self._pending = (raw_path, query, headers, mode)
+        """Open the scope now, or once a worker is ready (:mod:`.http_opening`)."""
         if self.sse is not None:
             self.sse.start(raw_path, query, headers, mode)
-        open_scope(self)
+        open_http(self, raw_path, query, headers, mode)
 
     def wait(self, task: asyncio.Task[None] | None) -> None:
         """``task`` waits for a worker for this stream (None: the wait is over)."""
@@ -153,16 +151,18 @@ class HTTPStream:
     def label(self) -> str:
         return f"{self.method} {short_target(self.target)}"
 
-    def open(self, link: LinkHandle) -> None:
-        pending = self._pending
-        assert pending is not None
-        self._pending = None
-        raw_path, query, headers, mode = pending
-        self.phase = OPENED
-        extras = self.conn.scope_extras
+    def attach(self, link: LinkHandle, fields: OpenFields, mode: BodyMode) -> None:
+        """OPEN the scope on ``link`` with ``fields``: from now on the stream is
+        the scope's handler there, with the request window ``link`` grants."""
+        if self.phase == WAITING:
+            self.phase = OPENED
+        self.link = link
+        self.worker = link.name
+        self.body_mode = mode
+        self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
+        sid = self.sid = link.open_http(self, fields)
         if self.sse is not None:
-            extras = self.sse.first_extras(extras)
-        self._open_on(link, raw_path, query, headers, extras, mode)
+            self.sse.opened(link, sid)
 
     def reopen(self, link: LinkHandle, open_args: OpenArgs, body: bytes) -> None:
         """Move the response under way to a new scope on ``link``
@@ -176,48 +176,10 @@ class HTTPStream:
         self.ungranted = 0  # owed to the old scope
         raw_path, query, headers, extras = open_args
         mode = BodyMode.STREAM if body else BodyMode.NONE
-        self._open_on(link, raw_path, query, headers, extras, mode)
+        open_on(self, link, raw_path, query, headers, mode, extras)
         if body:
             self.window -= len(body)
             link.send_request_body(self.sid, body, False)
-
-    def _open_on(
-        self,
-        link: LinkHandle,
-        raw_path: bytes,
-        query: bytes,
-        headers: RequestHeaders,
-        extras: dict[str, Any],
-        mode: BodyMode,
-    ) -> None:
-        self.link = link
-        self.worker = link.name
-        self.body_mode = mode
-        self.window = 0 if mode == BODY_EXPECT_CONTINUE else link.request_window
-        conn = self.conn
-        self.sid = link.open_http(
-            self,
-            open_fields(
-                conn,
-                "http" if self.sse is None else "sse",
-                self.http_version,
-                self.method,
-                conn.scheme,
-                raw_path,
-                query,
-                headers,
-                extras,
-                mode,
-            ),
-        )
-        if self.sse is not None:
-            self.sse.opened(link, self.sid)
-
-    def opened_late(self) -> None:
-        self.writer.resume_input()
-
-    def abort_wait(self) -> None:
-        self.writer.abort()
 
     # --- the request body ------------------------------------------------------------
 

@@ -80,9 +80,15 @@ def open_scope(stream: Openable) -> None:
     """Open ``stream``'s scope on a worker now, or start waiting for one."""
     link = pick_link(stream.conn)
     if link is None:
-        stream.wait(stream.conn.loop.create_task(_wait_for_worker(stream)))
+        wait_for_worker(stream)
     else:
         stream.open(link)
+
+
+def wait_for_worker(stream: Openable) -> None:
+    """Start ``stream``'s wait for a worker (none was ready): it opens the
+    scope, or answers 503, when the wait is over."""
+    stream.wait(stream.conn.loop.create_task(_wait_for_worker(stream)))
 
 
 async def _wait_for_worker(stream: Openable) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..connections import LINGER_TIMEOUT, FrontContext
 from ..http1.request_head import scope_headers, split_target
-from ..http1.responses import InvalidResponse
+from ..http1.response_checks import InvalidResponse
 from ..http1.writer import HTTP11Writer
 from ..streams.interfaces import Refusal
 from ..streams.ws_stream import WSStream

@@ -29,15 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ..http1.date_header import date_header
 from ..http1.parser import RequestHead
-from ..http1.responses import (
-    CRLF,
-    SERVER_LINE,
-    UnsafeResponse,
-    check_field,
-    date_header,
-    status_line,
-)
+from ..http1.response_checks import UnsafeResponse, check_field
+from ..http1.responses import CRLF, SERVER_LINE, status_line
 
 _WEBSOCKET: Final = b"websocket"
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -165,7 +160,7 @@ def accept_head(
     ``extension`` is the negotiated ``Sec-WebSocket-Extensions`` value, if
     any. The app's headers follow the front's own (those it may not set are
     dropped); ``date`` and ``server`` are added unless the app set them.
-    Raises :class:`~.responses.UnsafeResponse` for a header or subprotocol
+    Raises :class:`~..http1.response_checks.UnsafeResponse` for a header or subprotocol
     that could split the head.
     """
     parts = [

@@ -146,6 +146,28 @@ def test_one_help_style_for_both_programs() -> None:
     assert shapes[0][1:] == shapes[1][1:]
 
 
+@pytest.mark.parametrize("program", [FRONT, WORKER])
+@pytest.mark.parametrize(
+    ("option", "value", "choices"),
+    [
+        ("--lifespan", "ON", "'auto', 'on', 'off'"),
+        ("--sse-scope", "Auto", "'auto', 'on', 'off'"),
+        ("--interface", "ASGI", "'auto', 'pagi', 'asgi'"),
+        ("--log-level", "DEBUG", "'critical', 'error', 'warning', 'info', 'debug'"),
+    ],
+)
+def test_choices_are_lowercase_only_in_both_programs(
+    program: str, option: str, value: str, choices: str
+) -> None:
+    # The choices both programs share refuse another letter case alike, naming the
+    # option, the value and the accepted spellings (docs/cli.md).
+    out = run_command(program, "a:app", option, value)
+    assert out.returncode == 2, out
+    line = _error_line(out.stderr)
+    assert line.startswith(f"Error: Invalid value for '{option}'"), line
+    assert f"'{value}' is not one of {choices}." in line, line
+
+
 # --- --env-file ---------------------------------------------------------------------
 
 

@@ -7,13 +7,13 @@ import re
 import h11
 import pytest
 from pagi.frontend.http1 import responses as r
+from pagi.frontend.http1.date_header import DateHeader, imf_fixdate
+from pagi.frontend.http1.response_checks import InvalidResponse
 from pagi.frontend.http1.responses import (
     CHUNKED,
     LENGTH,
     NO_BODY,
     UNTIL_CLOSE,
-    DateHeader,
-    InvalidResponse,
     build_head,
     chunk,
     last_chunk_with_trailers,
@@ -91,14 +91,14 @@ def test_date_header_is_imf_fixdate_and_cached_per_second() -> None:
 def test_imf_fixdate_matches_the_standard_library(seconds: int) -> None:
     from email.utils import formatdate
 
-    assert r.imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
+    assert imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
 
 
 def test_imf_fixdate_every_day_and_month() -> None:
     from email.utils import formatdate
 
     for seconds in range(0, 400 * 86_400, 86_400 + 3_601):
-        assert r.imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
+        assert imf_fixdate(seconds) == formatdate(seconds, usegmt=True).encode("ascii")
 
 
 def test_module_date_cache_follows_the_clock() -> None:

@@ -8,6 +8,7 @@ real link is tested in test_worker_websocket.py.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -455,5 +456,42 @@ def test_finish_sends_end_and_later_receive_is_a_disconnect() -> None:
             "code": 1011,
             "reason": "server_error",
         }
+
+    run(main)
+
+
+def test_a_finished_websocket_scope_leaves_no_reference_cycle() -> None:
+    """As for HTTP (test_worker_http_scope.py): whatever a WebSocket connection
+    built in the worker is freed by reference counting once its scope is over,
+    whether the app accepted, exchanged messages and closed, or refused."""
+
+    async def talks(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send(ACCEPT)
+        message = await receive()
+        await send(wsend(text=message["text"]))
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def refuses(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 403, "headers": []})
+        await send({"type": "http.response.body", "body": b"no"})
+
+    async def main() -> None:
+        gc.collect()
+        gc.disable()
+        try:
+            for app in (talks, refuses):
+                scope, session = make_ws(interface=PAGI_INTERFACE)
+                session.app = app
+                task = asyncio.ensure_future(scope.run())
+                await asyncio.sleep(0)
+                if app is talks:
+                    scope.on_ws_event([Kind.EVENT, 5, Event.WS_RECEIVE, "hi", False])
+                await task
+                assert session.ended, app
+                del scope, session, task
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
 
     run(main)
