@@ -1,8 +1,8 @@
 """The ``h2`` fuzz target: frame sequences into the front's HTTP/2 connection core.
 
-Sans-I/O, no sockets: one :class:`~pagi.frontend.http2.core.H2Core` per
-input (with small limits, so every cap is in reach), fed in pieces, and
-answered the way the connection shell answers (``http2/connection.py``,
+Sans-I/O, no sockets: one :class:`~pagi.frontend.http2.core.H2Core` (pagi's
+own engine) per input (with small limits, so every cap is in reach), fed in
+pieces, its listener calls answered the way the connection shell answers (``http2/connection.py``,
 ``http2/opening.py``): a request's header block goes through
 :func:`~pagi.frontend.http2.request.read_request` (a malformed one gets
 RST_STREAM PROTOCOL_ERROR through the shell's own
@@ -10,10 +10,10 @@ RST_STREAM PROTOCOL_ERROR through the shell's own
 :class:`~pagi.frontend.http2.output.StreamOutput` within the windows.
 
 The input is read either as raw bytes after the client preface (first byte
-odd), or structure-aware (first byte even): a list of frames, each built from
-a few input bytes (type, flags, stream id, payload), with HEADERS blocks
-HPACK-encoded from request templates (valid ones and ones RFC 9113 calls
-malformed), so the fuzzer spends its time past the framing layer.
+odd), or structure-aware (first byte even): an empty SETTINGS frame, then a
+list of frames, each built from a few input bytes (type, flags, stream id,
+payload), with HEADERS blocks HPACK-encoded from request templates (valid
+ones and ones RFC 9113 calls malformed), so the fuzzer spends its time past the framing layer.
 
 What must hold (an :class:`AssertionError` otherwise; any other exception
 escaping is a crash):
@@ -22,7 +22,7 @@ escaping is a crash):
   ``read_request`` raises only ``MalformedRequest``; refusing or answering a
   stream raises nothing the shell does not catch;
 * a connection error (:attr:`H2Core.error` set) always puts a GOAWAY with
-  that error code on the wire, and nothing is read after it;
+  that error code on the wire, and nothing is read (no listener call) after it;
 * nothing grows without bound: request DATA accepted without being consumed
   stays within the connection window; open client streams within
   SETTINGS_MAX_CONCURRENT_STREAMS; each header list within
@@ -32,11 +32,9 @@ escaping is a crash):
 
 from __future__ import annotations
 
-import h2.errors
-import h2.events
-import h2.exceptions
 import hpack
 from pagi.frontend.http2.core import PREFACE, H2Core
+from pagi.frontend.http2.frames import PROTOCOL_ERROR, REFUSED_STREAM
 from pagi.frontend.http2.limits import H2Limits
 from pagi.frontend.http2.opening import refuse
 from pagi.frontend.http2.output import StreamOutput
@@ -112,7 +110,7 @@ def build_wire(data: bytes) -> bytes:
         return PREFACE + data[1:]
     reader = _Reader(data[1:])
     encoder = hpack.Encoder()
-    wire = bytearray(PREFACE)
+    wire = bytearray(PREFACE + frame(0x4, 0, 0, b""))  # the preface ends with SETTINGS
     while not reader.done and len(wire) < 1 << 16:
         kind = reader.byte() % 12
         flags = reader.byte()
@@ -156,71 +154,84 @@ def _goaways(wire: bytes) -> list[int]:
 
 
 class _Shell:
-    """What the connection shell does with the core's events, without I/O."""
+    """What the connection shell does with the engine's calls, without I/O."""
 
     def __init__(self) -> None:
         self.now = 0.0
-        self.core = H2Core(LIMITS, lambda: self.now)
+        self.core = H2Core(LIMITS, lambda: self.now, self)
         self.out = bytearray(self.core.outbound())
-        self.accepted_data = 0
+        self.unconsumed = 0
         self.outputs: dict[int, StreamOutput] = {}
+        self.calls_after_error = 0
 
     def feed(self, piece: bytes) -> None:
         core = self.core
-        failed_before = core.error is not None
         self.now += 0.001
-        events = core.receive(piece)
-        if failed_before:
-            assert events == [], "events after a connection error"
-        if core.error is None:
-            for event in events:
-                self._on_event(event)
-        else:  # the shell acts on no event of that read and ends every stream
+        core.receive(piece)
+        assert self.calls_after_error == 0, "listener calls after a connection error"
+        if core.error is not None:  # the shell ends every stream
             self.outputs.clear()
+        sender = core.out
         for sid, output in list(self.outputs.items()):
-            try:
-                output.flush(core.conn, core.send_window(sid), LIMITS.max_frame_size)
-            except h2.exceptions.ProtocolError:
-                output.close()  # reset or GOAWAY from the client (as writer.push does)
+            if sender.can_send(sid):
+                output.flush(sender, core.send_window(sid), sender.max_outbound_frame_size)
+            else:
+                output.close()  # reset (as writer.push does)
             if output.complete:
                 del self.outputs[sid]
         self.out += core.outbound()
         self._check()
 
-    def _on_event(self, event: h2.events.Event) -> None:
+    def _called(self) -> None:
+        if self.core.error is not None:
+            self.calls_after_error += 1
+
+    # --- H2Listener ------------------------------------------------------------------------
+
+    def on_request(self, sid: int, fields: list[tuple[bytes, bytes]], ended: bool) -> None:
+        self._called()
         core = self.core
-        if isinstance(event, h2.events.DataReceived):
-            self.accepted_data += event.flow_controlled_length or 0
-        elif isinstance(event, h2.events.RequestReceived):
-            sid = event.stream_id
-            assert sid is not None
-            block = list(event.headers or ())
-            size = sum(len(n) + len(v) + 32 for n, v in block)
-            assert size <= LIMITS.max_header_list_size, f"a {size}-byte header list got through"
-            if core.last_stream is not None and sid > core.last_stream:
-                refuse(core.conn, sid, h2.errors.ErrorCodes.REFUSED_STREAM)
-                return
-            try:
-                facts = read_request(block)  # type: ignore[arg-type]
-            except MalformedRequest:
-                refuse(core.conn, sid, h2.errors.ErrorCodes.PROTOCOL_ERROR)
-                return
-            output = StreamOutput(sid, facts.method == "HEAD")
-            output.start([(b":status", b"200")], trailers=False)
-            output.body(b"ok", more=False)
-            self.outputs[sid] = output
-        elif isinstance(event, h2.events.StreamReset):
-            output = self.outputs.pop(event.stream_id or 0, None)
-            if output is not None:
-                output.close()
+        size = sum(len(n) + len(v) + 32 for n, v in fields)
+        assert size <= LIMITS.max_header_list_size, f"a {size}-byte header list got through"
+        if core.last_stream is not None and sid > core.last_stream:
+            refuse(core, sid, REFUSED_STREAM)
+            return
+        try:
+            facts = read_request(fields)
+        except MalformedRequest:
+            refuse(core, sid, PROTOCOL_ERROR)
+            return
+        output = StreamOutput(sid, facts.method == "HEAD")
+        output.start([(b":status", b"200")], trailers=False)
+        output.body(b"ok", more=False)
+        self.outputs[sid] = output
+
+    def on_data(self, sid: int, data: bytes, ended: bool) -> None:
+        self._called()
+        self.unconsumed += len(data)  # never consumed: the windows must hold it
+
+    def on_trailers(self, sid: int, fields: list[tuple[bytes, bytes]]) -> None:
+        self._called()
+
+    def on_reset(self, sid: int, code: int) -> None:
+        self._called()
+        output = self.outputs.pop(sid, None)
+        if output is not None:
+            output.close()
+
+    def on_window(self, sid: int) -> None:
+        self._called()
+
+    def on_goaway(self, code: int, last_stream: int) -> None:
+        self._called()
 
     def _check(self) -> None:
         core = self.core
         if core.error is not None:
             code = core.error[0]
             assert code in _goaways(bytes(self.out)), f"error {core.error} without its GOAWAY"
-        assert self.accepted_data <= LIMITS.connection_window, "DATA beyond the window"
-        assert core.conn.open_inbound_streams <= LIMITS.max_concurrent_streams
+        assert self.unconsumed <= LIMITS.connection_window, "DATA beyond the window"
+        assert len(core.engine.streams) <= LIMITS.max_concurrent_streams
 
 
 def fuzz_h2(data: bytes) -> None:

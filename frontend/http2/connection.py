@@ -1,15 +1,17 @@
 """One HTTP/2 client connection of the front (an :class:`asyncio.Protocol`).
 
 The I/O shell around :class:`~.core.H2Core`: bytes from the socket go to the
-core, its events to the streams (one :class:`~..streams.http_stream.HTTPStream`
-or :class:`~..streams.ws_stream.WSStream` per request, each over its
+core, which calls this connection (its :class:`~.listener.H2Listener`) for
+each request, DATA frame and reset; those go to the streams (one
+:class:`~..streams.http_stream.HTTPStream` or
+:class:`~..streams.ws_stream.WSStream` per request, each over its
 :class:`~.writer.H2Writer`, made by :mod:`.opening`), and the core's outbound
 bytes to the socket, once per loop iteration. It is the streams'
 :class:`~..streams.interfaces.StreamHost` and a
 :class:`~..connections.ClientConnection`. Invariants:
 
-* Writers hand h2 response data only while the transport is not paused for
-  writing, so it waits in the streams (where the worker's credit is withheld)
+* Writers hand the engine response data only while the transport is not
+  paused for writing, so it waits in the streams (where the worker's credit is withheld)
   rather than in the transport when the client reads slowly; a paused
   transport also pauses reading, so a client that floods control frames it
   never reads the answers to stalls itself.
@@ -32,15 +34,15 @@ import asyncio
 import logging
 from typing import Any
 
-import h2.events
-from h2.errors import ErrorCodes
 from pagi.protocol import reasons
 
 from ..connections import FrontContext, ProxiedAddresses, addresses
 from ..tls.scope_info import NO_EXTRAS, scope_extras
+from . import frames as F
 from .core import H2Core
 from .fields import MalformedRequest, check_trailers
 from .limits import H2Limits
+from .listener import Fields
 from .opening import open_stream, refuse
 from .writer import H2Writer
 
@@ -72,7 +74,7 @@ class HTTP2Connection(asyncio.Protocol):
             max_header_list_size=config.max_header_size,
             stall_timeout=config.http2_stall_timeout,
         )
-        self.core = H2Core(self.limits, self.loop.time)
+        self.core = H2Core(self.limits, self.loop.time, self)
         self.writers: dict[int, H2Writer] = {}
         self._transport: asyncio.Transport | None = None
         self.client: list[Any] | None = None
@@ -146,17 +148,13 @@ class HTTP2Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._bytes_in += len(data)
         core = self.core
-        events = core.receive(data)
-        if core.error is None:
-            for event in events:
-                self._on_event(event)
-        # else: the read that ended the connection (a flood cap crossed after
-        # a new request, say) is not acted on: h2 is closed, so nothing could
-        # be sent for it; every stream ends below (found by the h2 fuzz target)
+        core.receive(data)
+        # streams opened by the read that ended the connection (a flood cap
+        # crossed after a new request, say) end below with every other one
         if core.error is not None and not self._closing:
             code, why = core.error
             logger.info(
-                "%s HTTP/2 connection error: %s (GOAWAY %s)", self.peer, why, ErrorCodes(code).name
+                "%s HTTP/2 connection error: %s (GOAWAY %s)", self.peer, why, F.error_name(code)
             )
             self._end_streams()
             self._write()
@@ -189,63 +187,66 @@ class HTTP2Connection(asyncio.Protocol):
                 timer.cancel()
         self.ctx.connections.discard(self)
 
-    # --- h2 events ----------------------------------------------------------------------
+    # --- H2Listener: the engine's calls ---------------------------------------------------
 
-    def _on_event(self, event: h2.events.Event) -> None:
-        if isinstance(event, h2.events.DataReceived):
-            sid = event.stream_id
-            writer = self.writers.get(sid)
-            data = event.data or b""
-            length = event.flow_controlled_length or 0
-            if length > len(data):
-                self.core.consumed(sid, length - len(data))  # padding
-            if writer is None:
-                self.core.consumed(sid, len(data))
-            else:
-                received = writer.receive(data)
-                if received > self.config.max_body_size and writer.http is not None:
-                    self._too_large(writer)
-                if event.stream_ended is not None:
-                    self._input_end(writer)
-        elif isinstance(event, h2.events.RequestReceived):
-            self._cancel_idle()
-            writer = open_stream(self, event)
-            if writer is not None:
-                self.writers[writer.sid] = writer
-        elif isinstance(event, h2.events.StreamEnded):
-            writer = self.writers.get(event.stream_id)
-            if writer is not None and not writer.input_ended:
-                self._input_end(writer)
-        elif isinstance(event, h2.events.StreamReset):
-            writer = self.writers.pop(event.stream_id, None)
-            if writer is not None:
-                writer.reset_sent = True  # the client closed it: nothing more goes out
-                writer.drop_input()
-                if writer.stream is not None:
-                    writer.stream.client_gone()
-        elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
-            self._retry.update(w for w in self.writers.values() if w.out.pending)
-        elif isinstance(event, h2.events.ConnectionTerminated):
-            self._on_goaway(event)
-        elif isinstance(event, h2.events.TrailersReceived):
-            self._on_trailers(event)
-        # PING, SETTINGS ACK,
-        # PRIORITY and unknown frames need nothing from us.
+    def on_request(self, sid: int, fields: Fields, ended: bool) -> None:
+        self._cancel_idle()
+        writer = open_stream(self, sid, fields, ended)
+        if writer is not None:
+            self.writers[sid] = writer
 
-    def _on_trailers(self, event: h2.events.TrailersReceived) -> None:
+    def on_data(self, sid: int, data: bytes, ended: bool) -> None:
+        writer = self.writers.get(sid)
+        if writer is None:
+            self.core.consumed(sid, len(data))
+            return
+        if data:
+            received = writer.receive(data)
+            if received > self.config.max_body_size and writer.http is not None:
+                self._too_large(writer)
+        if ended and not writer.input_ended:
+            self._input_end(writer)
+
+    def on_trailers(self, sid: int, fields: Fields) -> None:
         """Request trailers are checked, then dropped (the link carries none)."""
         try:
-            check_trailers(list(event.headers or ()))  # type: ignore[arg-type]
+            check_trailers(fields)
         except MalformedRequest as exc:
-            sid = event.stream_id
             logger.info("%s HTTP/2 malformed trailers on stream %d: %s", self.peer, sid, exc)
             writer = self.writers.pop(sid, None)
             if writer is None:
-                refuse(self.core.conn, sid, ErrorCodes.PROTOCOL_ERROR)
+                refuse(self.core, sid, F.PROTOCOL_ERROR)
                 return
-            writer.reset(ErrorCodes.PROTOCOL_ERROR)
+            writer.reset(F.PROTOCOL_ERROR)
             if writer.stream is not None:
                 writer.stream.client_gone()
+            return
+        writer = self.writers.get(sid)
+        if writer is not None and not writer.input_ended:
+            self._input_end(writer)
+
+    def on_reset(self, sid: int, code: int) -> None:
+        writer = self.writers.pop(sid, None)
+        if writer is not None:
+            writer.reset_sent = True  # the stream is closed: nothing more goes out
+            writer.drop_input()
+            if writer.stream is not None:
+                writer.stream.client_gone()
+
+    def on_window(self, sid: int) -> None:
+        if sid:
+            writer = self.writers.get(sid)
+            if writer is not None and writer.out.pending:
+                self._retry.add(writer)
+        else:
+            self._retry.update(w for w in self.writers.values() if w.out.pending)
+
+    def on_goaway(self, code: int, last_stream: int) -> None:
+        if code:
+            logger.info("%s HTTP/2 client sent GOAWAY %s", self.peer, F.error_name(code))
+            self._end_streams()
+        if self.core.last_stream is None:
+            self.core.last_stream = self.core.highest_stream
 
     def _input_end(self, writer: H2Writer) -> None:
         ws = writer.ws
@@ -260,21 +261,12 @@ class HTTP2Connection(asyncio.Protocol):
         logger.info("%s request body over %d bytes: 413 (HTTP/2)", self.peer, limit)
         writer.drop_input()
         if not stream.fail_request(413, f"request body larger than {limit} bytes"):
-            writer.reset(ErrorCodes.CANCEL)
-
-    def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
-        if event.error_code:
-            logger.info(
-                "%s HTTP/2 client sent GOAWAY %s", self.peer, ErrorCodes(event.error_code).name
-            )
-            self._end_streams()
-        if self.core.last_stream is None:
-            self.core.last_stream = self.core.conn.highest_inbound_stream_id
+            writer.reset(F.CANCEL)
 
     # --- output -------------------------------------------------------------------------
 
     def flushed(self, writer: H2Writer) -> None:
-        """A writer handed h2 something (or finished): write soon, retry what waits."""
+        """A writer handed the engine something (or finished): write soon, retry what waits."""
         if writer.out.pending:
             self._retry.add(writer)
         self._schedule()
@@ -321,7 +313,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._stalled.pop(writer.sid, None)
         if not writer.input_ended and not writer.reset_sent:
             # RFC 9113 section 8.1: a complete response ends the request too.
-            writer.reset(ErrorCodes.NO_ERROR)
+            writer.reset(F.NO_ERROR)
             stream = writer.stream
             if stream is not None:
                 stream.client_gone()
@@ -349,7 +341,7 @@ class HTTP2Connection(asyncio.Protocol):
                     self.limits.stall_timeout,
                 )
                 self._stalled.pop(sid, None)
-                writer.reset(ErrorCodes.CANCEL)
+                writer.reset(F.CANCEL)
                 if writer.http is not None:
                     writer.http.abort(reasons.WRITE_TIMEOUT)
                 elif writer.ws is not None:

@@ -41,6 +41,22 @@ def check_value(name: bytes, value: bytes) -> None:
         raise MalformedRequest(f"invalid value of {name[:40]!r}: {value[:40]!r}")
 
 
+def check_pseudo_value(name: bytes, value: bytes) -> None:
+    """:func:`check_value` for a pseudo-header field, remembered like valid fields."""
+    field = (name, value)
+    if field in _VALID:
+        return
+    check_value(name, value)
+    _remember(field)
+
+
+def _remember(field: tuple[bytes, bytes]) -> None:
+    if len(field[1]) <= _CACHED_VALUE:
+        if len(_VALID) >= _CACHE_SIZE:
+            _VALID.clear()
+        _VALID.add(field)
+
+
 def check_field(name: bytes, value: bytes) -> None:
     """Raise :class:`MalformedRequest` unless ``name: value`` may appear in a request.
 
@@ -55,10 +71,7 @@ def check_field(name: bytes, value: bytes) -> None:
         raise MalformedRequest(f"connection-specific field {name!r}")
     if name == b"te" and value.lower() != b"trailers":
         raise MalformedRequest(f"te other than trailers: {value[:40]!r}")
-    if len(value) <= _CACHED_VALUE:
-        if len(_VALID) >= _CACHE_SIZE:
-            _VALID.clear()
-        _VALID.add(field)
+    _remember(field)
 
 
 def check_trailers(block: Headers) -> None:

@@ -17,15 +17,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import h2.connection
-import h2.events
-import h2.exceptions
-from h2.errors import ErrorCodes
 from pagi.protocol import BodyMode
 
 from ..streams.http_stream import HTTPStream
 from ..streams.ws_stream import WSStream
 from ..websocket.handshake import HandshakeError
+from . import frames as F
 from .fields import MalformedRequest
 from .request import read_request
 from .websocket import check_extended_connect
@@ -33,33 +30,33 @@ from .writer import H2Writer
 
 if TYPE_CHECKING:
     from .connection import HTTP2Connection
+    from .core import H2Core
+    from .listener import Fields
 
 logger = logging.getLogger("pagi.front")
 
 
-def refuse(h2conn: h2.connection.H2Connection, sid: int, code: int) -> None:
-    """RST_STREAM ``code`` on a new stream, unless the client has already reset it
-    (a RST_STREAM in the same read as its HEADERS: found by the h2 fuzz target)."""
-    try:
-        h2conn.reset_stream(sid, code)
-    except h2.exceptions.StreamClosedError:
-        pass
+def refuse(core: H2Core, sid: int, code: int) -> None:
+    """RST_STREAM ``code`` on a new stream (nothing if it is already closed)."""
+    core.out.reset_stream(sid, code)
 
 
-def open_stream(conn: HTTP2Connection, event: h2.events.RequestReceived) -> H2Writer | None:
+def open_stream(conn: HTTP2Connection, sid: int, fields: Fields, ended: bool) -> H2Writer | None:
     """The writer of the new stream, or None if the stream was refused outright."""
-    sid = event.stream_id
     core = conn.core
     if core.last_stream is not None and sid > core.last_stream:
-        refuse(core.conn, sid, ErrorCodes.REFUSED_STREAM)
+        refuse(core, sid, F.REFUSED_STREAM)
         return None
     try:
-        facts = read_request(list(event.headers or ()))  # type: ignore[arg-type]
+        facts = read_request(fields)
+        if ended and facts.content_length:
+            raise MalformedRequest("content-length without a body")
     except MalformedRequest as exc:
         logger.info("%s HTTP/2 malformed request on stream %d: %s", conn.peer, sid, exc)
-        refuse(core.conn, sid, ErrorCodes.PROTOCOL_ERROR)
+        refuse(core, sid, F.PROTOCOL_ERROR)
         return None
-    ended = event.stream_ended is not None
+    if facts.content_length is not None:
+        core.out.expect_length(sid, facts.content_length)
     writer = H2Writer(conn, sid, facts.method == "HEAD", ended)
     now = conn.loop.time()
     if facts.method == "CONNECT" and facts.protocol is not None:

@@ -1,7 +1,7 @@
 """The response side of one HTTP/2 stream: head, body and trailers within the windows.
 
 :class:`StreamOutput` holds what the stream handed its writer and the client
-may not take yet, and gives it to h2 as the stream's and the connection's
+may not take yet, and gives it to the engine as the stream's and the connection's
 flow-control windows allow (:meth:`StreamOutput.flush`). Invariants:
 
 * The head goes out with the first body piece, the trailers or the end (a
@@ -9,8 +9,8 @@ flow-control windows allow (:meth:`StreamOutput.flush`). Invariants:
   when the stream asks for it (``head_now``: a streaming response's head, a
   WebSocket's ``:status 200``).
 * Exactly one final frame (END_STREAM on DATA or on the trailers) is handed
-  to h2; after it :attr:`StreamOutput.complete` is true and nothing more is.
-* Bytes are handed to h2 only within the window given to :meth:`flush`, in
+  to the engine; after it :attr:`StreamOutput.complete` is true and nothing more is.
+* Bytes are handed to the engine only within the window given to :meth:`flush`, in
   frames of at most ``frame_size``: what waits here is what the client has
   not made room for, and the stream above withholds the worker's credit for
   it meanwhile.
@@ -18,9 +18,12 @@ flow-control windows allow (:meth:`StreamOutput.flush`). Invariants:
 
 from __future__ import annotations
 
-import h2.connection
+from typing import TYPE_CHECKING
 
 from .heads import Headers
+
+if TYPE_CHECKING:
+    from .engine_output import Sender
 
 
 class StreamOutput:
@@ -50,8 +53,8 @@ class StreamOutput:
         self.final = False  # the body is complete (END_STREAM after it, or the trailers)
         self.expect_trailers = False
         self._trailers: Headers | None = None
-        self.complete = False  # the final frame was handed to h2
-        self.sent = 0  # body bytes handed to h2
+        self.complete = False  # the final frame was handed to the engine
+        self.sent = 0  # body bytes handed to the engine
 
     @property
     def started(self) -> bool:
@@ -85,8 +88,8 @@ class StreamOutput:
         self._buf.clear()
         self.complete = True
 
-    def flush(self, conn: h2.connection.H2Connection, window: int, frame_size: int) -> int:
-        """Hand h2 what ``window`` allows; returns the body bytes handed over."""
+    def flush(self, conn: Sender, window: int, frame_size: int) -> int:
+        """Hand the engine what ``window`` allows; returns the body bytes handed over."""
         if self.complete or (self._head is None and not self.head_sent):
             return 0
         buf = self._buf

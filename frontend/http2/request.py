@@ -12,20 +12,21 @@ several ``cookie`` fields are joined by ``"; "`` (section 8.2.3).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..http1.request_head import scope_headers, split_target
 from ..streams.sse_detect import accepts_event_stream
-from .fields import MalformedRequest, check_field, check_value
+from .fields import MalformedRequest, check_field, check_pseudo_value
 
 Headers = list[tuple[bytes, bytes]]
 
-#: RFC 9110 token characters (method names).
 #: ``accept`` values already read (clients repeat theirs on every request).
 _ACCEPT_CACHE: dict[bytes, bool] = {}
 #: The pseudo-header fields of a request.
 _PSEUDO = frozenset({b":method", b":path", b":authority", b":scheme", b":protocol"})
-_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: An RFC 9110 token (a method name).
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+").fullmatch
 
 
 @dataclass(slots=True)
@@ -64,7 +65,7 @@ def read_request(block: Headers) -> RequestFacts:
         if name[:1] == b":":
             if headers:
                 raise MalformedRequest(f"pseudo-header field {name[:40]!r} after a regular one")
-            check_value(name, value)
+            check_pseudo_value(name, value)
             if name == b":method" and method is None:
                 method = value
             elif name == b":path" and path is None:
@@ -94,7 +95,7 @@ def read_request(block: Headers) -> RequestFacts:
         elif name == b"expect" and value.lower() == b"100-continue":
             expect_continue = True
         headers.append((name, value))
-    if not method or not all(c in _TCHAR for c in method):
+    if not method or _TOKEN(method) is None:
         raise MalformedRequest("missing or invalid :method")
     if method != b"CONNECT" and protocol is not None:
         raise MalformedRequest(":protocol without CONNECT")

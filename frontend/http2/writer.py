@@ -7,7 +7,7 @@
 never knows it is on HTTP/2.
 
 * **Response direction.** The head and body go into a
-  :class:`~.output.StreamOutput`, handed to h2 at once as far as both HTTP/2
+  :class:`~.output.StreamOutput`, handed to the engine at once as far as both HTTP/2
   windows allow. ``paused`` is true while body bytes wait there (or the
   socket is backed up), so the stream withholds the worker's credit; once
   they have left, the connection calls the stream's ``on_writable()``.
@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-import h2.exceptions
-from h2.errors import ErrorCodes
-
+from . import frames as F
 from .heads import (
     CONNECTION_SPECIFIC,
     Headers,
@@ -60,7 +58,7 @@ class H2Host(Protocol):
     def write_paused(self) -> bool: ...
 
     def flushed(self, writer: H2Writer) -> None:
-        """Output was handed to h2: write it to the socket soon; forget a finished stream."""
+        """Output went to the engine: write it to the socket soon; forget a finished stream."""
 
 
 class H2Writer:
@@ -151,7 +149,7 @@ class H2Writer:
         self.push()
 
     def abort(self) -> None:
-        self.reset(ErrorCodes.INTERNAL_ERROR)
+        self.reset(F.INTERNAL_ERROR)
 
     def blocked(self) -> bool:
         return self.paused or self.finished or self._host.closing
@@ -171,14 +169,14 @@ class H2Writer:
 
     def cut(self) -> None:
         self.push()
-        self.reset(ErrorCodes.CANCEL)
+        self.reset(F.CANCEL)
 
     def open_ended(self) -> bool:
         return not self.out.no_body
 
     def send_continue(self) -> None:
         if not self.out.head_sent and not self.input_ended and not self.finished:
-            self._host.core.conn.send_headers(self.sid, _CONTINUE)
+            self._host.core.out.send_headers(self.sid, _CONTINUE)
             self._host.flushed(self)
 
     def resume_input(self) -> None:
@@ -270,19 +268,18 @@ class H2Writer:
             self._input.clear()
 
     def push(self) -> None:
-        """Hand h2 what the windows allow now; update ``paused``."""
+        """Hand the engine what the windows allow now; update ``paused``."""
         if self.reset_sent:
             return
         host = self._host
         if not host.write_paused:
-            core = host.core
-            window = core.send_window(self.sid) if self.out.pending else 0
-            try:
-                self.out.flush(core.conn, window, core.conn.max_outbound_frame_size)
-            except h2.exceptions.ProtocolError:
-                # the client reset the stream meanwhile, or sent GOAWAY: h2 sends
-                # nothing more on a connection the peer closed
+            sender = host.core.out
+            if not sender.can_send(self.sid):
+                # the stream was reset meanwhile, or the connection failed
                 self.out.close()
+            else:
+                window = sender.window(self.sid) if self.out.pending else 0
+                self.out.flush(sender, window, sender.max_outbound_frame_size)
         self.paused = host.write_paused or self.out.pending > 0
         host.flushed(self)
 
@@ -293,9 +290,6 @@ class H2Writer:
         self.out.close()
         self.ended = True
         self.reset_sent = True
-        try:
-            self._host.core.conn.reset_stream(self.sid, code)
-        except h2.exceptions.ProtocolError:
-            pass  # already closed in h2
+        self._host.core.out.reset_stream(self.sid, code)
         self.drop_input()
         self._host.flushed(self)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-import h2.connection
-import h2.exceptions
 import pytest
 from pagi.frontend.http2.core import H2Core
+from pagi.frontend.http2.engine import H2Engine
+from pagi.frontend.http2.limits import H2Limits
+from pagi.frontend.http2.listener import H2Guard, H2Listener
 
-from bench.fuzz import h2_target
 from bench.fuzz.h2_target import PREFACE, build_wire, fuzz_h2
 
 SEEDS = Path(__file__).resolve().parents[2] / "fuzz_regressions" / "h2"
@@ -24,24 +25,38 @@ def test_structured_inputs_become_frames_after_the_preface() -> None:
 
 
 def test_a_connection_error_without_its_goaway_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def silent_fail(self: H2Core, code: int, reason: str) -> None:
+    def silent_fail(self: H2Engine, code: int, reason: str) -> None:
         self.error = (int(code), reason)  # no GOAWAY queued
 
-    monkeypatch.setattr(H2Core, "fail", silent_fail)
+    monkeypatch.setattr(H2Engine, "fail", silent_fail)
     with pytest.raises(AssertionError, match="without its GOAWAY"):
         fuzz_h2((SEEDS / "seed-ping-flood").read_bytes())
 
 
-def test_refusing_a_stream_the_client_reset_is_the_crash_it_found(
+def test_streams_beyond_the_limit_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = H2Engine.__init__
+
+    def unlimited(self: H2Engine, limits: H2Limits, listener: H2Listener, guard: H2Guard) -> None:
+        real(self, replace(limits, max_concurrent_streams=1000), listener, guard)
+
+    monkeypatch.setattr(H2Engine, "__init__", unlimited)
+    with pytest.raises(AssertionError):
+        fuzz_h2((SEEDS / "seed-streams").read_bytes())
+
+
+def test_listener_calls_after_a_connection_error_are_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def unguarded(conn: h2.connection.H2Connection, sid: int, code: int) -> None:
-        conn.reset_stream(sid, code)  # as opening.py did before the fix
+    real = H2Engine.receive
 
-    monkeypatch.setattr(h2_target, "refuse", unguarded)
-    crash = (SEEDS / "crash-malformed-request-reset-in-same-read").read_bytes()
-    with pytest.raises(h2.exceptions.StreamClosedError):
-        fuzz_h2(crash)
+    def chatty(self: H2Engine, data: bytes) -> None:
+        real(self, data)
+        if self.error is not None:
+            self.listener.on_window(0)  # acting on bytes after the GOAWAY
+
+    monkeypatch.setattr(H2Engine, "receive", chatty)
+    with pytest.raises(AssertionError, match="after a connection error"):
+        fuzz_h2((SEEDS / "seed-malformed-then-flood").read_bytes() + b"\x00" * 3)
 
 
 def test_unbounded_output_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,13 +1,13 @@
-"""The sans-I/O HTTP/2 core against an h2 client and raw frames: settings, flow control, caps."""
+"""pagi's HTTP/2 engine against an h2 client and raw frames: settings, flow control, caps."""
 
 from __future__ import annotations
 
 import h2.config
 import h2.connection
-import h2.events
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 from h2_frames import PREFACE, goaway_of, parse_frames, raw_frame
+from h2_recorder import Recorder
 from hyperframe.frame import RstStreamFrame, SettingsFrame, WindowUpdateFrame
 from pagi.frontend.http2.core import H2Core
 from pagi.frontend.http2.limits import H2Limits
@@ -23,9 +23,19 @@ class Clock:
         return self.now
 
 
+def new_core(limits: H2Limits | None = None, clock: Clock | None = None) -> H2Core:
+    return H2Core(limits or H2Limits(), clock or Clock(), Recorder())
+
+
+def recorder(core: H2Core) -> Recorder:
+    listener = core.engine.listener
+    assert isinstance(listener, Recorder)
+    return listener
+
+
 def pair(limits: H2Limits | None = None) -> tuple[H2Core, h2.connection.H2Connection, Clock]:
     clock = Clock()
-    core = H2Core(limits or H2Limits(), clock)
+    core = new_core(limits, clock)
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()
     client.receive_data(core.outbound())
@@ -35,7 +45,7 @@ def pair(limits: H2Limits | None = None) -> tuple[H2Core, h2.connection.H2Connec
 
 
 def test_server_preface_advertises_the_limits() -> None:
-    core = H2Core(H2Limits(max_concurrent_streams=7), Clock())
+    core = new_core(H2Limits(max_concurrent_streams=7))
     frames = parse_frames(core.outbound())
     settings = frames[0]
     assert isinstance(settings, SettingsFrame)
@@ -49,24 +59,24 @@ def test_server_preface_advertises_the_limits() -> None:
 
 
 def test_bad_preface_is_goaway_protocol_error() -> None:
-    core = H2Core(H2Limits(), Clock())
+    core = new_core()
     core.outbound()
-    assert core.receive(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n") == []
+    core.receive(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
     assert core.error is not None and core.error[0] == ErrorCodes.PROTOCOL_ERROR
     goaway = goaway_of(core.outbound())
     assert goaway is not None and goaway.error_code == ErrorCodes.PROTOCOL_ERROR
-    assert core.receive(PREFACE) == []  # nothing more is read
+    core.receive(PREFACE + raw_frame(0x4, 0, 0))  # nothing more is read
+    assert recorder(core).calls == [] and core.outbound() == b""
 
 
 def test_request_and_withheld_window() -> None:
     core, client, _ = pair()
     client.send_headers(1, [(":method", "POST"), *REQUEST[1:]])
     client.send_data(1, b"x" * 1000)
-    events = core.receive(client.data_to_send())
-    received = [e for e in events if isinstance(e, h2.events.RequestReceived)]
-    assert received and dict(received[0].headers)[b":method"] == b"POST"
-    data = [e for e in events if isinstance(e, h2.events.DataReceived)]
-    assert sum(len(e.data) for e in data) == 1000
+    core.receive(client.data_to_send())
+    request = recorder(core).requests[1]
+    assert dict(request.fields)[b":method"] == b"POST"
+    assert bytes(request.body) == b"x" * 1000 and not request.ended
     assert not [f for f in parse_frames(core.outbound()) if isinstance(f, WindowUpdateFrame)]
     # The stream layer forwards the bytes: the windows open again.
     core.consumed(1, 40 * 1024)
@@ -75,17 +85,16 @@ def test_request_and_withheld_window() -> None:
 
 
 def test_too_many_streams_is_refused() -> None:
-    core = H2Core(H2Limits(max_concurrent_streams=2), Clock())
+    core = new_core(H2Limits(max_concurrent_streams=2))
     core.outbound()
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()  # never told the server's limit
     for sid in (1, 3, 5):
         client.send_headers(sid, REQUEST)
     client.send_headers(7, [*REQUEST, ("x-after", "hpack still in step")])
-    events = core.receive(client.data_to_send())
+    core.receive(client.data_to_send())
     assert core.error is None
-    opened = [e.stream_id for e in events if isinstance(e, h2.events.RequestReceived)]
-    assert opened == [1, 3]
+    assert list(recorder(core).requests) == [1, 3]
     frames = parse_frames(core.outbound())
     refused = [f.stream_id for f in frames if isinstance(f, RstStreamFrame)]
     assert refused == [5, 7]
@@ -94,10 +103,9 @@ def test_too_many_streams_is_refused() -> None:
     )
     # A stream closes: the next one is accepted, its headers decoded correctly.
     client.send_headers(9, [*REQUEST, ("x-late", "1")])
-    core.conn.reset_stream(1)
-    events = core.receive(client.data_to_send())
-    received = [e for e in events if isinstance(e, h2.events.RequestReceived)]
-    assert received and (b"x-late", b"1") in received[0].headers
+    core.out.reset_stream(1, ErrorCodes.CANCEL)
+    core.receive(client.data_to_send())
+    assert (b"x-late", b"1") in recorder(core).requests[9].fields
 
 
 def test_rapid_reset_gets_enhance_your_calm() -> None:
@@ -114,9 +122,9 @@ def test_rapid_reset_gets_enhance_your_calm() -> None:
         client.send_headers(sid, REQUEST)
         client.reset_stream(sid)
         sid += 2
-    events = core.receive(client.data_to_send())
+    core.receive(client.data_to_send())
     assert core.error is not None and core.error[0] == ErrorCodes.ENHANCE_YOUR_CALM
-    assert sum(isinstance(e, h2.events.StreamReset) for e in events) == 10
+    assert len(recorder(core).of("reset")) == 20  # the 21st crossed the cap
     goaway = goaway_of(core.outbound())
     assert goaway is not None and goaway.error_code == ErrorCodes.ENHANCE_YOUR_CALM
     assert goaway.last_stream_id == sid - 2
@@ -169,9 +177,9 @@ def test_graceful_goaway_lets_open_streams_finish() -> None:
     assert goaway is not None and goaway.error_code == ErrorCodes.NO_ERROR
     assert goaway.last_stream_id == 1
     client.send_data(1, b"rest", end_stream=True)
-    events = core.receive(client.data_to_send())
-    assert any(isinstance(e, h2.events.StreamEnded) for e in events)
-    core.conn.send_headers(1, [(b":status", b"200")], end_stream=True)
+    core.receive(client.data_to_send())
+    assert recorder(core).requests[1].ended
+    core.out.send_headers(1, [(b":status", b"200")], end_stream=True)
     assert parse_frames(core.outbound())
     assert core.error is None
 
@@ -180,30 +188,30 @@ def test_reset_by_server_frames() -> None:
     core, client, _ = pair()
     client.send_headers(1, REQUEST, end_stream=True)
     core.receive(client.data_to_send())
-    core.conn.reset_stream(1, ErrorCodes.CANCEL)
+    core.out.reset_stream(1, ErrorCodes.CANCEL)
     frames = parse_frames(core.outbound())
     assert any(isinstance(f, RstStreamFrame) and f.error_code == ErrorCodes.CANCEL for f in frames)
 
 
-def test_closed_streams_are_not_held_past_the_stream_limit() -> None:
-    """h2's stream count is skipped below the limit; closed streams are still dropped."""
-    core = H2Core(H2Limits(max_concurrent_streams=5), Clock())
+def test_closed_streams_leave_the_table_and_free_their_slot() -> None:
+    """Streams ended both ways are forgotten; the limit counts the open ones only."""
+    core = new_core(H2Limits(max_concurrent_streams=5))
     core.outbound()
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()  # never told the server's limit (reads nothing)
     for n in range(40):
         sid = 2 * n + 1
         client.send_headers(sid, REQUEST, end_stream=True)
-        events = core.receive(client.data_to_send())
-        assert any(isinstance(e, h2.events.RequestReceived) for e in events)
-        core.conn.send_headers(sid, [(":status", "204")], end_stream=True)
+        core.receive(client.data_to_send())
+        assert sid in recorder(core).requests
+        core.out.send_headers(sid, [(b":status", b"204")], end_stream=True)
         core.outbound()
-        assert len(core.conn.streams) <= 5
+        assert not core.engine.streams
     assert core.error is None
     for sid in range(81, 93, 2):  # six new streams, none closed: the sixth is refused
         client.send_headers(sid, REQUEST, end_stream=True)
-    events = core.receive(client.data_to_send())
-    opened = [e.stream_id for e in events if isinstance(e, h2.events.RequestReceived)]
-    assert opened == [81, 83, 85, 87, 89] and core.error is None
+    core.receive(client.data_to_send())
+    assert [s for s in recorder(core).requests if s > 80] == [81, 83, 85, 87, 89]
+    assert core.error is None
     frames = parse_frames(core.outbound())
     assert [f.stream_id for f in frames if isinstance(f, RstStreamFrame)] == [91]

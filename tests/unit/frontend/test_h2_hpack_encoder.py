@@ -8,6 +8,7 @@ import h2.events
 import hpack
 import pytest
 from h2.settings import SettingCodes
+from h2_recorder import Recorder
 from pagi.frontend.http2.core import H2Core
 from pagi.frontend.http2.hpack_encoder import CACHE_SIZE, StaticEncoder, encode_field
 from pagi.frontend.http2.limits import H2Limits
@@ -79,7 +80,7 @@ def test_the_cache_is_bounded() -> None:
 
 
 def test_an_h2_client_reads_responses_after_shrinking_its_table() -> None:
-    core = H2Core(H2Limits(), lambda: 0.0)
+    core = H2Core(H2Limits(), lambda: 0.0, Recorder())
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()
     client.update_settings({SettingCodes.HEADER_TABLE_SIZE: 0})
@@ -90,7 +91,7 @@ def test_an_h2_client_reads_responses_after_shrinking_its_table() -> None:
     for sid in (1, 3):
         client.send_headers(sid, request, end_stream=True)
         core.receive(client.data_to_send())
-        core.conn.send_headers(sid, RESPONSE, end_stream=True)
+        core.out.send_headers(sid, RESPONSE, end_stream=True)
         events = client.receive_data(core.outbound())
         got = [e for e in events if isinstance(e, h2.events.ResponseReceived)]
         assert got and got[0].headers == RESPONSE

@@ -8,6 +8,7 @@ import h2.config
 import h2.connection
 import h2.events
 from h2.errors import ErrorCodes
+from h2_recorder import Recorder
 from pagi.frontend.config import FrontConfig
 from pagi.frontend.http2.core import H2Core
 from pagi.frontend.http2.limits import H2Limits
@@ -20,7 +21,7 @@ class FakeHost:
     """The HTTP/2 connection as a writer sees it."""
 
     def __init__(self) -> None:
-        self.core = H2Core(H2Limits(), lambda: 0.0)
+        self.core = H2Core(H2Limits(), lambda: 0.0, Recorder())
         self.config = FrontConfig()
         self.closing = False
         self.write_paused = False
