@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import os
+import sys
 from pathlib import Path
 
+import pytest
 from pagi.protocol.version import installed_build
 
 from bench.mypyc_build import REPO
@@ -62,3 +64,36 @@ def test_the_selection_follows_the_packages_with_its_exclusions(tmp_path: Path) 
         "pagi.frontend.http2.new_half",
         "pagi.protocol.codec_a",
     ]
+
+
+def test_a_failed_c_build_installs_pure_python_with_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No C compiler (here: one that always fails): the build goes on without
+    the extension, leaves nothing half built and says so in one line."""
+    from setuptools import Extension
+    from setuptools.dist import Distribution
+
+    (tmp_path / "m.c").write_text("int x;\n")
+    monkeypatch.setenv("CC", "false")
+    monkeypatch.chdir(tmp_path)
+    dist = Distribution({"name": "t", "ext_modules": [Extension("m", ["m.c"])]})
+    command = _setup().FallbackBuildExt(dist)
+    command.build_lib = str(tmp_path / "lib")
+    command.build_temp = str(tmp_path / "tmp")
+    command.ensure_finalized()
+    command.run()  # does not raise
+    assert not list((tmp_path).rglob("m*.so"))
+    lines = [line for line in capfd.readouterr().err.splitlines() if "pagi build:" in line]
+    assert len(lines) == 1
+    assert "installing pure Python" in lines[0]
+
+
+def test_without_mypyc_the_build_is_pure_python_with_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mypyc.build", None)  # import fails
+    assert _setup().mypyc_extensions(tmp_path) == []
+    err = capfd.readouterr().err
+    assert err.count("pagi build:") == 1
+    assert "mypyc is not installed" in err
