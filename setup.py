@@ -109,9 +109,18 @@ def mypyc_extensions(work: Path) -> list[Any]:
 
 
 class FallbackBuildExt(build_ext):  # type: ignore[misc]
-    """build_ext that, when the C build fails, removes what it built and goes on."""
+    """build_ext that, when the C build fails, removes what it built and goes on.
+
+    It also removes another build's mypyc shared library from the build
+    directory (a rebuild with another module set names it differently), which
+    the wheel would otherwise pack along.
+    """
 
     def run(self) -> None:
+        ours = {Path(output).resolve() for output in self.get_outputs()}
+        for stale in Path(self.build_lib).glob("*__mypyc.*"):
+            if stale.resolve() not in ours:
+                stale.unlink()
         try:
             super().run()
         except Exception as exc:  # CompileError, LinkError, no compiler at all

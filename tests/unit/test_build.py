@@ -70,7 +70,8 @@ def test_a_failed_c_build_installs_pure_python_with_one_line(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No C compiler (here: one that always fails): the build goes on without
-    the extension, leaves nothing half built and says so in one line."""
+    the extension, leaves nothing half built (nor an earlier build's shared
+    library) and says so in one line."""
     from setuptools import Extension
     from setuptools.dist import Distribution
 
@@ -82,8 +83,12 @@ def test_a_failed_c_build_installs_pure_python_with_one_line(
     command.build_lib = str(tmp_path / "lib")
     command.build_temp = str(tmp_path / "tmp")
     command.ensure_finalized()
+    stale = tmp_path / "lib" / "0123abcd__mypyc.so"  # an earlier build's shared library
+    stale.parent.mkdir()
+    stale.write_bytes(b"")
     command.run()  # does not raise
     assert not list((tmp_path).rglob("m*.so"))
+    assert not stale.exists()  # never packed along with this build
     lines = [line for line in capfd.readouterr().err.splitlines() if "pagi build:" in line]
     assert len(lines) == 1
     assert "installing pure Python" in lines[0]
