@@ -18,9 +18,7 @@ echo "== $("$venv/bin/python" --version) in $venv"
 if [ "${COMPILE:-0}" != 0 ]; then
   # The compiled build: one wheel (PAGI_COMPILE=1), installed as a regular
   # package; tests/unit/test_build.py fails if its modules are not the compiled ones.
-  # build/lib.* goes too: setuptools packs whatever it holds, so an earlier
-  # build's shared library (another module set) would ride along in the wheel.
-  rm -rf build/wheels build/lib.*
+  rm -rf build/wheels
   PAGI_COMPILE=1 "$venv/bin/python" -m pip wheel --quiet --no-deps -w build/wheels .
   wheel=$(echo build/wheels/pagi_server-*.whl)
   "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
