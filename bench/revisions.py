@@ -63,13 +63,15 @@ def compiled_root(repo: Path) -> Path:
     tree built with mypyc (``bench/mypyc_build.py``).
 
     The build is cached under ``bench/.revs/mypyc-<digest>`` by the content of
-    every source file and of the build script; the tree holds a copy
+    every source file and of the build's files (``setup.py``, its selection
+    in ``pyproject.toml``, the build script); the tree holds a copy
     of the sources with the compiled modules next to them. SystemExit if the
-    build compiled nothing (setup.py fell back to pure Python).
+    build compiled nothing (mypyc failed: its ``pagi build:`` line says why).
     """
     files = sorted(p for package in PACKAGES for p in (repo / package).rglob("*.py") if p.is_file())
     digest = hashlib.sha256()
-    for path in [*files, repo / "bench" / "mypyc_build.py"]:
+    build_files = [repo / "setup.py", repo / "pyproject.toml", repo / "bench" / "mypyc_build.py"]
+    for path in [*files, *build_files]:
         digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
     base = REVS_DIR / f"mypyc-{digest.hexdigest()[:16]}"
     tree = base / "tree"

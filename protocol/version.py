@@ -2,7 +2,9 @@
 
 The distribution is ``pagi-server`` (the index name ``pagi`` belongs to an
 unrelated project); the import namespace stays ``pagi.*`` and the commands stay
-``pagi-front`` and ``pagi-worker``.
+``pagi-front`` and ``pagi-worker``. The line also names the build that is
+installed: ``pure Python``, or ``compiled`` when the hot path was compiled with
+mypyc (``PAGI_COMPILE=1``, docs/performance.md "The compiled build").
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ def installed_version() -> str:
         return "unknown"
 
 
+def installed_build() -> str:
+    """``compiled`` if the link codec (on every request's path, in the compiled
+    selection) was loaded from a C extension, else ``pure Python``."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from . import codec
+
+    compiled = (codec.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
+    return "compiled" if compiled else "pure Python"
+
+
 def version_line(program: str) -> str:
-    """``pagi-front 0.1.0 (pagi-server, CPython 3.12.4)``: one line, the same shape for both."""
+    """``pagi-front 0.1.0 (pagi-server, CPython 3.12.4, pure Python)``: one
+    line, the same shape for both."""
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{program} {installed_version()} ({DISTRIBUTION}, {python})"
+    return f"{program} {installed_version()} ({DISTRIBUTION}, {python}, {installed_build()})"

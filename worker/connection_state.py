@@ -150,12 +150,16 @@ class ConnectionState:
             self._futures.append(future)
         return future
 
-    def abort(self, detail: str | None = None) -> None:
+    def abort(self, detail: object = None) -> None:
         """End the scope abnormally now, with reason ``app_abort`` and
-        ``detail``: the server drops the client's connection (HTTP/1.1 closes
-        it; a response cut short is never completed). Synchronous and
-        idempotent; does nothing once the scope has ended either way."""
-        if detail is not None and type(detail) is not str:
+        ``detail`` (a str or None): the server drops the client's connection
+        (HTTP/1.1 closes it; a response cut short is never completed).
+        Synchronous and idempotent; does nothing once the scope has ended
+        either way. ``detail`` is typed ``object`` because the app calls
+        this: a wrong type gets this method's TypeError naming the argument,
+        in the compiled build too (which would check a ``str | None``
+        declaration with a generic message)."""
+        if detail is not None and not isinstance(detail, str):
             raise TypeError(f"abort(): 'detail' must be a str or None, got {type(detail).__name__}")
         if self._ended or not self._connected:
             return

@@ -73,7 +73,7 @@ from .scope import build_http_scope
 from .scope_base import ScopeBase
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
@@ -96,7 +96,7 @@ class HTTPScope(ScopeBase):
         "window",
     )
 
-    def __init__(self, session: Session, msg: list[Any]) -> None:
+    def __init__(self, session: ScopeSession, msg: list[Any]) -> None:
         self.session = session
         self.sid = msg[1]
         self._open = msg

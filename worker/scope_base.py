@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from .backlog import TransportState
     from .connection_state import ConnectionState
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
@@ -79,7 +79,7 @@ class ScopeBase:
         "transport",
     )
 
-    session: Session
+    session: ScopeSession
     sid: int
     _open: list[Any]  # the OPEN message, as received
     scope: dict[str, Any]  # what the app gets
@@ -192,10 +192,14 @@ class ScopeBase:
     async def _wait_receive(self) -> None:
         """Wait until :meth:`_wake_receivers` runs (the caller re-checks its state)."""
         future: asyncio.Future[None] = self.session.loop.create_future()
-        if self._recv_waiters is None:
+        # The attribute is read into locals, never narrowed itself: mypy
+        # would carry a narrowing to a list across the await (where
+        # _wake_receivers() sets None), and the compiled build checks it.
+        queued = self._recv_waiters
+        if queued is None:
             self._recv_waiters = [future]
         else:
-            self._recv_waiters.append(future)
+            queued.append(future)
         try:
             await future
         finally:

@@ -88,12 +88,12 @@ from .sse_events import (
 from .sse_verdict import HTTP_ONLY, SPEAKS_SSE, UNKNOWN, app_verdict, set_app_verdict
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
 
-def open_sse_scope(session: Session, msg: list[Any], mode: str) -> HTTPScope:
+def open_sse_scope(session: ScopeSession, msg: list[Any], mode: str) -> HTTPScope:
     """The scope object for an OPEN of type ``"sse"``, per ``--sse-scope`` ``mode``."""
     verdict = app_verdict(session.app)
     if mode == "off" or (mode == "auto" and verdict == HTTP_ONLY):
@@ -115,7 +115,7 @@ class SSEScope(HTTPScope):
         "_writing",
     )
 
-    def __init__(self, session: Session, msg: list[Any], replay: bool = False) -> None:
+    def __init__(self, session: ScopeSession, msg: list[Any], replay: bool = False) -> None:
         super().__init__(session, msg)
         self._replay = replay  # may still be replayed as http (auto mode, verdict unknown)
         self._http = False  # replayed: behave exactly as an HTTPScope from now on

@@ -52,13 +52,19 @@ if TYPE_CHECKING:
     from .websocket_scope import WebSocketScope
 
 
-class Inbox(collections.deque[tuple[Data, int]]):
-    """Complete messages for the app, oldest first: ``(data, uncredited)``."""
+class Inbox:
+    """Complete messages for the app (``messages``, oldest first: ``(data,
+    uncredited)``), the message being assembled and the credit owed.
 
-    __slots__ = ("batch", "owed", "partial", "partial_uncredited")
+    The queue is an attribute, not a base class: mypyc's compiled build
+    crashes constructing a native class derived from ``collections.deque``
+    (docs/performance.md, "The compiled build").
+    """
+
+    __slots__ = ("batch", "messages", "owed", "partial", "partial_uncredited")
 
     def __init__(self, window: int) -> None:
-        super().__init__()
+        self.messages: collections.deque[tuple[Data, int]] = collections.deque()
         self.batch = max(1, window // 4)  # owed credit that goes back in one CREDIT
         self.owed = 0  # taken by the app, not yet credited back
         self.partial: list[Data] | None = None  # pieces of the message being assembled
@@ -80,7 +86,7 @@ class Inbox(collections.deque[tuple[Data, int]]):
         partial = self.partial
         if partial is None:
             if not more:  # a whole message in one piece: the common case
-                self.append((data, n))
+                self.messages.append((data, n))
                 scope._wake_receivers()
                 return
             self.partial = [data]
@@ -96,10 +102,10 @@ class Inbox(collections.deque[tuple[Data, int]]):
                     whole = b"".join(cast("list[bytes]", partial))
                 uncredited = self.partial_uncredited + n
                 self.partial_uncredited = 0
-                self.append((whole, uncredited))
+                self.messages.append((whole, uncredited))
                 scope._wake_receivers()
                 return
-        if scope._recv_waiters and not self:
+        if scope._recv_waiters and not self.messages:
             # The app is waiting for this very message: pull the rest.
             scope._grant(n + self.owed)
             self.owed = 0

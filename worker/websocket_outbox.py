@@ -29,7 +29,7 @@ from pagi.protocol.kinds import EVENT as _EVENT
 
 if TYPE_CHECKING:
     from .backlog import TransportState
-    from .session import Session
+    from .scope_session import ScopeSession
 
 Data = str | bytes
 
@@ -57,7 +57,7 @@ class _Outgoing:
 class Outbox:
     __slots__ = ("_available", "_out", "_session", "_sid", "_transport")
 
-    def __init__(self, session: Session, sid: int, transport: TransportState) -> None:
+    def __init__(self, session: ScopeSession, sid: int, transport: TransportState) -> None:
         self._session = session
         self._sid = sid
         self._transport = transport

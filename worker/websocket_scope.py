@@ -74,7 +74,7 @@ from .websocket_inbox import Inbox
 from .websocket_outbox import Outbox
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .scope_session import ScopeSession
 
 logger = logging.getLogger("pagi.worker")
 
@@ -99,7 +99,7 @@ class WebSocketScope(ScopeBase):
         "_state",
     )
 
-    def __init__(self, session: Session, msg: list[Any]) -> None:
+    def __init__(self, session: ScopeSession, msg: list[Any]) -> None:
         self.session = session
         self.sid = msg[1]
         self._open = msg
@@ -243,9 +243,10 @@ class WebSocketScope(ScopeBase):
             self._connect_delivered = True
             return {"type": "websocket.connect"}
         inbox = self._inbox
+        messages = inbox.messages
         while True:
-            if inbox:
-                data, uncredited = inbox.popleft()
+            if messages:
+                data, uncredited = messages.popleft()
                 owed = inbox.owed + uncredited
                 if owed >= inbox.batch:
                     inbox.owed = 0

@@ -22,17 +22,21 @@ from collections.abc import Iterable, Sequence
 class InvalidResponse(ValueError):
     """The application's response head cannot be sent (e.g. a bad content-length).
 
-    ``status`` is what the client gets instead.
+    ``status`` is what the client gets instead. It is set per instance: the
+    compiled build does not see a class attribute a subclass overrides.
     """
 
-    status = 500
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class UnsafeResponse(InvalidResponse):
     """A header from the worker that could split the response (CR, LF or NUL
-    in it, or a name that is not a token): a broken or compromised worker."""
+    in it, or a name that is not a token): a broken or compromised worker (502)."""
 
-    status = 502
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 502)
 
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -1,8 +1,13 @@
-"""The worker link as a stream sees it: :class:`LinkHandle`.
+"""The worker link as a stream sees it: :class:`LinkHandle`, and where a
+stream gets one: :class:`LinkSource` (the pool) and :class:`LinkWaiter` (the
+admission queue).
 
 :class:`~.worker_link.WorkerLink` implements it; streams are typed against
 this protocol only, so unit tests can drive a stream with a fake link and a
-stream never reaches into the link's internals.
+stream never reaches into the link's internals. Streams read the pool and the
+admission queue through the other two (``streams/opening.py``): typed as the
+classes, the compiled build would check every link they return against
+``WorkerLink`` and refuse the tests' fake.
 """
 
 from __future__ import annotations
@@ -53,3 +58,17 @@ class LinkHandle(Protocol):
     def ws_return_credit(self, scope_id: int) -> None: ...
     def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None: ...
     def ws_move(self, scope_id: int) -> None: ...
+
+
+class LinkSource(Protocol):
+    """The worker pool as a stream sees it (:class:`~.pool.WorkerPool`)."""
+
+    def pick(self) -> LinkHandle | None:
+        """The link of a ready worker under capacity, or None (none at once)."""
+
+
+class LinkWaiter(Protocol):
+    """The admission queue as a stream sees it (:class:`~..admission.Admission`)."""
+
+    async def wait(self, what: str) -> LinkHandle | None:
+        """A worker's link for the request ``what`` (for the log), or None: shed it."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .opening import open_fields, wait_for_worker
+from .opening import open_fields, pick_link, wait_for_worker
 
 if TYPE_CHECKING:
     import asyncio
@@ -39,7 +39,7 @@ def open_http(
     stream: HTTPStream, raw_path: bytes, query: bytes, headers: RequestHeaders, mode: BodyMode
 ) -> None:
     """Open ``stream``'s scope on a ready worker now, or wait for one."""
-    link = stream.conn.ctx.pool.pick()
+    link = pick_link(stream.conn)
     if link is None:
         wait_for_worker(HTTPOpening(stream, raw_path, query, headers, mode))
     else:

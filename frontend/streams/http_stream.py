@@ -314,14 +314,34 @@ class HTTPStream:
         self.link = None
         http_ending.app_aborted(self, detail)
 
-    # The other ends are http_ending's functions, bound here as methods (each
-    # acts on the stream only through the methods of this class):
-    client_gone = http_ending.client_gone  # the client connection ended
-    abort = http_ending.abort  # the connection closes at once; True: answered 503
-    fail_request = http_ending.fail_request  # a malformed or too large request body
-    shutdown = http_ending.shutdown  # the front shuts down
-    file_failed = http_ending.file_failed  # the response file cannot be sized or read
-    end_moved = http_ending.cut  # a resumption failed: cut as a worker's death does
+    # The other ends are http_ending's functions (each acts on the stream only
+    # through the methods of this class). They are called from methods, not
+    # bound as class attributes: a compiled function is no descriptor, so the
+    # compiled build would call it without the stream.
+
+    def client_gone(self) -> None:
+        """The client connection ended."""
+        http_ending.client_gone(self)
+
+    def abort(self, reason: str) -> bool:
+        """The connection closes at once; True: the client was answered 503."""
+        return http_ending.abort(self, reason)
+
+    def fail_request(self, status: int, message: str) -> bool:
+        """A malformed or too large request body; False: the response was complete."""
+        return http_ending.fail_request(self, status, message)
+
+    def shutdown(self) -> None:
+        """The front shuts down."""
+        http_ending.shutdown(self)
+
+    def file_failed(self, message: str) -> None:
+        """The response file cannot be sized or read."""
+        http_ending.file_failed(self, message)
+
+    def end_moved(self, why: str) -> None:
+        """A resumption failed: cut as a worker's death does."""
+        http_ending.cut(self, why)
 
     def reply(self, status: int, message: str, extra: ExtraHeaders, own: bool = False) -> None:
         """Answer with a response of the front's own (nothing written yet) and

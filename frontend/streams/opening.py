@@ -26,7 +26,7 @@ from ..forwarded import scope_addresses
 if TYPE_CHECKING:
     from pagi.protocol import BodyMode
 
-    from ..link.handle import Headers, LinkHandle, OpenFields
+    from ..link.handle import Headers, LinkHandle, LinkSource, LinkWaiter, OpenFields
     from .interfaces import StreamHost
 
 logger = logging.getLogger("pagi.front")
@@ -63,9 +63,22 @@ class Openable(Protocol):
         """The wait itself failed (a bug): drop the connection."""
 
 
+def pick_link(conn: StreamHost) -> LinkHandle | None:
+    """A ready worker's link for a new scope now (the pool's pick), or None."""
+    pool: LinkSource = conn.ctx.pool
+    return pool.pick()
+
+
+async def wait_link(conn: StreamHost, what: str) -> LinkHandle | None:
+    """A worker's link through the admission queue (``what`` names the request
+    in its log), or None: shed."""
+    admission: LinkWaiter = conn.ctx.admission
+    return await admission.wait(what)
+
+
 def open_scope(stream: Openable) -> None:
     """Open ``stream``'s scope on a worker now, or start waiting for one."""
-    link = stream.conn.ctx.pool.pick()
+    link = pick_link(stream.conn)
     if link is None:
         wait_for_worker(stream)
     else:
@@ -82,7 +95,7 @@ async def _wait_for_worker(stream: Openable) -> None:
     """The slow path: no worker could take the stream at once."""
     conn = stream.conn
     try:
-        link = await conn.ctx.admission.wait(f"{stream.label()} from {conn.peer}")
+        link = await wait_link(conn, f"{stream.label()} from {conn.peer}")
         stream.wait(None)
         if not stream.waiting():
             return

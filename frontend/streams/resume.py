@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pagi.protocol import BodyMode
 
+from .opening import pick_link, wait_link
 from .sse import is_event_stream
 from .sse_ids import SSEIdTracker
 
@@ -137,7 +138,7 @@ async def worker_for(conn: StreamHost, what: str) -> LinkHandle | None:
     """A ready worker for a connection being resumed or moved (``what``, for the
     log), through the front's admission; None if none came in time."""
     try:
-        return await conn.ctx.admission.wait(f"{what} from {conn.peer}")
+        return await wait_link(conn, f"{what} from {conn.peer}")
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -297,7 +298,7 @@ class SSEResume:
         self.moving = True
         if stream.waiter is not None:
             return  # already waiting for a worker
-        link = stream.conn.ctx.pool.pick()
+        link = pick_link(stream.conn)
         if link is None:
             stream.wait(stream.conn.loop.create_task(self._wait(reason)))
         else:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pagi.protocol import reasons
 
+from .opening import pick_link
 from .resume import carried_groups, worker_for
 from .ws_phase import OPEN
 
@@ -140,7 +141,7 @@ class WSMove:
         if self.phase != HANDING or channel is None or channel.state != OPEN:
             return False
         self.phase = OPENING
-        link = stream.conn.ctx.pool.pick()
+        link = pick_link(stream.conn)
         if link is None:
             stream.wait(stream.conn.loop.create_task(self._wait()))
         else:

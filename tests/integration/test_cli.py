@@ -123,7 +123,9 @@ def test_version_of_both_programs() -> None:
         out = run_command(program, "--version")
         assert out.returncode == 0, out.stderr
         assert re.fullmatch(
-            rf"{program} \d+\.\d+\.\d+\S* \(pagi-server, \w+ 3\.\d+\.\d+\S*\)\n", out.stdout
+            rf"{program} \d+\.\d+\.\d+\S* \(pagi-server, \w+ 3\.\d+\.\d+\S*, "
+            rf"(pure Python|compiled)\)\n",
+            out.stdout,
         )
 
 
