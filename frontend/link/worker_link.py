@@ -174,31 +174,26 @@ class WorkerLink(LinkIO):
         from the next loop iteration (never re-entrantly). Header pairs encode
         as msgpack arrays, tuples or lists alike.
         """
-        self._last_sid = sid = self._last_sid + 1
-        if self.closed:
-            self._loop.call_soon(handler.on_worker_lost)
-            return sid
-        self._scopes[sid] = LinkScope(handler, self._config.response_window)
-        self.open_scopes += 1
-        self._send([_OPEN, sid, *fields])
-        return sid
+        return self._open(LinkScope(handler, self._config.response_window), fields)
 
     def open_websocket(self, handler: WSScopeHandler, fields: OpenFields) -> int:
         """Queue OPEN for a new ``websocket`` scope and return its id (as :meth:`open_http`)."""
+        return self._open(WSLinkScope(handler, self._config.response_window), fields)
+
+    def _open(self, scope: LinkScope | WSLinkScope, fields: OpenFields) -> int:
         self._last_sid = sid = self._last_sid + 1
         if self.closed:
-            self._loop.call_soon(handler.on_worker_lost)
+            assert scope.handler is not None
+            self._loop.call_soon(scope.handler.on_worker_lost)
             return sid
-        self._scopes[sid] = WSLinkScope(handler, self._config.response_window)
+        self._scopes[sid] = scope
         self.open_scopes += 1
         self._send([_OPEN, sid, *fields])
         return sid
 
     def send_request_body(self, scope_id: int, body: bytes, more: bool) -> None:
         """Queue a request body chunk (the caller keeps within the request window)."""
-        scope = self._scopes.get(scope_id)
-        if scope is not None and scope.handler is not None:
-            self._send([_EVENT, scope_id, _REQUEST, body, more])
+        self._send_attached(scope_id, [_EVENT, scope_id, _REQUEST, body, more])
 
     def grant(self, scope_id: int, nbytes: int) -> None:
         """Give the worker ``nbytes`` more response window on a scope."""
@@ -209,16 +204,12 @@ class WorkerLink(LinkIO):
 
     def send_ws_receive(self, scope_id: int, data: str | bytes, more: bool) -> None:
         """Queue a WS_RECEIVE piece (the caller keeps within the request window)."""
-        scope = self._scopes.get(scope_id)
-        if scope is not None and scope.handler is not None:
-            self._send([_EVENT, scope_id, _WS_RECEIVE, data, more])
+        self._send_attached(scope_id, [_EVENT, scope_id, _WS_RECEIVE, data, more])
 
     def ws_return_credit(self, scope_id: int) -> None:
         """Ask the worker to credit back at once whatever the app has taken
         (it otherwise returns credit a quarter window at a time)."""
-        scope = self._scopes.get(scope_id)
-        if scope is not None and scope.handler is not None:
-            self._send([_EVENT, scope_id, _WS_RETURN_CREDIT])
+        self._send_attached(scope_id, [_EVENT, scope_id, _WS_RETURN_CREDIT])
 
     def ws_disconnect(self, scope_id: int, code: int, reason: str) -> None:
         """Tell the worker a websocket scope's connection is over (its CLOSE);
@@ -231,9 +222,13 @@ class WorkerLink(LinkIO):
     def ws_move(self, scope_id: int) -> None:
         """Ask the worker to hand a websocket scope over (WS_MOVE); its events
         and END still come to the handler."""
+        self._send_attached(scope_id, [_EVENT, scope_id, _WS_MOVE])
+
+    def _send_attached(self, scope_id: int, msg: list[Any]) -> None:
+        """Queue ``msg`` if the scope is open and its handler still attached."""
         scope = self._scopes.get(scope_id)
         if scope is not None and scope.handler is not None:
-            self._send([_EVENT, scope_id, _WS_MOVE])
+            self._send(msg)
 
     def close_scope(self, scope_id: int, reason: str) -> None:
         """Tell the worker the client side ended; detach the handler."""
@@ -367,9 +362,7 @@ class WorkerLink(LinkIO):
         self.request_window = hello.window
         self.welcomed = True
         self.joined_at = self.last_pong = self._loop.time()
-        if self._handshake_timer is not None:
-            self._handshake_timer.cancel()
-            self._handshake_timer = None
+        self._stop_handshake_timer()
         self._send(welcome(self._config, self.worker_id))
         logger.info("worker %s pid %s joined", self.name, self.pid)
         self._pool.add(self)
@@ -377,6 +370,11 @@ class WorkerLink(LinkIO):
     def _reject(self, reason: str) -> None:
         self._send(m.reject(reason))
         self._finish(logging.WARNING, f"rejected worker {self.name} (pid {self.pid}): {reason}")
+
+    def _stop_handshake_timer(self) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
 
     def _handshake_expired(self) -> None:
         self._handshake_timer = None
@@ -394,9 +392,7 @@ class WorkerLink(LinkIO):
     def _released(self) -> None:
         if self.ring is not None:
             self.ring.close()
-        if self._handshake_timer is not None:
-            self._handshake_timer.cancel()
-            self._handshake_timer = None
+        self._stop_handshake_timer()
         self._pool.remove(self)
         scopes = list(self._scopes.values())
         self._scopes.clear()
