@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .scope import ScopeSource
 
 if TYPE_CHECKING:
+    from .body_ring import BodyRing
     from .loader import App
     from .scope_base import ScopeBase
 
@@ -54,6 +55,7 @@ class ScopeSession(ScopeSource, Protocol):
     response_window: int  # outbound data the front takes before CREDIT
     max_frame_size: int  # the largest frame the front accepts
     max_body_piece: int  # the largest body piece that fits one frame
+    ring: BodyRing | None  # the link's body ring, if the front took one
 
     @property
     def link(self) -> ScopeLink:
