@@ -56,7 +56,6 @@ from pagi.protocol.kinds import CREDIT as _CREDIT
 from pagi.protocol.kinds import EVENT as _EVENT
 from pagi.protocol.kinds import HTTP_RESPONSE_BODY as _BODY
 from pagi.protocol.kinds import HTTP_RESPONSE_FILE as _FILE
-from pagi.protocol.kinds import HTTP_RESPONSE_RING as _RING
 from pagi.protocol.kinds import HTTP_RESPONSE_START as _START
 from pagi.protocol.kinds import HTTP_RESPONSE_TRAILERS as _TRAILERS
 
@@ -69,6 +68,7 @@ from .file_open import open_file
 from .flow import SendWindow
 from .http_events import InvalidEvent, UnexpectedEvent, client_disconnected
 from .interface import PAGI
+from .ring_pieces import RingPieces
 from .scope import build_http_scope
 from .scope_base import ScopeBase
 
@@ -88,7 +88,7 @@ class HTTPScope(ScopeBase):
         "_delivered_final",
         "_more",
         "_recv_chunks",
-        "_ring_tail",
+        "_ring",
         "_sent_inline",
         "_start_frame",
         "_state",
@@ -115,8 +115,7 @@ class HTTPScope(ScopeBase):
         self._start_frame: bytes | None = None  # queued START, until a body follows
         self._trailers = False
         self._sent_inline = False  # inline body bytes went out (no file body may follow)
-        # the last HTTP_RESPONSE_RING frame queued: (frame, offset, length)
-        self._ring_tail: tuple[bytes, int, int] | None = None
+        self._ring: RingPieces | None = None  # made at the first piece for the body ring
         self.gone = False  # the client side is gone: sends are no-ops (or raise)
 
     # --- the end of the app (see ScopeBase.run) ----------------------------------------
@@ -299,7 +298,7 @@ class HTTPScope(ScopeBase):
         start, self._start_frame = self._start_frame, None
         if n <= window.available and n <= self.session.max_body_piece:
             window.available -= n
-            if n >= RING_MIN and self._send_ring(body, more):
+            if n >= RING_MIN and self._ring_pieces().send(body, more):
                 pass
             elif (
                 start is not None
@@ -346,41 +345,16 @@ class HTTPScope(ScopeBase):
             take = window.take(min(n - pos, limit))
             end = pos + take
             piece = view[pos:end]
-            if take < RING_MIN or not self._send_ring(piece, more or end < n):
+            if take < RING_MIN or not self._ring_pieces().send(piece, more or end < n):
                 link.send_parts(encode_with_data([_EVENT, self.sid, _BODY], piece, more or end < n))
             self.transport._sent(take)
             pos = end
         return True
 
-    def _send_ring(self, data: bytes | memoryview, more: bool) -> bool:
-        """Send a body piece through the link's body ring (docs/worker-protocol.md);
-        False: no ring or no room in it now (send it inline). A piece that
-        follows this scope's previous one in the ring while that one's frame
-        is still the last one queued joins it (the app's sends of one loop
-        turn leave as one piece)."""
-        ring = self.session.ring
-        if ring is None:
-            return False
-        link = self.session.link
-        tail = self._ring_tail
-        if tail is not None and link.unqueue_last(tail[0]):
-            # the previous piece's frame has not left: grow it instead of
-            # queuing another (one pread, one write and one grant in the front)
-            _frame, offset, length = tail
-            if ring.append(data, offset + length):
-                self._queue_ring(offset, length + len(data), more)
-                return True
-            link.send_frame(tail[0])  # back where it was
-        offset = ring.place(data)
-        if offset < 0:
-            return False
-        self._queue_ring(offset, len(data), more)
-        return True
-
-    def _queue_ring(self, offset: int, length: int, more: bool) -> None:
-        frame = encode([_EVENT, self.sid, _RING, offset, length, more])
-        self.session.link.send_frame(frame)
-        self._ring_tail = (frame, offset, length) if more else None
+    def _ring_pieces(self) -> RingPieces:
+        if self._ring is None:
+            self._ring = RingPieces(self.session, self.sid)
+        return self._ring
 
     def _send_file(
         self,
